@@ -1,0 +1,37 @@
+"""Shared fixtures: one Mautic simulator on an ephemeral loopback port for the whole session.
+
+It is started at import time (not in a fixture) because the singer-sdk standard tap suite runs discovery
+while pytest collects the tests. Tests that change data or inject faults start their own ``Simulator``.
+"""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+import pytest
+
+from mautic_sim import Simulator
+
+SIM_USER, SIM_PASSWORD = "admin", "mautic"
+
+SESSION_SIM = Simulator(contacts=120, seed=7, username=SIM_USER, password=SIM_PASSWORD).start()
+atexit.register(SESSION_SIM.stop)
+
+
+def basic_config(sim: Simulator, **extra: Any) -> dict[str, Any]:
+    """A tap/target config for ``sim`` with Basic auth."""
+    return {"base_url": sim.url, "username": SIM_USER, "password": SIM_PASSWORD, **extra}
+
+
+@pytest.fixture(scope="session")
+def session_sim() -> Simulator:
+    """The shared, read-mostly simulator (do not write to it in tests)."""
+    return SESSION_SIM
+
+
+@pytest.fixture
+def sim():
+    """A fresh simulator for a test that writes, injects faults or changes data while paging."""
+    with Simulator(contacts=60, seed=11, username=SIM_USER, password=SIM_PASSWORD) as fresh:
+        yield fresh
