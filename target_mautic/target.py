@@ -1,0 +1,318 @@
+"""target-mautic: loads warehouse rows into Mautic (contacts, companies and their memberships).
+
+Why these choices:
+- One shared :class:`MauticClient` for all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
+  membership stream can rely on the contacts drained before it (a link sink drains pending contact/company
+  sinks first), the results ledger sees rows in order, and one Mautic instance is not hammered by parallel
+  batches (the API, not the target, is the bottleneck). The client's session is therefore never shared across
+  threads.
+- STATE is the SDK's: emitted only after ``drain_all`` wrote every sink. On top of that, once any record has
+  failed and ``on_record_error`` is ``fail``, no further STATE is emitted, so the run's bookmark never moves
+  past a row that did not land, and the run exits non-zero at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.sinks import Sink
+
+from mautic_api.client import MauticClient
+from mautic_api.errors import MauticError
+from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+from target_mautic.results import ResultsLedger
+from target_mautic.sinks import LINKS, SINK_CLASSES, MauticSink, StreamSetupError
+from target_mautic.values import FieldSpec, field_specs
+
+ACCEPTED_STREAMS = tuple(SINK_CLASSES)
+API_BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit
+
+
+class RecordsFailedError(Exception):
+    """Raised at the end of the input when records failed and ``on_record_error`` is ``fail``."""
+
+
+class UnknownStreamError(Exception):
+    """A SCHEMA message for a stream target-mautic does not load."""
+
+
+TARGET_SETTINGS = th.PropertiesList(
+    th.Property(
+        "stream_contexts",
+        th.ObjectType(additional_properties=th.StringType),
+        description=(
+            'Maps input stream names to what they load, e.g. {"dim_customers": "contacts"}. Accepted: '
+            + ", ".join(ACCEPTED_STREAMS)
+            + ". Streams named like a target need no entry."
+        ),
+    ),
+    th.Property(
+        "match_on",
+        th.CustomType(
+            {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                    {"type": "null"},
+                ]
+            }
+        ),
+        description=(
+            "Field aliases that identify a record without 'id'. A list applies "
+            "to contacts; an object sets it "
+            'per stream, e.g. {"contacts": ["external_id"], "companies": ["companyname", "companycity"]}. '
+            'Defaults: contacts ["email"], companies ["companyname"].'
+        ),
+    ),
+    th.Property(
+        "create_if_missing",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Create a contact/company whose 'id' or match_on values are not found (false: report it)."
+        ),
+    ),
+    th.Property(
+        "allow_merge",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Allow a PATCH that sets a unique field (email) to a value held by another contact. Mautic then "
+            "merges that other contact into the patched one and deletes it; by default such rows are refused."
+        ),
+    ),
+    th.Property(
+        "batch_size",
+        th.IntegerType,
+        default=API_BATCH_LIMIT,
+        description=(
+            "Items per batch call (Mautic's api_batch_max_limit is 200 by default). When Mautic answers with "
+            "its batch-limit error the chunk is halved and retried."
+        ),
+    ),
+    th.Property(
+        "overwrite_with_blank",
+        th.BooleanType,
+        default=False,
+        description="Null values clear the field in Mautic (default: a null leaves the field as it is).",
+    ),
+    th.Property(
+        "ignore_unknown_fields",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Drop properties that are not field aliases of the Mautic instance (one warning each) instead of "
+            "failing at the SCHEMA message."
+        ),
+    ),
+    th.Property(
+        "write_points",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Write the contact 'points' property (read-only by default, since tap output carries it)."
+        ),
+    ),
+    th.Property(
+        "delete_records",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Delete contacts/companies whose record carries _sdc_deleted_at "
+            "(default: such records are skipped). "
+            "Link streams always remove the link for such records."
+        ),
+    ),
+    th.Property(
+        "results_path",
+        th.StringType,
+        description=(
+            "File to write one JSON line per input record to: stream, key, mautic_id, outcome "
+            "(created|updated|unchanged|skipped|deleted|failed, or would_* in dry runs) and Mautic's message."
+        ),
+    ),
+    th.Property(
+        "on_record_error",
+        th.StringType,
+        default="fail",
+        allowed_values=["fail", "report"],
+        description=(
+            "fail: when any record failed, stop emitting STATE and exit non-zero at the end (valid rows are "
+            "still written). report: record the failure in the results and exit 0."
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        description="Resolve matches and report what would be created, updated or deleted; write nothing.",
+    ),
+    th.Property(
+        "load_method",
+        th.StringType,
+        default="upsert",
+        allowed_values=["upsert"],
+        description="Only upsert is supported: records are matched and patched or created, never replaced.",
+    ),
+)
+
+
+class TargetMautic(MauticConfigMixin, Target):
+    """Singer target for Mautic: batched upserts, memberships, a per-record outcome, no loss."""
+
+    name = "target-mautic"
+    package_name = "mautic-singer"
+    config_jsonschema = th.PropertiesList(*MAUTIC_SETTINGS, *TARGET_SETTINGS).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: MauticClient | None = None
+        self._ledger: ResultsLedger | None = None
+        self._fields: dict[str, dict[str, FieldSpec]] = {}
+        self._segment_aliases: dict[str, int] | None = None
+        self._batch_size = self._configured_batch_size()
+        self._state_withheld_logged = False
+
+    # -- settings and shared objects ------------------------------------------------------------------
+    @property
+    def max_parallelism(self) -> int:  # see module docstring
+        return 1
+
+    @max_parallelism.setter
+    def max_parallelism(self, new_value: int) -> None:
+        _ = new_value  # fixed at 1 by design
+
+    def _configured_batch_size(self) -> int:
+        value = self.config.get("batch_size") or API_BATCH_LIMIT
+        try:
+            size = int(value)
+        except (TypeError, ValueError):
+            size = API_BATCH_LIMIT
+        return max(1, size)
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def lower_batch_size(self, size: int, reason: str) -> None:
+        """The server refused a chunk as too big: halve for the rest of the run."""
+        self.logger.warning(
+            "Mautic refused a batch of %d (%s); retrying with %d", self._batch_size, reason, size
+        )
+        self._batch_size = size
+
+    @property
+    def client(self) -> MauticClient:
+        if self._client is None:
+            self._client = MauticClient(self.config, logger=self.logger)
+        return self._client
+
+    @property
+    def ledger(self) -> ResultsLedger:
+        if self._ledger is None:
+            self._ledger = ResultsLedger(self.config.get("results_path"), self.logger)
+        return self._ledger
+
+    def field_specs(self, object_: str) -> dict[str, FieldSpec]:
+        """Fields of the instance, read once per run from /api/fields/{contact,company}."""
+        if object_ not in self._fields:
+            self._fields[object_] = field_specs(self.client.fields(object_))
+        return self._fields[object_]
+
+    def segment_aliases(self) -> dict[str, int]:
+        """Segment alias (casefolded) -> id, read once per run."""
+        if self._segment_aliases is None:
+            aliases: dict[str, int] = {}
+            start = 0
+            while True:
+                page = self.client.list_page(
+                    "segments", start=start, limit=200, order_by="id", order_dir="ASC"
+                )
+                for seg in page.records:
+                    if seg.get("alias") is not None and seg.get("id") is not None:
+                        aliases[str(seg["alias"]).strip().casefold()] = int(seg["id"])
+                start += len(page.records)
+                if not page.records or start >= page.total:
+                    break
+            self._segment_aliases = aliases
+        return self._segment_aliases
+
+    def canonical_stream(self, stream_name: str) -> str:
+        contexts = self.config.get("stream_contexts") or {}
+        if isinstance(contexts, Mapping) and stream_name in contexts:
+            return str(contexts[stream_name])
+        return stream_name
+
+    # -- SDK hooks ------------------------------------------------------------------------------------
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        canonical = self.canonical_stream(stream_name)
+        sink_class = SINK_CLASSES.get(canonical)
+        if sink_class is None:
+            mapped = f" (mapped to '{canonical}' by stream_contexts)" if canonical != stream_name else ""
+            raise UnknownStreamError(
+                f"Stream '{stream_name}'{mapped} is not accepted by target-mautic. Accepted: "
+                f"{', '.join(ACCEPTED_STREAMS)}; map other names with the 'stream_contexts' setting, e.g. "
+                f'{{"{stream_name}": "contacts"}}.'
+            )
+        return sink_class
+
+    def drain_upserts_first(self, sink: MauticSink) -> None:
+        """A link sink is about to write: contacts/companies buffered so far must be in Mautic first."""
+        for other in list(self._sinks_active.values()):
+            if other is sink or getattr(other, "canonical", None) in LINKS:
+                continue
+            if other.current_size:
+                self.drain_one(other)
+
+    def _write_state_message(self, state: dict) -> None:
+        if (
+            self._ledger is not None
+            and self._ledger.failed
+            and self.config.get("on_record_error", "fail") == "fail"
+        ):
+            if not self._state_withheld_logged:
+                self.logger.warning(
+                    "STATE withheld: %d record(s) failed and on_record_error is 'fail'", self._ledger.failed
+                )
+                self._state_withheld_logged = True
+            return
+        if self._ledger is not None:
+            self._ledger.flush()
+        super()._write_state_message(state)
+
+    def process_endofpipe(self) -> None:
+        try:
+            super().process_endofpipe()
+        finally:
+            ledger = self.ledger
+            ledger.log_summary()
+            ledger.close()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        if ledger.failed and self.config.get("on_record_error", "fail") == "fail":
+            raise RecordsFailedError(
+                f"{ledger.failed} record(s) failed (on_record_error is 'fail'); no "
+                f"STATE was emitted after the "
+                "first failure. See the results file or the warnings above."
+            )
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Our own errors end the run with one clear line and exit code 1, no traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (RecordsFailedError, UnknownStreamError, StreamSetupError, MauticError) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TargetMautic.cli()
