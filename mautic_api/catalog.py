@@ -1,7 +1,14 @@
 """The catalog of Mautic contexts, as data: one row per context of the PHP library.
 
-INTERFACE: ``Context`` fields below are fixed; the table ``CONTEXTS`` is completed by the mautic_api work
-from ../shared/mautic-5.1.0/NOTES.md (list keys, containers, total types) and mautic-api.md section 2.
+Why data and not one class per context: every context is the same REST pattern (list, get, new, edit,
+delete, batch) with a different path, envelope keys, list container and column naming, so a table is the
+whole difference. Sources: the recorded 5.1.0 exchanges (../shared/mautic-5.1.0/NOTES.md, which win) and
+mautic-api.md section 2.
+
+Column naming: contacts, companies and stats filter and sort on DB columns (``date_modified``); every
+other context on ORM property names (``dateModified``). ``modified_column``/``added_column`` are given in
+that naming, and are None where the entity has no such column (tags, categories in the list answer,
+campaign events, reports, devices, notes (``dateTime`` is the note's own date), files, themes).
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from dataclasses import dataclass
 
 LIST, GET, NEW, EDIT, DELETE, BATCH = "list", "get", "new", "edit", "delete", "batch"
 ALL_OPS = frozenset({LIST, GET, NEW, EDIT, DELETE, BATCH})
+READ_ONLY = frozenset({LIST, GET})
 
 
 @dataclass(frozen=True)
@@ -27,10 +35,128 @@ class Context:
     total_is_string: bool = False  # as recorded on 5.1.0
     minimal: bool = False  # the list honours ?minimal=1
 
+    def supports(self, operation: str) -> bool:
+        """True when the context offers ``operation`` (one of list/get/new/edit/delete/batch)."""
+        return operation in self.operations
 
-CONTEXTS: dict[str, Context] = {}
+
+_ORM_DATES = {"modified_column": "dateModified", "added_column": "dateAdded"}
+_DB_DATES = {"modified_column": "date_modified", "added_column": "date_added"}
+
+# (name, stream, path, item_key, list_key, id_keyed, extra fields)
+_ROWS: list[tuple[str, str, str, str, str, bool, dict]] = [
+    (
+        "contacts",
+        "contacts",
+        "contacts",
+        "contact",
+        "contacts",
+        True,
+        {"snake_case": True, "total_is_string": True, "minimal": True, **_DB_DATES},
+    ),
+    (
+        "companies",
+        "companies",
+        "companies",
+        "company",
+        "companies",
+        True,
+        {"snake_case": True, "total_is_string": True, **_DB_DATES},
+    ),
+    ("segments", "segments", "segments", "list", "lists", True, _ORM_DATES),
+    ("campaigns", "campaigns", "campaigns", "campaign", "campaigns", True, _ORM_DATES),
+    (
+        "campaignEvents",
+        "campaign_events",
+        "campaigns/events",
+        "event",
+        "events",
+        False,
+        {"operations": READ_ONLY},
+    ),
+    ("emails", "emails", "emails", "email", "emails", True, _ORM_DATES),
+    ("forms", "forms", "forms", "form", "forms", False, _ORM_DATES),
+    ("pages", "pages", "pages", "page", "pages", False, _ORM_DATES),
+    ("assets", "assets", "assets", "asset", "assets", False, _ORM_DATES),
+    ("notes", "notes", "notes", "note", "notes", False, {}),
+    ("stages", "stages", "stages", "stage", "stages", False, _ORM_DATES),
+    ("tags", "tags", "tags", "tag", "tags", True, {}),
+    ("users", "users", "users", "user", "users", False, _ORM_DATES),
+    ("roles", "roles", "roles", "role", "roles", False, _ORM_DATES),
+    ("categories", "categories", "categories", "category", "categories", False, {}),
+    ("contactFields", "contact_fields", "fields/contact", "field", "fields", True, _ORM_DATES),
+    ("companyFields", "company_fields", "fields/company", "field", "fields", True, _ORM_DATES),
+    ("points", "points", "points", "point", "points", False, _ORM_DATES),
+    ("pointTriggers", "point_triggers", "points/triggers", "trigger", "triggers", False, _ORM_DATES),
+    ("pointGroups", "point_groups", "points/groups", "pointGroup", "pointGroups", False, _ORM_DATES),
+    ("webhooks", "webhooks", "hooks", "hook", "hooks", True, _ORM_DATES),
+    ("focus", "focus", "focus", "focus", "focus", True, _ORM_DATES),
+    (
+        "dynamicContents",
+        "dynamic_contents",
+        "dynamiccontents",
+        "dynamicContent",
+        "dynamicContents",
+        True,
+        _ORM_DATES,
+    ),
+    ("smses", "smses", "smses", "sms", "smses", True, _ORM_DATES),
+    ("messages", "messages", "messages", "message", "messages", False, _ORM_DATES),
+    ("notifications", "notifications", "notifications", "notification", "notifications", True, _ORM_DATES),
+    ("reports", "reports", "reports", "report", "reports", False, {"operations": READ_ONLY}),
+    ("devices", "devices", "devices", "device", "devices", False, {}),
+    ("tweets", "tweets", "tweets", "tweet", "tweets", True, _ORM_DATES),
+    # files live under files/{dir} (images, media): the caller appends the folder, like L's setFolder().
+    ("files", "files", "files", "file", "files", False, {"operations": frozenset({LIST, NEW, DELETE})}),
+    # themes list as an object keyed by theme key; get returns a zip.
+    (
+        "themes",
+        "themes",
+        "themes",
+        "theme",
+        "themes",
+        True,
+        {"operations": frozenset({LIST, GET, NEW, DELETE})},
+    ),
+    # stats/{table}: raw rows, snake_case, string total; /stats alone lists the tables.
+    (
+        "stats",
+        "stats",
+        "stats",
+        "stat",
+        "stats",
+        False,
+        {"snake_case": True, "total_is_string": True, "operations": frozenset({LIST})},
+    ),
+]
+
+CONTEXTS: dict[str, Context] = {
+    name: Context(
+        name=name,
+        stream=stream,
+        path=path,
+        item_key=item,
+        list_key=lst,
+        id_keyed=keyed,
+        **{"snake_case": False, **extra},
+    )
+    for name, stream, path, item, lst, keyed, extra in _ROWS
+}
+
+_BY_ANY_NAME: dict[str, Context] = {}
+for _ctx in CONTEXTS.values():
+    for _key in (_ctx.name, _ctx.stream, _ctx.name.lower(), _ctx.path):
+        _BY_ANY_NAME.setdefault(_key, _ctx)
+_BY_ANY_NAME.setdefault("hooks", CONTEXTS["webhooks"])
+_BY_ANY_NAME.setdefault("marketingmessages", CONTEXTS["messages"])
 
 
-def get_context(name: str) -> Context:
-    """Look a context up by PHP name or stream name."""
-    raise NotImplementedError
+def get_context(name: str | Context) -> Context:
+    """Look a context up by PHP name (``pointTriggers``), stream name (``point_triggers``) or path."""
+    if isinstance(name, Context):
+        return name
+    ctx = _BY_ANY_NAME.get(name) or _BY_ANY_NAME.get(name.lower())
+    if ctx is None:
+        known = ", ".join(sorted(CONTEXTS))
+        raise KeyError(f"unknown Mautic context {name!r}; known contexts: {known}")
+    return ctx

@@ -1,19 +1,37 @@
 """MauticClient: the Python counterpart of the PHP library's ``MauticApi::newApi($context, $auth, $url)``.
 
-INTERFACE CONTRACT (tap_mautic and target_mautic code against exactly this; bodies are filled in by the
-mautic_api work). ``context`` arguments are catalog names or :class:`~mautic_api.catalog.Context` objects.
-Every method raises the exceptions of :mod:`mautic_api.errors`; retries happen inside ``request``.
+INTERFACE CONTRACT (tap_mautic and target_mautic code against exactly this). ``context`` arguments are
+catalog names or :class:`~mautic_api.catalog.Context` objects. Every method raises the exceptions of
+:mod:`mautic_api.errors`; retries happen inside ``request``.
+
+Why one client for every context: the contexts differ only by the data in :mod:`mautic_api.catalog`
+(path, envelope keys, list container), so one set of methods serves all of them, and normalisation
+(id-keyed objects, arrays, ``{}`` and ``[]`` all become a list; ``total`` becomes an int) happens once.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from mautic_api.catalog import Context
+from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
+from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
+from mautic_api.http import get_session, send
+from mautic_api.settings import Settings
+
+LOGGER = logging.getLogger("mautic_api")
+
+BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit; over it the whole batch is an HTTP 500
+WHERE_EXPRS_WITH_VALUE = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike"})
+WHERE_EXPRS_CSV = frozenset({"in", "notIn"})
+WHERE_EXPRS_PAIR = frozenset({"between", "notBetween"})
+WHERE_EXPRS_NO_VALUE = frozenset({"isNull", "isNotNull", "isEmpty", "isNotEmpty"})
+WHERE_EXPRS_NESTED = frozenset({"andX", "orX"})
+_NO_ID_CHECK = frozenset({"stats", "files", "themes", "reports"})
 
 
 @dataclass
@@ -34,19 +52,136 @@ class BatchItemResult:
     item: dict[str, Any] | None
     error: str | None = None
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300 and self.error is None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def as_records(container: Any) -> list[Any]:
+    """A list body's records as a list: id-keyed object, array, ``{}``, ``[]`` or null all work."""
+    if container is None:
+        return []
+    if isinstance(container, Mapping):
+        return list(container.values())
+    if isinstance(container, list):
+        return list(container)
+    raise MauticAPIError(f"unexpected list container of type {type(container).__name__}")
+
+
+def as_total(value: Any, default: int) -> int:
+    """``total`` as an int, whether Mautic sent ``"87"``, ``87`` or ``87.0``."""
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return int(float(value))
+
+
+def by_index(container: Any) -> dict[int, Any]:
+    """Batch answer parts (``statusCodes``, the list, ``errors``) by input index.
+
+    Mautic sends a JSON array when the PHP keys are 0..n-1 without gaps and an object keyed by index
+    otherwise; in both cases position/key is the input index.
+    """
+    if container is None:
+        return {}
+    if isinstance(container, Mapping):
+        out: dict[int, Any] = {}
+        for key, value in container.items():
+            try:
+                out[int(key)] = value
+            except (TypeError, ValueError):
+                continue
+        return out
+    if isinstance(container, list):
+        return dict(enumerate(container))
+    return {}
+
+
+def check_where(where: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Validate and normalise ``where`` clauses before sending.
+
+    Mautic silently drops an unknown ``expr`` or a malformed clause and then returns UNFILTERED rows,
+    which would turn an incremental sync into a full one; so refuse them here. ``in``/``notIn`` lists
+    become the CSV string the server expects (an array value is a server 500).
+    """
+    if not where:
+        return None
+    out: list[dict[str, Any]] = []
+    for i, clause in enumerate(where):
+        col = clause.get("col", clause.get("column"))
+        expr = clause.get("expr")
+        val = clause.get("val", clause.get("value"))
+        if expr in WHERE_EXPRS_NESTED:
+            if not isinstance(val, Sequence) or isinstance(val, str) or not val:
+                raise ValueError(f"where[{i}]: {expr} needs a non-empty list of clauses in 'val'")
+            out.append({"expr": expr, "val": check_where(val)})
+            continue
+        if not col:
+            raise ValueError(f"where[{i}]: 'col' is required")
+        if expr in WHERE_EXPRS_NO_VALUE:
+            out.append({"col": col, "expr": expr})
+        elif expr in WHERE_EXPRS_WITH_VALUE:
+            if val is None or isinstance(val, (list, tuple, dict)):
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs one scalar 'val'")
+            out.append({"col": col, "expr": expr, "val": val})
+        elif expr in WHERE_EXPRS_CSV:
+            if isinstance(val, (list, tuple, set)):
+                val = ",".join(str(v) for v in val)
+            if val is None or val == "":
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs values")
+            out.append({"col": col, "expr": expr, "val": str(val)})
+        elif expr in WHERE_EXPRS_PAIR:
+            if not isinstance(val, (list, tuple)) or len(val) != 2:
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs exactly two values")
+            out.append({"col": col, "expr": expr, "val": list(val)})
+        else:
+            raise ValueError(
+                f"where[{i}]: unsupported expr {expr!r} (Mautic would ignore it and return all rows)"
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- client
+
 
 class MauticClient:
     """All HTTP to one Mautic instance: auth, pooled session, retries, error mapping, normalisation.
 
-    ``config`` is the tap's or target's config (already alias-normalised by ``mautic_api.settings``).
+    ``config`` is the tap's or target's config (already alias-normalised by ``mautic_api.settings``;
+    normalising again is harmless). The session (and its authenticator) is shared per process and
+    config, so several clients built from the same config reuse one connection pool and one token.
     """
 
     session: requests.Session
     base_url: str  # instance URL without /api, no trailing slash
-    version: str | None  # Mautic-Version header of the first answer
+    batch_limit: int = BATCH_LIMIT
 
     def __init__(self, config: Mapping[str, Any], *, logger: Any = None) -> None:
-        raise NotImplementedError
+        self.logger = logger or LOGGER
+        self.settings = Settings.from_config(config, self.logger)
+        self.base_url = self.settings.base_url
+        self.session = get_session(self.settings)
+        self.auth = self.session.auth
+
+    @property
+    def version(self) -> str | None:
+        """Mautic-Version header of the first answer that carried it (None before any call)."""
+        return getattr(self.session, "mautic_version", None)
+
+    def secrets(self) -> list[str]:
+        auth_secrets = self.auth.secrets() if hasattr(self.auth, "secrets") else []
+        return [*self.settings.secrets(), *auth_secrets]
+
+    def url(self, path: str) -> str:
+        """``/api/<path>``, or the instance root when ``path`` starts with ``/``."""
+        if path.startswith("/"):
+            return f"{self.base_url}{path}"
+        return f"{self.base_url}/api/{path.lstrip('/')}"
 
     # -- raw -------------------------------------------------------------------------------------------
     def request(
@@ -56,15 +191,45 @@ class MauticClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        batch: bool = False,
     ) -> Any:
         """Send ``method`` to ``/api/<path>`` (``path`` starting with ``/`` is taken from the instance root),
         params PHP-bracket encoded, JSON body; return the decoded JSON body. Raises on any Mautic error,
-        including ``errors`` inside a 200."""
-        raise NotImplementedError
+        including ``errors`` inside a 200 (unless ``batch``: batch answers carry per-item errors)."""
+        return self.request_full(method, path, params=params, json=json, batch=batch)[1]
+
+    def request_full(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        batch: bool = False,
+    ) -> tuple[requests.Response, Any]:
+        """Like :meth:`request`, returning ``(response, body)`` (for the status code or headers)."""
+        if method.upper() == "PUT":
+            raise ValueError(
+                "PUT is never used: it blanks omitted fields and creates records on a missing id"
+            )
+        return send(
+            self.session,
+            method.upper(),
+            self.url(path),
+            params=params,
+            json=json,
+            max_retries=self.settings.max_retries,
+            secrets=self.secrets(),
+            auth_method=self.settings.auth_method,
+            logger=self.logger,
+            batch=batch,
+        )
 
     # -- reads -----------------------------------------------------------------------------------------
     def get(self, context: str | Context, item_id: int) -> dict[str, Any]:
-        raise NotImplementedError
+        ctx = self._ctx(context, GET)
+        body = self.request("GET", f"{ctx.path}/{item_id}")
+        return self._item(ctx, body)
 
     def list_page(
         self,
@@ -80,11 +245,35 @@ class MauticClient:
         minimal: bool | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> ListPage:
-        raise NotImplementedError
+        """One page of ``context``. ``limit`` must be positive (0 means "everything" to Mautic)."""
+        ctx = self._ctx(context, LIST)
+        if limit is not None and limit <= 0:
+            raise ValueError("limit must be positive (Mautic treats 0 as 'no limit')")
+        if order_dir is not None and order_dir.upper() not in ("ASC", "DESC"):
+            raise ValueError("order_dir must be ASC or DESC")
+        query: dict[str, Any] = {
+            "search": search,
+            "start": start,
+            "limit": limit,
+            "orderBy": order_by,
+            "orderByDir": order_dir.upper() if order_dir else None,
+            "where": check_where(where),
+            # the server reads `published`, not the documented `publishedOnly` (ignored when where is set)
+            "published": True if published_only else None,
+            "minimal": True if minimal else None,
+        }
+        query.update(params or {})
+        body = self.request("GET", ctx.path, params={k: v for k, v in query.items() if v is not None})
+        return self._page(ctx, body)
 
     def stats_tables(self) -> dict[str, list[str]]:
         """``/api/stats``: table name -> column names."""
-        raise NotImplementedError
+        body = self.request("GET", "stats")
+        if not isinstance(body, dict):
+            raise MauticAPIError("GET /api/stats: unexpected answer")
+        columns = body.get("tableColumns") or {}
+        tables = body.get("availableTables") or list(columns)
+        return {str(t): list(columns.get(t) or []) for t in tables}
 
     def stats_page(
         self,
@@ -95,33 +284,170 @@ class MauticClient:
         order: Sequence[Mapping[str, str]] | None = None,
         where: Sequence[Mapping[str, Any]] | None = None,
     ) -> ListPage:
-        raise NotImplementedError
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        query: dict[str, Any] = {
+            "start": start,
+            "limit": limit,
+            "order": list(order or []) or None,
+            "where": check_where(where),
+        }
+        body = self.request("GET", f"stats/{table}", params={k: v for k, v in query.items() if v is not None})
+        if isinstance(body, dict) and "stats" not in body and "availableTables" in body:
+            raise NotFoundError(
+                f"GET /api/stats/{table}: unknown or not allowed stats table {table!r}", status=200
+            )
+        return self._page(get_context("stats"), body)
 
     def fields(self, object_: str = "contact") -> list[dict[str, Any]]:
         """Every custom field of ``contact`` or ``company`` (all pages)."""
-        raise NotImplementedError
+        if object_ not in ("contact", "company"):
+            raise ValueError("object_ must be 'contact' or 'company'")
+        ctx = get_context(f"{object_}Fields")
+        seen: dict[Any, dict[str, Any]] = {}
+        start, limit = 0, 200
+        while True:
+            page = self.list_page(ctx, start=start, limit=limit, order_by="id", order_dir="ASC")
+            for rec in page.records:
+                seen.setdefault(rec.get("id"), rec)
+            start += len(page.records)
+            if not page.records or start >= page.total:
+                break
+        return list(seen.values())
 
     # -- writes (never PUT) ----------------------------------------------------------------------------
     def create(self, context: str | Context, data: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         """POST /new; returns (status, item): 201 created, 200 merged into an existing record."""
-        raise NotImplementedError
+        ctx = self._ctx(context, NEW)
+        response, body = self.request_full("POST", f"{ctx.path}/new", json=dict(data))
+        return response.status_code, self._item(ctx, body)
 
     def edit(self, context: str | Context, item_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
         """PATCH /{id}/edit (only the keys given change). NotFoundError when the id does not exist."""
-        raise NotImplementedError
+        ctx = self._ctx(context, EDIT)
+        body = self.request("PATCH", f"{ctx.path}/{item_id}/edit", json=dict(data))
+        return self._item(ctx, body)
 
     def delete(self, context: str | Context, item_id: int) -> dict[str, Any]:
-        raise NotImplementedError
+        """DELETE /{id}/delete; returns the deleted item (Mautic nulls its id: ours is put back)."""
+        ctx = self._ctx(context, DELETE)
+        body = self.request("DELETE", f"{ctx.path}/{item_id}/delete")
+        item = self._item(ctx, body)
+        if item.get("id") is None:
+            item["id"] = item_id
+        return item
 
     def batch_new(self, context: str | Context, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
-        raise NotImplementedError
+        """POST /batch/new; one result per input item. Over :attr:`batch_limit` items is BatchLimitError."""
+        ctx = self._ctx(context, BATCH)
+        payload = [dict(i) for i in items]
+        _response, body = self.request_full("POST", f"{ctx.path}/batch/new", json=payload, batch=True)
+        return self._batch_results(ctx, body, len(payload), default_status=201)
 
     def batch_edit(self, context: str | Context, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
         """PATCH /batch/edit; each item carries ``id``."""
-        raise NotImplementedError
+        ctx = self._ctx(context, BATCH)
+        payload = [dict(i) for i in items]
+        for i, item in enumerate(payload):
+            if item.get("id") in (None, ""):
+                raise ValueError(f"batch_edit item {i} has no 'id'")
+        _response, body = self.request_full("PATCH", f"{ctx.path}/batch/edit", json=payload, batch=True)
+        return self._batch_results(ctx, body, len(payload), default_status=200)
 
     def batch_delete(self, context: str | Context, ids: Iterable[int]) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """DELETE /batch/delete?ids=1,2,3; the deleted items (ids that did not exist are simply absent)."""
+        ctx = self._ctx(context, BATCH)
+        id_list = [int(i) for i in ids]
+        if not id_list:
+            return []
+        body = self.request(
+            "DELETE", f"{ctx.path}/batch/delete", params={"ids": ",".join(map(str, id_list))}, batch=True
+        )
+        if not isinstance(body, dict):
+            raise MauticAPIError(f"DELETE /api/{ctx.path}/batch/delete: unexpected answer")
+        return [r for r in as_records(body.get(ctx.list_key)) if isinstance(r, dict)]
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the pooled connections (the next call opens new ones)."""
+        self.session.close()
+
+    def __enter__(self) -> MauticClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------------------
+    @staticmethod
+    def _ctx(context: str | Context, operation: str) -> Context:
+        ctx = get_context(context)
+        if not ctx.supports(operation):
+            raise ValueError(f"context {ctx.name!r} does not support {operation!r}")
+        return ctx
+
+    @staticmethod
+    def _item(ctx: Context, body: Any) -> dict[str, Any]:
+        if isinstance(body, dict) and isinstance(body.get(ctx.item_key), dict):
+            return body[ctx.item_key]
+        if isinstance(body, dict) and ctx.item_key not in body:
+            return body  # reports' get returns the report data, users/self a bare object
+        raise MauticAPIError(f"answer for {ctx.name} holds no {ctx.item_key!r} item")
+
+    def _page(self, ctx: Context, body: Any) -> ListPage:
+        if isinstance(body, list) and not body:  # some empty answers are a bare []
+            return ListPage(records=[], total=0, raw={})
+        if not isinstance(body, dict):
+            raise MauticAPIError(f"GET /api/{ctx.path}: unexpected list answer of type {type(body).__name__}")
+        records = as_records(body.get(ctx.list_key))
+        if ctx.name == "files":
+            records = [r if isinstance(r, dict) else {"name": r} for r in records]
+        if (
+            records
+            and ctx.name not in _NO_ID_CHECK
+            and any(not isinstance(r, dict) or "id" not in r for r in records)
+        ):
+            raise SerializerBugError(
+                f"GET /api/{ctx.path}: {len(records)} records came back without 'id' -- Mautic 5.0's "
+                "serializer bug (jms/serializer-bundle >= 5.3, mautic#13243): upgrade Mautic or pin "
+                "the bundle; "
+                "refusing to emit empty records."
+            )
+        total = as_total(body.get("total"), len(records))
+        return ListPage(records=records, total=total, raw=body)
+
+    def _batch_results(
+        self, ctx: Context, body: Any, count: int, *, default_status: int
+    ) -> list[BatchItemResult]:
+        if not isinstance(body, dict):
+            raise MauticAPIError(f"batch answer for {ctx.name} is not an object")
+        codes = by_index(body.get("statusCodes"))
+        items = by_index(body.get(ctx.list_key))
+        errors = by_index(body.get("errors"))
+        size = max([count - 1, *codes, *items, *errors], default=-1) + 1
+        results: list[BatchItemResult] = []
+        for index in range(size):
+            error = errors.get(index)
+            message = None
+            error_code = None
+            if error is not None:
+                if isinstance(error, dict):
+                    message = str(error.get("message") or error)
+                    error_code = error.get("code")
+                else:
+                    message = str(error)
+            status = codes.get(index)
+            if status is None:
+                status = error_code if error_code is not None else (default_status if index in items else 400)
+            try:
+                status = int(status)
+            except (TypeError, ValueError):
+                status = 500
+            if message is None and not 200 <= status < 300:
+                message = f"status {status}"
+            item = items.get(index)
+            results.append(
+                BatchItemResult(
+                    index=index, status=status, item=item if isinstance(item, dict) else None, error=message
+                )
+            )
+        return results

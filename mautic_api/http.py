@@ -1,0 +1,392 @@
+"""HTTP for Mautic: one pooled session per config, PHP query encoding, the retry policy, classification.
+
+Why here and not in the tap/target: the retry policy (which statuses, how long to wait, when to give up)
+and the reading of Mautic's answers must be the same for every request either plugin sends, whether it
+goes through :class:`~mautic_api.client.MauticClient` or through singer-sdk's own request loop.
+
+Pieces for a singer-sdk ``RESTStream`` (see ``tap_mautic``):
+
+* :func:`classify_response` -- raise the right :mod:`mautic_api.errors` exception for an answer (also
+  for ``errors`` inside a 200 and for truncated JSON), or return the decoded body;
+* :func:`retry_wait_seconds` -- the server-requested wait (``Retry-After``, ``X-RateLimit-Reset``) for
+  an exception or response, None when the exponential policy applies;
+* :func:`wait_generator` -- a ``backoff`` wait generator implementing the whole policy (send it the
+  exception, as ``backoff.on_exception`` does); jitter is already applied, so use no extra jitter.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Generator, Iterable, Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import backoff
+import requests
+
+from mautic_api.errors import (
+    RETRYABLE_STATUSES,
+    ConfigurationError,
+    MauticError,
+    RetryableError,
+    exception_for,
+    scrub,
+)
+
+LOGGER = logging.getLogger("mautic_api")
+
+MAX_WAIT_SECONDS = 300.0  # cap for server-requested waits (Retry-After / X-RateLimit-Reset)
+BACKOFF_FACTOR = 1.0  # first exponential wait is ~0.5-1 s, then doubling
+BACKOFF_MAX = 60.0  # cap of the exponential waits
+
+# Indirection so tests can replace the sleep without touching time.sleep (the simulator uses it).
+_sleep = time.sleep
+
+# ---------------------------------------------------------------------------------------------- query
+
+
+def _format_scalar(value: Any) -> str:
+    if isinstance(value, bool):  # PHP http_build_query: true -> 1, false -> 0 ("false" would be truthy)
+        return "1" if value else "0"
+    if isinstance(value, datetime):  # Mautic compares naive UTC "Y-m-d H:i:s"
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if value is None:  # http_build_query skips nulls
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{prefix}[{key}]" if prefix else str(key), item, out)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}[{index}]", item, out)
+    else:
+        out.append((prefix, _format_scalar(value)))
+
+
+def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Flatten nested dicts/lists into PHP bracket pairs, like PHP's ``http_build_query``.
+
+    ``{"where": [{"col": "id", "expr": "gt", "val": 10}]}`` gives
+    ``[("where[0][col]", "id"), ("where[0][expr]", "gt"), ("where[0][val]", "10")]``; requests then
+    percent-encodes them (a literal ``+`` becomes ``%2B``, as Mautic needs).
+    """
+    out: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        _flatten(str(key), value, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- waits
+
+
+def _parse_float(value: Any) -> float | None:
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def wait_from_headers(
+    status: int | None, headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
+    """The wait (seconds, capped) a 429/503 answer asks for, or None when it asks for none."""
+    if not headers or status not in RETRYABLE_STATUSES:
+        return None
+    now = time.time() if now is None else now
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        seconds = _parse_float(retry_after)
+        if seconds is None:
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+                seconds = when.timestamp() - now
+            except (TypeError, ValueError, IndexError):
+                seconds = None
+        if seconds is not None:
+            return max(0.0, min(seconds, MAX_WAIT_SECONDS))
+    reset = _parse_float(headers.get("X-RateLimit-Reset"))
+    if reset is not None:
+        seconds = reset - now if reset > 1_000_000_000 else reset  # epoch or seconds-from-now
+        return max(0.0, min(seconds, MAX_WAIT_SECONDS))
+    return None
+
+
+def retry_wait_seconds(exc_or_response: Any) -> float | None:
+    """Seconds the server asked us to wait before retrying, or None (use exponential backoff).
+
+    Accepts a :class:`requests.Response`, a :class:`RetryableError`, or any exception with a
+    ``response`` attribute (singer-sdk ``RetriableAPIError``, ``requests.HTTPError``) or a
+    ``RetryableError`` as ``__cause__``.
+    """
+    if exc_or_response is None:
+        return None
+    if isinstance(exc_or_response, requests.Response):
+        return wait_from_headers(exc_or_response.status_code, exc_or_response.headers)
+    if isinstance(exc_or_response, RetryableError):
+        return exc_or_response.wait_seconds
+    cause = getattr(exc_or_response, "__cause__", None)
+    if isinstance(cause, RetryableError) and cause.wait_seconds is not None:
+        return cause.wait_seconds
+    response = getattr(exc_or_response, "response", None)
+    if isinstance(response, requests.Response):
+        return wait_from_headers(response.status_code, response.headers)
+    return None
+
+
+def wait_generator(
+    *, factor: float = BACKOFF_FACTOR, max_value: float = BACKOFF_MAX
+) -> Generator[float, Any, None]:
+    """``backoff`` wait generator for the Mautic policy: server hint if any, else jittered exponential.
+
+    Protocol of ``backoff.on_exception``: primed with ``send(None)``, then sent each exception.
+    """
+    expo = backoff.expo(base=2, factor=factor, max_value=max_value)
+    next(expo)
+    exc = yield 0
+    while True:
+        step = next(expo)
+        hinted = retry_wait_seconds(exc)
+        if hinted is not None:
+            value = hinted + random.uniform(0, min(1.0, hinted * 0.1 + 0.05))
+        else:  # "equal jitter": half fixed, half random, never ~0
+            value = step / 2 + backoff.full_jitter(step / 2)
+        exc = yield value
+
+
+# ---------------------------------------------------------------------------------------------- answers
+
+
+def response_json(response: requests.Response) -> tuple[bool, Any]:
+    """``(is_json, body)`` of an answer, decoded once and cached on the response object."""
+    cached = getattr(response, "_mautic_decoded", None)
+    if cached is not None:
+        return cached
+    text = response.text if response.content else ""
+    if not text.strip():
+        result: tuple[bool, Any] = (True, None)
+    else:
+        try:
+            result = (True, jsonlib.loads(text))
+        except ValueError:
+            result = (False, text)
+    response._mautic_decoded = result  # type: ignore[attr-defined]
+    return result
+
+
+def classify_response(
+    response: requests.Response,
+    *,
+    secrets: Iterable[str] = (),
+    auth_method: str | None = None,
+    batch: bool = False,
+) -> Any:
+    """Return the decoded JSON body of a successful answer, or raise the mautic_api exception it means.
+
+    Raises :class:`RetryableError` for 429/502/503/504 and for a truncated JSON body on a 2xx, so a retry
+    loop can catch exactly that class; every other error is final.
+    """
+    is_json, body = response_json(response)
+    path = urlsplit(response.url or "").path or "/"
+    grant = None
+    if path.endswith("/oauth/v2/token") and response.request is not None:
+        grant = _grant_of(response.request)
+    exc = exception_for(
+        response.status_code,
+        body,
+        method=(response.request.method if response.request is not None else "GET") or "GET",
+        path=path,
+        is_json=is_json,
+        headers=response.headers,
+        token_endpoint=path.endswith("/oauth/v2/token"),
+        auth_method=auth_method,
+        grant=grant,
+        secrets=secrets,
+        batch=batch,
+    )
+    if exc is not None:
+        raise exc
+    return body
+
+
+def _grant_of(request: requests.PreparedRequest) -> str | None:
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and "grant_type=" in body:
+        return body.split("grant_type=", 1)[1].split("&", 1)[0]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- session
+
+_VERSION_LOCK = threading.Lock()
+
+
+class MauticSession(requests.Session):
+    """A requests.Session that remembers the Mautic-Version it saw and the settings it was built for."""
+
+    def __init__(self, *, timeout: float, verify: bool, user_agent: str | None) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+        self.verify = verify
+        self.mautic_version: str | None = None
+        self.headers["Accept"] = "application/json"
+        if user_agent:
+            self.headers["User-Agent"] = user_agent
+        self.hooks["response"].append(self._on_response)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        version = response.headers.get("Mautic-Version")
+        if version and self.mautic_version is None:
+            with _VERSION_LOCK:
+                first = self.mautic_version is None
+                self.mautic_version = version
+            if first:
+                LOGGER.info("Mautic-Version: %s", version)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+_SESSIONS: dict[Any, MauticSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def get_session(settings: Any) -> MauticSession:
+    """The process-wide pooled session for these settings (a frozen :class:`~mautic_api.settings.Settings`).
+
+    The authenticator is attached as ``session.auth`` so tap and target requests through this session
+    are authenticated, including the re-authentication on a 401 (a response hook of the authenticator).
+    """
+    from mautic_api.auth import build_auth
+
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(settings)
+        if session is None:
+            session = MauticSession(
+                timeout=settings.request_timeout,
+                verify=settings.verify_ssl,
+                user_agent=settings.user_agent or default_user_agent(),
+            )
+            session.auth = build_auth(settings, session)
+            _SESSIONS[settings] = session
+        return session
+
+
+def forget_sessions() -> None:
+    """Close and drop every cached session (tests; a long-lived process after a config change)."""
+    with _SESSIONS_LOCK:
+        for session in _SESSIONS.values():
+            session.close()
+        _SESSIONS.clear()
+
+
+def default_user_agent() -> str:
+    try:
+        from importlib.metadata import version
+
+        ours = version("mautic-singer")
+    except Exception:
+        ours = "0"
+    return f"mautic-singer/{ours} (+python-requests/{requests.__version__})"
+
+
+# ---------------------------------------------------------------------------------------------- sending
+
+
+def _transport_error(exc: requests.RequestException, method: str, path: str) -> MauticError:
+    where = f"{method.upper()} {path}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConfigurationError(
+            f"{where}: TLS certificate verification failed for 'base_url': fix the certificate, or set "
+            "'verify_ssl' to false for a trusted test instance."
+        )
+    if isinstance(
+        exc,
+        requests.exceptions.InvalidURL
+        | requests.exceptions.MissingSchema
+        | requests.exceptions.InvalidSchema,
+    ):
+        return ConfigurationError(f"{where}: setting 'base_url' is not a valid URL.")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        reason = "read timeout (raise 'request_timeout' if Mautic is just slow)"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+        reason = "connect timeout (check 'base_url')"
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        reason = "connection broken mid-answer"
+    else:
+        reason = "connection failed or reset (check 'base_url' if this persists)"
+    return RetryableError(f"{where}: {reason} [{type(exc).__name__}]")
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+    json: Any = None,
+    data: Any = None,
+    auth: Any = None,
+    max_retries: int = 5,
+    timeout: float | None = None,
+    secrets: Iterable[str] = (),
+    auth_method: str | None = None,
+    logger: logging.Logger | None = None,
+    batch: bool = False,
+) -> tuple[requests.Response, Any]:
+    """Send one request with the retry policy; return ``(response, decoded body)`` or raise.
+
+    Retries (up to ``max_retries`` times) on :class:`RetryableError`: 429 (waiting as the server asks),
+    502/503/504, connection errors and resets, read timeouts and truncated JSON on a 2xx. Never on
+    400/401/403/404/422 nor on Mautic's request-caused 500s.
+    """
+    log = logger or LOGGER
+    secrets = [s for s in secrets if s]
+    query = php_query(params) if isinstance(params, Mapping) else params
+    path = urlsplit(url).path
+    waits = wait_generator()
+    next(waits)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            kwargs: dict[str, Any] = {"params": query}
+            if json is not None:
+                kwargs["json"] = json  # requests sets Content-Type: application/json
+            if data is not None:
+                kwargs["data"] = data
+            if auth is not None:
+                kwargs["auth"] = auth
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            try:
+                response = session.request(method, url, **kwargs)
+            except requests.RequestException as exc:
+                raise _transport_error(exc, method, path) from None
+            body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch)
+            return response, body
+        except RetryableError as exc:
+            if attempt > max_retries:
+                exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
+                raise
+            wait = waits.send(exc)
+            log.warning("%s; retry %d/%d in %.1f s", scrub(str(exc), secrets), attempt, max_retries, wait)
+            _sleep(wait)

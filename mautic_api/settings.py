@@ -1,0 +1,322 @@
+"""Connection settings shared by tap-mautic and target-mautic.
+
+Why one module: users, Meltano and our scripts rely on exactly these names in both plugins, and a user
+migrating from the PHP library should be able to paste the settings array they already have.
+
+How the tap and target use it (both plugin classes)::
+
+    from singer_sdk import typing as th
+    from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+
+    class TapMautic(MauticConfigMixin, Tap):          # the mixin must come BEFORE Tap / Target
+        config_jsonschema = th.PropertiesList(
+            *MAUTIC_SETTINGS,                         # base_url, auth_method, ..., verify_ssl
+            th.Property("start_date", th.DateTimeType),  # plugin-specific settings after them
+        ).to_dict()
+
+``MauticConfigMixin`` overrides singer-sdk's ``PluginBase._validate_config`` (called from
+``PluginBase.__init__`` right after the config dict is loaded and before JSON-schema validation) and
+replaces ``self._config`` with :func:`normalize_config`'s result: PHP aliases mapped (one deprecation
+warning each), ``base_url`` stripped of ``/api`` and ``/``, ``auth_method`` inferred. A bad or missing
+setting becomes singer-sdk's ``ConfigValidationError``, which the SDK CLI prints as one line and exits 1
+without a traceback. ``MauticClient(self.config)`` can then be built from the plugin's config as is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from singer_sdk import typing as th
+
+from mautic_api.errors import ConfigurationError
+
+AUTH_METHODS = ("basic", "oauth2", "oauth1a")
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 5
+
+MAUTIC_SETTINGS = th.PropertiesList(
+    th.Property(
+        "base_url",
+        th.StringType,
+        required=True,
+        description="Mautic instance URL without /api, e.g. https://mautic.example.com",
+        examples=["https://mautic.example.com"],
+    ),
+    th.Property(
+        "auth_method",
+        th.StringType,
+        allowed_values=list(AUTH_METHODS),
+        description="basic | oauth2 | oauth1a; default basic when username is set, else oauth2",
+    ),
+    th.Property("username", th.StringType, description="Mautic user for Basic auth"),
+    th.Property("password", th.StringType, secret=True, description="Password of that user (Basic auth)"),
+    th.Property(
+        "client_id",
+        th.StringType,
+        description="OAuth2 client id (public id, <id>_<random>) or OAuth1a consumer key",
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        secret=True,
+        description="OAuth2 client secret / OAuth1a consumer secret",
+    ),
+    th.Property(
+        "access_token",
+        th.StringType,
+        secret=True,
+        description="OAuth2 access token (optional; fetched when absent) or OAuth1a access token",
+    ),
+    th.Property("access_token_secret", th.StringType, secret=True, description="OAuth1a access token secret"),
+    th.Property(
+        "refresh_token",
+        th.StringType,
+        secret=True,
+        description="OAuth2 refresh token (authorization_code clients); rotated on every refresh",
+    ),
+    th.Property(
+        "access_token_expires", th.IntegerType, description="UNIX time at which access_token expires"
+    ),
+    th.Property(
+        "token_store_path",
+        th.StringType,
+        description="File where rotated OAuth2 tokens are kept between runs (read first, written 0600)",
+    ),
+    th.Property("request_timeout", th.NumberType, default=DEFAULT_TIMEOUT, description="Seconds per request"),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=DEFAULT_MAX_RETRIES,
+        description="Retries of 429/502/503/504, resets and timeouts (attempts = max_retries + 1)",
+    ),
+    th.Property("user_agent", th.StringType, description="User-Agent header sent to Mautic"),
+    th.Property("verify_ssl", th.BooleanType, default=True, description="Verify the TLS certificate"),
+)
+
+SETTING_NAMES = tuple(prop.name for prop in MAUTIC_SETTINGS)
+SECRET_SETTINGS = ("password", "client_secret", "access_token", "access_token_secret", "refresh_token")
+
+# The PHP library's setting names (ApiAuth::newAuth($settings)) -> ours.
+PHP_ALIASES: dict[str, str] = {
+    "baseUrl": "base_url",
+    "version": "auth_method",
+    "clientKey": "client_id",
+    "clientSecret": "client_secret",
+    "accessToken": "access_token",
+    "accessTokenSecret": "access_token_secret",
+    "accessTokenExpires": "access_token_expires",
+    "refreshToken": "refresh_token",
+    "userName": "username",
+}
+# ``password`` is the same name in both.
+
+_PHP_VERSIONS = {
+    "oauth2": "oauth2",
+    "oauth1a": "oauth1a",
+    "oauth1": "oauth1a",
+    "basicauth": "basic",
+    "basic": "basic",
+}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _apply_aliases(config: Mapping[str, Any], logger: logging.Logger | None) -> dict[str, Any]:
+    out = dict(config)
+    for alias, name in PHP_ALIASES.items():
+        if alias not in out:
+            continue
+        value = out.pop(alias)
+        if logger is not None:
+            logger.warning("Setting '%s' is deprecated (PHP library name); use '%s' instead.", alias, name)
+        if name == "auth_method" and isinstance(value, str):
+            mapped = _PHP_VERSIONS.get(value.strip().lower())
+            if mapped is None:
+                raise ConfigurationError(
+                    f"Setting 'version' (auth_method) has unknown value {value!r}; "
+                    "use OAuth2, OAuth1a or basic."
+                )
+            value = mapped
+        if _blank(value):
+            continue
+        current = out.get(name)
+        if not _blank(current) and current != value:
+            shown = value if name not in SECRET_SETTINGS else "<set>"
+            raise ConfigurationError(
+                f"Settings '{name}' and its alias '{alias}' disagree ({shown!s}); keep only '{name}'."
+            )
+        out[name] = value
+    return out
+
+
+def _clean_base_url(value: Any) -> str:
+    if _blank(value):
+        raise ConfigurationError(
+            "Setting 'base_url' is required: the Mautic instance URL without /api, e.g. https://mautic.example.com"
+        )
+    url = str(value).strip()
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError(f"Setting 'base_url' must start with http:// or https:// (got {url!r}).")
+    if "?" in url or "#" in url:
+        raise ConfigurationError("Setting 'base_url' must not contain a query string or fragment.")
+    url = url.rstrip("/")
+    if url.lower().endswith("/api"):
+        url = url[: -len("/api")].rstrip("/")
+    return url
+
+
+def normalize_config(
+    config: Mapping[str, Any], logger: logging.Logger | None = None, *, strict: bool = True
+) -> dict[str, Any]:
+    """Return a copy of ``config`` with PHP aliases mapped, ``base_url`` cleaned and ``auth_method`` set.
+
+    Raises :class:`ConfigurationError` (one line naming the setting) for missing or inconsistent
+    settings; with ``strict=False`` only the alias mapping and cleaning are done (used when the SDK is
+    asked not to validate, e.g. ``--about``). Idempotent: a normalised config passes through silently.
+    """
+    out = _apply_aliases(config, logger)
+    if not strict:
+        if not _blank(out.get("base_url")):
+            with contextlib.suppress(ConfigurationError):
+                out["base_url"] = _clean_base_url(out["base_url"])
+        return out
+
+    out["base_url"] = _clean_base_url(out.get("base_url"))
+
+    method = out.get("auth_method")
+    if _blank(method):
+        method = "basic" if not _blank(out.get("username")) else "oauth2"
+    method = str(method).strip().lower()
+    if method not in AUTH_METHODS:
+        raise ConfigurationError(
+            f"Setting 'auth_method' must be one of basic, oauth2, oauth1a (got {method!r})."
+        )
+    out["auth_method"] = method
+
+    def need(*names: str) -> None:
+        for name in names:
+            if _blank(out.get(name)):
+                raise ConfigurationError(f"Setting '{name}' is required when auth_method is {method}.")
+
+    if method == "basic":
+        need("username", "password")
+    elif method == "oauth2":
+        need("client_id", "client_secret")
+    else:
+        need("client_id", "client_secret", "access_token", "access_token_secret")
+
+    expires = out.get("access_token_expires")
+    if not _blank(expires):
+        try:
+            out["access_token_expires"] = int(float(expires))
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                "Setting 'access_token_expires' must be a UNIX time in seconds (an integer)."
+            ) from None
+    else:
+        out.pop("access_token_expires", None)
+
+    timeout = out.get("request_timeout")
+    if _blank(timeout):
+        out["request_timeout"] = DEFAULT_TIMEOUT
+    else:
+        try:
+            out["request_timeout"] = float(timeout)
+        except (TypeError, ValueError):
+            raise ConfigurationError("Setting 'request_timeout' must be a number of seconds.") from None
+        if not math.isfinite(out["request_timeout"]) or out["request_timeout"] <= 0:
+            raise ConfigurationError("Setting 'request_timeout' must be a positive number of seconds.")
+
+    retries = out.get("max_retries")
+    if _blank(retries):
+        out["max_retries"] = DEFAULT_MAX_RETRIES
+    else:
+        try:
+            out["max_retries"] = int(retries)
+        except (TypeError, ValueError):
+            raise ConfigurationError("Setting 'max_retries' must be a non-negative integer.") from None
+        if out["max_retries"] < 0:
+            raise ConfigurationError("Setting 'max_retries' must be a non-negative integer.")
+
+    verify = out.get("verify_ssl")
+    if verify is None:
+        out["verify_ssl"] = True
+    elif isinstance(verify, str):
+        out["verify_ssl"] = verify.strip().lower() not in ("0", "false", "no", "off")
+    else:
+        out["verify_ssl"] = bool(verify)
+
+    if (
+        method == "oauth2"
+        and not _blank(out.get("refresh_token"))
+        and _blank(out.get("token_store_path"))
+        and logger is not None
+    ):
+        logger.warning(
+            "Setting 'token_store_path' is not set: the rotated OAuth2 refresh token will not survive this "
+            "run, and the next run will need a new refresh_token."
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The normalised connection settings, typed (what auth and http read)."""
+
+    base_url: str
+    auth_method: str
+    username: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    access_token: str | None = None
+    access_token_secret: str | None = None
+    refresh_token: str | None = None
+    access_token_expires: int | None = None
+    token_store_path: str | None = None
+    request_timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    user_agent: str | None = None
+    verify_ssl: bool = True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], logger: logging.Logger | None = None) -> Settings:
+        norm = normalize_config(config, logger)
+        return cls(**{name: norm.get(name) for name in SETTING_NAMES if norm.get(name) is not None})
+
+    def __repr__(self) -> str:  # never show secrets
+        shown = {
+            name: ("<redacted>" if name in SECRET_SETTINGS and getattr(self, name) else getattr(self, name))
+            for name in SETTING_NAMES
+        }
+        return f"Settings({shown})"
+
+    def secrets(self) -> list[str]:
+        """The secret values in use (for scrubbing text before it is logged or raised)."""
+        return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if isinstance(v, str) and v]
+
+
+class MauticConfigMixin:
+    """Put first in the bases of the Tap/Target class: normalises config before singer-sdk validates it.
+
+    It overrides ``PluginBase._validate_config``; see the module docstring for the usage.
+    """
+
+    _config: dict[str, Any]
+    logger: logging.Logger
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        from singer_sdk.exceptions import ConfigValidationError
+
+        try:
+            self._config = normalize_config(self._config, self.logger, strict=raise_errors)
+        except ConfigurationError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
