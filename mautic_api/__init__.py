@@ -6,7 +6,7 @@ to Mautic any other way.
 """
 
 from mautic_api.catalog import CONTEXTS, Context, get_context
-from mautic_api.client import ListPage, MauticClient
+from mautic_api.client import BatchItemResult, ListPage, MauticClient
 from mautic_api.errors import (
     AuthError,
     BatchLimitError,
@@ -16,20 +16,27 @@ from mautic_api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RetryableError,
+    SerializerBugError,
 )
+from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, normalize_config
 
 __all__ = [
     "CONTEXTS",
+    "MAUTIC_SETTINGS",
     "AuthError",
+    "BatchItemResult",
     "BatchLimitError",
     "ConfigurationError",
     "Context",
     "ListPage",
     "MauticAPIError",
     "MauticClient",
+    "MauticConfigMixin",
     "MauticError",
     "NotFoundError",
     "PermissionDeniedError",
     "RetryableError",
+    "SerializerBugError",
     "get_context",
+    "normalize_config",
 ]

@@ -306,7 +306,7 @@ class RefreshTokenAuth(_OAuth2Base):
             if stored and stored.get("refresh_token") != self._refresh_token:
                 # Another process rotated the pair meanwhile: its refresh token is the live one.
                 self._adopt(stored)
-                if self._access_token and not self._expired() and reason != "401":
+                if self._access_token and not self._expired():
                     return
             body = self._token_request(
                 {

@@ -1,0 +1,106 @@
+"""singer-sdk glue: the same session, auth, retry policy and error mapping inside singer-sdk's own loops.
+
+Why: the tap's ``RESTStream`` sends its requests itself (``requests_session.send`` inside singer-sdk's
+``backoff`` decorator). This mixin makes those requests use the pooled session and authenticator of
+:class:`~mautic_api.client.MauticClient` and the retry policy of :mod:`mautic_api.http`, so a tap stream
+and a ``MauticClient`` call behave the same. Usage::
+
+    class MauticStream(MauticStreamMixin, RESTStream):   # the mixin must come BEFORE RESTStream
+        def get_url_params(self, context, next_page_token):
+            return php_query_string({"limit": 100, "where": [...], "orderBy": "id"})
+
+        def parse_response(self, response):
+            body = response_json(response)[1]   # decoded once, cached on the response
+            yield from as_records(body.get(self.list_key))
+
+Configuration and auth errors raised inside a sync become singer-sdk ``ConfigValidationError``, which the
+SDK CLI prints as one line and exits 1 without a traceback; :func:`sdk_error` does the same conversion for
+code outside a stream (the target's sinks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from mautic_api.client import MauticClient
+from mautic_api.errors import ConfigurationError, MauticError, RetryableError
+from mautic_api.http import classify_response, php_query, wait_generator
+
+
+def php_query_string(params: Mapping[str, Any] | None) -> str:
+    """PHP-bracket query string (``where[0][col]=id&...``, percent-encoded) for ``get_url_params``."""
+    return urlencode(php_query(params))
+
+
+def sdk_error(exc: MauticError) -> Exception:
+    """The exception to raise under singer-sdk: ConfigValidationError (one line, exit 1) for config/auth
+    errors, the original exception otherwise."""
+    if isinstance(exc, ConfigurationError):
+        from singer_sdk.exceptions import ConfigValidationError
+
+        return ConfigValidationError(str(exc), errors=[str(exc)])
+    return exc
+
+
+class MauticStreamMixin:
+    """Mixin for a singer-sdk ``RESTStream`` talking to Mautic through ``mautic_api``."""
+
+    config: Mapping[str, Any]
+    logger: Any
+
+    @cached_property
+    def mautic_client(self) -> MauticClient:
+        return MauticClient(self.config, logger=self.logger)
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.mautic_client.base_url}/api"
+
+    @property
+    def requests_session(self) -> requests.Session:
+        return self.mautic_client.session
+
+    @property
+    def authenticator(self) -> Any:
+        return self.mautic_client.auth
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return self.mautic_client.settings.request_timeout
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.mautic_client.settings.user_agent:
+            headers["User-Agent"] = self.mautic_client.settings.user_agent
+        return headers
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Map the answer with mautic_api's rules; retryable ones become singer-sdk RetriableAPIError."""
+        from singer_sdk.exceptions import RetriableAPIError
+
+        client = self.mautic_client
+        try:
+            classify_response(response, secrets=client.secrets(), auth_method=client.settings.auth_method)
+        except RetryableError as exc:
+            raise RetriableAPIError(str(exc), response) from exc
+        except MauticError as exc:
+            raise sdk_error(exc) from None
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Never echo the query string (it may hold access_token) or the body."""
+        return f"{response.status_code} for path {urlsplit(response.url or '').path}"
+
+    def backoff_wait_generator(self) -> Any:
+        return wait_generator()
+
+    def backoff_max_tries(self) -> int:
+        return self.mautic_client.settings.max_retries + 1
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # wait_generator already jitters, and must not shorten a server-requested wait
