@@ -1,0 +1,5 @@
+"""``python -m tap_mautic``."""
+
+from tap_mautic.tap import TapMautic
+
+TapMautic.cli()

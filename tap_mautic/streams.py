@@ -1,0 +1,491 @@
+"""The streams of tap-mautic, built from data (``mautic_api.catalog``, ``/api/fields``, ``/api/stats``).
+
+Why so few classes: Mautic's contexts differ in path, list key, column naming and properties, which are
+data; behaviour differs only for the custom-field entities (contacts, companies: flattened typed fields,
+deletes), the ``/api/stats`` tables (string values typed by column, id or composite keys) and the form
+submissions child stream. Those are the subclasses below; everything else is one ``EntityStream``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mautic_api.catalog import get_context
+from mautic_api.client import check_where
+from mautic_api.errors import MauticError, PermissionDeniedError
+from tap_mautic.client import MauticStream, QueryPass, modified_at, where_time
+from tap_mautic.fields import DATETIME, field_schema, stats_column_schema, to_datetime
+from tap_mautic.schemas import (
+    COMPANY_SPEC,
+    CONTACT_SPEC,
+    DELETED_AT,
+    MODIFIED_AT,
+    SPECS,
+    SUBMISSION_SPEC,
+    object_schema,
+    properties_from_spec,
+)
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_mautic.tap import TapMautic
+
+# stream -> (catalog context, incremental on dateModified/dateAdded?, permission Mautic checks)
+ENTITY_STREAMS: dict[str, tuple[str, bool, str]] = {
+    "segments": ("segments", True, "lead:lists:viewother"),
+    "campaigns": ("campaigns", True, "campaign:campaigns:view"),
+    "campaign_events": ("campaignEvents", False, "campaign:campaigns:view"),
+    "emails": ("emails", True, "email:emails:viewown/viewother"),
+    "forms": ("forms", False, "form:forms:viewown/viewother"),
+    "pages": ("pages", True, "page:pages:viewown/viewother"),
+    "assets": ("assets", True, "asset:assets:viewown/viewother"),
+    "notes": ("notes", False, "lead:leads:viewown/viewother"),
+    "stages": ("stages", True, "stage:stages:view"),
+    "tags": ("tags", False, "lead:leads:viewother"),
+    "users": ("users", False, "user:users:view"),
+    "roles": ("roles", False, "user:roles:view"),
+    "categories": ("categories", False, "category:categories:view"),
+    "contact_fields": ("contactFields", False, "lead:fields:full"),
+    "company_fields": ("companyFields", False, "lead:fields:full"),
+    "points": ("points", True, "point:points:view"),
+    "point_triggers": ("pointTriggers", True, "point:triggers:view"),
+    "webhooks": ("webhooks", True, "webhook:webhooks:viewown/viewother"),
+    "focus": ("focus", True, "focus:items:viewown/viewother"),
+    "dynamic_contents": ("dynamicContents", True, "dynamiccontent:dynamiccontents:viewown/viewother"),
+    "smses": ("smses", True, "sms:smses:viewown/viewother"),
+    "marketing_messages": ("messages", True, "channel:messages:viewown/viewother"),
+    "notifications": ("notifications", True, "notification:notifications:viewown/viewother"),
+    "reports": ("reports", False, "report:reports:viewown/viewother"),
+    "devices": ("devices", False, "lead:leads:viewother"),
+}
+
+# /api/stats tables. Append-only tables are incremental on ``id``; tables whose rows change in place are
+# read in full (keyset on id, or on their composite key when they have no id).
+APPEND_ONLY_TABLES = {
+    "audit_log", "lead_event_log", "page_hits", "form_submissions", "campaign_lead_event_log",
+    "lead_points_change_log", "lead_stages_change_log", "lead_donotcontact", "asset_downloads",
+    "email_stat_replies", "lead_companies_change_log", "lead_utmtags", "video_hits", "focus_stats",
+    "dynamic_content_lead_data", "webhook_logs", "email_stats_devices",
+}
+COMPOSITE_KEYS: dict[str, tuple[str, str]] = {
+    "lead_lists_leads": ("leadlist_id", "lead_id"),
+    "campaign_leads": ("campaign_id", "lead_id"),
+    "companies_leads": ("company_id", "lead_id"),
+    "point_lead_action_log": ("point_id", "lead_id"),
+    "point_lead_event_log": ("event_id", "lead_id"),
+    "stage_lead_action_log": ("stage_id", "lead_id"),
+}
+REQUIRED_TABLES = (
+    "audit_log", "lead_event_log", "email_stats", "page_hits", "form_submissions",
+    "campaign_lead_event_log", "campaign_leads", "lead_lists_leads", "companies_leads",
+    "lead_points_change_log", "lead_stages_change_log", "lead_donotcontact", "asset_downloads",
+)
+# Columns as recorded on Mautic 5.1.0 (GET /api/stats): used when /api/stats cannot be read at discovery.
+RECORDED_TABLE_COLUMNS: dict[str, list[str]] = {
+    "asset_downloads": ["asset_id", "code", "date_download", "email_id", "id", "ip_id", "lead_id", "referer",
+                        "source", "source_id", "tracking_id", "utm_campaign", "utm_content", "utm_medium",
+                        "utm_source", "utm_term"],
+    "audit_log": ["action", "bundle", "date_added", "details", "id", "ip_address", "object", "object_id",
+                  "user_id", "user_name"],
+    "campaign_lead_event_log": ["campaign_id", "channel", "channel_id", "date_triggered", "event_id", "id",
+                                "ip_id", "is_scheduled", "lead_id", "metadata", "non_action_path_taken",
+                                "rotation", "system_triggered", "trigger_date"],
+    "campaign_leads": ["campaign_id", "date_added", "date_last_exited", "lead_id", "manually_added",
+                       "manually_removed", "rotation"],
+    "companies_leads": ["company_id", "date_added", "is_primary", "lead_id"],
+    "email_stats": ["copy_id", "date_read", "date_sent", "email_address", "email_id", "id", "ip_id",
+                    "is_failed", "is_read", "last_opened", "lead_id", "list_id", "open_count", "open_details",
+                    "retry_count", "source", "source_id", "tokens", "tracking_hash", "viewed_in_browser"],
+    "form_submissions": ["date_submitted", "form_id", "id", "ip_id", "lead_id", "page_id", "referer",
+                         "tracking_id"],
+    "lead_donotcontact": ["channel", "channel_id", "comments", "date_added", "id", "lead_id", "reason"],
+    "lead_event_log": ["action", "bundle", "date_added", "id", "lead_id", "object", "object_id", "properties",
+                       "user_id", "user_name"],
+    "lead_lists_leads": ["date_added", "leadlist_id", "lead_id", "manually_added", "manually_removed"],
+    "lead_points_change_log": ["action_name", "date_added", "delta", "event_name", "group_id", "id", "ip_id",
+                               "lead_id", "type"],
+    "lead_stages_change_log": ["action_name", "date_added", "event_name", "id", "lead_id", "stage_id"],
+    "page_hits": ["browser_languages", "city", "code", "country", "date_hit", "date_left", "device_id",
+                  "email_id", "id", "ip_id", "isp", "lead_id", "organization", "page_id", "page_language",
+                  "query", "redirect_id", "referer", "region", "remote_host", "source", "source_id",
+                  "tracking_id", "url", "url_title", "user_agent"],
+}
+_DATE_COLUMN_PREFERENCE = ("date_added", "date_hit", "date_triggered", "date_submitted", "date_download",
+                           "date_sent", "date_fired", "date_replied", "date_opened")
+
+
+# ------------------------------------------------------------------------------------ entities
+
+
+class EntityStream(MauticStream):
+    """A plain Mautic context (segments, emails, ...): keyset on id; incremental ones on modification.
+
+    Incremental walks are two top-level-AND queries (Mautic cannot be trusted with a nested OR):
+    ``dateModified isNull AND dateAdded gte T`` (created, never touched) then ``dateModified gte T``, where T
+    is the bookmark minus a look-back, de-duplicated by id within the run.
+    """
+
+    modified_column: str | None = None
+    added_column: str | None = None
+
+    def __init__(self, tap: TapMautic, *, modified_column: str | None = None, added_column: str | None = None,
+                 **kwargs: Any) -> None:
+        self.modified_column = modified_column
+        self.added_column = added_column
+        super().__init__(tap, **kwargs)
+        self.is_sorted = False
+
+    def base_where(self) -> list[dict[str, Any]]:
+        return []
+
+    def base_check(self, row: Mapping[str, Any]) -> bool:
+        return True
+
+    def query_passes(self, context: Context | None) -> list[QueryPass]:
+        base = self.base_where()
+        start = self.starting_time(context) if self.replication_key else None
+        if start is None or not (self.modified_column and self.added_column):
+            return [QueryPass("all", list(base), self.base_check)]
+        when = where_time(start)
+        floor = start.replace(microsecond=0)
+
+        def created_since(row: Mapping[str, Any]) -> bool:
+            if not self.base_check(row):
+                return False
+            if "dateModified" not in row and "dateAdded" not in row:
+                return True  # the context does not return its dates (companies on 5.1.0)
+            added = _parse(row.get("dateAdded"))
+            return not row.get("dateModified") and added is not None and added >= floor
+
+        def modified_since(row: Mapping[str, Any]) -> bool:
+            if not self.base_check(row):
+                return False
+            if "dateModified" not in row:
+                return True
+            modified = _parse(row.get("dateModified"))
+            return modified is not None and modified >= floor
+
+        return [
+            QueryPass(f"{self.added_column} gte {when} (never modified)",
+                      [*base, {"col": self.modified_column, "expr": "isNull"},
+                       {"col": self.added_column, "expr": "gte", "val": when}], created_since),
+            QueryPass(f"{self.modified_column} gte {when}",
+                      [*base, {"col": self.modified_column, "expr": "gte", "val": when}], modified_since),
+        ]
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if self.replication_key == MODIFIED_AT and MODIFIED_AT not in row:
+            row[MODIFIED_AT] = modified_at(row)
+        return super().post_process(row, context)
+
+
+class WebhooksStream(EntityStream):
+    """Webhooks: the signing secret is not replicated."""
+
+    drop_properties = ("secret",)
+
+
+class FormsStream(EntityStream):
+    """Forms: parent of form_submissions_results (one child walk per form)."""
+
+    def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
+        return {"form_id": record["id"]}
+
+
+# --------------------------------------------------------------------------- contacts, companies
+
+
+class CustomFieldStream(EntityStream):
+    """Contacts and companies: ``fields.all`` flattened into one typed property per field alias; deletes.
+
+    Deletes come from ``/api/stats/audit_log`` (bundle=lead, object=lead|company, action=delete) since the
+    bookmark, emitted as ``{id, _sdc_deleted_at}`` after the changed records. When the user may not read
+    audit_log (it needs an administrator), one warning is logged and no deletes are emitted.
+    """
+
+    audit_object = "lead"
+
+    def __init__(self, tap: TapMautic, *, field_aliases: list[str], **kwargs: Any) -> None:
+        self.field_aliases = field_aliases
+        super().__init__(tap, **kwargs)
+
+    def base_where(self) -> list[dict[str, Any]]:
+        if self.name == "contacts" and self.config.get("exclude_anonymous"):
+            return [{"col": "date_identified", "expr": "isNotNull"}]
+        return []
+
+    def base_check(self, row: Mapping[str, Any]) -> bool:
+        if self.name == "contacts" and self.config.get("exclude_anonymous") and "dateIdentified" in row:
+            return row.get("dateIdentified") is not None
+        return True
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        fields = row.pop("fields", None)
+        values = fields.get("all") if isinstance(fields, Mapping) else None
+        if not isinstance(values, Mapping):
+            values = {}
+        for alias in self.field_aliases:
+            if alias not in row:
+                row[alias] = values.get(alias)
+        return super().post_process(row, context)
+
+    def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        if not self.config.get("include_deletes", True) or not self.replication_key:
+            return
+        start = self.starting_time(context)
+        if start is None:
+            return  # first full read: deleted records are simply absent
+        yield from self._deletion_markers(start)
+
+    def _deletion_markers(self, start: datetime) -> Iterable[dict[str, Any]]:
+        client = self.tap.client
+        last_id = 0
+        where_base = [
+            {"col": "bundle", "expr": "eq", "val": "lead"},
+            {"col": "object", "expr": "eq", "val": self.audit_object},
+            {"col": "action", "expr": "eq", "val": "delete"},
+            {"col": "date_added", "expr": "gte", "val": where_time(start)},
+        ]
+        while True:
+            try:
+                page = client.stats_page(
+                    "audit_log", start=0, limit=self.page_size,
+                    order=[{"col": "id", "dir": "ASC"}],
+                    where=[*where_base, {"col": "id", "expr": "gt", "val": last_id}],
+                )
+            except PermissionDeniedError as exc:
+                self.logger.warning(
+                    "Stream '%s': deletes are not emitted because the Mautic user may not read audit_log "
+                    "(it needs an administrator role): %s", self.name, str(exc)[:200],
+                )
+                return
+            if not page.records:
+                return
+            for entry in page.records:
+                entry_id = int(entry["id"])
+                if (entry_id <= last_id or entry.get("action") != "delete"
+                        or entry.get("object") != self.audit_object):
+                    raise MauticError(
+                        f"Stream '{self.name}': audit_log answer does not match the delete filter "
+                        f"(row id {entry.get('id')}); refusing to continue."
+                    )
+                last_id = entry_id
+                deleted_at = to_datetime(entry.get("date_added"))
+                yield {"id": int(entry["object_id"]), DELETED_AT: deleted_at, MODIFIED_AT: deleted_at}
+
+
+class ContactsStream(CustomFieldStream):
+    audit_object = "lead"
+
+
+class CompaniesStream(CustomFieldStream):
+    audit_object = "company"
+
+
+# ------------------------------------------------------------------------------------ stats tables
+
+
+class StatsStream(MauticStream):
+    """One ``/api/stats/{table}``: rows of strings typed by column; ordered by id (or the composite key)."""
+
+    list_key = "stats"
+
+    def __init__(self, tap: TapMautic, *, table: str, columns: list[str], **kwargs: Any) -> None:
+        self.table = table
+        self.columns = columns
+        self.date_column = next((c for c in _DATE_COLUMN_PREFERENCE if c in columns), None)
+        super().__init__(tap, **kwargs)
+        self.is_sorted = bool(self.replication_key)  # id-ordered: resumable mid-stream
+
+    def start_token(self) -> Any:
+        if self.replication_key == "id":
+            value = self.get_starting_replication_key_value(self.context)
+            return int(value) if value not in (None, "") else None
+        return None
+
+    def list_params(self, token: Any) -> dict[str, Any]:
+        where: list[dict[str, Any]] = []
+        if token is not None:
+            where.append({"col": "id", "expr": "gt", "val": token})
+        elif self.replication_key and self.date_column and self.config.get("start_date"):
+            start = to_datetime(self.config["start_date"])
+            if start:
+                where.append({"col": self.date_column, "expr": "gte",
+                              "val": where_time(datetime.fromisoformat(start))})
+        params: dict[str, Any] = {"start": 0, "limit": self.page_size, "order": [{"col": "id", "dir": "ASC"}]}
+        if where:
+            params["where"] = check_where(where)
+        return params
+
+
+class CompositeStatsStream(StatsStream):
+    """A stats table without an id column (memberships): keyset on its two-column key.
+
+    Token ``("eq", a, b)`` reads the rest of group ``a`` (``A eq a AND B gt b``); when that is empty,
+    ``("gt", a, b)`` reads the following groups (``A gt a``). Only top-level ANDs, never an offset.
+    """
+
+    def __init__(self, tap: TapMautic, *, key: tuple[str, str], **kwargs: Any) -> None:
+        self.key = key
+        super().__init__(tap, primary_keys=key, **kwargs)
+
+    def start_token(self) -> Any:
+        return None
+
+    def list_params(self, token: Any) -> dict[str, Any]:
+        first, second = self.key
+        where: list[dict[str, Any]] = []
+        if token is not None:
+            mode, a, b = token
+            if mode == "eq":
+                where = [{"col": first, "expr": "eq", "val": a}, {"col": second, "expr": "gt", "val": b}]
+            else:
+                where = [{"col": first, "expr": "gt", "val": a}]
+        params: dict[str, Any] = {"start": 0, "limit": self.page_size,
+                                  "order": [{"col": first, "dir": "ASC"}, {"col": second, "dir": "ASC"}]}
+        if where:
+            params["where"] = check_where(where)
+        return params
+
+    def verify_page(self, rows: list[dict[str, Any]]) -> None:
+        first, second = self.key
+        keys = [(int(r[first]), int(r[second])) for r in rows]
+        ok = keys == sorted(keys) and len(set(keys)) == len(keys)
+        if ok and self._token is not None:
+            mode, a, b = self._token
+            ok = all((k[0] == a and k[1] > b) if mode == "eq" else k[0] > a for k in keys)
+        if not ok:
+            from tap_mautic.client import FilterIgnoredError
+
+            raise FilterIgnoredError(
+                f"Stream '{self.name}': Mautic ignored the order or filter on ({first}, {second}); "
+                "refusing to continue, records could be lost."
+            )
+
+    def next_token(self, rows: list[dict[str, Any]]) -> Any:
+        if not rows:
+            return None
+        first, second = self.key
+        return ("eq", int(rows[-1][first]), int(rows[-1][second]))
+
+    def continue_after_empty_page(self) -> bool:
+        if self._token is not None and self._token[0] == "eq":
+            self._next_token = ("gt", self._token[1], self._token[2])
+            return True
+        return False
+
+
+# ------------------------------------------------------------------------------ form submissions
+
+
+class FormSubmissionsResultsStream(MauticStream):
+    """The submitted values of every form (``/api/forms/{id}/submissions``), child of ``forms``."""
+
+    parent_stream_type = FormsStream
+    state_partitioning_keys: list[str] = []  # one state for the stream, not one per form
+
+    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
+        super().__init__(tap, **kwargs)
+
+    def list_params(self, token: Any) -> dict[str, Any]:
+        params = super().list_params(token)
+        params.pop("search", None)
+        return params
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        form_id = (context or {}).get("form_id")
+        lead = row.get("lead")
+        form = row.get("form")
+        if form_id is None and isinstance(form, Mapping):
+            form_id = form.get("id")
+        row["form_id"] = form_id
+        row["lead_id"] = lead.get("id") if isinstance(lead, Mapping) else lead
+        results = row.get("results")
+        row["results"] = dict(results) if isinstance(results, Mapping) else {}
+        return super().post_process(row, context)
+
+
+# ---------------------------------------------------------------------------------------- builder
+
+
+def _parse(value: Any) -> datetime | None:
+    text = to_datetime(value) if value else None
+    return datetime.fromisoformat(text) if text else None
+
+
+def _custom_field_properties(fields: list[dict[str, Any]], fixed: dict[str, Any]) -> tuple[dict, list[str]]:
+    props: dict[str, Any] = {}
+    aliases: list[str] = []
+    for field in sorted(fields, key=lambda f: (f.get("order") or 0, str(f.get("alias")))):
+        alias = field.get("alias")
+        if not alias or alias in fixed or alias in props:
+            continue
+        props[alias] = field_schema(field)
+        aliases.append(alias)
+    return props, aliases
+
+
+def build_streams(tap: TapMautic) -> list[MauticStream]:
+    """Every stream of the tap, from the catalog of contexts and what the instance reports at discovery."""
+    streams: list[MauticStream] = []
+    for name, (ctx_name, incremental, permission) in ENTITY_STREAMS.items():
+        ctx = get_context(ctx_name)
+        props = properties_from_spec(SPECS[name])
+        rep_key = None
+        if incremental and ctx.modified_column and ctx.added_column:
+            props[MODIFIED_AT] = dict(DATETIME)
+            rep_key = MODIFIED_AT
+        cls = {"forms": FormsStream, "webhooks": WebhooksStream}.get(name, EntityStream)
+        streams.append(cls(
+            tap, name=name, path=ctx.path, list_key=ctx.list_key, schema=object_schema(props),
+            replication_key=rep_key, snake_case=ctx.snake_case, supports_minimal=ctx.minimal,
+            permission=permission, modified_column=ctx.modified_column if rep_key else None,
+            added_column=ctx.added_column if rep_key else None,
+        ))
+
+    for name, cls, spec, obj, permission in (
+        ("contacts", ContactsStream, CONTACT_SPEC, "contact", "lead:leads:viewown/viewother"),
+        ("companies", CompaniesStream, COMPANY_SPEC, "company", "lead:leads:viewother"),
+    ):
+        ctx = get_context(name)
+        fixed = properties_from_spec(spec)
+        custom, aliases = _custom_field_properties(tap.custom_fields(obj), fixed)
+        props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
+        streams.append(cls(
+            tap, name=name, path=ctx.path, list_key=ctx.list_key, schema=object_schema(props),
+            replication_key=MODIFIED_AT, snake_case=True, supports_minimal=ctx.minimal,
+            permission=permission, modified_column=ctx.modified_column or "date_modified",
+            added_column=ctx.added_column or "date_added", field_aliases=aliases,
+        ))
+
+    forms_ctx = get_context("forms")
+    sub_props = properties_from_spec(SUBMISSION_SPEC)
+    sub_props["results"] = {"type": ["object", "null"], "additionalProperties": True}
+    streams.append(FormSubmissionsResultsStream(
+        tap, name="form_submissions_results", path=f"{forms_ctx.path}/{{form_id}}/submissions",
+        list_key="submissions", schema=object_schema(sub_props), permission="form:forms:viewown/viewother",
+    ))
+
+    tables = tap.stats_tables()
+    for table in sorted(tables):
+        columns = list(tables[table])
+        if "id" not in columns and table not in COMPOSITE_KEYS:
+            continue
+        props = {col: stats_column_schema(col) for col in columns}
+        permission = "an administrator role" if table == "audit_log" else "lead:leads:viewown/viewother"
+        common = {"name": table, "path": f"stats/{table}", "list_key": "stats", "snake_case": True,
+                  "permission": permission, "table": table, "columns": columns}
+        if table in COMPOSITE_KEYS:
+            key = COMPOSITE_KEYS[table]
+            if not all(k in columns for k in key):
+                continue
+            streams.append(CompositeStatsStream(
+                tap, key=key, schema=object_schema(props, required=key), **common))
+        else:
+            rep_key = "id" if table in APPEND_ONLY_TABLES else None
+            streams.append(StatsStream(
+                tap, schema=object_schema(props), replication_key=rep_key, **common))
+    return streams

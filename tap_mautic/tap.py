@@ -1,0 +1,181 @@
+"""TapMautic: the Singer tap for Mautic (singer-sdk 0.54)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import Any
+
+import click
+import requests
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import SingerCommand
+
+from mautic_api.client import MauticClient
+from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
+from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
+from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
+
+DEFAULT_PAGE_SIZE = 200  # see benchmarks/bench_tap.py
+
+STREAM_OPTIONS = th.ObjectType(
+    th.Property("page_size", th.IntegerType, description="Records per request for this stream"),
+    th.Property("search", th.StringType, description="Mautic search string, e.g. 'tag:vip' or 'is:mine'"),
+    th.Property("published_only", th.BooleanType, description="Only records with isPublished = true"),
+    th.Property("minimal", th.BooleanType,
+                description="Ask for minimal list answers (contacts: no owner, tags, utmtags, ...)"),
+    additional_properties=False,
+)
+
+TAP_SETTINGS = th.PropertiesList(
+    th.Property("start_date", th.DateTimeType,
+                description="Earliest modification (entities) or event date (stats) on a first run"),
+    th.Property("page_size", th.IntegerType, default=DEFAULT_PAGE_SIZE,
+                description="Records per request (Mautic list limit), for every stream without its own"),
+    th.Property(
+        "stream_options", th.ObjectType(additional_properties=STREAM_OPTIONS),
+        description='Per-stream options keyed by stream name, e.g. {"contacts": {"search": "tag:vip", '
+                    '"page_size": 100, "minimal": true, "published_only": true}}',
+    ),
+    th.Property("exclude_anonymous", th.BooleanType, default=False,
+                description="Leave anonymous (never identified) contacts out of the contacts stream"),
+    th.Property("include_deletes", th.BooleanType, default=True,
+                description="Emit {id, _sdc_deleted_at} for contacts/companies deleted since the bookmark "
+                            "(read from audit_log; needs an administrator)"),
+    th.Property("lookback_seconds", th.NumberType, default=1,
+                description="Seconds subtracted from the bookmark in the modification filter "
+                            "(Mautic stores seconds)"),
+    th.Property("backoff_factor", th.NumberType, default=1.0,
+                description="Seconds of the first retry wait (then doubling, capped at 60x); 429 answers "
+                            "wait as the server asks"),
+)
+
+
+class TapMautic(MauticConfigMixin, Tap):
+    """tap-mautic: every Mautic context and /api/stats table as a stream."""
+
+    name = "tap-mautic"
+    package_name = "mautic-singer"
+    dynamic_catalog = True
+    config_jsonschema = th.PropertiesList(*MAUTIC_SETTINGS, *TAP_SETTINGS).to_dict()
+
+    _server_time_lock = threading.Lock()
+
+    # ------------------------------------------------------------------------ shared API objects
+
+    @cached_property
+    def mautic_settings(self) -> Settings:
+        return Settings.from_config(self.config)
+
+    @cached_property
+    def client(self) -> MauticClient:
+        return MauticClient(self.config, logger=self.logger)
+
+
+    def server_start_time(self) -> datetime:
+        """Mautic's clock (``Date`` header) at the first call of the run, to the second, cached.
+
+        Bookmarks are bounded by it, so a change made while the run pages is read again next run.
+        """
+        cached = getattr(self, "_server_start", None)
+        if cached is not None:
+            return cached
+        with self._server_time_lock:
+            if getattr(self, "_server_start", None) is None:
+                self._server_start = self._fetch_server_time()
+        return self._server_start
+
+    def _fetch_server_time(self) -> datetime:
+        response: requests.Response | None = None
+        try:
+            response, _ = self.client.request_full("GET", "users/self")
+        except ConfigurationError:
+            raise
+        except MauticError as exc:
+            self.logger.warning("Could not read Mautic's clock (%s); using this machine's clock.", exc)
+        header = response.headers.get("Date") if response is not None else None
+        if header:
+            try:
+                return parsedate_to_datetime(header).astimezone(timezone.utc).replace(microsecond=0)
+            except (TypeError, ValueError):
+                pass
+        return datetime.now(timezone.utc).replace(microsecond=0)
+
+    # ----------------------------------------------------------------------------- discovery
+
+    def custom_fields(self, object_: str) -> list[dict[str, Any]]:
+        """The custom fields of ``contact``/``company`` now (empty, with a warning, when not readable)."""
+        try:
+            return list(self.client.fields(object_))
+        except PermissionDeniedError as exc:
+            self.logger.warning(
+                "Cannot read /api/fields/%s (%s): the %s stream gets only its fixed properties.",
+                object_, str(exc)[:200], "contacts" if object_ == "contact" else "companies",
+            )
+            return []
+
+    def stats_tables(self) -> dict[str, list[str]]:
+        """``/api/stats`` tables and columns, plus the required tables as recorded on 5.1.0 if missing."""
+        try:
+            tables = dict(self.client.stats_tables())
+        except PermissionDeniedError as exc:
+            self.logger.warning("Cannot read /api/stats (%s); using the 5.1.0 column lists.", str(exc)[:200])
+            tables = {}
+        for table in REQUIRED_TABLES:
+            tables.setdefault(table, RECORDED_TABLE_COLUMNS[table])
+        return tables
+
+    def discover_streams(self) -> list:
+        return build_streams(self)
+
+    # --------------------------------------------------------------------------- connection test
+
+    def check_connection(self) -> str:
+        """One cheap call; the Mautic version and user, or a ConfigurationError naming cause and fix."""
+        response, body = self.client.request_full("GET", "users/self")
+        version = response.headers.get("Mautic-Version") or "unknown version"
+        user = body.get("username") if isinstance(body, dict) else None
+        who = user or "the configured client"
+        return f"Connected to Mautic {version} at {self.client.base_url} as {who}."
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
+        """``--test``: one cheap call reporting the Mautic version (``--test=schema`` as in the SDK)."""
+        if value != "all":
+            super().cb_test(ctx, param, value)
+            return
+        config = ctx.params.get("config")
+        tap = cls(config=config.config if config else None,
+                  parse_env_config=bool(config and config.parse_env), validate_config=True,
+                  setup_mapper=False)
+        click.echo(tap.check_connection(), err=True)
+        ctx.exit()
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.__class__ = _MauticCommand
+        return command
+
+
+class _MauticCommand(SingerCommand):
+    """Turns configuration and connection problems into one line on stderr and exit code 1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except (ConfigurationError, ConfigValidationError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logging.getLogger("tap-mautic").error("%s", message)
+            click.echo(f"tap-mautic: {message}", err=True)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TapMautic.cli()
