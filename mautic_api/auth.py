@@ -174,7 +174,7 @@ class _OAuth2Base(MauticAuth):
             data=form,
             auth=NoAuth(),
             max_retries=self.settings.max_retries,
-            secrets=[*self.secrets(), *form.values()],
+            secrets=[*self.secrets(), *(v for k, v in form.items() if k not in ("grant_type", "client_id"))],
             auth_method="oauth2",
         )
         if not isinstance(body, dict) or not body.get("access_token"):
