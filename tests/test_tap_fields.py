@@ -26,7 +26,8 @@ FIELD_TYPES = [
     ({"type": "number", "properties": {}}, ["integer", "null"], None),
     ({"type": "number", "properties": {"roundmode": "4", "scale": "1"}}, ["number", "null"], None),
     ({"type": "number", "properties": {"scale": 0}}, ["integer", "null"], None),
-    ({"type": "number", "properties": 'a:2:{s:9:"roundmode";i:4;s:5:"scale";i:2;}'}, ["number", "null"], None),
+    ({"type": "number", "properties": 'a:2:{s:9:"roundmode";i:4;s:5:"scale";i:2;}'},
+     ["number", "null"], None),
     ({"type": "boolean", "properties": {"no": "No", "yes": "Yes"}}, ["boolean", "null"], None),
     ({"type": "date"}, ["string", "null"], "date"),
     ({"type": "datetime"}, ["string", "null"], "date-time"),
@@ -122,7 +123,9 @@ def test_stats_columns_are_typed_from_their_names(column, types, fmt):
 def test_stats_strings_are_converted():
     cols = ["id", "lead_id", "is_read", "date_sent", "open_details"]
     conv = RecordConverter({c: stats_column_schema(c) for c in cols}, logging.getLogger("t"), "email_stats")
-    row = {"id": "5", "lead_id": "7", "is_read": "1", "date_sent": "2026-11-26 07:39:49", "open_details": "a:0:{}"}
+    row = {"id": "5", "lead_id": "7", "is_read": "1", "date_sent": "2026-11-26 07:39:49",
+           "open_details": "a:0:{}"}
     assert conv.convert_record(row, 5) == {
-        "id": 5, "lead_id": 7, "is_read": True, "date_sent": "2026-11-26T07:39:49+00:00", "open_details": "a:0:{}",
+        "id": 5, "lead_id": 7, "is_read": True, "date_sent": "2026-11-26T07:39:49+00:00",
+        "open_details": "a:0:{}",
     }
