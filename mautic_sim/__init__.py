@@ -1,0 +1,155 @@
+# ruff: noqa: E501
+"""A Mautic 5.1.0 simulator: a real HTTP server on loopback, backed by SQLite, with seeded data and faults.
+
+Tests use :class:`Simulator`; the ``mautic-sim`` console script (``mautic_sim.cli``) runs the same server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from mautic_sim.app import Mautic
+from mautic_sim.seed import install
+from mautic_sim.seed import seed as seed_data
+from mautic_sim.server import Faults, SimServer, serve_in_thread
+from mautic_sim.store import Store
+from mautic_sim.util import db_ts, utcnow
+
+__all__ = ["Simulator"]
+
+
+class Simulator:
+    """Start/stop a simulated Mautic and reach into its store (the test API in notes/common.md)."""
+
+    def __init__(self, contacts: int = 100, seed: int = 42, username: str = "admin", password: str = "mautic",
+                 client_id: str = "sim-client", client_secret: str = "sim-secret", latency_ms: int = 0,
+                 faults: str | None = None, basic_auth: bool = True, api: bool = True, oauth1a: bool = False,
+                 token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 timeout_fault_s: float = 3.0, fault_seed: int = 0,
+                 log: Callable[[str], None] | None = None):
+        self.contacts, self.seed = contacts, seed
+        self.username, self.password = username, password
+        self.client_id, self.client_secret = client_id, client_secret
+        self.latency_ms = latency_ms
+        self.host, self.port = host, port
+        self.timeout_fault_s = timeout_fault_s
+        self._tmpdir: str | None = None
+        if db_path is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="mautic-sim-")
+            db_path = os.path.join(self._tmpdir, "mautic.sqlite")
+        self.db_path = db_path
+        fresh = not os.path.exists(db_path) or os.path.getsize(db_path) == 0
+        self.store = Store(db_path)
+        self.app = Mautic(self.store, username=username, password=password, client_id=client_id,
+                          client_secret=client_secret, basic_auth=basic_auth, api=api, oauth1a=oauth1a,
+                          token_lifetime=token_lifetime)
+        if fresh:
+            self.store.create_schema()
+            install(self.app)
+            seed_data(self.app, contacts, seed)
+        self.faults = Faults()
+        if faults:
+            self.faults.set(faults, fault_seed)
+        self._log = log
+        self._server: SimServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
+                                 timeout_fault_s=self.timeout_fault_s, log=self._log)
+        self.port = self._server.server_address[1]
+        self.app.base_url = self.url
+        self._thread = serve_in_thread(self._server)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._tmpdir:
+            with contextlib.suppress(Exception):
+                self.store.close()
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- faults and auth ------------------------------------------------------------------------
+    def schedule_fault(self, kind: str, nth: int = 1, path: str | None = None) -> None:
+        """Make the ``nth`` matching request from now fail with ``kind``."""
+        self.faults.schedule(kind, nth, path)
+
+    def set_faults(self, spec: str | None, seed: int = 1) -> None:
+        """Random faults per request, e.g. ``"429:0.1,502:0.05"``; reproducible for a given seed."""
+        self.faults.set(spec, seed)
+
+    def expire_tokens(self) -> None:
+        self.app.expire_tokens()
+
+    # -- request log and hooks ------------------------------------------------------------------
+    @property
+    def request_log(self) -> list[dict[str, Any]]:
+        return list(self._server.request_log) if self._server else []
+
+    def clear_log(self) -> None:
+        if self._server:
+            with self._server.log_lock:
+                self._server.request_log.clear()
+
+    def add_hook(self, fn: Callable[[str, str, str], Any]) -> None:
+        """``fn(method, path, query)`` runs before each request is handled."""
+        if self._server is None:
+            raise RuntimeError("start the simulator before adding hooks")
+        self._server.hooks.append(fn)
+
+    # -- store access ---------------------------------------------------------------------------
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return self.store.query(sql, params)
+
+    def execute(self, sql: str, params: Any = ()) -> int:
+        return self.store.execute(sql, params)
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def touch_contacts(self, ids: Iterable[int]) -> None:
+        """Mark contacts as edited now, as an API edit would (date_modified, modified_by)."""
+        now = db_ts(self.app.now())
+        for i in ids:
+            self.store.execute("UPDATE leads SET date_modified = ?, modified_by = 1, modified_by_user = 'Admin User' "
+                               "WHERE id = ?", (now, int(i)))
+
+    def create_contacts(self, n: int) -> list[int]:
+        """Create ``n`` contacts through the same code path as ``POST /api/contacts/new``."""
+        out = []
+        base = self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM leads") or 0
+        for k in range(n):
+            uniq = f"{base + k + 1}.{os.urandom(3).hex()}"
+            row, _ = self.app.contacts.save_contact(
+                {"firstname": "New", "lastname": f"Contact{uniq}", "email": f"new.{uniq}@example.com"}, "new", None)
+            out.append(row["id"])
+        return out
+
+    def delete_contacts(self, ids: Iterable[int]) -> None:
+        """Delete contacts as the API does (with audit_log rows)."""
+        for i in ids:
+            row = self.app.contacts.get_row("leads", i)
+            if row is not None:
+                self.app.contacts.delete_contact(row)

@@ -1,0 +1,80 @@
+# ruff: noqa: E501
+"""``mautic-sim``: run the simulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+
+from mautic_sim import Simulator
+from mautic_sim.server import parse_fault_spec, stderr_log
+
+
+def _onoff(value: str) -> bool:
+    v = value.lower()
+    if v in ("on", "true", "1", "yes"):
+        return True
+    if v in ("off", "false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on|off, got {value!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mautic-sim", description="A Mautic 5.1.0 API simulator on loopback.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks any free port")
+    p.add_argument("--db", default=None, help="SQLite file (default: a temporary one)")
+    p.add_argument("--contacts", type=int, default=100, help="seed size")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--username", default="admin")
+    p.add_argument("--password", default="mautic")
+    p.add_argument("--client-id", default="sim-client")
+    p.add_argument("--client-secret", default="sim-secret")
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--faults", default=None, help='e.g. "429:0.1,502:0.05,reset:0.02,timeout:0.01,malformed:0.01"')
+    p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument("--timeout-fault-s", type=float, default=30.0, help="how long a 'timeout' fault stalls")
+    p.add_argument("--token-lifetime", type=int, default=3600, help="OAuth2 access token lifetime in seconds")
+    p.add_argument("--basic-auth", type=_onoff, default=True, metavar="on|off")
+    p.add_argument("--api", type=_onoff, default=True, metavar="on|off")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        parse_fault_spec(args.faults)
+    except ValueError as e:
+        print(f"mautic-sim: {e}", file=sys.stderr)
+        return 2
+    if args.contacts < 0:
+        print("mautic-sim: --contacts must be >= 0", file=sys.stderr)
+        return 2
+    sim = Simulator(contacts=args.contacts, seed=args.seed, username=args.username, password=args.password,
+                    client_id=args.client_id, client_secret=args.client_secret, latency_ms=args.latency_ms,
+                    faults=args.faults, basic_auth=args.basic_auth, api=args.api, token_lifetime=args.token_lifetime,
+                    db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
+                    fault_seed=args.fault_seed, log=stderr_log)
+    try:
+        sim.start()
+    except OSError as e:
+        print(f"mautic-sim: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        return 2
+    print(f"MAUTIC_SIM_URL={sim.url}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

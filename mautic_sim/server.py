@@ -1,0 +1,217 @@
+# ruff: noqa: E501
+"""HTTP layer: a ThreadingHTTPServer in a daemon thread, with latency, fault injection and a request log."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from mautic_sim.app import Mautic, Request, Response
+
+FAULT_KINDS = ("429", "500", "502", "503", "504", "reset", "timeout", "malformed", "slow")
+
+
+def parse_fault_spec(spec: str | None) -> list[tuple[str, float]]:
+    """``"429:0.1,reset:0.02"`` -> [("429", 0.1), ("reset", 0.02)]; raises ValueError naming the bad part."""
+    out: list[tuple[str, float]] = []
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kind, _, prob = part.partition(":")
+        kind = kind.strip()
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"--faults: unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        try:
+            p = float(prob)
+        except ValueError:
+            raise ValueError(f"--faults: probability of {kind!r} must be a number, got {prob!r}") from None
+        if not 0 <= p <= 1:
+            raise ValueError(f"--faults: probability of {kind!r} must be between 0 and 1, got {p}")
+        out.append((kind, p))
+    return out
+
+
+class Faults:
+    """Random faults (seeded) and scheduled one-shot faults."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.random: list[tuple[str, float]] = []
+        self.rng = random.Random(0)
+        self.scheduled: list[dict[str, Any]] = []
+
+    def set(self, spec: str | None, seed: int = 0) -> None:
+        with self.lock:
+            self.random = parse_fault_spec(spec)
+            self.rng = random.Random(seed)
+
+    def schedule(self, kind: str, nth: int = 1, path: str | None = None) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self.lock:
+            self.scheduled.append({"kind": kind, "left": max(1, int(nth)), "path": path})
+
+    def pick(self, path: str) -> str | None:
+        with self.lock:
+            hit = None
+            for s in list(self.scheduled):
+                if s["path"] and s["path"] not in path:
+                    continue
+                s["left"] -= 1
+                if s["left"] == 0:
+                    self.scheduled.remove(s)
+                    if hit is None:
+                        hit = s["kind"]
+            if hit:
+                return hit
+            if self.random:
+                r = self.rng.random()
+                acc = 0.0
+                for kind, p in self.random:
+                    acc += p
+                    if r < acc:
+                        return kind
+        return None
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr: tuple[str, int], app: Mautic, *, latency_ms: int = 0, faults: Faults,
+                 timeout_fault_s: float = 3.0, log: Callable[[str], None] | None = None):
+        super().__init__(addr, Handler)
+        self.app = app
+        self.latency_ms = latency_ms
+        self.faults = faults
+        self.timeout_fault_s = timeout_fault_s
+        self.log_line = log
+        self.request_log: list[dict[str, Any]] = []
+        self.log_lock = threading.Lock()
+        self.hooks: list[Callable[[str, str, str], Any]] = []
+        self.write_lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: SimServer
+    protocol_version = "HTTP/1.1"
+    server_version = "mautic-sim"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        t0 = time.perf_counter()
+        srv = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, qs = self.path.partition("?")
+        for hook in list(srv.hooks):
+            hook(self.command, path, qs)
+        if srv.latency_ms:
+            time.sleep(srv.latency_ms / 1000)
+        fault = srv.faults.pick(path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if fault == "reset":
+            self._record(path, qs, 0, b"")
+            self._reset()
+            return
+        if fault == "timeout":
+            time.sleep(srv.timeout_fault_s)
+            self._record(path, qs, 0, b"")
+            self._reset()
+            return
+        if fault in ("429", "500", "502", "503", "504"):
+            resp = self._fault_response(int(fault))
+        else:
+            resp = srv.app.handle(Request(self.command, path, qs, headers, body))
+        payload = resp.payload()
+        if fault == "malformed":
+            resp.status, payload = 200, payload[: max(1, len(payload) // 2)]
+        self._send(resp, payload, slow=fault == "slow")
+        self._record(path, qs, resp.status, body)
+        if srv.log_line:
+            ms = (time.perf_counter() - t0) * 1000
+            srv.log_line(f"{self.command} {self.path} {resp.status} {ms:.1f}ms" + (f" fault={fault}" if fault else ""))
+
+    def _fault_response(self, status: int) -> Response:
+        if status == 429:
+            reset = int(time.time()) + 1
+            return Response(429, {"errors": [{"code": 429, "message": "You exceeded the rate limit of 1000 API calls "
+                                                                      "per hour.", "details": []}]},
+                            {"Retry-After": "1", "X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0",
+                             "X-RateLimit-Reset": str(reset)}, version_header=False)
+        text = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+                504: "Gateway Timeout"}[status]
+        return Response(status, f"<html><body><h1>{status} {text}</h1></body></html>", version_header=False,
+                        content_type="text/html")
+
+    def _reset(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, resp: Response, payload: bytes, slow: bool = False) -> None:
+        version = "HTTP/1.0" if resp.http10 else "HTTP/1.1"
+        if resp.http10:
+            self.close_connection = True
+        reason = self.responses.get(resp.status, ("",))[0]
+        lines = [f"{version} {resp.status} {reason}"]
+        hdrs = {"Date": formatdate(usegmt=True), "Connection": "close" if self.close_connection else "keep-alive",
+                "X-Powered-By": "mautic-sim"}
+        if resp.version_header:
+            hdrs["Mautic-Version"] = "5.1.0"
+        hdrs.setdefault("Cache-Control", "no-cache, private")
+        hdrs.update(resp.headers)
+        hdrs["Content-Type"] = resp.content_type
+        hdrs["Content-Length"] = str(len(payload))
+        lines += [f"{k}: {v}" for k, v in hdrs.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            if slow:
+                self.wfile.write(head)
+                self.wfile.flush()
+                step = max(1, len(payload) // 10)
+                for i in range(0, len(payload), step):
+                    self.wfile.write(payload[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            else:
+                self.wfile.write(head + payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _record(self, path: str, qs: str, status: int, body: bytes) -> None:
+        try:
+            parsed: Any = json.loads(body) if body else None
+        except ValueError:
+            parsed = body.decode("utf-8", "replace")
+        with self.server.log_lock:
+            self.server.request_log.append({"method": self.command, "path": path, "query": qs, "status": status,
+                                            "body": parsed})
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+
+def serve_in_thread(srv: SimServer) -> threading.Thread:
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="mautic-sim")
+    t.start()
+    return t
+
+
+def stderr_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,189 @@
+# ruff: noqa: E501
+"""The SQLite store: Mautic's own table names and snake_case columns.
+
+One connection guarded by a re-entrant lock: SQLite serializes writers anyway, and a single connection
+keeps ``Simulator.query``/``execute`` consistent with what the HTTP threads see.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import Any
+
+from mautic_sim.util import RECORDED
+
+# Generic contexts: context name -> Mautic table
+GENERIC_TABLES = {
+    "assets": "assets", "campaigns": "campaigns", "categories": "categories", "devices": "lead_devices",
+    "dynamiccontents": "dynamic_content", "emails": "emails", "focus": "focus", "forms": "forms",
+    "marketingmessages": "channels", "notes": "lead_notes", "notifications": "push_notifications",
+    "pages": "pages", "pointtriggers": "point_triggers", "points": "points", "pointgroups": "point_groups",
+    "reports": "reports", "roles": "roles", "segments": "lead_lists", "smses": "sms_messages",
+    "stages": "stages", "tags": "lead_tags", "tweets": "tweets", "users": "users", "webhooks": "webhooks",
+    "campaignevents": "campaign_events",
+}
+
+LEAD_BASE_COLUMNS = [
+    ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("owner_id", "INTEGER"), ("stage_id", "INTEGER"),
+    ("is_published", "INTEGER DEFAULT 1"), ("date_added", "TEXT"), ("created_by", "INTEGER"),
+    ("created_by_user", "TEXT"), ("date_modified", "TEXT"), ("modified_by", "INTEGER"),
+    ("modified_by_user", "TEXT"), ("points", "INTEGER DEFAULT 0"), ("last_active", "TEXT"),
+    ("date_identified", "TEXT"), ("preferred_profile_image", "TEXT"), ("color", "TEXT"),
+]
+COMPANY_BASE_COLUMNS = [
+    ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("owner_id", "INTEGER"), ("is_published", "INTEGER DEFAULT 1"),
+    ("date_added", "TEXT"), ("created_by", "INTEGER"), ("created_by_user", "TEXT"), ("date_modified", "TEXT"),
+    ("modified_by", "INTEGER"), ("modified_by_user", "TEXT"), ("social_cache", "TEXT"), ("score", "INTEGER DEFAULT 0"),
+]
+FIELD_COLUMNS = [
+    "id", "is_published", "date_added", "created_by", "created_by_user", "date_modified", "modified_by",
+    "modified_by_user", "label", "alias", "type", "field_group", "field_order", "object", "default_value",
+    "is_required", "is_fixed", "is_listable", "is_visible", "is_short_visible", "is_unique_identifier",
+    "is_publicly_updatable", "properties",
+]
+
+
+def column_type(field_type: str) -> str:
+    if field_type == "number":
+        return "REAL"
+    if field_type == "boolean":
+        return "INTEGER"
+    return "TEXT"
+
+
+class Store:
+    """Thread-safe wrapper over one SQLite connection."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=OFF")
+        self._field_cache: dict[str, list[dict[str, Any]]] = {}
+
+    # -- raw access -------------------------------------------------------------------------------
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            return [dict(r) for r in cur.fetchall()]
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+            return row[0] if row else None
+
+    def execute(self, sql: str, params: Any = ()) -> int:
+        """Run one statement; returns lastrowid."""
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            self._field_cache.clear() if "lead_fields" in sql else None
+            return cur.lastrowid or 0
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        with self.lock:
+            self.conn.executemany(sql, rows)
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        cols = ", ".join(f'"{c}"' for c in values)
+        marks = ", ".join("?" for _ in values)
+        return self.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(values.values()))
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        sets = ", ".join(f'"{c}" = ?' for c in values)
+        self.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', [*values.values(), row_id])
+
+    def columns(self, table: str) -> list[str]:
+        with self.lock:
+            return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")').fetchall()]
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def create_schema(self) -> None:
+        with self.lock:
+            c = self.conn
+            c.execute("BEGIN")
+            c.execute("CREATE TABLE lead_fields (" + ", ".join(
+                f"{n} INTEGER PRIMARY KEY AUTOINCREMENT" if n == "id" else n for n in FIELD_COLUMNS) + ")")
+            # Stats tables with the columns Mautic lists for them
+            for table, cols in RECORDED["stats_columns"].items():
+                order = RECORDED["stats_row_keys"].get(table, [])
+                cols = order + [x for x in cols if x not in order]
+                defs = [f'"{x}" INTEGER PRIMARY KEY AUTOINCREMENT' if x == "id" else f'"{x}"' for x in cols]
+                c.execute(f'CREATE TABLE "{table}" ({", ".join(defs)})')
+            for table in ("lead_lists_leads", "campaign_leads", "companies_leads"):
+                key = {"lead_lists_leads": "leadlist_id", "campaign_leads": "campaign_id",
+                       "companies_leads": "company_id"}[table]
+                c.execute(f"CREATE UNIQUE INDEX ux_{table} ON {table} ({key}, lead_id)")
+            c.execute("CREATE INDEX ix_lll_lead ON lead_lists_leads (lead_id)")
+            c.execute("CREATE INDEX ix_cl_lead ON companies_leads (lead_id)")
+            c.execute("CREATE INDEX ix_dnc_lead ON lead_donotcontact (lead_id)")
+            for table in set(GENERIC_TABLES.values()):
+                if table in RECORDED["stats_columns"]:
+                    c.execute(f'ALTER TABLE "{table}" ADD COLUMN data TEXT')
+                else:
+                    c.execute(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT)')
+            c.execute("CREATE TABLE lead_tags_xref (lead_id INTEGER, tag_id INTEGER, PRIMARY KEY (lead_id, tag_id))")
+            c.execute("CREATE INDEX ix_ltx_tag ON lead_tags_xref (tag_id)")
+            c.execute("CREATE TABLE leads (" + ", ".join(f"{n} {t}" for n, t in LEAD_BASE_COLUMNS) + ")")
+            c.execute("CREATE TABLE companies (" + ", ".join(f"{n} {t}" for n, t in COMPANY_BASE_COLUMNS) + ")")
+            c.execute("CREATE TABLE oauth2_tokens (token TEXT PRIMARY KEY, kind TEXT, client_id TEXT, "
+                      "user_id INTEGER, expires_at REAL, used INTEGER DEFAULT 0)")
+            c.execute("CREATE TABLE oauth2_auth_codes (code TEXT PRIMARY KEY, client_id TEXT, redirect_uri TEXT,"
+                      " user_id INTEGER, used INTEGER DEFAULT 0)")
+            c.execute("CREATE TABLE files (dir TEXT, name TEXT, size INTEGER, PRIMARY KEY (dir, name))")
+            for f in RECORDED["contact_fields"] + RECORDED["company_fields"]:
+                self._insert_field_row(f, add_column=True)
+            c.execute("CREATE INDEX ix_leads_email ON leads (email)")
+            c.execute("CREATE INDEX ix_leads_dm ON leads (date_modified)")
+            c.execute("CREATE INDEX ix_leads_la ON leads (last_active)")
+            c.execute("COMMIT")
+
+    def _insert_field_row(self, f: dict[str, Any], add_column: bool) -> int:
+        row = {
+            "id": f.get("id"), "is_published": int(f.get("isPublished", True)), "date_added": f.get("dateAdded"),
+            "created_by": f.get("createdBy"), "created_by_user": f.get("createdByUser"),
+            "date_modified": f.get("dateModified"), "modified_by": f.get("modifiedBy"),
+            "modified_by_user": f.get("modifiedByUser"), "label": f["label"], "alias": f["alias"],
+            "type": f["type"], "field_group": f.get("group") or "core", "field_order": f.get("order") or 0,
+            "object": f.get("object") or "lead", "default_value": f.get("defaultValue"),
+            "is_required": int(bool(f.get("isRequired"))), "is_fixed": int(bool(f.get("isFixed"))),
+            "is_listable": int(f.get("isListable", True)), "is_visible": int(f.get("isVisible", True)),
+            "is_short_visible": int(bool(f.get("isShortVisible"))),
+            "is_unique_identifier": int(bool(f.get("isUniqueIdentifier"))),
+            "is_publicly_updatable": int(bool(f.get("isPubliclyUpdatable"))),
+            "properties": json.dumps(f.get("properties") or {}),
+        }
+        if row["id"] is None:
+            del row["id"]
+        new_id = self.insert("lead_fields", row)
+        if add_column:
+            table = "leads" if row["object"] == "lead" else "companies"
+            if row["alias"] not in self.columns(table):
+                self.execute(f'ALTER TABLE "{table}" ADD COLUMN "{row["alias"]}" {column_type(row["type"])}')
+        self._field_cache.clear()
+        return new_id
+
+    def fields(self, obj: str) -> list[dict[str, Any]]:
+        """Published field definitions for ``lead`` or ``company``, in Mautic's display order."""
+        with self.lock:
+            cached = self._field_cache.get(obj)
+            if cached is None:
+                cached = self.query("SELECT * FROM lead_fields WHERE object = ? ORDER BY field_order, id", (obj,))
+                for f in cached:
+                    f["props"] = json.loads(f["properties"] or "{}")
+                self._field_cache[obj] = cached
+            return cached

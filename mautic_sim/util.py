@@ -1,0 +1,81 @@
+"""Small helpers shared by the simulator modules: time formats, PHP serialization, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RECORDED: dict[str, Any] = json.loads((Path(__file__).with_name("data") / "recorded.json").read_text())
+
+GENERIC_500 = ("Looks like I encountered an error (error #500). If I do it again, please report me to the "
+               "system administrator!")
+GENERIC_400 = ("Looks like I encountered an error (error #400). If I do it again, please report me to the "
+               "system administrator!")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def db_ts(dt: datetime) -> str:
+    """Mautic's DB format (UTC, no offset)."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(value: str | None) -> str | None:
+    """A stored ``Y-m-d H:i:s`` value as the API serializes it: ISO 8601 with ``+00:00``."""
+    if not value:
+        return None
+    return value.replace(" ", "T") + "+00:00" if "T" not in value else value
+
+
+def php_serialize(value: Any) -> str:
+    """PHP ``serialize()`` for the plain values Mautic stores (field properties, audit details)."""
+    if value is None:
+        return "N;"
+    if isinstance(value, bool):
+        return f"b:{int(value)};"
+    if isinstance(value, int):
+        return f"i:{value};"
+    if isinstance(value, float):
+        return f"d:{value!r};"
+    if isinstance(value, str):
+        return f's:{len(value.encode("utf-8"))}:"{value}";'
+    if isinstance(value, list | tuple):
+        value = dict(enumerate(value))
+    if isinstance(value, dict):
+        parts = "".join(php_serialize(k) + php_serialize(v) for k, v in value.items())
+        return f"a:{len(value)}:{{{parts}}}"
+    return php_serialize(str(value))
+
+
+class ApiError(Exception):
+    """An error answer. ``controller`` errors carry ``details`` and the Mautic-Version header; the others
+    (exceptions, auth, routing) carry ``type`` and no version header, as recorded."""
+
+    def __init__(self, status: int, message: str, *, details: Any = None, type_: str | None = None,
+                 controller: bool = True, http10: bool = False, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.details, self.type_ = status, message, details, type_
+        self.controller, self.http10, self.headers = controller, http10, headers or {}
+
+    def body(self) -> dict[str, Any]:
+        if self.controller:
+            return {"errors": [{"code": self.status, "message": self.message,
+                                "details": self.details if self.details is not None else []}]}
+        return {"errors": [{"message": self.message, "code": self.status, "type": self.type_}]}
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Item was not found.")
+
+
+def server_error() -> ApiError:
+    return ApiError(500, GENERIC_500, controller=False)
+
+
+def validation_error(details: dict[str, list[str]]) -> ApiError:
+    msg = ", ".join(f"{k}: {' '.join(v)}" for k, v in details.items())
+    return ApiError(400, msg, details=details)
