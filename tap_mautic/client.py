@@ -118,7 +118,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         if permission:
             self.permission = permission
         super().__init__(tap, name=name, schema=schema, path=path)
-        self.primary_keys = primary_keys
+        self.primary_keys = list(primary_keys)
         self.replication_key = replication_key
         self._tap_ref = tap
         self._converter = RecordConverter(schema["properties"], self.logger, name)
@@ -331,14 +331,13 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None
     ) -> None:
-        # Cap the progress marker at the signpost: a record changed after the run started must not move
-        # the bookmark past changes this run did not see.
+        # Timestamp bookmarks are the server's time at the start of the run, never a record's value:
+        # once the walk completes, every change made before that instant has been read (keyset on id
+        # does not skip rows), and changes made while it paged are read again next run. singer-sdk
+        # promotes this progress marker only when the stream completes (is_sorted = False).
         key = self.replication_key
         if key and self.is_timestamp_replication_key:
-            signpost = self.tap.server_start_time().isoformat()
-            value = latest_record.get(key)
-            if value is None or value > signpost:
-                latest_record = {**latest_record, key: signpost}
+            latest_record = {**latest_record, key: self.tap.server_start_time().isoformat()}
         super()._increment_stream_state(latest_record, context=context)
 
     def starting_time(self, context: Context | None) -> datetime | None:

@@ -136,7 +136,6 @@ class EntityStream(MauticStream):
         self.modified_column = modified_column
         self.added_column = added_column
         super().__init__(tap, **kwargs)
-        self.is_sorted = False
 
     def base_where(self) -> list[dict[str, Any]]:
         return []
@@ -298,7 +297,11 @@ class StatsStream(MauticStream):
         self.columns = columns
         self.date_column = next((c for c in _DATE_COLUMN_PREFERENCE if c in columns), None)
         super().__init__(tap, **kwargs)
-        self.is_sorted = bool(self.replication_key)  # id-ordered: resumable mid-stream
+
+    @property
+    def is_sorted(self) -> bool:
+        """Id-ordered incremental tables advance their bookmark as they go (resumable mid-stream)."""
+        return self.replication_key == "id"
 
     def start_token(self) -> Any:
         if self.replication_key == "id":
@@ -440,7 +443,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
             rep_key = MODIFIED_AT
         cls = {"forms": FormsStream, "webhooks": WebhooksStream}.get(name, EntityStream)
         streams.append(cls(
-            tap, name=name, path=ctx.path, list_key=ctx.list_key, schema=object_schema(props),
+            tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
             replication_key=rep_key, snake_case=ctx.snake_case, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column if rep_key else None,
             added_column=ctx.added_column if rep_key else None,
@@ -455,7 +458,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
         custom, aliases = _custom_field_properties(tap.custom_fields(obj), fixed)
         props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
         streams.append(cls(
-            tap, name=name, path=ctx.path, list_key=ctx.list_key, schema=object_schema(props),
+            tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
             replication_key=MODIFIED_AT, snake_case=True, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column or "date_modified",
             added_column=ctx.added_column or "date_added", field_aliases=aliases,
@@ -465,7 +468,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
     sub_props = properties_from_spec(SUBMISSION_SPEC)
     sub_props["results"] = {"type": ["object", "null"], "additionalProperties": True}
     streams.append(FormSubmissionsResultsStream(
-        tap, name="form_submissions_results", path=f"{forms_ctx.path}/{{form_id}}/submissions",
+        tap, name="form_submissions_results", path=f"/{forms_ctx.path}/{{form_id}}/submissions",
         list_key="submissions", schema=object_schema(sub_props), permission="form:forms:viewown/viewother",
     ))
 
@@ -476,7 +479,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
             continue
         props = {col: stats_column_schema(col) for col in columns}
         permission = "an administrator role" if table == "audit_log" else "lead:leads:viewown/viewother"
-        common = {"name": table, "path": f"stats/{table}", "list_key": "stats", "snake_case": True,
+        common = {"name": table, "path": f"/stats/{table}", "list_key": "stats", "snake_case": True,
                   "permission": permission, "table": table, "columns": columns}
         if table in COMPOSITE_KEYS:
             key = COMPOSITE_KEYS[table]
