@@ -99,6 +99,7 @@ class Mautic:
         self.contacts = Contacts(self)
         self.generic = Generic(self)
         self.base_url = ""
+        self._routes: list[tuple[re.Pattern[str], tuple[str, ...], Callable[..., Response]]] | None = None
 
     # -- context helpers ------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -207,8 +208,10 @@ class Mautic:
     # -- routing ----------------------------------------------------------------------------------
     def route(self, req: Request, p: str) -> Response:
         m = req.method
-        for pattern, methods, handler in self.routes():
-            match = re.fullmatch(pattern, p)
+        if self._routes is None:
+            self._routes = [(re.compile(pat), meth, fn) for pat, meth, fn in self.routes()]
+        for pattern, methods, handler in self._routes:
+            match = pattern.fullmatch(p)
             if match and m in methods:
                 return handler(req, *match.groups())
         raise ApiError(404, f"Requested URL not found: /api{p}", controller=False)
