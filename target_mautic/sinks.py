@@ -43,12 +43,16 @@ class StreamSetupError(Exception):
     """A SCHEMA message the target cannot load (unknown property, missing key column); names the stream."""
 
 
+def _needs_quotes(text: str) -> bool:
+    return any(ch in text for ch in ',"\n\r') or text != text.strip()
+
+
 def csv_in(values: Iterable[Any]) -> str:
     """A value for ``where ... in``: Mautic runs ``str_getcsv`` on it, so quote values holding , or "."""
     out = []
     for value in values:
         text = str(value)
-        if any(ch in text for ch in ',"\n\r') or text != text.strip():
+        if _needs_quotes(text):
             text = '"' + text.replace('"', '""') + '"'
         out.append(text)
     return ",".join(out)
@@ -119,6 +123,8 @@ class MauticSink(BatchSink):
         self.mautic_target = target
         super().__init__(target=target, stream_name=stream_name, schema=schema, key_properties=key_properties)
         self._seq = 0
+        self._results: list[tuple[int, RecordResult]] = []
+        self._results: list[tuple[int, RecordResult]] = []
 
     # -- shared plumbing ---------------------------------------------------------------------------------
     @property
@@ -143,6 +149,13 @@ class MauticSink(BatchSink):
             return self.batch_size_rows
         return max(self.MAX_SIZE_DEFAULT, self.batch_size)
 
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
+        declared = self.schema.get("properties", {}).get("_sdc_deleted_at")
+        super()._remove_sdc_metadata_from_schema()
+        if declared is not None:
+            self.schema["properties"]["_sdc_deleted_at"] = declared
+
     def _remove_sdc_metadata_from_record(self, record: dict) -> None:
         """Keep ``_sdc_deleted_at``: it is how a record asks for a removal."""
         deleted_at = record.get("_sdc_deleted_at")
@@ -162,11 +175,17 @@ class MauticSink(BatchSink):
         text = message
         if row.note:
             text = f"{row.note}; {message}" if message else row.note
-        self.mautic_target.ledger.add(
-            RecordResult(
-                stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id, message=text
-            )
+        result = RecordResult(
+            stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id, message=text
         )
+        self._results.append((row.seq, result))
+
+    def flush_results(self) -> None:
+        """Hand this drain's results to the ledger in input order."""
+        results, self._results = self._results, []
+        for _, result in sorted(results, key=lambda pair: pair[0]):
+            self.mautic_target.ledger.add(result)
+        self.mautic_target.ledger.flush()
 
     def fail(self, row: Row, message: str) -> None:
         self.report(row, FAILED, message)
@@ -259,6 +278,22 @@ class MauticSink(BatchSink):
                 start += len(page.records)
                 if not page.records or start >= page.total:
                     break
+        # Mautic reads `in` with str_getcsv, so the quoted values above match there; a server that splits on
+        # commas would miss them, so values with a comma that were not found are confirmed one by one with
+        # `eq` (only those without ' " < > &, which Mautic HTML-encodes before an `eq` comparison).
+        for value in wanted:
+            if _norm(value) in found or not _needs_quotes(value) or any(ch in value for ch in "'\"<>&"):
+                continue
+            page = self.client.list_page(
+                context,
+                where=[{"col": column, "expr": "eq", "val": value}],
+                limit=50,
+                order_by="id",
+                minimal=True,
+            )
+            for rec in page.records:
+                if _norm(field_value(rec, column) or "") == _norm(value):
+                    found[_norm(value)].append(rec)
         for recs in found.values():
             recs.sort(key=lambda r: _as_int(r.get("id")) or 0)
         return found
@@ -350,7 +385,7 @@ class UpsertSink(MauticSink):
         self.upsert(writes)
         if deletes:
             self.delete(deletes)
-        self.mautic_target.ledger.flush()
+        self.flush_results()
 
     def merge_duplicates(self, rows: list[Row]) -> list[Row]:
         """Rows naming the same entity are merged into the last one (its values win)."""
@@ -734,7 +769,7 @@ class LinkSink(MauticSink):
         rows = self.resolve_contacts(self.rows(context))
         handler = getattr(self, f"write_{self.canonical}")
         handler(self.resolve_targets(rows))
-        self.mautic_target.ledger.flush()
+        self.flush_results()
 
     def _call(self, row: Row, method: str, path: str, *, json_body: Any = None) -> Any:
         """One link call; reports failure and returns None on error."""
@@ -774,8 +809,21 @@ class LinkSink(MauticSink):
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start : start + self.batch_size]
                 ids = sorted({r.mautic_id for r in chunk if r.mautic_id is not None})
+                if self.mautic_target.segment_batch_add is False:
+                    self._simple_link([(row, tid) for row in chunk], "segments")
+                    continue
                 try:
                     answer = self.client.request("POST", f"segments/{tid}/contacts/add", json={"ids": ids})
+                    self.mautic_target.segment_batch_add = True
+                except NotFoundError as exc:
+                    if self.mautic_target.segment_batch_add is None and "URL not found" in str(exc):
+                        # an instance without the batch route: one call per contact instead
+                        self.mautic_target.segment_batch_add = False
+                        self._simple_link([(row, tid) for row in chunk], "segments")
+                        continue
+                    for row in chunk:
+                        self.fail(row, str(exc))
+                    continue
                 except MauticError as exc:
                     for row in chunk:
                         self.fail(row, str(exc))

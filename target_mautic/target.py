@@ -179,6 +179,7 @@ class TargetMautic(MauticConfigMixin, Target):
         self._segment_aliases: dict[str, int] | None = None
         self._batch_size = self._configured_batch_size()
         self._state_withheld_logged = False
+        self.segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
 
     # -- settings and shared objects ------------------------------------------------------------------
     @property
