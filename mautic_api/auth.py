@@ -347,6 +347,11 @@ class OAuth1aAuth(MauticAuth):
             signature_type="AUTH_HEADER",
         )
         self._secrets = [settings.client_secret, settings.access_token, settings.access_token_secret]
+        # requests-oauthlib logs the signed headers (with the access token) at DEBUG: keep them out of logs.
+        for name in ("requests_oauthlib", "oauthlib"):
+            lib_logger = logging.getLogger(name)
+            if lib_logger.getEffectiveLevel() < logging.INFO:
+                lib_logger.setLevel(logging.INFO)
 
     def apply(self, r: requests.PreparedRequest) -> None:
         self._oauth(r)

@@ -253,7 +253,7 @@ def exception_for(
 
     if not is_json:
         text = str(body or "")
-        if status in RETRYABLE_STATUSES or (status == 500 and not text.strip()):
+        if status in RETRYABLE_STATUSES:
             from mautic_api.http import wait_from_headers
 
             return make(
@@ -266,6 +266,8 @@ def exception_for(
             return make(RetryableError, "truncated or malformed JSON body (retrying)")
         if 200 <= status < 300 and not stripped:
             return None
+        if status >= 500:  # a PHP fatal error or a proxy page: not Mautic's JSON, not worth a retry
+            return make(MauticAPIError, "server error with a non-JSON body (PHP fatal error or proxy page?)")
         if status in (401, 403):
             return make(
                 AuthError, "access denied with a non-JSON answer: check 'base_url' and the credentials."
