@@ -1,0 +1,150 @@
+"""Incremental contacts without gaps: null dateModified, changes while paging, deletes, permissions."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from mautic_api.client import MauticClient
+from mautic_sim import Simulator
+from tap_mautic.fields import to_datetime
+from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
+from tests.fixtures.tap_helpers import sync
+from tests.fixtures.tap_proxy import API_DENIED, STATS_DENIED, DenyingProxy
+
+
+def _next_second() -> None:
+    """Mautic stores seconds: let the clock pass a second boundary so 'before' and 'after' differ."""
+    time.sleep(1.1)
+
+
+def _bookmark(state: dict, stream: str = "contacts") -> str:
+    return state["bookmarks"][stream]["replication_key_value"]
+
+
+def test_never_modified_contacts_are_picked_up(sim):
+    cfg = basic_config(sim, page_size=10, lookback_seconds=0)
+    never = {r["id"] for r in sim.query("SELECT id FROM leads WHERE date_modified IS NULL")}
+    first = sync(cfg, streams=["contacts"])
+    assert never and never <= first.ids("contacts")
+    _next_second()
+    created = set(sim.create_contacts(4))
+    assert all(r["date_modified"] is None for r in sim.query(
+        f"SELECT date_modified FROM leads WHERE id IN ({','.join(map(str, created))})"))
+    second = sync(cfg, streams=["contacts"], state=first.last_state)
+    assert second.ids("contacts") == created
+    for rec in second.records["contacts"]:
+        assert rec["dateModified"] is None
+        assert rec["_mautic_modified_at"] == to_datetime(rec["dateAdded"])
+
+
+def test_no_record_lost_when_contacts_change_while_paging():
+    """10% of contacts touched and new ones created mid-sync: nothing lost, the next run returns only them."""
+    with Simulator(contacts=250, seed=5, username=SIM_USER, password=SIM_PASSWORD) as sim:
+        cfg = basic_config(sim, page_size=20, lookback_seconds=0)
+        first = sync(cfg, streams=["contacts"])
+        assert first.ids("contacts") == {r["id"] for r in sim.query("SELECT id FROM leads")}
+        _next_second()
+        all_ids = sorted(r["id"] for r in sim.query("SELECT id FROM leads"))
+        before = set(all_ids[5::25])  # changed before the incremental run starts
+        sim.touch_contacts(before)
+        _next_second()
+
+        during: set[int] = set()
+        created: list[int] = []
+        calls = {"n": 0}
+
+        def change_mid_sync(method: str, path: str, query: str) -> None:
+            if method != "GET" or path != "/api/contacts":
+                return
+            calls["n"] += 1
+            if calls["n"] == 3 and not during:
+                ids = set(all_ids[::10])  # 10%, across the id range (most already paged past)
+                during.update(ids)
+                sim.touch_contacts(ids)
+                created.extend(sim.create_contacts(12))
+
+        sim.add_hook(change_mid_sync)
+        second = sync(cfg, streams=["contacts"], state=first.last_state)
+        assert during and created, "the hook fired during the incremental run"
+        assert before <= second.ids("contacts")
+        assert _bookmark(second.last_state) <= min(
+            to_datetime(r["date_modified"]) for r in sim.query(
+                f"SELECT date_modified FROM leads WHERE id IN ({','.join(map(str, during))})"))
+
+        third = sync(cfg, streams=["contacts"], state=second.last_state)
+        changed = during | set(created)
+        # 0 lost: every change made during run 2 is in run 2 or run 3 ...
+        assert changed <= second.ids("contacts") | third.ids("contacts")
+        # ... and run 3 returns only what changed since run 2 started.
+        assert third.ids("contacts") == changed
+        # The last version emitted of every contact is the current one.
+        latest = {}
+        for result in (first, second, third):
+            for rec in result.records["contacts"]:
+                latest[rec["id"]] = rec
+        for row in sim.query("SELECT id, date_modified FROM leads"):
+            assert latest[row["id"]]["dateModified"] == to_datetime(row["date_modified"]), row["id"]
+
+
+def test_deletes_are_emitted_for_contacts_and_companies(sim):
+    cfg = basic_config(sim, page_size=15, lookback_seconds=0)
+    first = sync(cfg, streams=["contacts", "companies"])
+    assert first.records["companies"], "the simulator seeds companies"
+    _next_second()
+    gone = sorted(first.ids("contacts"))[:3]
+    sim.delete_contacts(gone)
+    company_id = sorted(first.ids("companies"))[0]
+    MauticClient(cfg).delete("companies", company_id)
+    _next_second()
+    second = sync(cfg, streams=["contacts", "companies"], state=first.last_state)
+    assert second.ids("contacts", deleted=True) == set(gone)
+    assert second.ids("companies", deleted=True) == {company_id}
+    for rec in second.records["contacts"]:
+        if rec["id"] in gone:
+            assert rec["_sdc_deleted_at"] is not None
+            assert rec["_mautic_modified_at"] == rec["_sdc_deleted_at"]
+    # A third run does not repeat the deletes.
+    third = sync(cfg, streams=["contacts", "companies"], state=second.last_state)
+    assert not third.ids("contacts", deleted=True)
+
+
+def test_no_deletes_and_one_warning_when_audit_log_is_not_readable(sim, caplog):
+    with DenyingProxy(sim.url, {"/api/stats/audit_log": STATS_DENIED}) as proxy:
+        cfg = basic_config(sim, base_url=proxy.url, lookback_seconds=0)
+        first = sync(cfg, streams=["contacts"])
+        _next_second()
+        sim.delete_contacts(sorted(first.ids("contacts"))[:2])
+        sim.touch_contacts(sorted(first.ids("contacts"))[5:7])
+        with caplog.at_level(logging.WARNING):
+            second = sync(cfg, streams=["contacts"], state=first.last_state)
+    assert not second.ids("contacts", deleted=True)
+    assert len(second.ids("contacts")) == 2
+    warnings = [r.getMessage() for r in caplog.records if "audit_log" in r.getMessage()]
+    assert len(warnings) == 1 and "deletes are not emitted" in warnings[0]
+
+
+@pytest.mark.parametrize("denied", [API_DENIED, STATS_DENIED], ids=["403", "200-with-errors"])
+def test_permission_denied_stream_is_skipped_with_one_warning(sim, caplog, denied):
+    rules = {"/api/segments": denied, "/api/stats/email_stats": denied}
+    with DenyingProxy(sim.url, rules) as proxy, caplog.at_level(logging.WARNING):
+        result = sync(basic_config(sim, base_url=proxy.url), streams=["segments", "email_stats", "tags"])
+    assert not result.records.get("segments") and not result.records.get("email_stats")
+    assert result.records["tags"], "the other streams still sync"
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipping stream")]
+    assert len(skipped) == 2
+    assert any("'segments'" in m and "lead:lists:viewother" in m for m in skipped)
+
+
+def test_exclude_anonymous_and_stream_options(sim):
+    anonymous = {r["id"] for r in sim.query("SELECT id FROM leads WHERE date_identified IS NULL")}
+    cfg = basic_config(sim, exclude_anonymous=True,
+                       stream_options={"contacts": {"page_size": 9, "minimal": True}})
+    result = sync(cfg, streams=["contacts"])
+    identified = {r["id"] for r in sim.query("SELECT id FROM leads WHERE date_identified IS NOT NULL")}
+    assert result.ids("contacts") == identified
+    assert anonymous.isdisjoint(result.ids("contacts"))
+    contacts_requests = [e for e in sim.request_log if e["path"] == "/api/contacts"]
+    assert all("limit=9" in e["query"] and "minimal=1" in e["query"] for e in contacts_requests)
