@@ -331,7 +331,15 @@ class MauticClient:
     def delete(self, context: str | Context, item_id: int) -> dict[str, Any]:
         """DELETE /{id}/delete; returns the deleted item (Mautic nulls its id: ours is put back)."""
         ctx = self._ctx(context, DELETE)
-        body = self.request("DELETE", f"{ctx.path}/{item_id}/delete")
+        try:
+            body = self.request("DELETE", f"{ctx.path}/{item_id}/delete")
+        except NotFoundError as exc:
+            if getattr(exc, "attempts", 1) > 1:  # an earlier attempt deleted it and its answer was lost
+                self.logger.warning(
+                    "%s %s deleted by an earlier attempt (its answer was lost).", ctx.name, item_id
+                )
+                return {"id": item_id}
+            raise
         item = self._item(ctx, body)
         if item.get("id") is None:
             item["id"] = item_id

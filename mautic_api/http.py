@@ -383,7 +383,10 @@ def send(
                 raise _transport_error(exc, method, path) from None
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch)
             return response, body
-        except RetryableError as exc:
+        except MauticError as exc:
+            exc.attempts = attempt  # type: ignore[attr-defined]  # callers tell a retried write from a first try
+            if not isinstance(exc, RetryableError):
+                raise
             if attempt > max_retries:
                 exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
                 raise

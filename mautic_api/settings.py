@@ -124,6 +124,17 @@ _PHP_VERSIONS = {
 }
 
 
+_WARNED: set[Any] = set()
+
+
+def _first_time(key: Any) -> bool:
+    """True the first time ``key`` is seen in this process (advice logged once, not per stream)."""
+    if key in _WARNED:
+        return False
+    _WARNED.add(key)
+    return True
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -258,6 +269,7 @@ def normalize_config(
         and not _blank(out.get("refresh_token"))
         and _blank(out.get("token_store_path"))
         and logger is not None
+        and _first_time(("no-token-store", out["base_url"], out.get("client_id")))
     ):
         logger.warning(
             "Setting 'token_store_path' is not set: the rotated OAuth2 refresh token will not survive this "

@@ -46,12 +46,24 @@ def oauth2_config(sim: Simulator, **extra):
     return {"base_url": sim.url, "client_id": sim.client_id, "client_secret": sim.client_secret, **extra}
 
 
-def token_requests(sim: Simulator) -> list[dict]:
-    return [r for r in sim.request_log if r["path"] == "/oauth/v2/token"]
+def token_requests(sim: Simulator, expected: int) -> list[dict]:
+    deadline = time.monotonic() + 5
+    while True:
+        found = [r for r in sim.request_log if r["path"] == "/oauth/v2/token"]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
-def api_statuses(sim: Simulator, path: str = "/api/contacts") -> list[int]:
-    return [r["status"] for r in sim.request_log if r["path"] == path]
+def api_statuses(sim: Simulator, expected: int, path: str = "/api/contacts") -> list[int]:
+    """Statuses of the logged requests to ``path``; the simulator logs a request just after answering it,
+    so wait (briefly) until ``expected`` entries are there."""
+    deadline = time.monotonic() + 5
+    while True:
+        statuses = [r["status"] for r in sim.request_log if r["path"] == path]
+        if len(statuses) >= expected or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.01)
 
 
 def new_refresh_token(sim: Simulator) -> str:
@@ -151,11 +163,11 @@ def test_client_credentials_refetch_after_expire_tokens(sim):
     assert isinstance(client.auth, ClientCredentialsAuth)
     sim.clear_log()
     client.list_page("contacts", limit=1)
-    assert len(token_requests(sim)) == 1
+    assert len(token_requests(sim, 1)) == 1
     sim.expire_tokens()
     client.list_page("contacts", limit=1)
-    assert len(token_requests(sim)) == 2
-    assert api_statuses(sim) == [200, 401, 200]  # the 401 re-fetched a token and resent once
+    assert len(token_requests(sim, 2)) == 2
+    assert api_statuses(sim, 3) == [200, 401, 200]  # the 401 re-fetched a token and resent once
 
 
 def test_refresh_token_rotation_persisted_across_two_runs(sim, tmp_path):
@@ -175,8 +187,8 @@ def test_refresh_token_rotation_persisted_across_two_runs(sim, tmp_path):
     sim.clear_log()
     client = MauticClient(config)
     client.list_page("contacts", limit=1)
-    assert api_statuses(sim) == [401, 200]
-    sent = [r["body"] for r in token_requests(sim)]
+    assert api_statuses(sim, 2) == [401, 200]
+    sent = [r["body"] for r in token_requests(sim, 1)]
     assert len(sent) == 1
     second = json.loads(store.read_text())["refresh_token"]
     assert second not in (first, saved["refresh_token"])
@@ -211,7 +223,7 @@ def test_concurrent_refresh_in_threads_is_one_refresh(sim, tmp_path):
     for t in threads:
         t.join()
     assert failures == []
-    assert len(token_requests(sim)) == 1
+    assert len(token_requests(sim, 1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -294,7 +306,7 @@ def test_generic_500_is_not_retried(sim, waits):
     with pytest.raises(MauticAPIError) as info:
         client.list_page("contacts", limit=1)
     assert not isinstance(info.value, RetryableError)
-    assert api_statuses(sim) == [500] and waits == []
+    assert api_statuses(sim, 1) == [500] and waits == []
 
 
 def test_random_faults_never_lose_a_page(sim):
