@@ -7,7 +7,8 @@ and a ``MauticClient`` call behave the same. Usage::
 
     class MauticStream(MauticStreamMixin, RESTStream):   # the mixin must come BEFORE RESTStream
         def get_url_params(self, context, next_page_token):
-            return php_query_string({"limit": 100, "where": [...], "orderBy": "id"})
+            # a dict of already-bracketed keys; singer-sdk 0.54 deprecates returning a string
+            return dict(php_query({"limit": 100, "where": [...], "orderBy": "id"}))
 
         def parse_response(self, response):
             body = response_json(response)[1]   # decoded once, cached on the response
@@ -33,7 +34,10 @@ from mautic_api.http import classify_response, php_query, wait_generator
 
 
 def php_query_string(params: Mapping[str, Any] | None) -> str:
-    """PHP-bracket query string (``where[0][col]=id&...``, percent-encoded) for ``get_url_params``."""
+    """PHP-bracket query string (``where[0][col]=id&...``, percent-encoded), e.g. for logging or a URL.
+
+    For ``get_url_params`` prefer ``dict(php_query(params))``: singer-sdk 0.54 deprecates string params.
+    """
     return urlencode(php_query(params))
 
 
