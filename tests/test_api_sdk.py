@@ -30,10 +30,9 @@ class _Contacts(MauticStreamMixin, RESTStream):
     primary_keys = ("id",)
     schema = th.PropertiesList(th.Property("id", th.IntegerType)).to_dict()
 
-    def get_url_params(self, context: Any, next_page_token: Any) -> str:
-        return php_query_string(
-            {"limit": 1000, "orderBy": "id", "where": [{"col": "id", "expr": "gt", "val": 0}]}
-        )
+    def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, str]:
+        where = [{"col": "id", "expr": "gt", "val": 0}]
+        return dict(php_query({"limit": 1000, "orderBy": "id", "where": where}))
 
     def parse_response(self, response):
         for rec in as_records(response_json(response)[1].get("contacts")):
