@@ -278,11 +278,12 @@ class MauticSink(BatchSink):
                 start += len(page.records)
                 if not page.records or start >= page.total:
                     break
-        # Mautic reads `in` with str_getcsv, so the quoted values above match there; a server that splits on
-        # commas would miss them, so values with a comma that were not found are confirmed one by one with
-        # `eq` (only those without ' " < > &, which Mautic HTML-encodes before an `eq` comparison).
+        # Mautic reads `in` with str_getcsv (after decoding the HTML entities its input filter adds), so the
+        # quoted values above match there. A server that splits `in` on commas would miss them and we would
+        # create duplicates; so such values that were not found are confirmed one by one with `eq` (one extra
+        # call per genuinely new value of that kind).
         for value in wanted:
-            if _norm(value) in found or not _needs_quotes(value) or any(ch in value for ch in "'\"<>&"):
+            if _norm(value) in found or not (_needs_quotes(value) or any(ch in value for ch in "'<>&")):
                 continue
             page = self.client.list_page(
                 context,
@@ -429,11 +430,11 @@ class UpsertSink(MauticSink):
             for row in creates:
                 self.report(row, SKIPPED, "no matching record in Mautic and create_if_missing is false")
             creates = keep
-        edits = self.merge_guard(edits)
+        edits, absent = self.merge_guard(edits)
         if self.dry_run:
-            self.dry_run_report(edits, creates)
+            self.dry_run_report(edits + absent, creates)
             return
-        missing = self.send_edits(edits)
+        missing = absent + self.send_edits(edits)
         if self.create_if_missing:
             creates.extend(missing)
         else:
@@ -464,14 +465,14 @@ class UpsertSink(MauticSink):
                 unmatched.append(row)
         return matched, unmatched
 
-    def merge_guard(self, edits: list[Row]) -> list[Row]:
-        """Refuse PATCHes that set a unique field to a value another record holds (Mautic would merge)."""
-        return edits
+    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
+        """Refuse PATCHes that would merge records; returns (edits to send, rows whose id does not exist)."""
+        return edits, []
 
-    def dry_run_report(self, edits: list[Row], creates: list[Row]) -> None:
-        ids = sorted({r.mautic_id for r in edits if r.mautic_id is not None})
+    def existing_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` exist in Mautic (one look-up per 100 ids)."""
         existing: set[int] = set()
-        for chunk in _chunks_for_lookup([str(i) for i in ids]):
+        for chunk in _chunks_for_lookup([str(i) for i in sorted(set(ids))]):
             page = self.client.list_page(
                 self.context_name,
                 where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
@@ -479,6 +480,10 @@ class UpsertSink(MauticSink):
                 minimal=True,
             )
             existing.update(_as_int(rec.get("id")) or 0 for rec in page.records)
+        return existing
+
+    def dry_run_report(self, edits: list[Row], creates: list[Row]) -> None:
+        existing = self.existing_ids(r.mautic_id for r in edits if r.mautic_id is not None)
         for row in edits:
             if row.mautic_id in existing:
                 self.report(row, WOULD_UPDATE, "dry run")
@@ -590,37 +595,49 @@ class ContactsSink(UpsertSink):
         # batch/new matches on the unique identifiers present (OR), so those need no look-up
         self.server_dedupes_on = frozenset(unique)
 
-    def merge_guard(self, edits: list[Row]) -> list[Row]:
-        """A PATCH setting a unique field (email) to another contact's value merges and deletes it."""
+    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
+        """A PATCH setting a unique field (email) to another contact's value merges and deletes that one."""
         unique = [f for f in self.mapper.unique_fields() if any(f in r.payload for r in edits)]
         if not unique or self.settings.get("allow_merge"):
-            return edits
+            return edits, []
         holders: dict[str, dict[str, list[int]]] = {}
         for alias in unique:
-            found = self.lookup(
-                self.context_name, alias, [r.payload.get(alias) for r in edits if r.payload.get(alias)]
-            )
+            values = [r.payload.get(alias) for r in edits if r.payload.get(alias)]
+            found = self.lookup(self.context_name, alias, values)
             holders[alias] = {k: [_as_int(rec.get("id")) or 0 for rec in v] for k, v in found.items()}
+        conflicts: list[tuple[Row, str, Any, int]] = []
         kept: list[Row] = []
         for row in edits:
-            refusal = None
+            conflict = None
             for alias in unique:
                 value = row.payload.get(alias)
-                if value is None:
-                    continue
-                others = [i for i in holders[alias].get(_norm(value), []) if i != row.mautic_id]
+                others = (
+                    [i for i in holders[alias].get(_norm(value), []) if i != row.mautic_id] if value else []
+                )
                 if others:
-                    refusal = (
-                        f"refused: {alias} {value!r} belongs to contact {others[0]}; this PATCH would merge "
-                        f"contact {others[0]} into {row.mautic_id} and delete it "
-                        "(set allow_merge: true to allow)"
-                    )
+                    conflict = (row, alias, value, others[0])
                     break
-            if refusal:
-                self.fail(row, refusal)
+            if conflict:
+                conflicts.append(conflict)
             else:
                 kept.append(row)
-        return kept
+        if not conflicts:
+            return kept, []
+        # Only an existing id can be merged into; an id that is gone goes the create path (batch/new then
+        # matches the holder of the email, which is what the record means).
+        existing = self.existing_ids([row.mautic_id for row, *_ in conflicts if row.mautic_id is not None])
+        absent: list[Row] = []
+        for row, alias, value, other in conflicts:
+            if row.mautic_id not in existing:
+                row.note = f"id {row.mautic_id} not found in Mautic"
+                absent.append(row)
+                continue
+            self.fail(
+                row,
+                f"refused: {alias} {value!r} belongs to contact {other}; this PATCH would merge contact "
+                f"{other} into {row.mautic_id} and delete it (set allow_merge: true to allow)",
+            )
+        return kept, absent
 
 
 class CompaniesSink(UpsertSink):

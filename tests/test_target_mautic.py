@@ -1,0 +1,453 @@
+"""target-mautic against the simulator over loopback: every check reads what the simulator stored.
+
+Each test starts from a fresh simulator (the ``sim`` fixture: 60 seeded contacts, seed 11) and feeds a Singer
+fixture from tests/fixtures/target_*/ (or generated messages) through the target in-process; the exit-code
+tests run the ``target-mautic`` entry point as a subprocess.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mautic_sim import Simulator
+from target_mautic.sinks import StreamSetupError
+from target_mautic.target import RecordsFailedError, TargetMautic, UnknownStreamError
+from tests.conftest import basic_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONTACT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": ["integer", "null"]},
+        "email": {"type": ["string", "null"]},
+        "firstname": {"type": ["string", "null"]},
+        "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+@dataclass
+class Run:
+    """What one target run produced."""
+
+    states: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    error: Exception | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def outcomes(self, stream: str | None = None) -> Counter[str]:
+        return Counter(r["outcome"] for r in self.results if stream is None or r["stream"] == stream)
+
+    def result_for(self, **key: Any) -> dict[str, Any]:
+        matches = [r for r in self.results if all(r["key"].get(k) == v for k, v in key.items())]
+        assert len(matches) == 1, (key, self.results)
+        return matches[0]
+
+
+def messages(stream: str, schema: dict, records: list[dict], state: dict | None = None) -> str:
+    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "key_properties": [], "schema": schema})]
+    lines += [json.dumps({"type": "RECORD", "stream": stream, "record": rec}) for rec in records]
+    if state is not None:
+        lines.append(json.dumps({"type": "STATE", "value": state}))
+    return "\n".join(lines) + "\n"
+
+
+def run_target(sim: Simulator, tmp_path: Path, source: str | Path, **settings: Any) -> Run:
+    """Feed ``source`` (a fixture path or Singer text) through a fresh target; never raises."""
+    results_path = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.jsonl"
+    config = basic_config(sim, results_path=str(results_path), **settings)
+    text = source.read_text() if isinstance(source, Path) else source
+    sim.clear_log()
+    out = io.StringIO()
+    error: Exception | None = None
+    target = TargetMautic(config=config, parse_env_config=False)
+    try:
+        with contextlib.redirect_stdout(out):
+            target.listen(io.StringIO(text))
+    except (RecordsFailedError, UnknownStreamError, StreamSetupError) as exc:
+        error = exc
+    states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    results = (
+        [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
+    )
+    return Run(states=states, results=results, error=error, requests=list(sim.request_log))
+
+
+def lead(sim: Simulator, **where: Any) -> dict[str, Any] | None:
+    clause = " AND ".join(f"{k} = ?" for k in where)
+    rows = sim.query(f"SELECT * FROM leads WHERE {clause}", tuple(where.values()))
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def count(sim: Simulator, table: str) -> int:
+    return sim.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
+
+
+def no_put(run: Run) -> None:
+    assert all(r["method"] != "PUT" for r in run.requests)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# contacts
+# ---------------------------------------------------------------------------------------------------------
+def test_create_update_by_id_create_if_missing_and_invalid_rows(sim: Simulator, tmp_path: Path):
+    before = count(sim, "leads")
+    seeded3 = lead(sim, id=3)
+    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report")
+    assert run.error is None
+    no_put(run)
+
+    ada = lead(sim, email="ada.lovelace@example.org")
+    grace = lead(sim, email="grace.hopper@example.org")
+    assert ada["firstname"] == "Ada"
+    # values as Mautic expects them: select value, boolean, multiselect array, date, UTC datetime
+    assert (grace["plan"], grace["is_vip"], grace["interests"]) == ("pro", 1, "sports|music")
+    assert grace["birthday_date"] == "1906-12-09"
+    assert grace["last_purchase_at"].startswith("2024-03-01 10:34")  # 12:34:56+02:00 in UTC
+    # update by id: only the given key changed
+    patched = lead(sim, id=3)
+    assert patched["firstname"] == "Patched" and patched["lastname"] == seeded3["lastname"]
+    assert patched["email"] == seeded3["email"]
+    # an id that does not exist is created under a new id (never PUT, never id 999999)
+    assert lead(sim, id=999999) is None
+    ghost = lead(sim, email="ghost.id@example.org")
+    assert ghost is not None and run.result_for(id=999999)["outcome"] == "created"
+    assert run.result_for(id=999999)["mautic_id"] == ghost["id"]
+    # invalid rows reported, valid ones landed
+    assert "'platinum' is not an option" in run.result_for(email="bad.plan@example.org")["message"]
+    assert lead(sim, email="bad.plan@example.org") is None
+    bad_email = run.result_for(email="not-an-email")
+    assert bad_email["outcome"] == "failed" and "email" in bad_email["message"]
+    assert run.outcomes() == Counter({"created": 3, "updated": 1, "failed": 3})
+    assert count(sim, "leads") == before + 3
+    assert run.states == [{"bookmarks": {"contacts": {"replication_key_value": "2024-03-01T00:00:00+00:00"}}}]
+
+
+def test_update_by_email_without_lookup_and_idempotent_rerun(sim: Simulator, tmp_path: Path):
+    run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report")
+    after_first = count(sim, "leads")
+    grace_city = lead(sim, email="grace.hopper@example.org")["city"]
+
+    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "update_by_email.singer")
+    assert run.error is None
+    ada = lead(sim, email="ada.lovelace@example.org")
+    assert (ada["lastname"], ada["city"]) == ("King", "London")
+    assert lead(sim, email="grace.hopper@example.org")["city"] == grace_city  # null leaves the field alone
+    assert run.outcomes() == Counter({"updated": 2})
+    # batch/new de-duplicates on email itself: one call, no look-up
+    assert [(r["method"], r["path"]) for r in run.requests if "fields" not in r["path"]] == [
+        ("POST", "/api/contacts/batch/new")
+    ]
+    assert count(sim, "leads") == after_first
+
+    rerun = run_target(
+        sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report"
+    )
+    assert count(sim, "leads") == after_first  # nothing created the second time
+    assert rerun.outcomes()["created"] == 0 and rerun.outcomes()["updated"] == 4
+
+
+def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path):
+    other = lead(sim, id=6)
+    records = [{"id": 5, "email": other["email"], "firstname": "Five"}, {"id": 7, "firstname": "Seven"}]
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report")
+    refused = run.result_for(id=5)
+    assert (
+        refused["outcome"] == "failed" and "allow_merge" in refused["message"] and "6" in refused["message"]
+    )
+    assert lead(sim, id=6) is not None and lead(sim, id=5)["firstname"] != "Five"
+    assert run.result_for(id=7)["outcome"] == "updated"
+
+    allowed = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records[:1]), allow_merge=True)
+    assert allowed.result_for(id=5)["outcome"] == "updated"
+    assert lead(sim, id=5)["email"] == other["email"]  # the PATCH went through (Mautic merges 6 into 5)
+    assert not any(r["path"] == "/api/contacts" for r in allowed.requests)  # no guard look-up
+
+
+def test_create_if_missing_false_reports_instead(sim: Simulator, tmp_path: Path):
+    records = [{"id": 999999, "email": "nope@example.org"}, {"email": "new.one@example.org"}]
+    run = run_target(
+        sim,
+        tmp_path,
+        messages("contacts", CONTACT_SCHEMA, records),
+        create_if_missing=False,
+        on_record_error="report",
+    )
+    assert lead(sim, email="nope@example.org") is None and lead(sim, email="new.one@example.org") is None
+    assert run.result_for(id=999999)["outcome"] == "failed"
+    assert run.result_for(email="new.one@example.org")["outcome"] == "skipped"
+
+
+def test_batch_limit_fallback_halves_the_chunk(sim: Simulator, tmp_path: Path):
+    records = [{"email": f"bulk{i}@example.org", "firstname": f"B{i}"} for i in range(300)]
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"n": 1}), batch_size=250)
+    assert run.error is None and run.outcomes() == Counter({"created": 300})
+    batch_calls = [r for r in run.requests if r["path"] == "/api/contacts/batch/new"]
+    assert batch_calls[0]["status"] == 500  # "A max of 200 entities are supported at a time."
+    assert all(r["status"] == 201 for r in batch_calls[1:]) and len(batch_calls) == 4  # 500, 125, 125, 50
+    assert count(sim, "leads WHERE email LIKE 'bulk%'") == 300
+    assert run.states == [{"n": 1}]
+
+
+def test_delete_marker_skipped_unless_delete_records(sim: Simulator, tmp_path: Path):
+    marker = [{"id": 9, "_sdc_deleted_at": "2024-03-01T00:00:00+00:00"}]
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, marker))
+    assert run.result_for(id=9)["outcome"] == "skipped" and lead(sim, id=9) is not None
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, marker), delete_records=True)
+    assert run.result_for(id=9)["outcome"] == "deleted" and lead(sim, id=9) is None
+
+
+def test_dry_run_writes_nothing(sim: Simulator, tmp_path: Path):
+    before = count(sim, "leads")
+    run = run_target(
+        sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", dry_run=True, on_record_error="report"
+    )
+    assert [r for r in run.requests if r["method"] != "GET"] == []
+    assert count(sim, "leads") == before and lead(sim, id=3)["firstname"] != "Patched"
+    assert run.result_for(email="ada.lovelace@example.org")["outcome"] == "would_create"
+    assert run.result_for(id=3)["outcome"] == "would_update"
+    assert run.result_for(id=999999)["outcome"] == "would_create"
+
+
+def test_results_file_lines(sim: Simulator, tmp_path: Path):
+    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report")
+    assert len(run.results) == 7  # one line per input record, in input order
+    assert [r["key"] for r in run.results][:3] == [
+        {"email": "ada.lovelace@example.org"},
+        {"email": "grace.hopper@example.org"},
+        {"id": 3},
+    ]
+    for line in run.results:
+        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message"}
+        assert line["stream"] == "contacts"
+    assert run.results[0]["mautic_id"] == lead(sim, email="ada.lovelace@example.org")["id"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# failures, state, exit codes
+# ---------------------------------------------------------------------------------------------------------
+def test_on_record_error_fail_withholds_state_but_writes_valid_rows(sim: Simulator, tmp_path: Path):
+    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer")
+    assert isinstance(run.error, RecordsFailedError) and "3 record(s) failed" in str(run.error)
+    assert run.states == []
+    assert lead(sim, email="ada.lovelace@example.org") is not None
+
+
+def test_state_after_retried_fault_mid_batch(sim: Simulator, tmp_path: Path):
+    records = [{"email": f"fault{i}@example.org"} for i in range(450)]
+    sim.schedule_fault("503", nth=2, path="/api/contacts/batch/new")
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"upto": 450}))
+    assert run.error is None and run.states == [{"upto": 450}]
+    assert count(sim, "leads WHERE email LIKE 'fault%'") == 450
+    statuses = [r["status"] for r in run.requests if r["path"] == "/api/contacts/batch/new"]
+    assert statuses == [201, 503, 201, 201]
+
+
+def test_no_state_when_a_batch_fails_for_good(sim: Simulator, tmp_path: Path):
+    records = [{"email": f"lost{i}@example.org"} for i in range(450)]
+    sim.schedule_fault("500", nth=2, path="/api/contacts/batch/new")
+    text = messages("contacts", CONTACT_SCHEMA, records, {"upto": 450})
+    run = run_target(sim, tmp_path, text)
+    assert isinstance(run.error, RecordsFailedError)
+    assert run.states == []  # the bookmark never moves past rows that did not land
+    assert run.outcomes() == Counter({"created": 250, "failed": 200})
+    assert count(sim, "leads WHERE email LIKE 'lost%'") == 250
+    rerun = run_target(sim, tmp_path, text)  # the replay completes the load without duplicates
+    assert rerun.error is None and rerun.states == [{"upto": 450}]
+    assert count(sim, "leads WHERE email LIKE 'lost%'") == 450
+
+
+def _cli(sim: Simulator, tmp_path: Path, fixture: Path, **settings: Any) -> subprocess.CompletedProcess:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(basic_config(sim, **settings)))
+    return subprocess.run(
+        [sys.executable, "-m", "target_mautic", "--config", str(config), "--input", str(fixture)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_exit_codes_fail_vs_report(sim: Simulator, tmp_path: Path):
+    fixture = FIXTURES / "target_contacts" / "upsert.singer"
+    failed = _cli(sim, tmp_path, fixture)
+    assert failed.returncode == 1
+    assert "3 record(s) failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert failed.stdout.strip() == ""  # no STATE
+    reported = _cli(sim, tmp_path, fixture, on_record_error="report")
+    assert reported.returncode == 0
+    assert json.loads(reported.stdout.strip().splitlines()[-1])["bookmarks"]["contacts"]
+    basic = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
+    assert basic not in failed.stderr + reported.stderr
+    assert "v[could not be detected]" not in reported.stderr  # package_name points at our distribution
+
+
+def test_unknown_stream_fails_at_schema_before_writing(sim: Simulator, tmp_path: Path):
+    text = messages("contacts", CONTACT_SCHEMA, [{"email": "early@example.org"}]) + messages(
+        "orders", {"type": "object", "properties": {"id": {"type": "integer"}}}, [{"id": 1}]
+    )
+    run = run_target(sim, tmp_path, text)
+    assert isinstance(run.error, UnknownStreamError) and "'orders'" in str(run.error)
+    assert "stream_contexts" in str(run.error)
+    assert [r for r in run.requests if r["method"] != "GET"] == []
+    assert lead(sim, email="early@example.org") is None
+
+
+def test_unknown_property_fails_at_schema_unless_ignored(sim: Simulator, tmp_path: Path):
+    schema = {
+        "type": "object",
+        "properties": {"email": {"type": "string"}, "favourite_colour": {"type": "string"}},
+    }
+    text = messages("contacts", schema, [{"email": "colour@example.org", "favourite_colour": "red"}])
+    run = run_target(sim, tmp_path, text)
+    assert isinstance(run.error, StreamSetupError) and "'favourite_colour'" in str(run.error)
+    assert lead(sim, email="colour@example.org") is None
+    run = run_target(sim, tmp_path, text, ignore_unknown_fields=True)
+    assert run.error is None and lead(sim, email="colour@example.org") is not None
+
+
+def test_cli_unknown_stream_is_one_line(sim: Simulator, tmp_path: Path):
+    fixture = tmp_path / "orders.singer"
+    fixture.write_text(messages("orders", {"type": "object", "properties": {"id": {"type": "integer"}}}, []))
+    proc = _cli(sim, tmp_path, fixture)
+    assert proc.returncode == 1
+    assert (
+        "Stream 'orders' is not accepted by target-mautic" in proc.stderr and "Traceback" not in proc.stderr
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# companies
+# ---------------------------------------------------------------------------------------------------------
+def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path):
+    before = count(sim, "companies")
+    fixture = FIXTURES / "target_companies" / "upsert.singer"
+    mapping = {"dim_companies": "companies"}
+    run = run_target(sim, tmp_path, fixture, stream_contexts=mapping)
+    assert run.error is None
+    no_put(run)
+    # the existing company was patched, not duplicated (batch/new never de-duplicates companies)
+    rows = sim.query("SELECT id, companycity FROM companies WHERE companyname = 'Company 00002'")
+    assert rows == [{"id": 2, "companycity": "Lyon"}]
+    # duplicates within the batch merged, last wins (Mautic compares names case-insensitively)
+    assert run.result_for(companyname="Nordwind AS")["outcome"] == "skipped"
+    nordwind = sim.query("SELECT * FROM companies WHERE lower(companyname) = 'nordwind as'")
+    assert len(nordwind) == 1 and nordwind[0]["companycity"] == "Oslo"
+    assert nordwind[0]["companynumber_of_employees"] == 12  # kept from the earlier duplicate
+    assert sim.query("SELECT companycity FROM companies WHERE companyname = 'Acme, Inc.'") == [
+        {"companycity": "Springfield"}
+    ]
+    assert count(sim, "companies") == before + 3
+    assert run.states and run.outcomes("dim_companies") == Counter({"created": 3, "updated": 1, "skipped": 1})
+
+    rerun = run_target(sim, tmp_path, fixture, stream_contexts=mapping)
+    assert rerun.outcomes()["created"] == 0
+    assert count(sim, "companies") == before + 3  # 0 new companies on the second run
+
+
+# ---------------------------------------------------------------------------------------------------------
+# memberships, DNC, notes, tags
+# ---------------------------------------------------------------------------------------------------------
+def _links(sim: Simulator) -> dict[str, Any]:
+    return {
+        "segments": {
+            (r["leadlist_id"], r["lead_id"])
+            for r in sim.query(
+                "SELECT * FROM lead_lists_leads WHERE manually_removed = 0 AND lead_id IN (1, 3)"
+            )
+        },
+        "campaign": sim.query(
+            "SELECT manually_removed FROM campaign_leads WHERE lead_id = 4 AND campaign_id = 2"
+        ),
+        "company": sim.query("SELECT * FROM companies_leads WHERE lead_id = 4 AND company_id = 2"),
+        "dnc": {
+            (r["lead_id"], r["channel"], r["reason"]) for r in sim.query("SELECT * FROM lead_donotcontact")
+        },
+        "tags": {
+            r["tag"]
+            for r in sim.query(
+                "SELECT json_extract(t.data, '$.tag') AS tag FROM lead_tags_xref x "
+                "JOIN lead_tags t ON t.id = x.tag_id WHERE x.lead_id = 7"
+            )
+        },
+    }
+
+
+def test_memberships_dnc_notes_tags_added_and_removed(sim: Simulator, tmp_path: Path):
+    added = run_target(sim, tmp_path, FIXTURES / "target_links" / "add.singer", on_record_error="report")
+    no_put(added)
+    links = _links(sim)
+    assert {(2, 1), (2, 3)} <= links["segments"]
+    assert links["campaign"] == [{"manually_removed": 0}]
+    assert len(links["company"]) == 1
+    assert {(5, "email", 1), (6, "sms", 3)} <= links["dnc"]
+    assert {"warehouse-vip", "churn-risk"} <= links["tags"]
+    assert count(sim, "lead_notes") == 1
+    assert added.outcomes() == Counter({"created": 9, "failed": 2})
+    assert (
+        "no contact with email 'nobody@example.org'"
+        in added.result_for(email="nobody@example.org")["message"]
+    )
+    assert "no-such-segment" in added.result_for(segment_alias="no-such-segment")["message"]
+
+    removed = run_target(sim, tmp_path, FIXTURES / "target_links" / "remove.singer")
+    assert removed.error is None and removed.outcomes() == Counter({"deleted": 5})
+    links = _links(sim)
+    assert (2, 3) not in links["segments"] and (2, 1) in links["segments"]
+    assert links["campaign"] == [{"manually_removed": 1}]
+    assert links["company"] == []
+    assert (5, "email", 1) not in links["dnc"] and (6, "sms", 3) in links["dnc"]
+    assert "churn-risk" not in links["tags"] and "warehouse-vip" in links["tags"]
+
+    again = run_target(sim, tmp_path, FIXTURES / "target_links" / "add.singer", on_record_error="report")
+    assert count(sim, "lead_notes") == 1  # the same note is not added twice
+    assert again.result_for(text="Renewal call booked")["outcome"] == "unchanged"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# request budget
+# ---------------------------------------------------------------------------------------------------------
+def test_ten_thousand_contacts_in_at_most_60_calls(tmp_path: Path):
+    with Simulator(contacts=20, seed=5) as small:
+        existing = [r["email"] for r in small.query("SELECT email FROM leads WHERE email IS NOT NULL")]
+        records = [
+            {"email": existing[i] if i < len(existing) else f"load{i}@example.org", "firstname": f"F{i}"}
+            for i in range(10_000)
+        ]
+        run = run_target(small, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"done": True}))
+        assert run.error is None and run.states == [{"done": True}]
+        assert len(run.requests) <= 60, Counter((r["method"], r["path"]) for r in run.requests)
+        no_put(run)
+        assert run.outcomes() == Counter({"created": 10_000 - len(existing), "updated": len(existing)})
+        assert count(small, "leads WHERE email LIKE 'load%'") == 10_000 - len(existing)
+
+
+@pytest.mark.parametrize("channel_reason", [("email", "bounced")])
+def test_dnc_reason_names_and_bad_reason(sim: Simulator, tmp_path: Path, channel_reason: tuple[str, str]):
+    schema = {
+        "type": "object",
+        "properties": {
+            "contact_id": {"type": "integer"},
+            "channel": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    }
+    channel, reason = channel_reason
+    records = [{"contact_id": 8, "channel": channel, "reason": reason}, {"contact_id": 9, "reason": "angry"}]
+    run = run_target(sim, tmp_path, messages("do_not_contact", schema, records), on_record_error="report")
+    assert sim.query("SELECT reason FROM lead_donotcontact WHERE lead_id = 8") == [{"reason": 2}]
+    assert run.result_for(contact_id=9)["outcome"] == "failed"
+    assert "'angry'" in run.result_for(contact_id=9)["message"]
