@@ -17,12 +17,12 @@ from mautic_sim.recording import Exchange, load_all
 OUT = Path(__file__).with_name("data") / "recorded.json"
 
 # context name in file names -> (item key of the create response)
-TEMPLATE_FILES = {
-    "assets": "071", "campaigns": "042", "categories": "102", "companyFields": "136", "contactFields": "153",
-    "devices": "187", "dynamiccontents": "201", "emails": "218", "focus": "235", "forms": "252",
-    "marketingmessages": "269", "notes": "286", "notifications": "300", "pages": "317",
-    "pointtriggers": "334", "points": "351", "reports": "368", "roles": "385", "segments": "402",
-    "smses": "419", "stages": "436", "tags": "453", "tweets": "467", "users": "484", "webhooks": "498",
+TEMPLATE_FILES = {  # get-by-id of the seeded entity where there is one: it has its nested lists filled
+    "assets": "069", "campaigns": "042", "categories": "100", "companyFields": "134", "contactFields": "151",
+    "devices": "185", "dynamiccontents": "199", "emails": "216", "focus": "233", "forms": "250",
+    "marketingmessages": "267", "notes": "284", "notifications": "298", "pages": "315",
+    "pointtriggers": "332", "points": "349", "reports": "368", "roles": "383", "segments": "400",
+    "smses": "417", "stages": "434", "tags": "451", "tweets": "465", "users": "482", "webhooks": "496",
     "campaignevents": "582",
 }
 BODIES = {

@@ -120,8 +120,8 @@ class Mautic:
         user = self.current_user()
         self.store.insert("lead_event_log", {
             "lead_id": lead_id, "bundle": bundle, "object": obj, "action": action, "object_id": object_id,
-            "date_added": db_ts(self.now()), "properties": properties,
-            "user_id": user["id"], "user_name": user["name"]})
+            "date_added": db_ts(self.now()), "properties": properties})
+        del user
 
     def user_self(self, user: dict[str, Any]) -> dict[str, Any]:
         role = user.get("role") or {}
@@ -170,7 +170,7 @@ class Mautic:
                 raise ApiError(401, "The access token provided has expired.", type_="invalid_grant",
                                controller=False, http10=True)
             if row["user_id"]:
-                self._local.user = {"id": 1, "name": "Admin User", "client": False}
+                self._local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
             else:
                 self._local.user = {"id": None, "name": f"{self.client_id} [1]", "client": True}
             return
@@ -264,11 +264,12 @@ class Mautic:
         e = self.generic.get_raw(ctx.name, eid)
         if e is None:
             raise not_found()
-        return Response(200, {ctx.item: e})
+        return Response(200, {ctx.item: self.generic.present(ctx, e)})
 
     def g_new(self, req: Request, ctx: Ctx) -> Response:
         e = self.generic.create(ctx, self.body(req))
-        return Response(201, {ctx.item: e}, {"Location": f"/api/{ctx.path}/{e['id']}"})
+        return Response(201, {ctx.item: self.generic.present(ctx, e, created=True)},
+                        {"Location": f"/api/{ctx.path}/{e['id']}"})
 
     def g_edit(self, req: Request, ctx: Ctx, eid: str) -> Response:
         payload = self.body(req)
@@ -277,12 +278,13 @@ class Mautic:
                 raise ApiError(400, "At least one event is required. Use the Launch Campaign Builder button to add "
                                     "one.")
             e = self.generic.create(ctx, payload)
-            return Response(201, {ctx.item: e}, {"Location": f"/api/{ctx.path}/{e['id']}"})
+            return Response(201, {ctx.item: self.generic.present(ctx, e, created=True)},
+                            {"Location": f"/api/{ctx.path}/{e['id']}"})
         e = self.generic.edit(ctx, int(eid), payload, put=req.method == "PUT")
-        return Response(200, {ctx.item: e})
+        return Response(200, {ctx.item: self.generic.present(ctx, e, created=req.method == "PUT")})
 
     def g_delete(self, req: Request, ctx: Ctx, eid: str) -> Response:
-        e = self.generic.delete(ctx, int(eid))
+        e = self.generic.present(ctx, self.generic.delete(ctx, int(eid)))
         e = {**e, "id": None}
         return Response(200, {ctx.item: e})
 
@@ -322,6 +324,11 @@ class Mautic:
                 entity, code = fn(item)
                 done[i] = entity
                 codes.append(code)
+            except _BatchPartial as bp:
+                done[i] = bp.entity
+                codes.append(400)
+                errors[i] = {"code": 400, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
+                             "details": bp.details, "type": None}
             except ApiError as e:
                 codes.append(e.status)
                 if e.status == 404:
@@ -340,7 +347,8 @@ class Mautic:
                         ctx.name == "notes" and not self.contacts.get_row("leads", item.get("lead"))) or (
                         ctx.name == "users" and not item.get("plainPassword")):
                     raise server_error()
-        body = self._run_batch(items, lambda it: (self.generic.create(ctx, it, batch=True), 201), ctx.list_key)
+        body = self._run_batch(items, lambda it: (self.generic.present(ctx, self.generic.create(ctx, it, batch=True), True), 201),
+                               ctx.list_key)
         return Response(201, body)
 
     def g_batch_edit(self, req: Request, ctx: Ctx) -> Response:
@@ -357,7 +365,13 @@ class Mautic:
                 if e is None:
                     raise not_found()
                 raise _BatchPartial(e, ctx.batch_put)
-            return self.generic.edit(ctx, int(item["id"]), item, put=put), 200
+            try:
+                return self.generic.present(ctx, self.generic.edit(ctx, int(item["id"]), item, put=put)), 200
+            except ApiError as err:
+                if err.status == 400:
+                    current = self.generic.get_raw(ctx.name, item["id"])
+                    raise _BatchPartial(current, err.details or {}) from None
+                raise
 
         done: dict[int, Any] = {}
         errors: dict[int, Any] = {}
@@ -397,7 +411,7 @@ class Mautic:
         out = []
         for i in self._ids(req):
             try:
-                out.append(self.generic.delete(ctx, i))
+                out.append(self.generic.present(ctx, self.generic.delete(ctx, i)))
             except ApiError:
                 continue
         return Response(200, {ctx.list_key: out})
@@ -584,7 +598,7 @@ class Mautic:
         total, rows = self._dbal_list(req, "leads", CONTACT_CATCHALL, CONTACT_COLUMN_ALIASES,
                                       "last_active DESC, id ASC")
         minimal = str(req.query.get("minimal", "")).lower() in ("1", "true")
-        items = self.contacts.serialize_many(rows, "repo", minimal)
+        items = self.contacts.serialize_many(rows, "list", minimal)
         return Response(200, {"total": str(total), "contacts": {str(c["id"]): c for c in items}})
 
     def contact_get(self, req: Request, cid: str) -> Response:
@@ -638,7 +652,12 @@ class Mautic:
                     raise not_found()
                 new, _ = self.contacts.save_contact(item, "put", None)
                 return self.contacts.serialize(new, "new"), 201
-            saved, _ = self.contacts.save_contact(item, "put" if put else "patch", row)
+            try:
+                saved, _ = self.contacts.save_contact(item, "put" if put else "patch", row)
+            except ApiError as err:
+                if err.status == 400:
+                    raise _BatchPartial(self.contacts.serialize(row, "repo"), err.details or {}) from None
+                raise
             return self.contacts.serialize(saved, "repo"), 200
         return Response(200, self._run_batch(items, one, "contacts"))
 
@@ -714,7 +733,12 @@ class Mautic:
                     raise not_found()
                 new, _ = self.contacts.save_company(item, "new", None, dedupe=False)
                 return self.contacts.serialize_company(new, "new"), 201
-            saved, _ = self.contacts.save_company(item, "put" if put else "patch", row, dedupe=False)
+            try:
+                saved, _ = self.contacts.save_company(item, "put" if put else "patch", row, dedupe=False)
+            except ApiError as err:
+                if err.status == 400:
+                    raise _BatchPartial(self.contacts.serialize_company(row), err.details or {}) from None
+                raise
             return self.contacts.serialize_company(saved), 200
         return Response(200, self._run_batch(items, one, "companies"))
 

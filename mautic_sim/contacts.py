@@ -65,7 +65,9 @@ def out_value(field: dict[str, Any], value: Any, style: str) -> Any:
     if t == "number":
         return _num_out(field, value)
     if t == "boolean":
-        return bool(value) if style == "new" else int(value)
+        if value == "":
+            return ""
+        return bool(value) if style == "new" else (str(int(value)) if style == "list" else int(value))
     return value
 
 
@@ -188,6 +190,10 @@ def field_entry(field: dict[str, Any], value: Any, style: str, obj: str) -> dict
     return entry
 
 
+DEVICE_FLAT = ["title", "firstname", "lastname", "company", "position", "email", "phone", "mobile", "address1",
+               "address2", "city", "state", "zipcode", "timezone", "country"]
+
+
 class Contacts:
     """Contact and company reads/writes on the store."""
 
@@ -197,7 +203,12 @@ class Contacts:
 
     # -- serialization ----------------------------------------------------------------------------
     def _groups(self, obj: str, row: dict[str, Any], style: str) -> dict[str, Any]:
-        names = ["core", "social", "personal", "professional"] if obj == "lead" else ["core", "professional", "other"]
+        if obj == "lead":
+            names = ["core", "social", "personal", "professional"]
+        elif style == "new":
+            names = ["core", "professional", "social", "personal"]
+        else:
+            names = ["core", "professional", "other"]
         groups: dict[str, dict[str, Any]] = {g: {} for g in names}
         flat: dict[str, Any] = {"id": str(row["id"]) if obj == "lead" else row["id"]}
         for f in self.store.fields(obj):
@@ -208,6 +219,29 @@ class Contacts:
             flat[f["alias"]] = out_value(f, value, style)
         out: dict[str, Any] = {g: (v if v else []) for g, v in groups.items()}
         out["all"] = flat
+        return out
+
+    def groups_without_all(self, row: dict[str, Any]) -> dict[str, Any]:
+        groups = self._groups("lead", row, "repo")
+        groups.pop("all", None)
+        return groups
+
+    def serialize_flat(self, row: dict[str, Any], fields: Any) -> dict[str, Any]:
+        """The contact as embedded in a device: core values at the top level, full owner and stage."""
+        out: dict[str, Any] = {"createdByUser": row.get("created_by_user"), "modifiedByUser": row.get("modified_by_user"),
+                               "id": row["id"], "points": int(row.get("points") or 0), "color": row.get("color")}
+        out.update({a: row.get(a) for a in DEVICE_FLAT})
+        one = self.serialize(row, "repo")
+        owner = self.app.generic.get_raw("users", row["owner_id"]) if row.get("owner_id") else None
+        stage = self.app.generic.get_raw("stages", row["stage_id"]) if row.get("stage_id") else None
+        def summary(e: dict[str, Any] | None) -> dict[str, Any] | None:
+            skip = ("isPublished", "dateAdded", "dateModified", "createdBy", "modifiedBy")
+            return {k: v for k, v in e.items() if k not in skip} if e else None
+        out.update({"fields": fields, "lastActive": iso(row.get("last_active")), "owner": summary(owner),
+                    "ipAddresses": [], "tags": one["tags"], "utmtags": one["utmtags"], "stage": summary(stage),
+                    "dateIdentified": iso(row.get("date_identified")),
+                    "preferredProfileImage": row.get("preferred_profile_image"),
+                    "doNotContact": one["doNotContact"], "frequencyRules": []})
         return out
 
     def owner_json(self, owner_id: int | None, full: bool = False) -> dict[str, Any] | None:
@@ -272,16 +306,18 @@ class Contacts:
             "points": int(row.get("points") or 0),
         }
         if style == "dnc":
-            for alias in FLATTENED:
+            for alias in DEVICE_FLAT:
                 if row.get(alias) is not None:
                     out[alias] = row[alias]
-            out["fields"] = self._groups("lead", row, style)
-            owner = self.owner_json(row.get("owner_id"), full=True)
-            if owner:
-                out["owner"] = owner
+            groups = self._groups("lead", row, "repo")
+            groups.pop("all", None)
+            out["fields"] = groups
+            out["lastActive"] = iso(row["last_active"])
+            out["owner"] = self.owner_json(row.get("owner_id"), full=True)
             out.update({"ipAddresses": [], "tags": tags, "utmtags": self._utm(row["id"]),
+                        "stage": self.stage_json(row.get("stage_id")),
                         "dateIdentified": iso(row["date_identified"]), "doNotContact": dnc, "frequencyRules": []})
-            return out
+            return drop_nulls(out)
         out["color"] = row.get("color")
         out["fields"] = self._groups("lead", row, style)
         if minimal:
@@ -329,7 +365,9 @@ class Contacts:
             if alias in ("points", "last_active") and obj == "lead":
                 continue
             if alias not in payload:
-                if mode == "put" and row is not None and row.get(alias) is not None:
+                if mode == "put" and obj == "lead":  # Mautic blanks omitted fields on PUT: '' (0.0 for numbers)
+                    values[alias] = 0.0 if f["type"] == "number" else ""
+                elif mode == "put" and row is not None and row.get(alias) is not None:
                     values[alias] = None
                 continue
             raw = payload[alias]
@@ -551,6 +589,15 @@ class Contacts:
             self.store.execute("DELETE FROM companies_leads WHERE company_id = ?", (row["id"],))
             self.app.audit("lead", "company", row["id"], "delete", {"name": row.get("companyname")})
         return body
+
+
+def drop_nulls(v: Any) -> Any:
+    """JMS without serializeNull: keys holding null are left out (the DNC and UTM answers)."""
+    if isinstance(v, dict):
+        return {k: drop_nulls(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [drop_nulls(x) for x in v]
+    return v
 
 
 def _is_zero(raw: Any) -> bool:

@@ -226,8 +226,8 @@ class Extras:
 
     @staticmethod
     def _event_log_json(r: dict[str, Any]) -> dict[str, Any]:
-        return {"dateTriggered": iso(r["date_triggered"]), "isScheduled": bool(r["is_scheduled"]),
-                "triggerDate": iso(r["trigger_date"]), "systemTriggered": bool(r["system_triggered"]),
+        return {"ipAddress": None, "dateTriggered": iso(r["date_triggered"]), "isScheduled": bool(r["is_scheduled"]),
+                "triggerDate": iso(r["trigger_date"]),
                 "metadata": json.loads(r["metadata"]) if r["metadata"] else [], "nonActionPathTaken": bool(r["non_action_path_taken"]),
                 "channel": r["channel"], "channelId": r["channel_id"], "rotation": r["rotation"]}
 
@@ -238,7 +238,7 @@ class Extras:
             raise ApiError(404, "contactId and/or eventId are misssing from this item's parameters.")
         when = item.get("dateTriggered")
         row = self.store.one("SELECT * FROM campaign_lead_event_log WHERE event_id = ? AND lead_id = ?", (ev["id"], lead["id"]))
-        if row is not None and not row["is_scheduled"]:
+        if row is not None and row["date_triggered"] and row["date_triggered"] <= self._now():
             raise ApiError(409, f"The event {ev['id']} in the campaign {(ev.get('campaign') or {}).get('id')} has already been "
                                 f"executed at {iso(row['date_triggered'])} for the contact {lead['id']}.")
         from mautic_sim.contacts import parse_dt
@@ -247,10 +247,19 @@ class Extras:
         if row is None:
             self.store.insert("campaign_lead_event_log", {"event_id": ev["id"], "lead_id": lead["id"],
                                                           "campaign_id": (ev.get("campaign") or {}).get("id"),
-                                                          "date_triggered": stamp, "is_scheduled": 0, "rotation": 1,
-                                                          "system_triggered": 0, "channel": ev.get("channel"),
-                                                          "channel_id": ev.get("channelId")})
-        out = {k: v for k, v in ev.items() if k not in ("properties", "children")}
+                                                          "date_triggered": stamp, "is_scheduled": 1, "rotation": 1,
+                                                          "trigger_date": self._now(), "system_triggered": 0,
+                                                          "metadata": "[]", "non_action_path_taken": 0})
+        else:
+            self.store.execute("UPDATE campaign_lead_event_log SET date_triggered = ? WHERE id = ?", (stamp, row["id"]))
+        out = {k: v for k, v in ev.items() if k not in ("properties", "children", "campaign")}
+        camp = self.app.generic.get_raw("campaigns", (ev.get("campaign") or {}).get("id")) or {}
+        out["campaign"] = {"id": camp.get("id"), "name": camp.get("name"), "category": camp.get("category"),
+                           "description": camp.get("description"), "allowRestart": camp.get("allowRestart", False),
+                           "publishUp": camp.get("publishUp"), "publishDown": camp.get("publishDown"),
+                           "events": [], "deleted": None}
+        out["contactLog"] = [self._event_log_json(r) for r in self.store.query(
+            "SELECT * FROM campaign_lead_event_log WHERE event_id = ? AND lead_id = ?", (ev["id"], lead["id"]))]
         return out
 
     def contact_event_edit(self, req: Request, eid: str, cid: str) -> Response:
@@ -266,10 +275,12 @@ class Extras:
             try:
                 e = self._reschedule(item.get("eventId"), item.get("contactId"), item)
                 e = {k: v for k, v in e.items() if k != "campaign"}
-                e["contactLog"] = []
                 events[str(e["id"])] = e
             except ApiError as err:
                 errors.append({"code": err.status, "message": err.message, "details": [], "type": None})
+                if err.status == 409:  # recorded: the event is still listed next to its 409 (587)
+                    ev = self.app.generic.get_raw("campaignevents", item.get("eventId")) or {}
+                    events[str(ev.get("id"))] = {k: v for k, v in ev.items() if k not in ("campaign", "properties", "children")} | {"contactLog": []}
         body: dict[str, Any] = {"events": events or []}
         if errors:
             body["errors"] = errors
@@ -408,7 +419,7 @@ class Extras:
         out = {}
         for r in self.store.query("SELECT * FROM campaign_leads WHERE lead_id = ? AND manually_removed = 0", (lead["id"],)):
             c = self.app.generic.get_raw("campaigns", r["campaign_id"])
-            if c:
+            if c and c.get("isPublished"):  # recorded: an unpublished campaign is not listed (531)
                 out[str(c["id"])] = {"id": c["id"], "name": c.get("name"), "dateAdded": iso(r["date_added"]),
                                      "manuallyRemoved": bool(r["manually_removed"]),
                                      "manuallyAdded": bool(r["manually_added"]), "listMembership": []}
@@ -429,7 +440,9 @@ class Extras:
     def contact_devices(self, req: Request, cid: str) -> Response:
         lead = self._lead(cid, not_found)
         devs = [d for d in self.app.generic.backends["devices"].all() if (d.get("lead") or {}).get("id") == lead["id"]]
-        return _resp(200, {"total": len(devs), "devices": [{**d, "lead": {}} for d in devs]})
+        devs.sort(key=lambda d: d["id"], reverse=True)
+        from mautic_sim.contacts import drop_nulls
+        return _resp(200, {"total": len(devs), "devices": [drop_nulls({**d, "lead": {}}) for d in devs]})
 
     def contact_activity(self, req: Request, cid: str) -> Response:
         lead = self._lead(cid, not_found)
@@ -451,6 +464,14 @@ class Extras:
         if lead_id is not None:
             where, params = " WHERE lead_id = ?", [lead_id]
         events: list[dict[str, Any]] = []
+        for r in self.store.query(f"SELECT rowid AS rid, * FROM campaign_leads{where} ORDER BY date_added DESC LIMIT 500", params):
+            camp = self.app.generic.get_raw("campaigns", r["campaign_id"]) or {}
+            events.append({"event": "campaign_membership", "eventId": f"campaign_membership{r['rid']}",
+                           "eventType": "Campaign membership change",
+                           "eventLabel": f"Contact added to campaign, {camp.get('name')}",
+                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
+                           "details": {"campaignId": r["campaign_id"], "campaignName": camp.get("name"),
+                                       "objectDescription": camp.get("name")}})
         for r in self.store.query(f"SELECT * FROM lead_points_change_log{where} ORDER BY id DESC LIMIT 500", params):
             events.append({"event": "point.gained", "eventId": f"point.gained{r['id']}",
                            "eventLabel": f"{r['event_name']} / {r['delta']}", "eventType": "Point gained",
@@ -470,14 +491,6 @@ class Extras:
                            "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
                            "details": {"utmtags": {"id": r["id"], "utm_campaign": r["utm_campaign"],
                                                    "utm_source": r["utm_source"], "utm_medium": r["utm_medium"]}}})
-        for r in self.store.query(f"SELECT rowid AS rid, * FROM campaign_leads{where} ORDER BY date_added DESC LIMIT 500", params):
-            camp = self.app.generic.get_raw("campaigns", r["campaign_id"]) or {}
-            events.append({"event": "campaign_membership", "eventId": f"campaign_membership{r['rid']}",
-                           "eventType": "Campaign membership change",
-                           "eventLabel": f"Contact added to campaign, {camp.get('name')}",
-                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
-                           "details": {"campaignId": r["campaign_id"], "campaignName": camp.get("name"),
-                                       "objectDescription": camp.get("name")}})
         if include:
             events = [e for e in events if e["event"] in include]
         if exclude:
@@ -510,8 +523,8 @@ class Extras:
                 continue
             item = {"id": f["id"], "label": f["label"], "alias": f["alias"], "type": f["type"], "group": f["field_group"],
                     "order": f["field_order"], "object": "lead"}
-            if f["props"]:
-                item["properties"] = f["props"]
+            if f["type"] not in ("number", "boolean"):
+                item["properties"] = f["props"] or {}
             out[str(f["id"])] = item
         return _resp(200, out)
 
@@ -531,8 +544,9 @@ class Extras:
         out = self.app.user_self(u)
         if not out.get("email"):
             out["email"] = "admin@example.com"
-        out["lastLogin"] = iso(self._now())
-        out["lastActive"] = iso(self._now())
+        if user.get("oauth"):
+            out["lastLogin"] = iso(self._now())
+            out["lastActive"] = iso(self._now())
         return _resp(200, out)
 
     def list_roles(self, req: Request) -> Response:
@@ -568,8 +582,10 @@ class Extras:
             data = data[(page - 1) * limit: page * limit]
             tpl["limit"], tpl["page"] = limit, page
         tpl["totalResults"], tpl["data"] = total, data
-        if "report" in tpl:
-            tpl["report"] = report
+        keys = ["isPublished", "dateAdded", "createdBy", "createdByUser", "id", "name", "system", "isScheduled",
+                "source", "columns", "filters", "tableOrder", "graphs", "groupBy", "settings", "aggregators"]
+        tpl["report"] = {k: report.get(k) for k in keys}
+        tpl["report"]["settings"] = []
         if q.get("dateFrom"):
             tpl["dateFrom"] = iso(f"{q['dateFrom']} 00:00:00")
         if q.get("dateTo"):
@@ -634,7 +650,8 @@ class Extras:
     def sms_send(self, req: Request, sid: str, cid: str) -> Response:
         self._entity("smses", sid)
         self._lead(cid, not_found)
-        return _resp(200, json.dumps({"error": {"message": "SMS transport is disabled.", "code": 417}}))
+        return _resp(200, json.dumps({"error": {"message": "SMS transport is disabled.", "code": 417}}),
+                     version_header=False)
 
     # -- files, themes, data ---------------------------------------------------------------------
     def _dir(self, d: str, q: dict[str, Any]) -> None:

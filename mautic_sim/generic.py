@@ -42,6 +42,7 @@ class Ctx:
     modified_on_create: bool = False
     modified_by_on_create: bool = False
     read_only: bool = False
+    ignore: tuple[str, ...] = ()        # payload keys Mautic accepts but does not echo
 
 
 CONTEXTS: dict[str, Ctx] = {c.name: c for c in [
@@ -49,7 +50,8 @@ CONTEXTS: dict[str, Ctx] = {c.name: c for c in [
         batch_put={"language": ["A value is required."]}, batch_patch_500=True, order=("title",), search=("title",)),
     Ctx("campaigns", "campaigns", "campaign", "campaigns", True, [NAME], modified_by_on_create=True),
     Ctx("categories", "categories", "category", "categories", False, [TITLE], order=("title",), search=("title",)),
-    Ctx("devices", "devices", "device", "devices", False, [], batch_new_500=True, order=("id",), search=("device",)),
+    Ctx("devices", "devices", "device", "devices", False, [], batch_new_500=True, order=("id",), search=("device",),
+        ignore=("clientInfo",)),
     Ctx("dynamiccontents", "dynamiccontents", "dynamicContent", "dynamicContents", True, [NAME],
         put_existing={"slotName": ["Please enter a slot name."], "filters": ["At least one filter is required."]},
         batch_put={"slotName": ["Please enter a slot name."], "filters": ["At least one filter is required."]}),
@@ -69,7 +71,7 @@ CONTEXTS: dict[str, Ctx] = {c.name: c for c in [
     Ctx("pointtriggers", "points/triggers", "trigger", "triggers", False, [NAME], put_existing="500",
         batch_put="500"),
     Ctx("points", "points", "point", "points", False, [NAME, ("type", "A point action must be selected.")],
-        put_existing="500", batch_put="500"),
+        put_existing="500", batch_put="500", ignore=("properties",)),
     Ctx("pointgroups", "points/groups", "pointGroup", "pointGroups", False, [NAME]),
     Ctx("reports", "reports", "report", "reports", False, [NAME], put_existing="500", batch_put="500"),
     Ctx("roles", "roles", "role", "roles", False, [NAME]),
@@ -148,8 +150,8 @@ class FieldBackend:
         while alias in existing:
             alias, n = f"{base}{n}", n + 1
         e = {**e, "alias": alias, "object": self.obj, "id": None}
-        if not e.get("order"):
-            e["order"] = 1 + (self.store.scalar("SELECT MAX(field_order) FROM lead_fields WHERE object = ?",
+        if not e.get("order"):  # custom fields are numbered from 1, ahead of the built-in ones
+            e["order"] = 1 + (self.store.scalar("SELECT COUNT(*) FROM lead_fields WHERE object = ? AND id > 43",
                                                  (self.obj,)) or 0)
         if e.get("type") in (None, ""):
             e["type"] = "text"
@@ -223,6 +225,22 @@ class Generic:
             else:
                 self.backends[name] = JsonBackend(app, GENERIC_TABLES[name])
 
+    def present(self, ctx: Ctx, e: dict[str, Any], created: bool = False) -> dict[str, Any]:
+        """The entity as the API shows it: notes and devices embed their contact in Mautic's shapes."""
+        lead_ref = e.get("lead") if isinstance(e, dict) else None
+        if ctx.name in ("notes", "devices") and isinstance(lead_ref, dict) and "id" in lead_ref:
+            lead = self.app.contacts.get_row("leads", lead_ref["id"])
+            if lead is None:
+                return {**e, "lead": None}
+            fields: Any = self.app.contacts.groups_without_all(lead) if created else []
+            if ctx.name == "notes":
+                lead_json = {"id": lead["id"], "points": int(lead.get("points") or 0), "color": lead.get("color"),
+                             "fields": fields}
+            else:
+                lead_json = self.app.contacts.serialize_flat(lead, fields)
+            return {**e, "lead": lead_json}
+        return e
+
     # -- helpers for other modules ------------------------------------------------------------
     def get_raw(self, ctx: str, eid: Any) -> dict[str, Any] | None:
         try:
@@ -258,9 +276,22 @@ class Generic:
     def _overlay(self, ctx: Ctx, entity: dict[str, Any], payload: dict[str, Any]) -> None:
         template = RECORDED["templates"].get(ctx.name) or {}
         for k, v in payload.items():
-            if k in READ_ONLY_KEYS or k not in template:
+            if k in READ_ONLY_KEYS or k not in template or k in ctx.ignore:
                 continue
-            if k == "category":
+            tv = template.get(k)
+            if k == "lists" and ctx.name in ("emails", "campaigns"):
+                entity[k] = [s for s in (self._segment_ref(x) for x in (v if isinstance(v, list) else [v])) if s]
+            elif k == "channels" and ctx.name == "marketingmessages" and isinstance(v, list) and v:
+                raise validation_error({"1": ["This form should not contain extra fields."]})
+            elif k == "channels" and ctx.name == "marketingmessages" and isinstance(v, dict):
+                entity[k] = [{"id": None, "channel": name, "channelId": (c or {}).get("channelId"),
+                              "channelName": None, "isEnabled": bool((c or {}).get("isEnabled", True))}
+                             for name, c in v.items()]
+            elif isinstance(tv, list) and tv and isinstance(tv[0], dict) and isinstance(v, list):
+                entity[k] = [self._child(ctx, k, tv[0], item) for item in v]
+            elif isinstance(tv, dict) and tv and isinstance(v, dict) and k not in ("category", "role", "lead"):
+                entity[k] = {**{kk: None for kk in tv}, **(entity.get(k) or {}), **v}
+            elif k == "category":
                 entity[k] = self._category(v)
             elif k == "role" and ctx.name == "users":
                 role = self.get_raw("roles", v.get("id") if isinstance(v, dict) else v)
@@ -276,19 +307,38 @@ class Generic:
         if ctx.name == "users" and isinstance(payload.get("plainPassword"), dict | str):
             pass  # passwords are accepted and never echoed
         if "alias" in template and not entity.get("alias"):
-            sep = "_" if ctx.name == "forms" else "-"
-            entity["alias"] = slug(entity.get("name") or entity.get("title"), sep)
+            sep = "_" if ctx.name in ("forms", "contactFields", "companyFields") else "-"
+            entity["alias"] = slug(entity.get("name") or entity.get("title") or entity.get("label"), sep)
+        if ctx.name in ("contactFields", "companyFields") and isinstance(entity.get("properties"), dict):
+            entity["properties"] = {k: (str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+                                    for k, v in entity["properties"].items()}
         if ctx.name == "segments" and not entity.get("publicName"):
             entity["publicName"] = entity.get("name")
+
+    def _child(self, ctx: Ctx, key: str, tpl: dict[str, Any], item: Any) -> Any:
+        """A nested element (form field, trigger event, filter) in the recorded element's key set."""
+        if not isinstance(item, dict):
+            return item
+        out = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
+        out.update({k: v for k, v in item.items() if k in tpl or not tpl})
+        if "id" in tpl and not isinstance(item.get("id"), int):
+            self._child_seq = getattr(self, "_child_seq", 0) + 1
+            out["id"] = self._child_seq
+        return out
+
+    def _segment_ref(self, v: Any) -> dict[str, Any] | None:
+        seg = self.get_raw("segments", v.get("id") if isinstance(v, dict) else v)
+        if seg is None:
+            return None
+        return {"createdByUser": seg.get("createdByUser"), "modifiedByUser": seg.get("modifiedByUser"),
+                "id": seg["id"], "name": seg.get("name"), "publicName": seg.get("publicName"),
+                "alias": seg.get("alias"), "description": seg.get("description"), "category": seg.get("category")}
 
     def _lead_ref(self, v: Any) -> Any:
         lead = self.app.contacts.get_row("leads", v.get("id") if isinstance(v, dict) else v)
         if lead is None:
             raise server_error()
-        full = self.app.contacts.serialize(lead, "repo")
-        return {k: full[k] for k in ("id", "points", "color", "fields")} | {
-            k: full.get(k) for k in ("lastActive", "owner", "ipAddresses", "tags", "utmtags", "stage",
-                                     "dateIdentified", "preferredProfileImage")}
+        return {"id": lead["id"]}
 
     def _validate(self, ctx: Ctx, entity: dict[str, Any]) -> None:
         details: dict[str, list[str]] = {}
@@ -298,8 +348,6 @@ class Generic:
         if ctx.name == "webhooks" and entity.get("webhookUrl") and not str(entity["webhookUrl"]).startswith(
                 ("http://", "https://")):
             details["webhookUrl"] = ["A valid URL is required."]
-        if ctx.name == "marketingmessages" and isinstance(entity.get("channels"), list) and entity["channels"]:
-            raise validation_error({"1": ["This form should not contain extra fields."]}) from None
         if details:
             raise validation_error(details)
 
@@ -375,8 +423,11 @@ class Generic:
         self._overlay(ctx, entity, payload)
         self._validate(ctx, entity)
         user = self.app.current_user()
-        entity.update({"id": eid, "dateModified": iso(db_ts(self.app.now())), "modifiedBy": user["id"],
-                       "modifiedByUser": user["name"]})
+        entity["id"] = eid
+        for k, v in (("dateModified", iso(db_ts(self.app.now()))), ("modifiedBy", user["id"]),
+                     ("modifiedByUser", user["name"])):
+            if k in entity:
+                entity[k] = v
         backend.update(eid, entity)
         self.app.audit(_bundle(ctx), ctx.item, eid, "update", {})
         saved = backend.get(eid)
@@ -419,6 +470,7 @@ class Generic:
         start, limit = _paging(q, 30)
         total = len(items)
         page = items[start:start + limit] if limit else items[start:]
+        page = [self.present(ctx, e) for e in page]
         if ctx.keyed:
             body: Any = {str(e["id"]): e for e in page} if page else []
         else:
