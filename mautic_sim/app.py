@@ -139,6 +139,7 @@ class Mautic:
             return Response(e.status, e.body(), dict(e.headers), version_header=e.controller, http10=e.http10)
         finally:
             self._local.user = None
+            self._local.submitted = None
 
     def _handle(self, req: Request) -> Response:
         path = req.path.rstrip("/") or "/"
@@ -623,7 +624,7 @@ class Mautic:
             return Response(201, {"contact": self.contacts.serialize(new, "new")},
                             {"Location": f"/api/contacts/{new['id']}"})
         saved, _ = self.contacts.save_contact(payload, "put" if req.method == "PUT" else "patch", row)
-        return Response(200, {"contact": self.contacts.serialize(saved, "repo")})
+        return Response(200, {"contact": self.contacts.serialize(saved, "edit")})
 
     def contact_delete(self, req: Request, cid: str) -> Response:
         row = self.contacts.get_row("leads", cid)
@@ -658,7 +659,7 @@ class Mautic:
                 if err.status == 400:
                     raise _BatchPartial(self.contacts.serialize(row, "repo"), err.details or {}) from None
                 raise
-            return self.contacts.serialize(saved, "repo"), 200
+            return self.contacts.serialize(saved, "edit"), 200
         return Response(200, self._run_batch(items, one, "contacts"))
 
     def batch_delete(self, req: Request, kind: str) -> Response:

@@ -57,7 +57,7 @@ def _num_out(field: dict[str, Any], value: Any) -> Any:
         return value
 
 
-def out_value(field: dict[str, Any], value: Any, style: str) -> Any:
+def out_value(field: dict[str, Any], value: Any, style: str, submitted: bool = True) -> Any:
     """A stored column value as the API shows it."""
     t = field["type"]
     if value is None:
@@ -67,7 +67,11 @@ def out_value(field: dict[str, Any], value: Any, style: str) -> Any:
     if t == "boolean":
         if value == "":
             return ""
-        return bool(value) if style == "new" else (str(int(value)) if style == "list" else int(value))
+        if style == "new" or (style == "edit" and submitted):
+            return bool(value)  # a value that went through the form is typed; one read back from the DB is not
+        if style == "edit":
+            return True if int(value) else 0  # as recorded after a PATCH: true, but a stored false stays 0 (059, 060)
+        return str(int(value)) if style == "list" else int(value)
     return value
 
 
@@ -167,8 +171,8 @@ def clean_value(field: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
     return str(raw) if not isinstance(raw, int | float) else str(raw).removesuffix(".0"), None
 
 
-def field_entry(field: dict[str, Any], value: Any, style: str, obj: str) -> dict[str, Any]:
-    v = out_value(field, value, style)
+def field_entry(field: dict[str, Any], value: Any, style: str, obj: str, submitted: bool = True) -> dict[str, Any]:
+    v = out_value(field, value, style, submitted)
     if style == "new":
         if obj == "company":
             return {"id": field["id"], "group": field["field_group"], "label": field["label"],
@@ -203,6 +207,7 @@ class Contacts:
 
     # -- serialization ----------------------------------------------------------------------------
     def _groups(self, obj: str, row: dict[str, Any], style: str) -> dict[str, Any]:
+        submitted = getattr(self.app._local, "submitted", None) or set()
         if obj == "lead":
             names = ["core", "social", "personal", "professional"]
         elif style == "new":
@@ -215,8 +220,9 @@ class Contacts:
             if not f["is_published"]:
                 continue
             value = row.get(f["alias"])
-            groups.setdefault(f["field_group"], {})[f["alias"]] = field_entry(f, value, style, obj)
-            flat[f["alias"]] = out_value(f, value, style)
+            sub = f["alias"] in submitted
+            groups.setdefault(f["field_group"], {})[f["alias"]] = field_entry(f, value, style, obj, sub)
+            flat[f["alias"]] = out_value(f, value, style, sub)
         out: dict[str, Any] = {g: (v if v else []) for g, v in groups.items()}
         out["all"] = flat
         return out
@@ -292,8 +298,12 @@ class Contacts:
 
     def serialize(self, row: dict[str, Any], style: str = "repo", minimal: bool = False,
                   tags: list[dict[str, Any]] | None = None, dnc: list[dict[str, Any]] | None = None,
-                  deleted: bool = False) -> dict[str, Any]:
+                  deleted: bool = False, fields_row: dict[str, Any] | None = None) -> dict[str, Any]:
         if tags is None or dnc is None:
+            if fields_row is not None:
+                one = self.serialize_many([row], style, minimal)[0]
+                return self.serialize(row, style, minimal, one.get("tags", []), one.get("doNotContact", []),
+                                      deleted, fields_row)
             one = self.serialize_many([row], style, minimal)[0]
             if deleted:
                 one["id"] = None
@@ -309,13 +319,13 @@ class Contacts:
             for alias in DEVICE_FLAT:
                 if row.get(alias) is not None:
                     out[alias] = row[alias]
-            groups = self._groups("lead", row, "repo")
+            groups = self._groups("lead", {**row, **(fields_row or {})}, "repo")
             groups.pop("all", None)
             out["fields"] = groups
             out["lastActive"] = iso(row["last_active"])
             out["owner"] = self.owner_json(row.get("owner_id"), full=True)
             out.update({"ipAddresses": [], "tags": tags, "utmtags": self._utm(row["id"]),
-                        "stage": self.stage_json(row.get("stage_id")),
+                        "stage": self.app.generic.get_raw("stages", row["stage_id"]) if row.get("stage_id") else None,
                         "dateIdentified": iso(row["date_identified"]), "doNotContact": dnc, "frequencyRules": []})
             return drop_nulls(out)
         out["color"] = row.get("color")
@@ -335,7 +345,7 @@ class Contacts:
         rows = self.store.query("SELECT * FROM lead_utmtags WHERE lead_id = ? ORDER BY id", (lead_id,))
         out = []
         for r in rows:
-            out.append({"id": r["id"], "dateAdded": iso(r["date_added"]), "query": json.loads(r["query"] or "[]"),
+            out.append({"id": r["id"], "query": json.loads(r["query"] or "[]"),
                         "referer": r["referer"], "remoteHost": r["remote_host"], "url": r["url"],
                         "userAgent": r["user_agent"], "utmCampaign": r["utm_campaign"],
                         "utmContent": r["utm_content"], "utmMedium": r["utm_medium"],
@@ -412,6 +422,7 @@ class Contacts:
         if errors:
             raise validation_error(errors)
         app = self.app
+        app._local.submitted = set(payload)
         now = db_ts(app.now())
         user = app.current_user()
         special: dict[str, Any] = {}

@@ -378,8 +378,14 @@ class Extras:
                 "url": b.get("url"), "user_agent": b.get("useragent") or b.get("user_agent"),
                 "utm_campaign": b.get("utm_campaign"), "utm_content": b.get("utm_content"),
                 "utm_medium": b.get("utm_medium"), "utm_source": b.get("utm_source"), "utm_term": b.get("utm_term")})
+            self.store.update("leads", lead["id"], {"last_active": self._now()})
+            if b.get("useragent") or b.get("user_agent"):  # Mautic records the visitor's device (seen in 533)
+                dev = {k: None for k in RECORDED["templates"]["devices"]}
+                dev.update({"lead": {"id": lead["id"]}, "device": "", "deviceBrand": "", "deviceModel": ""})
+                self.app.generic.backends["devices"].insert(dev)
             row = self._touch(lead["id"])
-        return _resp(200, {"contact": self.app.contacts.serialize(row, "dnc")})
+        # recorded: lastActive moves, the fields snapshot in the same answer still shows the old value (518)
+        return _resp(200, {"contact": self.app.contacts.serialize(row, "dnc", fields_row={"last_active": lead["last_active"]})})
 
     def utm_remove(self, req: Request, cid: str, utm_id: str) -> Response:
         lead = self._lead(cid, not_found)

@@ -79,7 +79,7 @@ CONTEXTS: dict[str, Ctx] = {c.name: c for c in [
     Ctx("smses", "smses", "sms", "smses", True, [NAME], put_existing="500", batch_put="500"),
     Ctx("stages", "stages", "stage", "stages", False, [NAME]),
     Ctx("tags", "tags", "tag", "tags", True, [("tag", "A value is required.")], batch_new_500=True,
-        order=("tag",), search=("tag",)),
+        order=("tag",), search=("tag",), ignore=("description",)),
     Ctx("tweets", "tweets", "tweet", "tweets", True, [NAME, ("text", "A value is required.")]),
     Ctx("users", "users", "user", "users", False, [("username", "A username is required.")], batch_new_500=True,
         order=("lastName", "firstName", "username"), search=("username", "firstName", "lastName", "email")),
@@ -108,9 +108,9 @@ def blank_template(ctx_name: str) -> dict[str, Any]:
         if (isinstance(v, str) and k in ("name", "title", "description", "subject", "customHtml", "content",
                                           "text", "message", "heading", "label", "publicName", "alias",
                                           "webhookUrl", "username", "email", "firstName", "lastName",
-                                          "cachedHtml", "plainText", "url", "file", "fromAddress", "fromName")) or k in ("category", "lead", "campaign", "role", "variantParent", "translationParent", "stage", "form"):
+                                          "cachedHtml", "plainText", "url", "file", "fromAddress", "fromName")) or k in ("category", "lead", "campaign", "role", "variantParent", "translationParent", "stage", "form", "type", "style", "order"):
             tpl[k] = None
-        elif isinstance(v, list):
+        elif isinstance(v, list) or k == "canvasSettings":
             tpl[k] = []
     return tpl
 
@@ -155,6 +155,8 @@ class FieldBackend:
                                                  (self.obj,)) or 0)
         if e.get("type") in (None, ""):
             e["type"] = "text"
+        if e.get("type") == "multiselect" and e.get("defaultValue") is None:
+            e["defaultValue"] = ""
         e["dateAdded"] = _to_db(e.get("dateAdded"))
         return self.store._insert_field_row(e, add_column=True)
 
@@ -320,7 +322,10 @@ class Generic:
         if not isinstance(item, dict):
             return item
         out = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
-        out.update({k: v for k, v in item.items() if k in tpl or not tpl})
+        for k, v in item.items():
+            if k in tpl or not tpl:
+                tv = tpl.get(k)
+                out[k] = {**{kk: None for kk in tv}, **v} if isinstance(tv, dict) and isinstance(v, dict) else v
         if "id" in tpl and not isinstance(item.get("id"), int):
             self._child_seq = getattr(self, "_child_seq", 0) + 1
             out["id"] = self._child_seq
@@ -342,6 +347,8 @@ class Generic:
 
     def _validate(self, ctx: Ctx, entity: dict[str, Any]) -> None:
         details: dict[str, list[str]] = {}
+        if ctx.name == "assets" and not entity.get("title"):
+            raise validation_error({"language": ["A value is required."]})  # as recorded (076)
         for key, msg in ctx.required:
             if entity.get(key) in (None, "", []):
                 details[key] = [msg]
