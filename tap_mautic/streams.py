@@ -291,6 +291,8 @@ class StatsStream(MauticStream):
     """One ``/api/stats/{table}``: rows of strings typed by column; ordered by id (or the composite key)."""
 
     list_key = "stats"
+    # Id-ordered tables are resumable: emit STATE about once per default page, not once per 10,000 records.
+    STATE_MSG_FREQUENCY = 200
 
     def __init__(self, tap: TapMautic, *, table: str, columns: list[str], **kwargs: Any) -> None:
         self.table = table
@@ -305,8 +307,11 @@ class StatsStream(MauticStream):
 
     def start_token(self) -> Any:
         if self.replication_key == "id":
+            # The SDK seeds the start value with start_date when there is no bookmark yet; an id
+            # bookmark is an int, start_date becomes a date filter instead (list_params).
             value = self.get_starting_replication_key_value(self.context)
-            return int(value) if value not in (None, "") else None
+            if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+                return int(value)
         return None
 
     def list_params(self, token: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ import click
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
@@ -165,14 +164,14 @@ class TapMautic(MauticConfigMixin, Tap):
 
 
 class _MauticCommand(SingerCommand):
-    """Turns configuration and connection problems into one line on stderr and exit code 1."""
+    """Turns configuration, connection and API problems into one line on stderr and exit code 1
+    (no traceback: the line names the cause and the fix)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().main(*args, **kwargs)
-        except (ConfigurationError, ConfigValidationError) as exc:
+        except (MauticError, ConfigValidationError, FatalAPIError, RetriableAPIError) as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            logging.getLogger("tap-mautic").error("%s", message)
             click.echo(f"tap-mautic: {message}", err=True)
             sys.exit(1)
 

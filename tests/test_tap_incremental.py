@@ -148,3 +148,35 @@ def test_exclude_anonymous_and_stream_options(sim):
     assert anonymous.isdisjoint(result.ids("contacts"))
     contacts_requests = [e for e in sim.request_log if e["path"] == "/api/contacts"]
     assert all("limit=9" in e["query"] and "minimal=1" in e["query"] for e in contacts_requests)
+
+
+def test_other_contexts_replicate_on_modification(sim):
+    cfg = basic_config(sim, lookback_seconds=0)
+    streams = ["segments", "emails", "tags"]
+    _next_second()  # the simulator seeds these at start-up, in the second the first run would start
+    first = sync(cfg, streams=streams)
+    assert first.records["segments"] and first.records["emails"]
+    assert first.last_state["bookmarks"]["segments"]["replication_key"] == "_mautic_modified_at"
+    _next_second()
+    client = MauticClient(cfg)
+    segment_id = sorted(first.ids("segments"))[0]
+    client.edit("segments", segment_id, {"description": "changed by the test"})
+    _, new_email = client.create("emails", {"name": "Fresh", "subject": "Hi", "emailType": "template"})
+    _next_second()
+    second = sync(cfg, streams=streams, state=first.last_state)
+    assert second.ids("segments") == {segment_id}
+    assert second.ids("emails") == {new_email["id"]}
+    # tags carry no modification date: full table every run
+    assert second.ids("tags") == first.ids("tags")
+
+
+def test_start_date_is_honoured(sim):
+    cutoff = "2026-01-01T00:00:00Z"
+    result = sync(basic_config(sim, start_date=cutoff), streams=["contacts", "lead_event_log"])
+    expected = {r["id"] for r in sim.query(
+        "SELECT id FROM leads WHERE COALESCE(date_modified, date_added) >= '2026-01-01 00:00:00'")}
+    assert result.ids("contacts") == expected
+    assert len(expected) < len(sim.query("SELECT id FROM leads")), "the cutoff splits the seeded contacts"
+    events = {r["id"] for r in sim.query(
+        "SELECT id FROM lead_event_log WHERE date_added >= '2026-01-01 00:00:00'")}
+    assert {r["id"] for r in result.records["lead_event_log"]} == events
