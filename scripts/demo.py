@@ -64,7 +64,12 @@ def main() -> None:
     source, url = start_sim("--contacts", str(CONTACTS), "--seed", "42")
     target_sim, target_url = start_sim("--contacts", "0", "--seed", "1")
     try:
-        config = {"base_url": url, "username": "admin", "password": "mautic", "start_date": "2000-01-01T00:00:00Z"}
+        config = {
+            "base_url": url,
+            "username": "admin",
+            "password": "mautic",
+            "start_date": "2000-01-01T00:00:00Z",
+        }
         (OUT / "tap_config.json").write_text(json.dumps(config, indent=2))
         print(f"Mautic simulator with {CONTACTS} seeded contacts at {url}")
 
