@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from mautic_api.errors import BatchLimitError, MauticError, NotFoundError
@@ -29,12 +30,13 @@ from target_mautic.results import (
     WOULD_UPDATE,
     RecordResult,
 )
-from target_mautic.values import InvalidValue, ValueMapper
+from target_mautic.values import InvalidValue, ValueMapper, format_datetime
 
 if TYPE_CHECKING:
     from mautic_api.client import BatchItemResult, MauticClient
     from target_mautic.target import TargetMautic
 
+INVALID = "__target_mautic_invalid__"  # marks a record that failed schema validation
 LOOKUP_CHUNK = 100  # values per `where in` look-up: keeps the query string well under 8 KB
 LOOKUP_MAX_CHARS = 3000
 
@@ -149,6 +151,22 @@ class MauticSink(BatchSink):
             return self.batch_size_rows
         return max(self.MAX_SIZE_DEFAULT, self.batch_size)
 
+    def _validate_and_parse(self, record: dict) -> dict:
+        """A record that does not match its own schema is reported failed instead of ending the run."""
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord as exc:
+                record[INVALID] = f"record does not match the stream's schema: {exc.error_message}"
+                return record
+        try:
+            self._parse_timestamps_in_record(
+                record=record, schema=self.schema, treatment=self.datetime_error_treatment
+            )
+        except (ValueError, TypeError, OverflowError) as exc:
+            record[INVALID] = f"unparseable date or date-time: {exc}"
+        return record
+
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
         declared = self.schema.get("properties", {}).get("_sdc_deleted_at")
@@ -194,10 +212,18 @@ class MauticSink(BatchSink):
         raise NotImplementedError
 
     def rows(self, context: dict) -> list[Row]:
-        return [
-            Row(seq=seq, record=rec, deleted=rec.get("_sdc_deleted_at") is not None, key=self.key_of(rec))
-            for seq, rec in context.get("records", [])
-        ]
+        """The batch's records as rows; records that failed schema validation are reported here."""
+        out = []
+        for seq, rec in context.get("records", []):
+            invalid = rec.pop(INVALID, None)
+            row = Row(
+                seq=seq, record=rec, deleted=rec.get("_sdc_deleted_at") is not None, key=self.key_of(rec)
+            )
+            if invalid:
+                self.fail(row, invalid)
+            else:
+                out.append(row)
+        return out
 
     def check_unknown(self, unknown: list[str]) -> None:
         """Refuse properties Mautic does not know, at SCHEMA time, unless ``ignore_unknown_fields``."""
@@ -953,9 +979,11 @@ class LinkSink(MauticSink):
             }
             stamp = row.record.get("dateTime") or row.record.get("date_time")
             if stamp is not None:
-                from target_mautic.values import format_datetime
-
-                body["dateTime"] = format_datetime(stamp)
+                try:
+                    body["dateTime"] = format_datetime(stamp)
+                except InvalidValue as exc:
+                    self.fail(row, f"property 'dateTime': {exc}")
+                    continue
             row.payload = body
             if note_id is not None:
                 if self.dry_run:

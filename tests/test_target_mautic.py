@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,7 +82,19 @@ def run_target(sim: Simulator, tmp_path: Path, source: str | Path, **settings: A
     results = (
         [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
     )
-    return Run(states=states, results=results, error=error, requests=list(sim.request_log))
+    return Run(states=states, results=results, error=error, requests=settled_log(sim))
+
+
+def settled_log(sim: Simulator) -> list[dict[str, Any]]:
+    """The simulator logs a request just after answering it: wait until the log stops growing."""
+    log = sim.request_log
+    for _ in range(40):
+        time.sleep(0.02)
+        again = sim.request_log
+        if len(again) == len(log):
+            return again
+        log = again
+    return log
 
 
 def lead(sim: Simulator, **where: Any) -> dict[str, Any] | None:
@@ -451,3 +464,92 @@ def test_dnc_reason_names_and_bad_reason(sim: Simulator, tmp_path: Path, channel
     assert sim.query("SELECT reason FROM lead_donotcontact WHERE lead_id = 8") == [{"reason": 2}]
     assert run.result_for(contact_id=9)["outcome"] == "failed"
     assert "'angry'" in run.result_for(contact_id=9)["message"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# more settings
+# ---------------------------------------------------------------------------------------------------------
+def test_record_not_matching_its_schema_is_reported_not_fatal(sim: Simulator, tmp_path: Path):
+    schema = {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}}}
+    records = [
+        {"email": "valid.one@example.org", "firstname": "V"},
+        {"email": "wrong.type@example.org", "firstname": 5},
+    ]
+    run = run_target(sim, tmp_path, messages("contacts", schema, records), on_record_error="report")
+    assert lead(sim, email="valid.one@example.org") is not None
+    assert lead(sim, email="wrong.type@example.org") is None
+    failed = run.result_for(email="wrong.type@example.org")
+    assert failed["outcome"] == "failed" and "does not match the stream's schema" in failed["message"]
+
+
+def test_match_on_other_field_looks_up_in_one_call(sim: Simulator, tmp_path: Path):
+    seeded = sim.query(
+        "SELECT id, backup_email FROM leads WHERE backup_email IS NOT NULL ORDER BY id LIMIT 2"
+    )
+    schema = {
+        "type": "object",
+        "properties": {"backup_email": {"type": "string"}, "firstname": {"type": "string"}},
+    }
+    records = [{"backup_email": row["backup_email"], "firstname": f"Matched{row['id']}"} for row in seeded]
+    records.append({"backup_email": "fresh.backup@example.org", "firstname": "Fresh"})
+    run = run_target(
+        sim, tmp_path, messages("contacts", schema, records), match_on={"contacts": ["backup_email"]}
+    )
+    assert run.error is None
+    for row in seeded:
+        assert lead(sim, id=row["id"])["firstname"] == f"Matched{row['id']}"
+        assert run.result_for(backup_email=row["backup_email"])["mautic_id"] == row["id"]
+    assert lead(sim, backup_email="fresh.backup@example.org")["firstname"] == "Fresh"
+    paths = [(r["method"], r["path"]) for r in run.requests if "fields" not in r["path"]]
+    assert paths == [
+        ("GET", "/api/contacts"),  # one look-up for all match values
+        ("PATCH", "/api/contacts/batch/edit"),
+        ("POST", "/api/contacts/batch/new"),
+    ]
+
+
+def test_match_on_unknown_field_is_a_clear_error(sim: Simulator, tmp_path: Path):
+    run = run_target(
+        sim,
+        tmp_path,
+        messages("contacts", CONTACT_SCHEMA, [{"email": "x@example.org"}]),
+        match_on=["crm_key"],
+    )
+    assert (
+        isinstance(run.error, StreamSetupError)
+        and "'crm_key'" in str(run.error)
+        and "match_on" in str(run.error)
+    )
+
+
+def test_link_streams_dry_run(sim: Simulator, tmp_path: Path):
+    before = {
+        t: count(sim, t) for t in ("lead_lists_leads", "campaign_leads", "lead_donotcontact", "lead_notes")
+    }
+    run = run_target(
+        sim, tmp_path, FIXTURES / "target_links" / "add.singer", dry_run=True, on_record_error="report"
+    )
+    assert [r for r in run.requests if r["method"] != "GET"] == []
+    assert {t: count(sim, t) for t in before} == before
+    assert run.outcomes() == Counter({"would_create": 9, "failed": 2})
+
+
+def test_about_documents_every_setting():
+    about = subprocess.run(
+        [sys.executable, "-m", "target_mautic", "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    settings = json.loads(about.stdout)["settings"]["properties"]
+    names = {
+        "stream_contexts", "match_on", "create_if_missing", "allow_merge", "batch_size",
+        "overwrite_with_blank", "ignore_unknown_fields", "delete_records", "results_path",
+        "on_record_error", "dry_run", "load_method", "write_points", "base_url", "username", "password",
+    }  # fmt: skip
+    assert names <= set(settings)
+    for name, spec in settings.items():
+        assert spec.get("description"), f"setting {name!r} has no description"
+    assert settings["load_method"]["enum"] == ["upsert"]
+    assert settings["batch_size"]["default"] == 200
