@@ -274,3 +274,26 @@ def test_oauth1a_signs_with_hmac_sha1():
         dict(oauth_utils.parse_authorization_header(wrong["Authorization"]))["oauth_signature"]
         != (params["oauth_signature"])
     )
+
+
+def test_two_processes_sharing_a_store_do_not_replay_a_used_refresh_token(tmp_path):
+    """Process B started with the same refresh token as A; after A rotated it, B adopts A's pair from the
+    store instead of sending the used token (which Mautic would reject)."""
+    from mautic_api.settings import Settings
+
+    tokens = TokenServer()
+    tokens.live_refresh.add("rt0")
+    settings = Settings.from_config(
+        oauth2(refresh_token="rt0", token_store_path=str(tmp_path / "shared.json"))
+    )
+    with responses.RequestsMock() as rs:
+        rs.add_callback(responses.POST, TOKEN_URL, callback=tokens)
+        session_a, session_b = requests.Session(), requests.Session()
+        auth_a = RefreshTokenAuth(settings, session_a)
+        auth_b = RefreshTokenAuth(settings, session_b)  # read the store before A wrote anything
+        assert auth_a.access_token() == "at1"  # A refreshes with rt0 -> at1/rt1, saved
+        assert auth_b.access_token() == "at1"  # B finds rt1 in the store: no second refresh with rt0
+        assert tokens.grants == ["refresh_token"]
+        assert auth_b.reauthenticate("Bearer at1")  # a 401 for B now refreshes with rt1, not rt0
+        assert tokens.grants == ["refresh_token", "refresh_token"]
+        assert json.loads((tmp_path / "shared.json").read_text())["refresh_token"] == "rt2"
