@@ -29,6 +29,7 @@ from mautic_sim.util import (
     RECORDED,
     ApiError,
     db_ts,
+    dumps,
     iso,
     not_found,
     php_serialize,
@@ -71,7 +72,7 @@ class Response:
             return self.body
         if isinstance(self.body, str) and self.content_type != "application/json":
             return self.body.encode()
-        return json.dumps(self.body, separators=(",", ":")).encode()
+        return dumps(self.body)
 
 
 class StatsError(Exception):
@@ -137,6 +138,11 @@ class Mautic:
             return self._handle(req)
         except ApiError as e:
             return Response(e.status, e.body(), dict(e.headers), version_header=e.controller, http10=e.http10)
+        except Exception as e:
+            import traceback
+            traceback.print_exception(e)
+            err = server_error()
+            return Response(err.status, err.body(), version_header=False)
         finally:
             self._local.user = None
             self._local.submitted = None
@@ -599,7 +605,7 @@ class Mautic:
         total, rows = self._dbal_list(req, "leads", CONTACT_CATCHALL, CONTACT_COLUMN_ALIASES,
                                       "last_active DESC, id ASC")
         minimal = str(req.query.get("minimal", "")).lower() in ("1", "true")
-        items = self.contacts.serialize_many(rows, "list", minimal)
+        items = self.contacts.serialize_many(rows, "list", minimal, raw=True)
         return Response(200, {"total": str(total), "contacts": {str(c["id"]): c for c in items}})
 
     def contact_get(self, req: Request, cid: str) -> Response:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mautic_sim.util import db_ts, iso, php_serialize, validation_error
+from mautic_sim.util import Raw, db_ts, iso, js, php_serialize, validation_error
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
@@ -182,15 +183,17 @@ def field_entry(field: dict[str, Any], value: Any, style: str, obj: str, submitt
                 "type": field["type"], "properties": props,
                 "value": None if field["alias"] == "points" else v,
                 "normalizedValue": "" if field["alias"] == "points" else normalized(field, v)}
-    entry = {"id": str(field["id"]), "label": field["label"], "alias": field["alias"], "type": field["type"],
-             "group": field["field_group"], "object": field["object"], "is_fixed": str(field["is_fixed"]),
-             "properties": php_serialize(field["props"] or {})}
+    static = field.get("_static")
+    if static is None:  # cached on the (cached) field definition: PHP-serializing per contact is the hot path
+        static = {"id": str(field["id"]), "label": field["label"], "alias": field["alias"], "type": field["type"],
+                  "group": field["field_group"], "object": field["object"], "is_fixed": str(field["is_fixed"]),
+                  "properties": php_serialize(field["props"] or {})}
+        field["_static"] = static
+    entry = dict(static)
     if style != "dnc":
         entry["default_value"] = field["default_value"]
     entry["value"] = v
-    entry["normalizedValue"] = normalized(field, v) if v is not None else ("" if field["type"] != "number" else v)
-    if v is None:
-        entry["normalizedValue"] = ""
+    entry["normalizedValue"] = "" if v is None else normalized(field, v)
     return entry
 
 
@@ -204,6 +207,7 @@ class Contacts:
     def __init__(self, app: Mautic):
         self.app = app
         self.store = app.store
+        self._tl = threading.local()  # per-request caches of one page (owners, stages, UTM tags)
 
     # -- serialization ----------------------------------------------------------------------------
     def _groups(self, obj: str, row: dict[str, Any], style: str) -> dict[str, Any]:
@@ -253,7 +257,13 @@ class Contacts:
     def owner_json(self, owner_id: int | None, full: bool = False) -> dict[str, Any] | None:
         if not owner_id:
             return None
-        user = self.app.generic.get_raw("users", owner_id)
+        cache = getattr(self._tl, "cache", None)
+        if cache is not None:
+            if owner_id not in cache["users"]:
+                cache["users"][owner_id] = self.app.generic.get_raw("users", owner_id)
+            user = cache["users"][owner_id]
+        else:
+            user = self.app.generic.get_raw("users", owner_id)
         if user is None:
             return None
         if full:
@@ -265,17 +275,58 @@ class Contacts:
     def stage_json(self, stage_id: int | None) -> dict[str, Any] | None:
         if not stage_id:
             return None
-        st = self.app.generic.get_raw("stages", stage_id)
+        cache = getattr(self._tl, "cache", None)
+        if cache is not None:
+            if stage_id not in cache["stages"]:
+                cache["stages"][stage_id] = self.app.generic.get_raw("stages", stage_id)
+            st = cache["stages"][stage_id]
+        else:
+            st = self.app.generic.get_raw("stages", stage_id)
         if st is None:
             return None
         return {"createdByUser": st.get("createdByUser"), "modifiedByUser": st.get("modifiedByUser"),
                 "id": st["id"], "name": st.get("name"), "category": st.get("category"),
                 "weight": st.get("weight"), "description": st.get("description")}
 
+    def _groups_raw(self, row: dict[str, Any], style: str) -> Raw:
+        """``fields`` of a contact as JSON text: same content as ``_groups``, built from cached fragments."""
+        groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
+        flat = [f'"id":{js(str(row["id"]))}']
+        for f in self.store.fields("lead"):
+            if not f["is_published"]:
+                continue
+            prefix = f.get("_raw_prefix")
+            if prefix is None:
+                static = field_entry(f, None, "repo", "lead")
+                static.pop("value"), static.pop("normalizedValue")
+                prefix = json.dumps(static, separators=(",", ":"))[:-1]
+                f["_raw_prefix"] = prefix
+            v = out_value(f, row.get(f["alias"]), style)
+            nv = "" if v is None else normalized(f, v)
+            alias = js(f["alias"])
+            groups.setdefault(f["field_group"], []).append(f'{alias}:{prefix},"value":{js(v)},"normalizedValue":{js(nv)}}}')
+            flat.append(f"{alias}:{js(v)}")
+        parts = [f'"{g}":' + ("{" + ",".join(items) + "}" if items else "[]") for g, items in groups.items()]
+        parts.append('"all":{' + ",".join(flat) + "}")
+        return Raw("{" + ",".join(parts) + "}")
+
     def serialize_many(self, rows: list[dict[str, Any]], style: str = "repo",
-                       minimal: bool = False) -> list[dict[str, Any]]:
+                       minimal: bool = False, raw: bool = False) -> list[dict[str, Any]]:
         """Serialize contacts, loading tags and DNC for the whole page at once."""
         ids = [r["id"] for r in rows]
+        utm: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids and not minimal and style != "new":
+            marks = ",".join("?" * len(ids))
+            for r in self.store.query(f"SELECT * FROM lead_utmtags WHERE lead_id IN ({marks}) ORDER BY id", ids):
+                utm[r["lead_id"]].append(self._utm_json(r))
+        self._tl.cache = {"utm": utm, "users": {}, "stages": {}, "raw": raw}
+        try:
+            return self._serialize_page(rows, style, minimal, ids)
+        finally:
+            self._tl.cache = None
+
+    def _serialize_page(self, rows: list[dict[str, Any]], style: str, minimal: bool,
+                        ids: list[int]) -> list[dict[str, Any]]:
         tags: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         dnc: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids and not minimal:
@@ -329,7 +380,11 @@ class Contacts:
                         "dateIdentified": iso(row["date_identified"]), "doNotContact": dnc, "frequencyRules": []})
             return drop_nulls(out)
         out["color"] = row.get("color")
-        out["fields"] = self._groups("lead", row, style)
+        cache = getattr(self._tl, "cache", None)
+        if cache and cache.get("raw") and style in ("list", "repo"):
+            out["fields"] = self._groups_raw(row, style)
+        else:
+            out["fields"] = self._groups("lead", row, style)
         if minimal:
             return out
         out.update({
@@ -342,15 +397,18 @@ class Contacts:
         return out
 
     def _utm(self, lead_id: int) -> list[dict[str, Any]]:
+        cache = getattr(self._tl, "cache", None)
+        if cache is not None and lead_id in cache["utm"]:
+            return cache["utm"][lead_id]
         rows = self.store.query("SELECT * FROM lead_utmtags WHERE lead_id = ? ORDER BY id", (lead_id,))
-        out = []
-        for r in rows:
-            out.append({"id": r["id"], "query": json.loads(r["query"] or "[]"),
-                        "referer": r["referer"], "remoteHost": r["remote_host"], "url": r["url"],
-                        "userAgent": r["user_agent"], "utmCampaign": r["utm_campaign"],
-                        "utmContent": r["utm_content"], "utmMedium": r["utm_medium"],
-                        "utmSource": r["utm_source"], "utmTerm": r["utm_term"]})
-        return out
+        return [self._utm_json(r) for r in rows]
+
+    @staticmethod
+    def _utm_json(r: dict[str, Any]) -> dict[str, Any]:
+        return {"id": r["id"], "query": json.loads(r["query"] or "[]"), "referer": r["referer"],
+                "remoteHost": r["remote_host"], "url": r["url"], "userAgent": r["user_agent"],
+                "utmCampaign": r["utm_campaign"], "utmContent": r["utm_content"], "utmMedium": r["utm_medium"],
+                "utmSource": r["utm_source"], "utmTerm": r["utm_term"]}
 
     def serialize_company(self, row: dict[str, Any], style: str = "repo", deleted: bool = False) -> dict[str, Any]:
         return {"id": None if deleted else row["id"], "score": int(row.get("score") or 0),

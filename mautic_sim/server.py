@@ -140,8 +140,8 @@ class Handler(BaseHTTPRequestHandler):
         payload = resp.payload()
         if fault == "malformed":
             resp.status, payload = 200, payload[: max(1, len(payload) // 2)]
+        self._record(path, qs, resp.status, body)  # logged before the answer leaves, so a client never races it
         self._send(resp, payload, slow=fault == "slow")
-        self._record(path, qs, resp.status, body)
         if srv.log_line:
             ms = (time.perf_counter() - t0) * 1000
             srv.log_line(f"{self.command} {self.path} {resp.status} {ms:.1f}ms" + (f" fault={fault}" if fault else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,53 @@ def php_serialize(value: Any) -> str:
         parts = "".join(php_serialize(k) + php_serialize(v) for k, v in value.items())
         return f"a:{len(value)}:{{{parts}}}"
     return php_serialize(str(value))
+
+
+class Raw(str):
+    """Pre-encoded JSON text spliced into a response as is (the contacts page builds its fields as text)."""
+
+
+_RAW_MARK = re.compile(r'"\\u0000RAW(\d+)\\u0000"')
+
+
+def dumps(body: Any) -> bytes:
+    """Compact JSON like Mautic's, with ``Raw`` fragments spliced in."""
+    raws: list[str] = []
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, Raw):
+            raws.append(str(v))
+            return f"\x00RAW{len(raws) - 1}\x00"
+        if isinstance(v, dict):
+            return {k: swap(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [swap(x) for x in v]
+        return v
+
+    text = json.dumps(swap(body), separators=(",", ":"))
+    if raws:
+        text = _RAW_MARK.sub(lambda m: raws[int(m.group(1))], text)
+    return text.encode()
+
+
+def js(v: Any) -> str:
+    """One scalar as JSON text, fast."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return _enc(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else "null"
+    return json.dumps(v, separators=(",", ":"))
+
+
+_enc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 class ApiError(Exception):
