@@ -198,6 +198,7 @@ def classify_response(
     Raises :class:`RetryableError` for 429/502/503/504 and for a truncated JSON body on a 2xx, so a retry
     loop can catch exactly that class; every other error is final.
     """
+    _check_redirects(response)
     is_json, body = response_json(response)
     path = urlsplit(response.url or "").path or "/"
     grant = None
@@ -219,6 +220,30 @@ def classify_response(
     if exc is not None:
         raise exc
     return body
+
+
+_REDIRECT_WARNED: set[str] = set()
+
+
+def _check_redirects(response: requests.Response) -> None:
+    """A redirected API call means base_url is not the final address: requests turns a redirected POST
+    into a GET and drops the Authorization header on another host, so writes would silently misbehave."""
+    hops = [r for r in response.history if 300 <= r.status_code < 400]
+    if not hops:
+        return
+    first = hops[0]
+    method = (first.request.method if first.request is not None else "GET") or "GET"
+    final = urlsplit(response.url or "")
+    where = f"{final.scheme}://{final.hostname}" + (f":{final.port}" if final.port else "")
+    message = (
+        f"{method} {urlsplit(first.url or '').path} was redirected ({first.status_code}) to {where}: "
+        f"set 'base_url' to the final address"
+    )
+    if method.upper() not in ("GET", "HEAD"):
+        raise ConfigurationError(message + " (a redirected write is not safe).", status=first.status_code)
+    if message not in _REDIRECT_WARNED:
+        _REDIRECT_WARNED.add(message)
+        LOGGER.warning("%s.", message)
 
 
 def _grant_of(request: requests.PreparedRequest) -> str | None:
@@ -286,6 +311,13 @@ def get_session(settings: Any) -> MauticSession:
                 user_agent=settings.user_agent or default_user_agent(),
             )
             session.auth = build_auth(settings, session)
+            if not settings.verify_ssl:
+                import urllib3
+
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                LOGGER.warning(
+                    "verify_ssl is false: TLS certificates of %s are not checked.", settings.base_url
+                )
             _SESSIONS[settings] = session
         return session
 

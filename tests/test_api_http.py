@@ -16,6 +16,7 @@ import responses
 
 from mautic_api import (
     BatchLimitError,
+    ConfigurationError,
     MauticAPIError,
     MauticClient,
     NotFoundError,
@@ -453,3 +454,32 @@ def test_mautic_version_logged_once(caplog):
         client.request("GET", "contacts")
     assert client.version == "5.1.0"
     assert caplog.text.count("Mautic-Version: 5.1.0") == 1
+
+
+def test_redirects_warn_on_reads_and_stop_writes(caplog):
+    caplog.set_level("WARNING", logger="mautic_api")
+    with responses.RequestsMock() as rs:
+        rs.add(
+            responses.GET,
+            f"{BASE}/api/contacts",
+            status=301,
+            headers={"Location": "https://new.test/api/contacts"},
+        )
+        rs.add(responses.GET, "https://new.test/api/contacts", json=_ok())
+        rs.add(
+            responses.POST,
+            f"{BASE}/api/contacts/new",
+            status=301,
+            headers={"Location": "https://new.test/api/contacts/new"},
+        )
+        rs.add(
+            responses.GET,
+            "https://new.test/api/contacts/new",
+            status=404,
+            json={"errors": [{"message": "Requested URL not found: /api/contacts/new", "code": 404}]},
+        )
+        client = MauticClient(CONFIG)
+        assert client.list_page("contacts").total == 1
+        assert "redirected (301) to https://new.test: set 'base_url'" in caplog.text
+        with pytest.raises(ConfigurationError, match="redirected write is not safe"):
+            client.create("contacts", {"email": "a@b.c"})
