@@ -356,9 +356,12 @@ class UpsertSink(MauticSink):
 
     @property
     def match_on(self) -> list[str]:
+        """``match_on``: a list applies to contacts; an object is keyed by input stream or target name."""
         configured = self.settings.get("match_on")
         if isinstance(configured, Mapping):
-            configured = configured.get(self.canonical)
+            configured = configured.get(self.stream_name, configured.get(self.canonical))
+        elif self.canonical != "contacts":
+            configured = None
         if isinstance(configured, str):
             configured = [configured]
         return list(configured or self.default_match_on)

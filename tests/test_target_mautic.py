@@ -553,3 +553,14 @@ def test_about_documents_every_setting():
         assert spec.get("description"), f"setting {name!r} has no description"
     assert settings["load_method"]["enum"] == ["upsert"]
     assert settings["batch_size"]["default"] == 200
+
+
+def test_match_on_list_applies_to_contacts_only(sim: Simulator, tmp_path: Path):
+    schema = {
+        "type": "object",
+        "properties": {"companyname": {"type": "string"}, "companycity": {"type": "string"}},
+    }
+    text = messages("companies", schema, [{"companyname": "Company 00001", "companycity": "Hamburg"}])
+    run = run_target(sim, tmp_path, text, match_on=["backup_email"])
+    assert run.error is None and run.result_for(companyname="Company 00001")["outcome"] == "updated"
+    assert sim.query("SELECT companycity FROM companies WHERE id = 1") == [{"companycity": "Hamburg"}]
