@@ -174,6 +174,11 @@ def response_json(response: requests.Response) -> tuple[bool, Any]:
     cached = getattr(response, "_mautic_decoded", None)
     if cached is not None:
         return cached
+    content_type = (response.headers.get("Content-Type") or "").lower()
+    if response.content and content_type.startswith(("application/zip", "application/octet-stream")):
+        result_bin: tuple[bool, Any] = (True, response.content)  # a theme download: not JSON by design
+        response._mautic_decoded = result_bin  # type: ignore[attr-defined]
+        return result_bin
     text = response.text if response.content else ""
     if not text.strip():
         result: tuple[bool, Any] = (True, None)

@@ -483,3 +483,11 @@ def test_redirects_warn_on_reads_and_stop_writes(caplog):
         assert "redirected (301) to https://new.test: set 'base_url'" in caplog.text
         with pytest.raises(ConfigurationError, match="redirected write is not safe"):
             client.create("contacts", {"email": "a@b.c"})
+
+
+def test_binary_answers_are_returned_as_bytes():
+    with responses.RequestsMock() as rs:
+        rs.add(
+            responses.GET, f"{BASE}/api/themes/aurora", body=b"PK\x03\x04zip", content_type="application/zip"
+        )
+        assert MauticClient(CONFIG).request("GET", "themes/aurora") == b"PK\x03\x04zip"
