@@ -292,6 +292,9 @@ class MauticSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
+        # Explicit, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment would override verify=False
+        # (requests merges the environment over the session); True still picks up such a CA bundle.
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
 
