@@ -464,6 +464,14 @@ class UpsertSink(MauticSink):
             self.dry_run_report(edits + absent, creates)
             return
         missing = absent + self.send_edits(edits)
+        if self.create_if_missing and missing and not set(self.match_on) <= self.server_dedupes_on:
+            # an unknown id with match values (a company whose id is stale): match by name before creating,
+            # since batch/new would not find the existing record by itself
+            matchable = [r for r in missing if self.match_key(r) is not None]
+            rematched, _ = self.resolve_matches(matchable) if matchable else ([], [])
+            for row in self.send_edits(rematched):
+                self.fail(row, f"{self.object_} id {row.mautic_id} vanished while loading")
+            missing = [r for r in missing if r not in rematched]
         if self.create_if_missing:
             creates.extend(missing)
         else:

@@ -564,3 +564,38 @@ def test_match_on_list_applies_to_contacts_only(sim: Simulator, tmp_path: Path):
     run = run_target(sim, tmp_path, text, match_on=["backup_email"])
     assert run.error is None and run.result_for(companyname="Company 00001")["outcome"] == "updated"
     assert sim.query("SELECT companycity FROM companies WHERE id = 1") == [{"companycity": "Hamburg"}]
+
+
+def test_overwrite_with_blank_clears_fields(sim: Simulator, tmp_path: Path):
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "city": {"type": ["string", "null"]}},
+    }
+    seeded = sim.query("SELECT id, city FROM leads WHERE city IS NOT NULL ORDER BY id LIMIT 2")
+    text = messages("contacts", schema, [{"id": seeded[0]["id"], "city": None}])
+    run_target(sim, tmp_path, text)
+    assert lead(sim, id=seeded[0]["id"])["city"] == seeded[0]["city"]  # null leaves the value
+    run_target(sim, tmp_path, text, overwrite_with_blank=True)
+    assert lead(sim, id=seeded[0]["id"])["city"] in (None, "")
+    assert lead(sim, id=seeded[1]["id"])["city"] == seeded[1]["city"]
+
+
+def test_company_with_stale_id_is_matched_by_name_not_duplicated(sim: Simulator, tmp_path: Path):
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "companyname": {"type": "string"},
+            "companycity": {"type": "string"},
+        },
+    }
+    before = count(sim, "companies")
+    records = [
+        {"id": 424242, "companyname": "Company 00003", "companycity": "Torino"},
+        {"id": 434343, "companyname": "Brand New GmbH", "companycity": "Graz"},
+    ]
+    run = run_target(sim, tmp_path, messages("companies", schema, records))
+    assert run.result_for(id=424242)["mautic_id"] == 3 and run.result_for(id=424242)["outcome"] == "updated"
+    assert sim.query("SELECT companycity FROM companies WHERE id = 3") == [{"companycity": "Torino"}]
+    assert run.result_for(id=434343)["outcome"] == "created"
+    assert count(sim, "companies") == before + 1
