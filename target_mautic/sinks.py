@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
-from mautic_api.errors import BatchLimitError, MauticError, NotFoundError
+from mautic_api.errors import BatchLimitError, ConfigurationError, MauticError, NotFoundError
 from target_mautic.results import (
     CREATED,
     DELETED,
@@ -91,6 +91,12 @@ def field_value(record: Mapping[str, Any], alias: str) -> Any:
 def _norm(value: Any) -> str:
     """Match values the way MySQL's case-insensitive collation compares them."""
     return str(value).strip().casefold()
+
+
+def _reraise_fatal(exc: MauticError) -> None:
+    """Credentials or instance configuration broke mid-run: stop (no STATE) instead of failing every row."""
+    if isinstance(exc, ConfigurationError):
+        raise exc
 
 
 def _as_int(value: Any) -> int | None:
@@ -270,6 +276,7 @@ class MauticSink(BatchSink):
                 self.mautic_target.lower_batch_size(max(1, size // 2), str(exc))
                 continue
             except MauticError as exc:
+                _reraise_fatal(exc)
                 for _, row in chunk:
                     yield row, None, str(exc)
                 i += len(chunk)
@@ -603,6 +610,7 @@ class UpsertSink(MauticSink):
             try:
                 answer = self.client.batch_delete(self.context_name, chunk)
             except MauticError as exc:
+                _reraise_fatal(exc)
                 for row in by_id:
                     if row.mautic_id in chunk:
                         self.fail(row, str(exc))
@@ -832,6 +840,7 @@ class LinkSink(MauticSink):
         except NotFoundError as exc:
             self.fail(row, f"not found: {exc}")
         except MauticError as exc:
+            _reraise_fatal(exc)
             self.fail(row, str(exc))
         return None
 
@@ -879,6 +888,7 @@ class LinkSink(MauticSink):
                         self.fail(row, str(exc))
                     continue
                 except MauticError as exc:
+                    _reraise_fatal(exc)
                     for row in chunk:
                         self.fail(row, str(exc))
                     continue
@@ -1041,7 +1051,8 @@ class LinkSink(MauticSink):
                 seen: set[tuple[str, str]] = set()
                 try:
                     answer = self.client.request("GET", f"contacts/{cid}/notes", params={"limit": 1000})
-                except MauticError:
+                except MauticError as exc:
+                    _reraise_fatal(exc)
                     answer = {}
                 notes = answer.get("notes", []) if isinstance(answer, Mapping) else []
                 for note in notes.values() if isinstance(notes, Mapping) else notes:

@@ -599,3 +599,11 @@ def test_company_with_stale_id_is_matched_by_name_not_duplicated(sim: Simulator,
     assert sim.query("SELECT companycity FROM companies WHERE id = 3") == [{"companycity": "Torino"}]
     assert run.result_for(id=434343)["outcome"] == "created"
     assert count(sim, "companies") == before + 1
+
+
+def test_cli_wrong_password_is_one_line_and_writes_nothing(sim: Simulator, tmp_path: Path):
+    proc = _cli(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", password="wrong-secret")
+    assert proc.returncode == 1 and proc.stdout.strip() == ""
+    assert "Traceback" not in proc.stderr and "wrong-secret" not in proc.stderr
+    assert "401" in proc.stderr or "denied" in proc.stderr.lower()
+    assert lead(sim, email="ada.lovelace@example.org") is None
