@@ -607,3 +607,19 @@ def test_cli_wrong_password_is_one_line_and_writes_nothing(sim: Simulator, tmp_p
     assert "Traceback" not in proc.stderr and "wrong-secret" not in proc.stderr
     assert "401" in proc.stderr or "denied" in proc.stderr.lower()
     assert lead(sim, email="ada.lovelace@example.org") is None
+
+
+def test_membership_of_a_contact_loaded_in_the_same_run(sim: Simulator, tmp_path: Path):
+    """The segment sink fills first; it drains the pending contacts before resolving emails."""
+    seg_schema = {
+        "type": "object",
+        "properties": {"email": {"type": "string"}, "segment_id": {"type": "integer"}},
+    }
+    text = messages(
+        "contacts", CONTACT_SCHEMA, [{"email": "same.run@example.org", "firstname": "Same"}]
+    ) + messages("segment_memberships", seg_schema, [{"email": "same.run@example.org", "segment_id": 1}] * 2)
+    run = run_target(sim, tmp_path, text, batch_size_rows=2)
+    assert run.error is None, run.results
+    new_id = lead(sim, email="same.run@example.org")["id"]
+    rows = sim.query("SELECT * FROM lead_lists_leads WHERE lead_id = ? AND leadlist_id = 1", (new_id,))
+    assert len(rows) == 1 and rows[0]["manually_removed"] == 0
