@@ -319,7 +319,9 @@ def test_unknown_stream_fails_at_schema_before_writing(sim: Simulator, tmp_path:
     assert lead(sim, email="early@example.org") is None
 
 
-def test_unknown_property_fails_at_schema_unless_ignored(sim: Simulator, tmp_path: Path):
+def test_unknown_property_fails_at_schema_unless_ignored(
+    sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
     schema = {
         "type": "object",
         "properties": {"email": {"type": "string"}, "favourite_colour": {"type": "string"}},
@@ -328,8 +330,11 @@ def test_unknown_property_fails_at_schema_unless_ignored(sim: Simulator, tmp_pat
     run = run_target(sim, tmp_path, text)
     assert isinstance(run.error, StreamSetupError) and "'favourite_colour'" in str(run.error)
     assert lead(sim, email="colour@example.org") is None
-    run = run_target(sim, tmp_path, text, ignore_unknown_fields=True)
+    caplog.clear()
+    run = run_target(sim, tmp_path, text + text.split("\n", 1)[1], ignore_unknown_fields=True)  # 2 records
     assert run.error is None and lead(sim, email="colour@example.org") is not None
+    warnings = [r for r in caplog.records if "favourite_colour" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"  # one warning per property
 
 
 def test_cli_unknown_stream_is_one_line(sim: Simulator, tmp_path: Path):
