@@ -45,6 +45,18 @@ FIELD_COLUMNS = [
 ]
 
 
+STATS_INT_COLUMNS = {"delta", "reason", "rotation", "open_count", "retry_count", "code", "hits", "unique_hits",
+                     "sent_count", "frequency_number", "viewed_in_browser", "manually_added", "manually_removed"}
+
+
+def stats_affinity(column: str) -> str:
+    """INTEGER for ids, flags and counters (so ``where lead_id gt '5'`` compares numbers, as MySQL does), TEXT
+    otherwise (dates, hashes, serialized blobs keep their text)."""
+    if column.endswith("_id") or column.startswith("is_") or column in STATS_INT_COLUMNS:
+        return "INTEGER"
+    return "TEXT"
+
+
 def column_type(field_type: str) -> str:
     if field_type == "number":
         return "REAL"
@@ -122,7 +134,8 @@ class Store:
             for table, cols in RECORDED["stats_columns"].items():
                 order = RECORDED["stats_row_keys"].get(table, [])
                 cols = order + [x for x in cols if x not in order]
-                defs = [f'"{x}" INTEGER PRIMARY KEY AUTOINCREMENT' if x == "id" else f'"{x}"' for x in cols]
+                defs = [f'"{x}" INTEGER PRIMARY KEY AUTOINCREMENT' if x == "id" else f'"{x}" {stats_affinity(x)}'
+                        for x in cols]
                 c.execute(f'CREATE TABLE "{table}" ({", ".join(defs)})')
             for table in ("lead_lists_leads", "campaign_leads", "companies_leads"):
                 key = {"lead_lists_leads": "leadlist_id", "campaign_leads": "campaign_id",
