@@ -120,6 +120,9 @@ class Row:
     mautic_id: int | None = None
     note: str | None = None  # extra text for the result message
 
+    def add_note(self, text: str) -> None:
+        self.note = f"{self.note}; {text}" if self.note else text
+
 
 class MauticSink(BatchSink):
     """Base: holds the shared client through the target, buffers rows, reports one result per row."""
@@ -407,6 +410,18 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
+            zeros = sorted(
+                k
+                for k, v in row.payload.items()
+                if k in self.mapper.fields
+                and not isinstance(v, bool)
+                and isinstance(v, (int, float))
+                and v == 0
+            )
+            if zeros:
+                row.add_note(
+                    f"Mautic does not store the value 0 (mautic#15030): {', '.join(zeros)} left as is"
+                )
             row.mautic_id = _as_int(row.record.get("id"))
             if row.record.get("id") is not None and row.mautic_id is None:
                 self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
@@ -503,7 +518,9 @@ class UpsertSink(MauticSink):
                 row.mautic_id = _as_int(candidates[0].get("id"))
                 if len(candidates) > 1:
                     ids = ", ".join(str(c.get("id")) for c in candidates)
-                    row.note = f"{len(candidates)} {self.context_name} match ({ids}); the oldest was updated"
+                    row.add_note(
+                        f"{len(candidates)} {self.context_name} match ({ids}); the oldest was updated"
+                    )
                 matched.append(row)
             else:
                 unmatched.append(row)
@@ -559,7 +576,7 @@ class UpsertSink(MauticSink):
             elif result.status in (200, 201):
                 self.report(row, UPDATED, mautic_id=_as_int((result.item or {}).get("id")) or row.mautic_id)
             elif result.status == 404:
-                row.note = f"id {row.mautic_id} not found in Mautic"
+                row.add_note(f"id {row.mautic_id} not found in Mautic")
                 missing.append(row)
             else:
                 self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
@@ -674,7 +691,7 @@ class ContactsSink(UpsertSink):
         absent: list[Row] = []
         for row, alias, value, other in conflicts:
             if row.mautic_id not in existing:
-                row.note = f"id {row.mautic_id} not found in Mautic"
+                row.add_note(f"id {row.mautic_id} not found in Mautic")
                 absent.append(row)
                 continue
             self.fail(

@@ -628,3 +628,18 @@ def test_membership_of_a_contact_loaded_in_the_same_run(sim: Simulator, tmp_path
     new_id = lead(sim, email="same.run@example.org")["id"]
     rows = sim.query("SELECT * FROM lead_lists_leads WHERE lead_id = ? AND leadlist_id = 1", (new_id,))
     assert len(rows) == 1 and rows[0]["manually_removed"] == 0
+
+
+def test_numeric_zero_is_reported_as_not_stored(sim: Simulator, tmp_path: Path):
+    seeded = sim.query(
+        "SELECT id, seats FROM leads WHERE seats IS NOT NULL AND seats != 0 ORDER BY id LIMIT 1"
+    )[0]
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "seats": {"type": "integer"}}}
+    run = run_target(sim, tmp_path, messages("contacts", schema, [{"id": seeded["id"], "seats": 0}]))
+    result = run.result_for(id=seeded["id"])
+    assert (
+        result["outcome"] == "updated"
+        and "mautic#15030" in result["message"]
+        and "seats" in result["message"]
+    )
+    assert lead(sim, id=seeded["id"])["seats"] == seeded["seats"]  # what Mautic does: 0 is dropped
