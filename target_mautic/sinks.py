@@ -879,7 +879,10 @@ class LinkSink(MauticSink):
         adds: dict[int, list[Row]] = defaultdict(list)
         removes: list[tuple[Row, int]] = []
         for row, tid in pairs:
-            (removes.append((row, tid)) if row.deleted else adds[tid].append(row))
+            if row.deleted:
+                removes.append((row, tid))
+            else:
+                adds[tid].append(row)
         self._simple_link(removes, "segments")
         for tid, rows in adds.items():
             if self.dry_run:
