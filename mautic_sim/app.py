@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from mautic_sim import phpquery
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Ctx, Generic, _paging
+from mautic_sim.oauth1 import OAuth1
 from mautic_sim.store import Store
 from mautic_sim.util import (
     GENERIC_400,
@@ -97,6 +98,7 @@ class Mautic:
         self.clock = clock
         self._local = threading.local()
         self.sessions: dict[str, bool] = {}
+        self.oauth1 = OAuth1(client_id, client_secret) if oauth1a else None
         self.contacts = Contacts(self)
         self.generic = Generic(self)
         self.base_url = ""
@@ -161,8 +163,30 @@ class Mautic:
         self._authenticate(req)
         return self.route(req, path[len("/api"):] or "/")
 
+    def _url(self, req: Request, path: str) -> str:
+        return f"http://{req.headers.get('host') or self.base_url.split('//', 1)[-1]}{path}"
+
+    def oauth1_route(self, req: Request, path: str) -> Response:
+        form = "application/x-www-form-urlencoded"
+        if path == "/oauth/v1/request_token" and req.method == "POST":
+            oauth = self.oauth1.verify(req.method, self._url(req, path), req.query_string, req.headers, req.body, "none")
+            return Response(200, self.oauth1.request_token(oauth), version_header=False, content_type=form)
+        if path == "/oauth/v1/authorize" and req.method == "GET":
+            target = self.oauth1.authorize(str(req.query.get("oauth_token", "")))
+            if target is None:
+                raise ApiError(401, "Invalid request token.", type_="invalid_token", controller=False, http10=True)
+            return Response(302, "", {"Location": target}, version_header=False, content_type="text/html; charset=UTF-8")
+        if path == "/oauth/v1/access_token" and req.method == "POST":
+            oauth = self.oauth1.verify(req.method, self._url(req, path), req.query_string, req.headers, req.body, "request")
+            return Response(200, self.oauth1.access_token(oauth), version_header=False, content_type=form)
+        raise ApiError(404, f"Requested URL not found: {path}", controller=False)
+
     def _authenticate(self, req: Request) -> None:
         auth = req.headers.get("authorization", "")
+        if self.oauth1 is not None and auth.startswith("OAuth "):
+            self.oauth1.verify(req.method, self._url(req, req.path), req.query_string, req.headers, req.body, "access")
+            self._local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
+            return
         token = None
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
@@ -826,6 +850,8 @@ class Mautic:
             return ApiError(status, message, type_=type_, controller=False, http10=True)
 
         html = "text/html; charset=UTF-8"
+        if path.startswith("/oauth/v1/") and self.oauth1 is not None:
+            return self.oauth1_route(req, path)
         if path == "/oauth/v2/token" and req.method in ("GET", "POST"):
             params: dict[str, Any] = dict(req.query)
             if req.body:

@@ -146,3 +146,24 @@ def test_console_script_prints_url_and_logs() -> None:
         proc.wait(timeout=10)
     bad = subprocess.run([sys.executable, "-m", "mautic_sim.cli", "--faults", "boom:0.5"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "--faults" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_oauth1a_behind_flag() -> None:
+    from requests_oauthlib import OAuth1Session
+
+    with Simulator(contacts=3, oauth1a=True) as sim:
+        s = OAuth1Session("sim-client", client_secret="sim-secret", callback_uri="http://127.0.0.1/cb")
+        rt = s.fetch_request_token(f"{sim.url}/oauth/v1/request_token")
+        r = requests.get(f"{sim.url}/oauth/v1/authorize", params={"oauth_token": rt["oauth_token"]}, allow_redirects=False, timeout=10)
+        assert r.status_code == 302 and "oauth_verifier=" in r.headers["Location"]
+        s.parse_authorization_response(r.headers["Location"])
+        at = s.fetch_access_token(f"{sim.url}/oauth/v1/access_token")
+        assert s.get(f"{sim.url}/api/contacts", params={"limit": 1}).json()["total"] == "3"
+        forged = OAuth1Session("sim-client", client_secret="wrong", resource_owner_key=at["oauth_token"],
+                               resource_owner_secret=at["oauth_token_secret"])
+        r = forged.get(f"{sim.url}/api/contacts")
+        assert r.status_code == 401 and r.json()["errors"][0]["type"] == "invalid_signature"
+    with Simulator(contacts=1) as sim:  # Mautic 5.1 as recorded: no OAuth1a
+        assert requests.post(f"{sim.url}/oauth/v1/request_token", timeout=10).status_code == 404
+        r = OAuth1Session("sim-client", client_secret="sim-secret").get(f"{sim.url}/api/contacts")
+        assert r.status_code == 401 and r.json()["errors"][0]["message"] == "API authorization denied."
