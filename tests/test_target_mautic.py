@@ -643,3 +643,23 @@ def test_numeric_zero_is_reported_as_not_stored(sim: Simulator, tmp_path: Path):
         and "seats" in result["message"]
     )
     assert lead(sim, id=seeded["id"])["seats"] == seeded["seats"]  # what Mautic does: 0 is dropped
+
+
+def test_round_trip_rows_with_id_and_email_cost_one_guard_call_per_200(tmp_path: Path):
+    """Tap output carries id and email: the merge guard reads current emails by id, 200 per call."""
+    with Simulator(contacts=450, seed=9) as big:
+        rows = big.query("SELECT id, email FROM leads WHERE email IS NOT NULL ORDER BY id LIMIT 400")
+        records = [{"id": r["id"], "email": r["email"], "firstname": f"RT{r['id']}"} for r in rows]
+        records[0]["email"] = "brand.new.address@example.org"  # one real email change, to a free address
+        run = run_target(big, tmp_path, messages("contacts", CONTACT_SCHEMA, records))
+        assert len(records) > 200 and run.error is None
+        assert run.outcomes() == Counter({"updated": len(records)})
+        calls = Counter((r["method"], r["path"]) for r in run.requests)
+        assert calls == Counter(
+            {
+                ("GET", "/api/fields/contact"): 1,
+                ("GET", "/api/contacts"): 3,  # 2 reads by id + 1 look-up of the changed email
+                ("PATCH", "/api/contacts/batch/edit"): 2,
+            }
+        )
+        assert lead(big, id=rows[0]["id"])["email"] == "brand.new.address@example.org"
