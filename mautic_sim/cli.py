@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-lifetime", type=int, default=3600, help="OAuth2 access token lifetime in seconds")
     p.add_argument("--basic-auth", type=_onoff, default=True, metavar="on|off")
     p.add_argument("--api", type=_onoff, default=True, metavar="on|off")
+    p.add_argument("--oauth1a", type=_onoff, default=False, metavar="on|off",
+                   help="OAuth 1.0a as Mautic < 4 had it (off: 5.1 has none)")
     return p
 
 
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sim = Simulator(contacts=args.contacts, seed=args.seed, username=args.username, password=args.password,
                     client_id=args.client_id, client_secret=args.client_secret, latency_ms=args.latency_ms,
-                    faults=args.faults, basic_auth=args.basic_auth, api=args.api, token_lifetime=args.token_lifetime,
+                    faults=args.faults, basic_auth=args.basic_auth, api=args.api, oauth1a=args.oauth1a,
+                    token_lifetime=args.token_lifetime,
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log)
     try:

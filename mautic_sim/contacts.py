@@ -465,7 +465,15 @@ class Contacts:
 
     def save_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
                      source: str = "api-single") -> tuple[dict[str, Any], int]:
-        """Create or edit one contact. mode: new | patch | put. Returns (row, status)."""
+        """Create or edit one contact. mode: new | patch | put. Returns (row, status).
+
+        The whole de-duplicate-then-write runs under the store lock, so two concurrent creates with one email
+        make one contact."""
+        with self.store.lock:
+            return self._save_contact(payload, mode, row, source)
+
+    def _save_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
+                      source: str) -> tuple[dict[str, Any], int]:
         if not isinstance(payload, dict):
             payload = {}
         status = 200
@@ -619,6 +627,11 @@ class Contacts:
 
     def save_company(self, payload: Any, mode: str, row: dict[str, Any] | None,
                      dedupe: bool) -> tuple[dict[str, Any], int]:
+        with self.store.lock:
+            return self._save_company(payload, mode, row, dedupe)
+
+    def _save_company(self, payload: Any, mode: str, row: dict[str, Any] | None,
+                      dedupe: bool) -> tuple[dict[str, Any], int]:
         if not isinstance(payload, dict):
             payload = {}
         status = 200

@@ -148,3 +148,22 @@ def test_list_quirks(session_sim: Simulator) -> None:
     assert isinstance(_get(session_sim, "/users").json()["users"], list)
     assert _get(session_sim, "/contacts", limit=0).json()["total"] == str(len(_get(session_sim, "/contacts", limit=0).json()["contacts"]))
     assert requests.delete(f"{session_sim.url}/api/contacts", auth=AUTH, timeout=10).status_code == 404
+
+
+def test_concurrent_reads_and_writes(sim: Simulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = len(sim.query("SELECT id FROM leads"))
+
+    def write(i: int) -> int:
+        return _post(sim, "/contacts/new", {"email": f"conc{i}@example.com", "tags": ["conc"]}).status_code
+
+    def read(i: int) -> int:
+        return _get(sim, "/contacts", limit=20, start=i, orderBy="id").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        writes = list(pool.map(write, range(24)))
+        reads = list(pool.map(read, range(24)))
+    assert writes == [201] * 24 and reads == [200] * 24
+    assert len(sim.query("SELECT id FROM leads")) == before + 24
+    assert len({r["id"] for r in sim.query("SELECT id FROM leads WHERE email LIKE 'conc%'")}) == 24
