@@ -92,6 +92,18 @@ def main() -> None:
         ]
         first = run(sim, singer("contacts", CONTACT_SCHEMA, contacts), "contacts: first load", args.contacts)
         run(sim, singer("contacts", CONTACT_SCHEMA, contacts), "contacts: rerun (all updates)", args.contacts)
+        by_id = sim.query("SELECT id, email FROM leads WHERE email IS NOT NULL ORDER BY id")
+        round_trip = [{"id": r["id"], "email": r["email"], "firstname": f"RT {r['id']}"} for r in by_id]
+        run(
+            sim,
+            singer(
+                "contacts",
+                CONTACT_SCHEMA | {"properties": {**CONTACT_SCHEMA["properties"], "id": {"type": "integer"}}},
+                round_trip,
+            ),
+            "contacts: round trip with id + email",
+            len(round_trip),
+        )
         companies = [{"companyname": f"Bench Co {i}", "companycity": "Oslo"} for i in range(args.companies)]
         run(sim, singer("companies", COMPANY_SCHEMA, companies), "companies: first load", args.companies)
         run(sim, singer("companies", COMPANY_SCHEMA, companies), "companies: rerun", args.companies)
