@@ -390,18 +390,24 @@ class CompositeStatsStream(StatsStream):
 
 
 class FormSubmissionsResultsStream(MauticStream):
-    """The submitted values of every form (``/api/forms/{id}/submissions``), child of ``forms``."""
+    """The submitted values of every form (``/api/forms/{id}/submissions``), child of ``forms``.
+
+    This endpoint has its own query (no ``where``/``orderBy`` honoured, order ``date_submitted ASC``), so it
+    is read with ``start``/``limit``: submissions are append-only (new ones sort last), which keeps the
+    offsets stable; ids are de-duplicated within the run.
+    """
 
     parent_stream_type = FormsStream
     state_partitioning_keys: list[str] = []  # one state for the stream, not one per form
 
-    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
-        super().__init__(tap, **kwargs)
-
     def list_params(self, token: Any) -> dict[str, Any]:
-        params = super().list_params(token)
-        params.pop("search", None)
-        return params
+        return {"start": token or 0, "limit": self.page_size}
+
+    def verify_page(self, rows: list[dict[str, Any]]) -> None:
+        return None
+
+    def next_token(self, rows: list[dict[str, Any]]) -> Any:
+        return (self._token or 0) + len(rows) if rows else None
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         form_id = (context or {}).get("form_id")
