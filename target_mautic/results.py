@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -96,4 +96,4 @@ class ResultsLedger:
                 self._file = None
 
 
-__all__ = ["OUTCOMES", "RecordResult", "ResultsLedger", "asdict"]
+__all__ = ["OUTCOMES", "RecordResult", "ResultsLedger"]

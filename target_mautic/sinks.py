@@ -8,7 +8,6 @@ names its target and which endpoint adds or removes the link, so they are one cl
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,7 +134,6 @@ class MauticSink(BatchSink):
         self.mautic_target = target
         super().__init__(target=target, stream_name=stream_name, schema=schema, key_properties=key_properties)
         self._seq = 0
-        self._results: list[tuple[int, RecordResult]] = []
         self._results: list[tuple[int, RecordResult]] = []
 
     # -- shared plumbing ---------------------------------------------------------------------------------
@@ -1118,5 +1116,4 @@ __all__ = [
     "LinkSink",
     "MauticSink",
     "StreamSetupError",
-    "json",
 ]
