@@ -305,6 +305,11 @@ class StatsStream(MauticStream):
         """Id-ordered incremental tables advance their bookmark as they go (resumable mid-stream)."""
         return self.replication_key == "id"
 
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        for column in self.columns:  # every column in every record, null when the answer left it out
+            row.setdefault(column, None)
+        return super().post_process(row, context)
+
     def start_token(self) -> Any:
         if self.replication_key == "id":
             # The SDK seeds the start value with start_date when there is no bookmark yet; an id
