@@ -180,3 +180,22 @@ def test_start_date_is_honoured(sim):
     events = {r["id"] for r in sim.query(
         "SELECT id FROM lead_event_log WHERE date_added >= '2026-01-01 00:00:00'")}
     assert {r["id"] for r in result.records["lead_event_log"]} == events
+
+
+def test_oauth2_client_credentials_and_token_expiry_mid_sync(sim):
+    """The shared authenticator: client_credentials, and a token that expires while pages are read."""
+    cfg = {"base_url": sim.url, "auth_method": "oauth2", "client_id": sim.client_id,
+           "client_secret": sim.client_secret, "page_size": 10}
+    calls = {"n": 0}
+
+    def expire_on_third_page(method: str, path: str, query: str) -> None:
+        if path == "/api/contacts":
+            calls["n"] += 1
+            if calls["n"] == 3:
+                sim.expire_tokens()
+
+    sim.add_hook(expire_on_third_page)
+    result = sync(cfg, streams=["contacts"])
+    assert result.ids("contacts") == {r["id"] for r in sim.query("SELECT id FROM leads")}
+    assert calls["n"] > 3
+    assert sum(1 for e in sim.request_log if e["path"] == "/oauth/v2/token") >= 2
