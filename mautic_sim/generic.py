@@ -202,6 +202,14 @@ class JsonBackend:
 
     def update(self, eid: int, e: dict[str, Any]) -> None:
         self.store.execute(f'UPDATE "{self.table}" SET data = ? WHERE id = ?', (json.dumps(e), eid))
+        if self.table == "lead_devices":  # the devices context is also the lead_devices stats table
+            lead = e.get("lead") if isinstance(e.get("lead"), dict) else {}
+            self.store.execute(
+                "UPDATE lead_devices SET lead_id = ?, device = ?, device_brand = ?, device_model = ?, device_os_name = ?, "
+                "device_os_shortname = ?, device_os_version = ?, device_os_platform = ?, "
+                "date_added = COALESCE(date_added, datetime('now')) WHERE id = ?",
+                (lead.get("id"), e.get("device"), e.get("deviceBrand"), e.get("deviceModel"), e.get("deviceOsName"),
+                 e.get("deviceOsShortName"), e.get("deviceOsVersion"), e.get("deviceOsPlatform"), eid))
 
     def delete(self, eid: int) -> None:
         self.store.execute(f'DELETE FROM "{self.table}" WHERE id = ?', (eid,))

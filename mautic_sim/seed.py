@@ -110,9 +110,20 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
                                                 "triggerMode": "immediate"}]}) for i in range(2)]
     for p in ("Page visit", "Form submit"):
         make("points", {"name": p, "type": "url.hit", "delta": 5})
-    make("smses", {"name": "Reminder", "message": "See you soon"})
-    make("webhooks", {"name": "CRM sync", "webhookUrl": "http://127.0.0.1:9/hook",
-                      "triggers": ["mautic.lead_post_save_new"]})
+    sms = make("smses", {"name": "Reminder", "message": "See you soon"})
+    hook = make("webhooks", {"name": "CRM sync", "webhookUrl": "http://127.0.0.1:9/hook",
+                             "triggers": ["mautic.lead_post_save_new"]})
+    dwc = [make("dynamiccontents", {"name": f"Banner {i + 1}", "content": "<p>Hi</p>", "slotName": f"slot{i + 1}",
+                                    "isCampaignBased": False}) for i in range(2)]
+    focus = [make("focus", {"name": f"Popup {i + 1}", "type": "notice", "style": "bar",
+                            "website": "https://example.com"}) for i in range(2)]
+    make("marketingmessages", {"name": "Welcome series", "description": "email first",
+                               "channels": {"email": {"channel": "email", "channelId": emails[0]["id"],
+                                                      "isEnabled": True}}})
+    push = make("notifications", {"name": "Flash sale", "heading": "Sale", "message": "50% off today"})
+    tweet = make("tweets", {"name": "Launch tweet", "text": "We launched!"})
+    triggers = [make("pointtriggers", {"name": f"Reached {p}", "points": p}) for p in (50, 100)]
+    point_ids = [p["id"] for p in g.backends["points"].all()]
 
     n_comp = max(2, contacts // 20)
     comp_cols = ["companyname", "companycity", "companycountry", "companyemail", "companywebsite",
@@ -241,3 +252,99 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
                       "date_added, ip_address) VALUES (1, 'Admin User', 'lead', 'lead', ?, 'create', 'a:0:{}', ?, "
                       "'127.0.0.1')", ((start_id + i, r[13]) for i, r in enumerate(leads)))
         c.execute("COMMIT")
+    refs = {"emails": [e["id"] for e in emails], "forms": [f["id"] for f in forms], "pages": [p["id"] for p in pages],
+            "dwc": [d["id"] for d in dwc], "focus": [f["id"] for f in focus], "push": [push["id"]],
+            "sms": [sms["id"]], "tweets": [tweet["id"]], "hooks": [hook["id"]], "points": point_ids,
+            "triggers": [t["id"] for t in triggers], "stages": [st["id"] for st in stages],
+            "categories": [c_["id"] for c_ in cats], "companies": n_comp}
+    named = [start_id + i for i, r in enumerate(leads) if r[2]]
+    seed_more(app, rng, named, now, refs, max(3, contacts // 50))
+
+
+def seed_more(app: Mautic, rng: random.Random, leads: list[int], now: Any, refs: dict[str, Any], n: int) -> None:
+    """Devices and rows in every other stats table, so each context and table has data to read."""
+    if not leads:
+        return
+    store, g = app.store, app.generic
+
+    def ts(days: int = 300) -> str:
+        return db_ts(now - timedelta(seconds=rng.randint(60, days * 86400)))
+
+    def lead() -> int:
+        return rng.choice(leads)
+
+    dev_tpl = {k: None for k in RECORDED["templates"]["devices"]}
+    with store.lock:
+        c = store.conn
+        c.execute("BEGIN")
+        for i in range(n):
+            # Notes are not seeded: target tests count the notes a sync writes (tests/test_target_mautic.py).
+            lid = lead()
+            os_name = rng.choice(["Android", "iOS", "Windows", "Ubuntu"])
+            dev = {**dev_tpl, "lead": {"id": lid}, "clientInfo": [], "device": rng.choice(["smartphone", "desktop"]),
+                   "deviceBrand": "", "deviceModel": "", "deviceOsName": os_name, "deviceOsShortName": os_name[:3].upper(),
+                   "deviceOsVersion": "1.0", "deviceOsPlatform": "x64"}
+            added = ts()
+            cur = c.execute("INSERT INTO lead_devices (lead_id, date_added, device, device_brand, device_model, "
+                            "device_os_name, device_os_shortname, device_os_version, device_os_platform, client_info, "
+                            "tracking_id) VALUES (?, ?, ?, '', '', ?, ?, '1.0', 'x64', 'a:0:{}', ?)",
+                            (lid, added, dev["device"], os_name, os_name[:3].upper(), f"trk{lid:x}{i}"))
+            dev["id"] = cur.lastrowid
+            c.execute("UPDATE lead_devices SET data = ? WHERE id = ?", (json.dumps(dev), cur.lastrowid))
+        rows: dict[str, list[tuple[Any, ...]]] = {
+            "dynamic_content_lead_data": [(ts(), rng.choice(refs["dwc"]), lead(), f"slot{rng.randint(1, 2)}") for _ in range(n)],
+            "dynamic_content_stats": [(ts(), rng.choice(refs["dwc"]), lead(), 1, "a:0:{}", "campaign", 1) for _ in range(n)],
+            "ip_addresses": [(f"10.0.{i // 250}.{i % 250 + 1}", "a:0:{}") for i in range(n)],
+            "lead_categories": [(rng.choice(refs["categories"]), ts(), lead(), 1, 0) for _ in range(n)],
+            "lead_companies_change_log": [("API", rng.randint(1, refs["companies"]), ts(), "added", lead(), "API") for _ in range(n)],
+            "lead_frequencyrules": [("email", ts(), rng.randint(1, 5), rng.choice(["DAY", "WEEK", "MONTH"]), lead(), 1) for _ in range(n)],
+            "lead_utmtags": [(ts(), lead(), '{"page":"1"}', "https://google.com", "https://example.com/?utm_source=google",
+                              "Mozilla/5.0", "spring", "ad1", "cpc", "google", "crm") for _ in range(n)],
+            "page_redirects": [(ts(), f"r{i:08x}", f"https://example.com/go/{i}", rng.randint(0, 50), rng.randint(0, 20), 1, 1,
+                                "Admin User") for i in range(max(2, n // 5))],
+            "push_notification_stats": [(ts(), rng.choice(refs["push"]), lead(), 0, 0, 0, f"p{i:x}") for i in range(n)],
+            "sms_message_stats": [(ts(), rng.choice(refs["sms"]), lead(), 0, "a:0:{}", f"s{i:x}") for i in range(n)],
+            "tweet_stats": [(ts(), rng.choice(refs["tweets"]), lead(), "@sim", 0, 0, 0, 0) for _ in range(n)],
+            "video_hits": [(ts(), lead(), "https://example.com/video", rng.randint(5, 600), rng.randint(1, 300), 200, f"g{i:x}",
+                            "Mozilla/5.0") for i in range(n)],
+            "webhook_logs": [(ts(), rng.choice(refs["hooks"]), rng.choice([200, 200, 500]), round(rng.uniform(0.01, 2), 3), "sent")
+                             for _ in range(n)],
+            "focus_stats": [(ts(), rng.choice(refs["focus"]), lead(), rng.choice(["view", "click"]), None) for _ in range(n)],
+        }
+        sql = {
+            "dynamic_content_lead_data": "(date_added, dynamic_content_id, lead_id, slot)",
+            "dynamic_content_stats": "(date_sent, dynamic_content_id, lead_id, sent_count, sent_details, source, source_id)",
+            "ip_addresses": "(ip_address, ip_details)",
+            "lead_categories": "(category_id, date_added, lead_id, manually_added, manually_removed)",
+            "lead_companies_change_log": "(action_name, company_id, date_added, event_name, lead_id, type)",
+            "lead_frequencyrules": "(channel, date_added, frequency_number, frequency_time, lead_id, preferred_channel)",
+            "lead_utmtags": "(date_added, lead_id, query, referer, url, user_agent, utm_campaign, utm_content, utm_medium, "
+                            "utm_source, utm_term)",
+            "page_redirects": "(date_added, redirect_id, url, hits, unique_hits, is_published, created_by, created_by_user)",
+            "push_notification_stats": "(date_sent, notification_id, lead_id, is_clicked, click_count, retry_count, tracking_hash)",
+            "sms_message_stats": "(date_sent, sms_id, lead_id, is_failed, details, tracking_hash)",
+            "tweet_stats": "(date_sent, tweet_id, lead_id, handle, is_failed, retry_count, favorite_count, retweet_count)",
+            "video_hits": "(date_hit, lead_id, url, duration, time_watched, code, guid, user_agent)",
+            "webhook_logs": "(date_added, webhook_id, status_code, runtime, note)",
+            "focus_stats": "(date_added, focus_id, lead_id, type, type_id)",
+        }
+        for table, values in rows.items():
+            cols = sql[table]
+            marks = ", ".join("?" * (cols.count(",") + 1))
+            c.executemany(f"INSERT INTO {table} {cols} VALUES ({marks})", values)
+        stat_ids = [r[0] for r in c.execute("SELECT id FROM email_stats ORDER BY id LIMIT ?", (n,)).fetchall()]
+        c.executemany("INSERT INTO email_stat_replies (date_replied, message_id, stat_id) VALUES (?, ?, ?)",
+                      [(ts(), f"<m{sid}@example.com>", sid) for sid in stat_ids[: max(1, n // 3)]])
+        c.executemany("INSERT INTO email_stats_devices (date_opened, device_id, ip_id, stat_id) VALUES (?, ?, ?, ?)",
+                      [(ts(), rng.randint(1, n), rng.randint(1, n), sid) for sid in stat_ids])
+        for table, key, choices in (("point_lead_action_log", "point_id", refs["points"]),
+                                    ("point_lead_event_log", "event_id", refs["triggers"]),
+                                    ("stage_lead_action_log", "stage_id", refs["stages"])):
+            pairs = {(rng.choice(choices), lead()) for _ in range(n)}
+            c.executemany(f"INSERT INTO {table} ({key}, lead_id, date_fired, ip_id) VALUES (?, ?, ?, 1)",
+                          [(a, b, ts()) for a, b in sorted(pairs)])
+        c.executemany("INSERT INTO channel_url_trackables (channel, channel_id, redirect_id, hits, unique_hits) "
+                      "VALUES ('email', ?, ?, ?, ?)",
+                      [(e, i + 1, rng.randint(0, 40), rng.randint(0, 20)) for i, e in enumerate(refs["emails"])])
+        c.execute("COMMIT")
+    del g
