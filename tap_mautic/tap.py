@@ -7,13 +7,18 @@ import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.capabilities import (
+    CapabilitiesEnum,
+    PluginCapabilities,
+    TapCapabilities,
+)
 from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
@@ -62,6 +67,17 @@ class TapMautic(MauticConfigMixin, Tap):
     name = "tap-mautic"
     package_name = "mautic-singer"
     dynamic_catalog = True
+    # BATCH and ACTIVATE_VERSION are singer-sdk defaults this tap neither needs nor tests.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.TEST,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
     config_jsonschema = th.PropertiesList(*MAUTIC_SETTINGS, *TAP_SETTINGS).to_dict()
 
     _server_time_lock = threading.Lock()
