@@ -199,3 +199,21 @@ def test_oauth2_client_credentials_and_token_expiry_mid_sync(sim):
     assert result.ids("contacts") == {r["id"] for r in sim.query("SELECT id FROM leads")}
     assert calls["n"] > 3
     assert sum(1 for e in sim.request_log if e["path"] == "/oauth/v2/token") >= 2
+
+
+def test_search_and_published_only_options(sim):
+    madrid = {r["id"] for r in sim.query("SELECT id FROM leads WHERE city LIKE 'Madrid%'")}
+    assert madrid
+    client = MauticClient(basic_config(sim))
+    segments = {r["id"] for r in sim.query("SELECT id FROM lead_lists")}
+    hidden = min(segments)
+    client.edit("segments", hidden, {"isPublished": False})
+    cfg = basic_config(sim, page_size=5, stream_options={
+        "contacts": {"search": "city:Madrid"},
+        "segments": {"published_only": True},
+    })
+    result = sync(cfg, streams=["contacts", "segments"])
+    assert result.ids("contacts") == madrid
+    assert result.ids("segments") == segments - {hidden}
+    unfiltered = sync(basic_config(sim), streams=["segments"])
+    assert unfiltered.ids("segments") == segments
