@@ -8,6 +8,7 @@ with sockets, faults and logging.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import json
 import re
@@ -74,6 +75,12 @@ class Response:
         if isinstance(self.body, str) and self.content_type != "application/json":
             return self.body.encode()
         return dumps(self.body)
+
+
+def php_special_chars(value: str) -> str:
+    """``FILTER_SANITIZE_SPECIAL_CHARS`` as Mautic applies it to where values: ``' " < > &`` become entities, so an
+    ``eq`` on such a value matches nothing (only ``in``/``notIn`` decode them)."""
+    return "".join(f"&#{ord(ch)};" if ch in "'\"<>&" or ord(ch) < 32 else ch for ch in value)
 
 
 class StatsError(Exception):
@@ -488,7 +495,7 @@ class Mautic:
             elif expr in ("in", "notIn"):
                 if isinstance(val, dict | list):
                     raise server_error()
-                vals = [v.strip() for v in str(val or "").split(",")]
+                vals = [v.strip() for v in next(csv.reader([str(val or "")]), [""])]  # str_getcsv on the decoded value
                 if len(vals) == 1:
                     parts.append(f"{qc} {'=' if expr == 'in' else '!='} ?")
                 else:
@@ -499,14 +506,14 @@ class Mautic:
                 if len(vals) != 2:
                     continue
                 parts.append(f"{qc} {'NOT ' if expr == 'notBetween' else ''}BETWEEN ? AND ?")
-                params += vals
+                params += [php_special_chars(str(v)) for v in vals]
             else:
                 if isinstance(val, dict | list) or val is None:
                     continue
                 op = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "like": "LIKE",
                       "notLike": "NOT LIKE"}[expr]
                 parts.append(f"{qc} {op} ?")
-                params.append(str(val))
+                params.append(php_special_chars(str(val)))
         return " AND ".join(parts), params
 
     def _contact_search(self, search: str, catchall: list[str]) -> tuple[str, list[Any]]:

@@ -477,12 +477,17 @@ class Contacts:
         if not isinstance(payload, dict):
             payload = {}
         status = 200
+        merged_away: dict[str, Any] | None = None
         if mode == "new":
             dup = self.find_duplicate(payload)
             if dup is not None:
                 row, mode = dup, "patch"
             else:
                 status = 201
+        elif row is not None:
+            dup = self.find_duplicate(payload)
+            if dup is not None and dup["id"] != row["id"]:
+                merged_away = dup  # an edit that takes another contact's email merges that contact into this one
         overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
         values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
         if errors:
@@ -521,6 +526,8 @@ class Contacts:
                        "modified_by_user": user["name"]}
                 self.store.update("leads", lead_id, rec)
                 app.audit("lead", "lead", lead_id, "update", values)
+            if merged_away is not None:
+                self._merge_into(lead_id, merged_away)
             self._apply_tags(lead_id, payload.get("tags"))
             if values.get("company"):
                 self._link_company_by_name(lead_id, values["company"], now)
@@ -541,6 +548,18 @@ class Contacts:
             saved = self.store.one("SELECT * FROM leads WHERE id = ?", (lead_id,))
         assert saved is not None
         return saved, status
+
+    def _merge_into(self, winner_id: int, loser: dict[str, Any]) -> None:
+        """ContactMerger (code reading, not recorded): the edited contact keeps its values, takes the other's
+        where it has none, inherits tags and memberships; the other contact is deleted (audit_log)."""
+        winner = self.store.one("SELECT * FROM leads WHERE id = ?", (winner_id,)) or {}
+        fill = {a: v for a, v in loser.items() if a not in ("id", "date_added", "created_by", "created_by_user")
+                and v not in (None, "") and winner.get(a) in (None, "")}
+        fill["points"] = int(winner.get("points") or 0) + int(loser.get("points") or 0)
+        self.store.update("leads", winner_id, fill)
+        for table in ("lead_tags_xref", "lead_lists_leads", "campaign_leads", "companies_leads"):
+            self.store.execute(f"UPDATE OR IGNORE {table} SET lead_id = ? WHERE lead_id = ?", (winner_id, loser["id"]))
+        self.delete_contact(loser)
 
     def _apply_tags(self, lead_id: int, tags: Any) -> None:
         if not tags:

@@ -167,3 +167,17 @@ def test_concurrent_reads_and_writes(sim: Simulator) -> None:
     assert writes == [201] * 24 and reads == [200] * 24
     assert len(sim.query("SELECT id FROM leads")) == before + 24
     assert len({r["id"] for r in sim.query("SELECT id FROM leads WHERE email LIKE 'conc%'")}) == 24
+
+
+def test_edit_to_existing_email_merges_and_entities_in_where(sim: Simulator) -> None:
+    a = _new_contact(sim, email="keep@example.com", firstname="Keep", tags=["k"])
+    b = _new_contact(sim, email="lose@example.com", lastname="O'Brien", tags=["l"])
+    r = requests.patch(f"{sim.url}/api/contacts/{a}/edit", json={"email": "lose@example.com"}, auth=AUTH, timeout=10)
+    c = r.json()["contact"]
+    assert r.status_code == 200 and c["id"] == a and c["fields"]["all"]["lastname"] == "O'Brien"
+    assert sorted(t["tag"] for t in c["tags"]) == ["k", "l"]
+    assert _get(sim, f"/contacts/{b}").status_code == 404
+    assert sim.query("SELECT 1 FROM audit_log WHERE action = 'delete' AND object_id = ?", (b,))
+    eq = {"where[0][col]": "lastname", "where[0][expr]": "eq", "where[0][val]": "O'Brien"}
+    assert _get(sim, "/contacts", **eq).json()["total"] == "0"  # the quote becomes &#39; before the query
+    assert _get(sim, "/contacts", **{**eq, "where[0][expr]": "in"}).json()["total"] == "1"
