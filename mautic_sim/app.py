@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -32,14 +32,12 @@ from mautic_sim.util import (
     ApiError,
     db_ts,
     dumps,
-    iso,
     not_found,
     php_serialize,
     server_error,
     utcnow,
 )
 
-VERSION = "5.1.0"
 BATCH_LIMIT = 200
 KNOWN_EXPR = {"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike", "in", "notIn", "between", "notBetween",
               "isNull", "isNotNull", "isEmpty", "isNotEmpty", "andX", "orX"}
@@ -127,11 +125,10 @@ class Mautic:
 
     def log_event(self, lead_id: int, bundle: str, obj: str, action: str, properties: str,
                   object_id: Any = None) -> None:
-        user = self.current_user()
+        """A lead_event_log row; API-written rows carry no user (recorded: user_id/user_name are null)."""
         self.store.insert("lead_event_log", {
             "lead_id": lead_id, "bundle": bundle, "object": obj, "action": action, "object_id": object_id,
             "date_added": db_ts(self.now()), "properties": properties})
-        del user
 
     def user_self(self, user: dict[str, Any]) -> dict[str, Any]:
         role = user.get("role") or {}
@@ -341,15 +338,13 @@ class Mautic:
         return items
 
     @staticmethod
-    def _batch_body(list_key: str, n: int, done: dict[int, Any], codes: list[int],
-                    errors: dict[int, Any]) -> dict[str, Any]:
+    def _batch_body(list_key: str, done: dict[int, Any], codes: list[int], errors: dict[int, Any]) -> dict[str, Any]:
         def pack(d: dict[int, Any]) -> Any:
             keys = sorted(d)
             return [d[k] for k in keys] if keys == list(range(len(keys))) else {str(k): d[k] for k in keys}
         body: dict[str, Any] = {list_key: pack(done), "statusCodes": codes}
         if errors:
             body["errors"] = pack(errors)
-        del n
         return body
 
     def _run_batch(self, items: list[tuple[str, Any]], fn: Callable[[Any], tuple[Any, int]],
@@ -374,7 +369,7 @@ class Mautic:
                 else:
                     errors[i] = {"code": e.status, "message": e.message,
                                  "details": e.details if e.details is not None else [], "type": None}
-        return self._batch_body(list_key, len(items), done, codes, errors)
+        return self._batch_body(list_key, done, codes, errors)
 
     def g_batch_new(self, req: Request, ctx: Ctx) -> Response:
         items = self._batch_items(req)
@@ -429,7 +424,7 @@ class Mautic:
                 errors[i] = ({"message": e.message, "code": 404, "type": "api"} if e.status == 404 else
                              {"code": e.status, "message": e.message,
                               "details": e.details if e.details is not None else [], "type": None})
-        return Response(200, self._batch_body(ctx.list_key, len(items), done, codes, errors))
+        return Response(200, self._batch_body(ctx.list_key, done, codes, errors))
 
     def _ids(self, req: Request) -> list[int]:
         raw = req.query.get("ids")
@@ -959,10 +954,3 @@ def _stat_str(v: Any) -> str:
         return str(int(v))
     return str(v)
 
-
-def iso_or_none(v: Any) -> Any:
-    return iso(v) if v else None
-
-
-def ts_minus(dt: datetime, seconds: int) -> str:
-    return db_ts(dt - timedelta(seconds=seconds))

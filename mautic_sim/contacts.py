@@ -40,10 +40,6 @@ CONTACT_COLUMN_ALIASES = {  # top-level camelCase where columns -> DB columns (c
     "lastActive": "last_active", "isPublished": "is_published", "createdBy": "created_by",
     "modifiedBy": "modified_by", "owner": "owner_id", "stage": "stage_id",
 }
-FLATTENED = ["title", "firstname", "lastname", "company", "position", "email", "mobile", "phone", "fax",
-             "address1", "address2", "city", "state", "zipcode", "country", "preferred_locale", "timezone",
-             "attribution_date", "attribution", "website", "facebook", "foursquare", "instagram", "linkedin",
-             "skype", "twitter"]
 
 
 def _num_out(field: dict[str, Any], value: Any) -> Any:
@@ -123,7 +119,7 @@ def parse_dt(raw: Any) -> datetime | None:
 
 def clean_value(field: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
     """(stored value, error message or None) for one submitted field value."""
-    t, alias = field["type"], field["alias"]
+    t = field["type"]
     if raw is None or (isinstance(raw, str) and raw == "") or (isinstance(raw, list) and not raw):
         return None, None
     if t == "number":
@@ -168,7 +164,6 @@ def clean_value(field: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
         return json.dumps(raw), None
     if isinstance(raw, bool):
         return str(int(raw)), None
-    del alias
     return str(raw) if not isinstance(raw, int | float) else str(raw).removesuffix(".0"), None
 
 

@@ -265,7 +265,7 @@ def seed_more(app: Mautic, rng: random.Random, leads: list[int], now: Any, refs:
     """Devices and rows in every other stats table, so each context and table has data to read."""
     if not leads:
         return
-    store, g = app.store, app.generic
+    store = app.store
 
     def ts(days: int = 300) -> str:
         return db_ts(now - timedelta(seconds=rng.randint(60, days * 86400)))
@@ -347,4 +347,3 @@ def seed_more(app: Mautic, rng: random.Random, leads: list[int], now: Any, refs:
                       "VALUES ('email', ?, ?, ?, ?)",
                       [(e, i + 1, rng.randint(0, 40), rng.randint(0, 20)) for i, e in enumerate(refs["emails"])])
         c.execute("COMMIT")
-    del g
