@@ -192,7 +192,7 @@ class Extras:
                      "lists": [], "forms": []})
         backend = self.app.generic.backends["campaigns"]
         new_id = backend.insert(camp)
-        return _resp(200, {"campaign": backend.get(new_id)})
+        return _resp(200, {"campaign": backend.get(new_id)}, headers={"Location": f"/api/campaigns/{new_id}"})
 
     def _events_of(self, camp_id: int | None) -> list[dict[str, Any]]:
         evs = self.app.generic.backends["campaignevents"].all()

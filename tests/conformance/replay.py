@@ -267,8 +267,14 @@ class Replayer:
         problems = []
         if resp.status != ex.status:
             problems.append(f"status {ex.status} vs {resp.status}")
-        if ("mautic-version" in ex.resp_headers) != ("mautic-version" in sim_headers):
-            problems.append(f"Mautic-Version header recorded={'mautic-version' in ex.resp_headers} sim={'mautic-version' in sim_headers}")
+        # Set-Cookie matters for the OAuth2 login flow only (elsewhere it is PHP's session start, not API data)
+        for header in ("mautic-version", "location", "set-cookie"):
+            if header == "set-cookie" and not ex.path.startswith("/oauth"):
+                continue
+            if (header in ex.resp_headers) != (header in sim_headers):
+                problems.append(f"{header} header recorded={header in ex.resp_headers} sim={header in sim_headers}")
+        if ex.http_version != f"HTTP/{resp.version / 10:.1f}":
+            problems.append(f"status line {ex.http_version} vs HTTP/{resp.version / 10:.1f}")
         rec_json = ex.resp_json()
         try:
             sim_json = json.loads(raw.decode("utf-8")) if raw else None
