@@ -9,10 +9,11 @@ import pytest
 
 from mautic_api.client import MauticClient
 from mautic_sim import Simulator
+from tap_mautic.client import FilterIgnoredError
 from tap_mautic.fields import to_datetime
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
 from tests.fixtures.tap_helpers import sync
-from tests.fixtures.tap_proxy import API_DENIED, STATS_DENIED, DenyingProxy
+from tests.fixtures.tap_proxy import API_DENIED, STATS_DENIED, DenyingProxy, drop_where
 
 
 def _next_second() -> None:
@@ -217,3 +218,13 @@ def test_search_and_published_only_options(sim):
     assert result.ids("segments") == segments - {hidden}
     unfiltered = sync(basic_config(sim), streams=["segments"])
     assert unfiltered.ids("segments") == segments
+
+
+@pytest.mark.parametrize("incremental", [False, True], ids=["keyset", "modified-filter"])
+def test_a_dropped_where_filter_fails_loudly(sim, incremental):
+    """Mautic ignores a where clause it does not understand and returns everything: the tap must stop."""
+    cfg = basic_config(sim, page_size=10)
+    state = sync(cfg, streams=["contacts"]).last_state if incremental else None
+    with (DenyingProxy(sim.url, rewrite_query=drop_where) as proxy,
+          pytest.raises(FilterIgnoredError, match="ignored the filter")):
+        sync(basic_config(sim, base_url=proxy.url, page_size=10), streams=["contacts"], state=state)
