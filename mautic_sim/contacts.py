@@ -283,24 +283,44 @@ class Contacts:
                 "id": st["id"], "name": st.get("name"), "category": st.get("category"),
                 "weight": st.get("weight"), "description": st.get("description")}
 
+    def _raw_plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        """Per published field: (group, JSON alias, JSON prefix of the entry, kind, field), cached with the fields."""
+        fields = self.store.fields("lead")
+        plan = fields[0].get(f"_plan_{style}") if fields else None
+        if plan is None:
+            plan = []
+            for f in fields:
+                if not f["is_published"]:
+                    continue
+                static = field_entry(f, None, "repo", "lead")
+                static.pop("value"), static.pop("normalizedValue")
+                prefix = json.dumps(static, separators=(",", ":"))[:-1] + ',"value":'
+                simple = f["type"] not in ("number", "boolean", "select", "multiselect") and f["alias"] != "points"
+                plan.append((f["field_group"], js(f["alias"]), prefix, "simple" if simple else "typed", f))
+            if fields:
+                fields[0][f"_plan_{style}"] = plan
+        return plan
+
     def _groups_raw(self, row: dict[str, Any], style: str) -> Raw:
         """``fields`` of a contact as JSON text: same content as ``_groups``, built from cached fragments."""
         groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
-        flat = [f'"id":{js(str(row["id"]))}']
-        for f in self.store.fields("lead"):
-            if not f["is_published"]:
-                continue
-            prefix = f.get("_raw_prefix")
-            if prefix is None:
-                static = field_entry(f, None, "repo", "lead")
-                static.pop("value"), static.pop("normalizedValue")
-                prefix = json.dumps(static, separators=(",", ":"))[:-1]
-                f["_raw_prefix"] = prefix
-            v = out_value(f, row.get(f["alias"]), style)
-            nv = "" if v is None else normalized(f, v)
-            alias = js(f["alias"])
-            groups.setdefault(f["field_group"], []).append(f'{alias}:{prefix},"value":{js(v)},"normalizedValue":{js(nv)}}}')
-            flat.append(f"{alias}:{js(v)}")
+        flat = [f'"id":"{row["id"]}"']
+        for group, alias, prefix, kind, f in self._raw_plan(style):
+            value = row.get(f["alias"])
+            if kind == "simple":
+                if value is None:
+                    vj, nvj = "null", '""'
+                else:
+                    vj = nvj = js(value)
+            else:
+                v = out_value(f, value, style)
+                vj = js(v)
+                nvj = '""' if v is None else js(normalized(f, v))
+            bucket = groups.get(group)
+            if bucket is None:
+                bucket = groups[group] = []
+            bucket.append(f'{alias}:{prefix}{vj},"normalizedValue":{nvj}}}')
+            flat.append(f"{alias}:{vj}")
         parts = [f'"{g}":' + ("{" + ",".join(items) + "}" if items else "[]") for g, items in groups.items()]
         parts.append('"all":{' + ",".join(flat) + "}")
         return Raw("{" + ",".join(parts) + "}")
