@@ -97,7 +97,7 @@ def test_exact_records_through_faults():
         result = sync(config, tap=tap)
         sim.set_faults(None)
         statuses = [e["status"] for e in sim.request_log]
-        assert 429 in statuses and 502 in statuses, "faults were injected"
+        assert {429, 502, 0} <= set(statuses), "rate limits, bad gateways and resets/timeouts were injected"
         assert result.ids("contacts") == {r["id"] for r in sim.query("SELECT id FROM leads")}
         assert len(result.records["contacts"]) == len(result.ids("contacts"))
         events = [r["id"] for r in result.records["lead_event_log"]]
