@@ -527,13 +527,17 @@ class Contacts:
                 special["points"] = int(float(payload["points"]))
         with self.store.lock:
             if row is None:
-                any(values.get(a) for a in ("email", "firstname", "lastname", "company"))
+                # not anonymous once it has a name, email, company or social handle (Lead::isAnonymous); an
+                # empty body makes an anonymous contact with dateIdentified null (recorded, 696)
+                identified = any(values.get(a) for a in ("email", "firstname", "lastname", "company", "facebook",
+                                                         "foursquare", "instagram", "linkedin", "skype", "twitter"))
                 rec = {"date_added": now, "created_by": user["id"], "created_by_user": user["name"],
-                       "is_published": 1, "points": 0, "date_identified": now if True else None,
+                       "is_published": 1, "points": 0, "date_identified": now if identified else None,
                        **values, **special}
                 lead_id = self.store.insert("leads", rec)
-                app.log_event(lead_id, "lead", source, "identified_contact",
-                              json.dumps({"object_description": user["name"]}))
+                if identified:
+                    app.log_event(lead_id, "lead", source, "identified_contact",
+                                  json.dumps({"object_description": user["name"]}))
                 app.audit("lead", "lead", lead_id, "create", values)
             else:
                 lead_id = row["id"]
