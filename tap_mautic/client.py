@@ -93,7 +93,6 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
     primary_keys: tuple[str, ...] = ("id",)
     list_key: str = ""
-    snake_case: bool = False  # orderBy/where on DB columns (contacts, companies, stats) or ORM properties
     supports_minimal: bool = False
     permission: str = "view access to this context"
     drop_properties: tuple[str, ...] = ()
@@ -108,12 +107,10 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         list_key: str,
         primary_keys: tuple[str, ...] = ("id",),
         replication_key: str | None = None,
-        snake_case: bool = False,
         supports_minimal: bool = False,
         permission: str | None = None,
     ) -> None:
         self.list_key = list_key
-        self.snake_case = snake_case
         self.supports_minimal = supports_minimal
         if permission:
             self.permission = permission

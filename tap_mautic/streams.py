@@ -265,8 +265,10 @@ class CustomFieldStream(EntityStream):
                 return
             for entry in page.records:
                 entry_id = int(entry["id"])
+                when = _parse(entry.get("date_added"))
                 if (entry_id <= last_id or entry.get("action") != "delete"
-                        or entry.get("object") != self.audit_object):
+                        or entry.get("object") != self.audit_object or when is None
+                        or when < start.replace(microsecond=0)):
                     raise MauticError(
                         f"Stream '{self.name}': audit_log answer does not match the delete filter "
                         f"(row id {entry.get('id')}); refusing to continue."
@@ -460,7 +462,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
         cls = {"forms": FormsStream, "webhooks": WebhooksStream}.get(name, EntityStream)
         streams.append(cls(
             tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
-            replication_key=rep_key, snake_case=ctx.snake_case, supports_minimal=ctx.minimal,
+            replication_key=rep_key, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column if rep_key else None,
             added_column=ctx.added_column if rep_key else None,
         ))
@@ -475,7 +477,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
         props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
         streams.append(cls(
             tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
-            replication_key=MODIFIED_AT, snake_case=True, supports_minimal=ctx.minimal,
+            replication_key=MODIFIED_AT, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column or "date_modified",
             added_column=ctx.added_column or "date_added", field_aliases=aliases,
         ))
@@ -495,7 +497,7 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
             continue
         props = {col: stats_column_schema(col) for col in columns}
         permission = "an administrator role" if table == "audit_log" else "lead:leads:viewown/viewother"
-        common = {"name": table, "path": f"/stats/{table}", "list_key": "stats", "snake_case": True,
+        common = {"name": table, "path": f"/stats/{table}", "list_key": "stats",
                   "permission": permission, "table": table, "columns": columns}
         if table in COMPOSITE_KEYS:
             key = COMPOSITE_KEYS[table]
