@@ -228,3 +228,22 @@ def test_a_dropped_where_filter_fails_loudly(sim, incremental):
     with (DenyingProxy(sim.url, rewrite_query=drop_where) as proxy,
           pytest.raises(FilterIgnoredError, match="ignored the filter")):
         sync(basic_config(sim, base_url=proxy.url, page_size=10), streams=["contacts"], state=state)
+
+
+def test_companies_replicate_on_modification_without_dates_in_the_answer(sim):
+    """Mautic 5.1 answers companies as {id, score, fields}: the filter runs on the server's columns and the
+    bookmark is the server's time at the start of the run."""
+    cfg = basic_config(sim, lookback_seconds=0)
+    _next_second()
+    first = sync(cfg, streams=["companies"])
+    assert first.ids("companies") == {r["id"] for r in sim.query("SELECT id FROM companies")}
+    assert all(rec["_mautic_modified_at"] is None for rec in first.records["companies"])
+    _next_second()
+    company_id = sorted(first.ids("companies"))[1]
+    MauticClient(cfg).edit("companies", company_id, {"companycity": "Lisbon"})
+    _, created = MauticClient(cfg).create("companies", {"companyname": "Brand New Ltd"})
+    _next_second()
+    second = sync(cfg, streams=["companies"], state=first.last_state)
+    assert second.ids("companies") == {company_id, created["id"]}
+    assert next(r for r in second.records["companies"] if r["id"] == company_id)["companycity"] == "Lisbon"
+    assert _bookmark(second.last_state, "companies") > _bookmark(first.last_state, "companies")
