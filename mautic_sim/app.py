@@ -75,6 +75,9 @@ class Response:
         return dumps(self.body)
 
 
+_DATE_VALUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
+
+
 def php_special_chars(value: str) -> str:
     """``FILTER_SANITIZE_SPECIAL_CHARS`` as Mautic applies it to where values: ``' " < > &`` become entities, so an
     ``eq`` on such a value matches nothing (only ``in``/``notIn`` decode them)."""
@@ -501,15 +504,31 @@ class Mautic:
                 if len(vals) != 2:
                     continue
                 parts.append(f"{qc} {'NOT ' if expr == 'notBetween' else ''}BETWEEN ? AND ?")
-                params += [php_special_chars(str(v)) for v in vals]
+                params += [self._dt_value(col, php_special_chars(str(v))) for v in vals]
             else:
                 if isinstance(val, dict | list) or val is None:
                     continue
                 op = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "like": "LIKE",
                       "notLike": "NOT LIKE"}[expr]
                 parts.append(f"{qc} {op} ?")
-                params.append(php_special_chars(str(val)))
+                params.append(self._dt_value(col, php_special_chars(str(val))))
         return " AND ".join(parts), params
+
+    def _dt_value(self, col: str, value: str) -> str:
+        """MariaDB compares a DATETIME column with a string by reading the string as a datetime: ``2026-01-02``
+        is midnight, a ``T`` separator is accepted and an offset is ignored. SQLite compares text, so date-like
+        values for date columns are brought to ``Y-m-d H:i:s`` first."""
+        typed = self._field_types()
+        is_dt = typed.get(col) == "datetime" or (col not in typed and (col.startswith("date_") or col in (
+            "last_active", "last_opened", "trigger_date", "pause_from_date", "pause_to_date")))
+        m = _DATE_VALUE.match(value) if is_dt else None
+        if not m:
+            return value
+        date, time_ = m.group(1), m.group(2) or "00:00:00"
+        return f"{date} {time_ if len(time_) == 8 else time_ + ':00'}"
+
+    def _field_types(self) -> dict[str, str]:
+        return {f["alias"]: f["type"] for f in self.store.fields("lead") + self.store.fields("company")}
 
     def _contact_search(self, search: str, catchall: list[str]) -> tuple[str, list[Any]]:
         tokens = re.findall(r'!?"[^"]*"|\S+', search)

@@ -181,3 +181,16 @@ def test_edit_to_existing_email_merges_and_entities_in_where(sim: Simulator) -> 
     eq = {"where[0][col]": "lastname", "where[0][expr]": "eq", "where[0][val]": "O'Brien"}
     assert _get(sim, "/contacts", **eq).json()["total"] == "0"  # the quote becomes &#39; before the query
     assert _get(sim, "/contacts", **{**eq, "where[0][expr]": "in"}).json()["total"] == "1"
+
+
+def test_date_where_values_read_like_mariadb(sim: Simulator) -> None:
+    cid = _new_contact(sim, firstname="Dated")
+    sim.execute("UPDATE leads SET date_modified = '2026-01-02 00:00:00', last_purchase_at = '2026-01-02 10:30:00' WHERE id = ?", (cid,))
+
+    def ids(col: str, expr: str, val: str) -> set[str]:
+        body = _get(sim, "/contacts", limit=0, **{"where[0][col]": col, "where[0][expr]": expr, "where[0][val]": val}).json()
+        return set(body["contacts"])
+    assert str(cid) not in ids("date_modified", "gt", "2026-01-02")  # the date is midnight, as MariaDB reads it
+    assert str(cid) in ids("date_modified", "gte", "2026-01-02")
+    assert str(cid) in ids("date_modified", "gte", "2026-01-01T23:00:00+00:00")  # T accepted, offset ignored
+    assert str(cid) in ids("last_purchase_at", "eq", "2026-01-02T10:30:00")
