@@ -90,7 +90,7 @@ class KeysetPaginator(BaseAPIPaginator[Any]):
 class MauticStream(MauticStreamMixin, RESTStream[Any]):
     """A Mautic list endpoint read with keyset paging, the shared session and the shared error policy."""
 
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # post_process types and filters (see below)
     primary_keys: tuple[str, ...] = ("id",)
     list_key: str = ""
     supports_minimal: bool = False
@@ -123,6 +123,8 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         self._token: Any = None  # token of the request in flight
         self._next_token: Any = None
         self._yielded = 0
+        self._schema_keys: frozenset[str] | None = None
+        self._warned_keys: set[str] = set()
 
     # ----------------------------------------------------------------------------------- settings
 
@@ -314,6 +316,26 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         row = self._converter.convert_record(row, row.get("id"))
         if self.options.get("published_only") and row.get("isPublished") is False:
             return None
+        return self._keep_schema_properties(row)
+
+    def _keep_schema_properties(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Drop properties the (catalog's) schema does not declare, warning once per stream.
+
+        post_process already emits JSON values of the declared types, so singer-sdk's own type conformance
+        (its largest per-record cost) is switched off and only this key filter remains.
+        """
+        keys = self._schema_keys
+        if keys is None:
+            keys = self._schema_keys = frozenset(self.effective_schema.get("properties", {}))
+        extra = [k for k in row if k not in keys]
+        if extra:
+            new = sorted(set(extra) - self._warned_keys)
+            if new:
+                self._warned_keys.update(new)
+                self.logger.warning("Stream '%s': properties not in the schema are left out: %s",
+                                    self.name, ", ".join(new))
+            for key in extra:
+                del row[key]
         return row
 
     # ------------------------------------------------------------------------------ incremental

@@ -7,6 +7,7 @@ the stream's schema with no property left outside it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,12 @@ def test_every_recorded_list_context_has_a_stream():
 
 
 @pytest.mark.parametrize("exchange", [ex for ex in EXCHANGES if ex.path in BY_PATH], ids=lambda ex: ex.name)
-def test_recorded_answer_parses_and_validates(exchange: Exchange):
+def test_recorded_answer_parses_and_validates(exchange: Exchange, caplog):
     stream = BY_PATH[exchange.path]
     rows = stream.extract_rows(exchange.resp_json())
     properties = stream.schema["properties"]
     validator = Draft202012Validator(stream.schema, format_checker=FormatChecker())
+    caplog.set_level(logging.WARNING)
     for row in rows:
         record = stream.post_process(dict(row), {"form_id": 1})
         assert record is not None
@@ -55,3 +57,16 @@ def test_recorded_answer_parses_and_validates(exchange: Exchange):
         assert not errors, f"{stream.name} record {record.get('id')}: {errors[:5]}"
         for key in stream.primary_keys:
             assert record[key] is not None
+    # post_process leaves undeclared properties out with a warning: a recorded answer must cause none.
+    left_out = [r.getMessage() for r in caplog.records if "not in the schema" in r.getMessage()]
+    assert not left_out
+
+
+def test_undeclared_properties_are_left_out_with_one_warning(caplog):
+    stream = make_tap(basic_config(SESSION_SIM)).streams["tags"]
+    caplog.set_level(logging.WARNING)
+    for tag_id in (1, 2):
+        record = stream.post_process({"id": tag_id, "tag": "vip", "description": None, "surprise": 1})
+        assert record == {"id": tag_id, "tag": "vip", "description": None}
+    warnings = [r.getMessage() for r in caplog.records if "not in the schema" in r.getMessage()]
+    assert len(warnings) == 1 and "surprise" in warnings[0]
