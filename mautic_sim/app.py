@@ -127,11 +127,15 @@ class Mautic:
             "date_added": db_ts(self.now()), "ip_address": "127.0.0.1"})
 
     def log_event(self, lead_id: int, bundle: str, obj: str, action: str, properties: str,
-                  object_id: Any = None) -> None:
-        """A lead_event_log row; API-written rows carry no user (recorded: user_id/user_name are null)."""
-        self.store.insert("lead_event_log", {
-            "lead_id": lead_id, "bundle": bundle, "object": obj, "action": action, "object_id": object_id,
-            "date_added": db_ts(self.now()), "properties": properties})
+                  object_id: Any = None, with_user: bool = False) -> None:
+        """A lead_event_log row. As recorded (634): "identified_contact" rows carry no user, segment and campaign
+        membership rows carry the acting user's id and username."""
+        row = {"lead_id": lead_id, "bundle": bundle, "object": obj, "action": action, "object_id": object_id,
+               "date_added": db_ts(self.now()), "properties": properties}
+        user = self.current_user()
+        if with_user and user["id"]:
+            row.update({"user_id": user["id"], "user_name": self.username})
+        self.store.insert("lead_event_log", row)
 
     def user_self(self, user: dict[str, Any]) -> dict[str, Any]:
         role = user.get("role") or {}

@@ -123,13 +123,18 @@ class Extras:
             return
         self.store.execute("INSERT OR REPLACE INTO lead_lists_leads (leadlist_id, lead_id, date_added, manually_removed, "
                            "manually_added) VALUES (?, ?, ?, 0, 1)", (seg_id, lead_id, now))
-        self.app.log_event(lead_id, "lead", "segment", "added", json.dumps({"object_description": str(seg_id)}), seg_id)
+        self.app.log_event(lead_id, "lead", "segment", "added", json.dumps({"object_description": self._seg_name(seg_id)}),
+                           seg_id, with_user=True)
+
+    def _seg_name(self, seg_id: int) -> str:
+        return str((self.app.generic.get_raw("segments", seg_id) or {}).get("name") or seg_id)
 
     def segment_remove(self, seg_id: int, lead_id: int) -> None:
         cur = self.store.one("SELECT 1 AS x FROM lead_lists_leads WHERE leadlist_id = ? AND lead_id = ?", (seg_id, lead_id))
         self.store.execute("DELETE FROM lead_lists_leads WHERE leadlist_id = ? AND lead_id = ?", (seg_id, lead_id))
         if cur:
-            self.app.log_event(lead_id, "lead", "segment", "removed", json.dumps({"object_description": str(seg_id)}), seg_id)
+            self.app.log_event(lead_id, "lead", "segment", "removed",
+                               json.dumps({"object_description": self._seg_name(seg_id)}), seg_id, with_user=True)
 
     def segment_member(self, req: Request, sid: str, cid: str, action: str) -> Response:
         self._entity("segments", sid)
@@ -169,12 +174,14 @@ class Extras:
                                        "rotation = rotation + 1, date_added = ? WHERE campaign_id = ? AND lead_id = ?",
                                        (now, camp["id"], lead["id"]))
                 self.app.log_event(lead["id"], "campaign", "campaign", "added",
-                                   json.dumps({"object_description": camp.get("name")}), camp["id"])
+                                   json.dumps({"campaign_id": camp["id"], "campaign_name": camp.get("name"),
+                                               "object_description": camp.get("name")}), camp["id"], with_user=True)
             elif row is not None:
                 self.store.execute("UPDATE campaign_leads SET manually_removed = 1, manually_added = 0, date_last_exited = ? "
                                    "WHERE campaign_id = ? AND lead_id = ?", (now, camp["id"], lead["id"]))
                 self.app.log_event(lead["id"], "campaign", "campaign", "removed",
-                                   json.dumps({"object_description": camp.get("name")}), camp["id"])
+                                   json.dumps({"campaign_id": camp["id"], "campaign_name": camp.get("name"),
+                                               "object_description": camp.get("name")}), camp["id"], with_user=True)
         return _resp(200, {"success": 1})
 
     def campaign_contacts(self, req: Request, camp_id: str) -> Response:

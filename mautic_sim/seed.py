@@ -235,6 +235,11 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
                       "VALUES (?, ?, ?, ?, ?)", dnc_rows)
         c.executemany("INSERT INTO lead_event_log (lead_id, bundle, object, action, date_added, properties) "
                       "VALUES (?, ?, ?, ?, ?, ?)", events)
+        seg_names = {sg["id"]: sg["name"] for sg in segments}
+        c.executemany("INSERT INTO lead_event_log (lead_id, user_id, user_name, bundle, object, action, object_id, "
+                      "date_added, properties) VALUES (?, 1, ?, 'lead', 'segment', 'added', ?, ?, ?)",
+                      [(r[1], app.username, r[0], r[2], json.dumps({"object_description": seg_names[r[0]]}))
+                       for r in seg_rows])
         c.executemany("INSERT INTO email_stats (email_id, lead_id, email_address, date_sent, is_read, is_failed, "
                       "date_read, tracking_hash, open_count, retry_count, viewed_in_browser) VALUES "
                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", email_stats)

@@ -82,6 +82,19 @@ def kind(v: Any) -> str:
     return type(v).__name__
 
 
+def merged(items: list[Any]) -> Any:
+    """The elements of a list as one: objects are merged key by key (the first non-null value wins), so rows that
+    leave out null keys (stats) still show every key the list uses."""
+    if not all(isinstance(x, dict) for x in items) or any(kind(x) == "idmap" for x in items):
+        return next((x for x in items if kind(x) != "null"), items[0])
+    out: dict[str, Any] = {}
+    for item in items:
+        for k, v in item.items():
+            if kind(out.get(k)) == "null":
+                out[k] = v
+    return out
+
+
 def shape_diff(rec: Any, sim: Any, path: str = "$") -> list[str]:
     """Differences in shape between a recorded and a simulated JSON value."""
     kr, ks = kind(rec), kind(sim)
@@ -94,10 +107,10 @@ def shape_diff(rec: Any, sim: Any, path: str = "$") -> list[str]:
         return [f"{path}: {kr} vs {ks}"]
     if kr == "array":
         if rec and sim:
-            return shape_diff(rec[0], sim[0], f"{path}[0]")
+            return shape_diff(merged(rec), merged(sim), f"{path}[*]")
         return []
     if kr == "idmap":
-        return shape_diff(next(iter(rec.values())), next(iter(sim.values())), f"{path}{{*}}")
+        return shape_diff(merged(list(rec.values())), merged(list(sim.values())), f"{path}{{*}}")
     if kr == "object":
         out = []
         missing = [k for k in rec if k not in sim]
