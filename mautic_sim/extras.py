@@ -245,7 +245,7 @@ class Extras:
             raise ApiError(404, "contactId and/or eventId are misssing from this item's parameters.")
         when = item.get("dateTriggered")
         row = self.store.one("SELECT * FROM campaign_lead_event_log WHERE event_id = ? AND lead_id = ?", (ev["id"], lead["id"]))
-        if row is not None and row["date_triggered"] and row["date_triggered"] <= self._now():
+        if row is not None:  # recorded (587): a second reschedule of the same event and contact is a 409
             raise ApiError(409, f"The event {ev['id']} in the campaign {(ev.get('campaign') or {}).get('id')} has already been "
                                 f"executed at {iso(row['date_triggered'])} for the contact {lead['id']}.")
         from mautic_sim.contacts import parse_dt

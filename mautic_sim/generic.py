@@ -292,7 +292,8 @@ class Generic:
             if k == "lists" and ctx.name in ("emails", "campaigns"):
                 entity[k] = [s for s in (self._segment_ref(x) for x in (v if isinstance(v, list) else [v])) if s]
             elif k == "channels" and ctx.name == "marketingmessages" and isinstance(v, list) and v:
-                raise validation_error({"1": ["This form should not contain extra fields."]})
+                raise ApiError(400, "This form should not contain extra fields.",
+                               details={"1": ["This form should not contain extra fields."]})
             elif k == "channels" and ctx.name == "marketingmessages" and isinstance(v, dict):
                 entity[k] = [{"id": None, "channel": name, "channelId": (c or {}).get("channelId"),
                               "channelName": None, "isEnabled": bool((c or {}).get("isEnabled", True))}

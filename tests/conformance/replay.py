@@ -126,6 +126,18 @@ def shape_diff(rec: Any, sim: Any, path: str = "$") -> list[str]:
     return []
 
 
+def error_messages(body: Any) -> list[str]:
+    """The ``errors[].message`` texts, with numbers and file paths masked (they depend on ids and the host)."""
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list | dict):
+        return []
+    errors = body["errors"].values() if isinstance(body["errors"], dict) else body["errors"]
+    out = []
+    for e in errors:
+        msg = str(e.get("message", "")) if isinstance(e, dict) else str(e)
+        out.append(re.sub(r"\d+", "#", re.sub(r'"/[^"]*"', '"<path>"', msg)))
+    return out
+
+
 class Replayer:
     """Runs the corpus against one simulator, keeping the id maps and the credentials the recording used."""
 
@@ -303,6 +315,9 @@ class Replayer:
         else:
             if resp.status == ex.status:
                 problems += shape_diff(rec_json, sim_json)
+                rec_msgs, sim_msgs = error_messages(rec_json), error_messages(sim_json)
+                if rec_msgs != sim_msgs:
+                    problems.append(f"error messages {rec_msgs} vs {sim_msgs}")
             learnable = ex.method in ("POST", "PUT", "PATCH") and resp.status == ex.status
             if learnable and isinstance(rec_json, dict) and isinstance(sim_json, dict):
                 for k in rec_json:
