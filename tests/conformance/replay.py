@@ -318,6 +318,10 @@ class Replayer:
                 rec_msgs, sim_msgs = error_messages(rec_json), error_messages(sim_json)
                 if rec_msgs != sim_msgs:
                     problems.append(f"error messages {rec_msgs} vs {sim_msgs}")
+                for key in ("statusCodes", "success", "recordFound"):  # outcomes that follow from the request alone
+                    if isinstance(rec_json, dict) and isinstance(sim_json, dict) and key in rec_json and \
+                            rec_json[key] != sim_json.get(key):
+                        problems.append(f"{key} {rec_json[key]} vs {sim_json.get(key)}")
             learnable = ex.method in ("POST", "PUT", "PATCH") and resp.status == ex.status
             if learnable and isinstance(rec_json, dict) and isinstance(sim_json, dict):
                 for k in rec_json:
