@@ -26,11 +26,12 @@ from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedE
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
-# Measured with benchmarks/bench_tap.py (contacts, simulator on loopback, 20,000 contacts without latency and
-# 5,000 with 50 ms per request), relative to 200: page size 30 sends 6.6x the requests at 0.31-0.82x the
-# records/s, 100 sends 2x at 0.71-0.86x, 500 sends 0.4x at 1.08-1.30x. 200 keeps most of the gain while a
-# page of fully hydrated contacts stays far from PHP's memory_limit/max_execution_time on a real Mautic;
-# raise it per stream (stream_options) when the instance answers large pages quickly.
+# Measured with benchmarks/bench_tap.py (contacts; simulator on loopback in the same process). With 50 ms
+# per request (a remote Mautic) and relative to 200: page size 30 sends 6.5x the requests at 0.33x the
+# records/s, 100 sends 2x at 0.67-0.71x, 500 sends 0.4x at 1.30-1.35x. Without latency the run is CPU-bound
+# on two shared cores and every size lands within 0.73-1.2x of 200 (noise +-15%). 200 keeps most of the
+# gain while a page of fully hydrated contacts stays far from PHP's memory_limit/max_execution_time on a
+# real Mautic; raise it per stream (stream_options) when the instance answers large pages quickly.
 DEFAULT_PAGE_SIZE = 200
 
 STREAM_OPTIONS = th.ObjectType(
