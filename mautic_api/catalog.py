@@ -101,7 +101,7 @@ _ROWS: list[tuple[str, str, str, str, str, bool, dict]] = [
         _ORM_DATES,
     ),
     ("smses", "smses", "smses", "sms", "smses", True, _ORM_DATES),
-    ("messages", "messages", "messages", "message", "messages", False, _ORM_DATES),
+    ("messages", "marketing_messages", "messages", "message", "messages", False, _ORM_DATES),
     ("notifications", "notifications", "notifications", "notification", "notifications", True, _ORM_DATES),
     ("reports", "reports", "reports", "report", "reports", False, {"operations": READ_ONLY}),
     ("devices", "devices", "devices", "device", "devices", False, {}),
