@@ -94,7 +94,11 @@ class MauticStreamMixin:
         except RetryableError as exc:
             raise RetriableAPIError(str(exc), response) from exc
         except MauticError as exc:
-            raise sdk_error(exc) from None
+            raise self.stream_error(exc) from None
+
+    def stream_error(self, exc: MauticError) -> Exception:
+        """The exception a final Mautic error becomes in this stream (override to name the stream)."""
+        return sdk_error(exc)
 
     def response_error_message(self, response: requests.Response) -> str:
         """Never echo the query string (it may hold access_token) or the body."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
 
@@ -30,9 +30,8 @@ from mautic_api.errors import (
     ConfigurationError,
     MauticError,
     PermissionDeniedError,
-    RetryableError,
 )
-from mautic_api.http import classify_response, php_query, response_json, wait_generator
+from mautic_api.http import php_query, response_json, wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.schemas import MODIFIED_AT
@@ -176,19 +175,13 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
             details.get("tries", 0), self.backoff_max_tries() - 1, details.get("wait") or 0.0,
         )
 
-    def validate_response(self, response: requests.Response) -> None:
-        """mautic_api's classification; no access -> the stream is skipped, other API errors are fatal."""
-        client = self.mautic_client
-        try:
-            classify_response(response, secrets=client.secrets(), auth_method=client.settings.auth_method)
-        except RetryableError as exc:
-            raise RetriableAPIError(str(exc), response) from exc
-        except PermissionDeniedError as exc:
-            raise StreamPermissionDenied(str(exc)) from None
-        except ConfigurationError as exc:
-            raise sdk_error(exc) from None
-        except MauticError as exc:
-            raise FatalAPIError(f"Stream '{self.name}': {exc}") from None
+    def stream_error(self, exc: MauticError) -> Exception:
+        """No access: the stream is skipped; config errors stay one line; the rest name the stream."""
+        if isinstance(exc, PermissionDeniedError):
+            return StreamPermissionDenied(str(exc))
+        if isinstance(exc, ConfigurationError):
+            return sdk_error(exc)
+        return FatalAPIError(f"Stream '{self.name}': {exc}")
 
     # --------------------------------------------------------------------------------- requests
 
