@@ -15,16 +15,10 @@ from base64 import b64encode
 from mautic_sim import Simulator
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--contacts", type=int, default=100_000)
-    p.add_argument("--pages", type=int, default=50)
-    p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--minimal", action="store_true")
-    args = p.parse_args(argv)
-
+def measure(contacts: int, pages: int, limit: int = 200, minimal: bool = False) -> dict[str, float]:
+    """Seed a simulator, then read ``pages`` keyset pages over raw HTTP; the figures ``main`` prints."""
     t0 = time.perf_counter()
-    sim = Simulator(contacts=args.contacts, seed=42)
+    sim = Simulator(contacts=contacts, seed=42)
     seed_s = time.perf_counter() - t0
     sim.start()
     try:
@@ -32,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         conn = http.client.HTTPConnection(sim.host, sim.port, timeout=60)
         last_id, records, nbytes = 0, 0, 0
         t1 = time.perf_counter()
-        for _ in range(args.pages):
-            q = (f"/api/contacts?limit={args.limit}&orderBy=id&orderByDir=ASC&where[0][col]=id&where[0][expr]=gt"
-                 f"&where[0][val]={last_id}" + ("&minimal=true" if args.minimal else ""))
+        for _ in range(pages):
+            q = (f"/api/contacts?limit={limit}&orderBy=id&orderByDir=ASC&where[0][col]=id&where[0][expr]=gt"
+                 f"&where[0][val]={last_id}" + ("&minimal=true" if minimal else ""))
             conn.request("GET", q, headers={"Authorization": auth, "Accept": "application/json"})
             resp = conn.getresponse()
             raw = resp.read()
@@ -48,12 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         conn.close()
     finally:
         sim.stop()
-    pages = records / args.limit
+    return {"seed_s": seed_s, "pages": records / limit, "records": records, "elapsed": elapsed, "nbytes": nbytes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--contacts", type=int, default=100_000)
+    p.add_argument("--pages", type=int, default=50)
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--minimal", action="store_true")
+    args = p.parse_args(argv)
+    m = measure(args.contacts, args.pages, args.limit, args.minimal)
+    seed_s, pages, records, elapsed, nbytes = m["seed_s"], m["pages"], m["records"], m["elapsed"], m["nbytes"]
     print(f"seed: {args.contacts} contacts in {seed_s:.1f} s")
     print(f"pages: {pages:.0f} x {args.limit} contacts{' (minimal)' if args.minimal else ''} in {elapsed:.2f} s "
           f"= {pages / elapsed:.1f} pages/s, {records / elapsed:.0f} contacts/s, {nbytes / elapsed / 1e6:.1f} MB/s")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
