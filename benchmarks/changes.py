@@ -84,6 +84,7 @@ class ReadFigures:
     new_total: int
     modified: int
     seconds: float
+    list_requests: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +94,8 @@ def _figures(reader: str, ids: list[int], schedule: ChangeSchedule, requests: in
     stable = schedule.initial_ids & final_ids
     return ReadFigures(reader=reader, requests=requests, delivered=len(ids), lost=len(stable - seen),
                        duplicated=len(ids) - len(seen), new_seen=len(schedule.created & seen),
-                       new_total=len(schedule.created), modified=len(schedule.modified), seconds=seconds)
+                       new_total=len(schedule.created), modified=len(schedule.modified), seconds=seconds,
+                       list_requests=schedule.list_requests)
 
 
 def run_tap(url: str, state: dict[str, Any] | None = None,
