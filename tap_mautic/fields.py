@@ -170,10 +170,18 @@ def converter_for(schema: Mapping[str, Any]) -> Converter:
     types = schema.get("type")
     types = [types] if isinstance(types, str) else list(types or [])
     fmt = schema.get("format")
+    if "object" in types and schema.get("properties"):
+        return _object_converter(schema["properties"])
     if "object" in types or not types:
         return identity
     if "array" in types:
-        return to_string_array
+        items = schema.get("items") or {}
+        if "object" not in (items.get("type") or []):
+            return to_string_array
+        convert_item = converter_for(items)
+        return lambda value: None if value is None else [
+            convert_item(item) for item in (value.values() if isinstance(value, Mapping) else value)
+        ]
     if "string" in types:
         if fmt == "date-time":
             return to_datetime
@@ -187,6 +195,25 @@ def converter_for(schema: Mapping[str, Any]) -> Converter:
     if "boolean" in types:
         return to_boolean
     return identity
+
+
+def _object_converter(properties: Mapping[str, Any]) -> Converter:
+    """Convert the known keys of a nested object (owner, tags, ...); other keys pass through as sent."""
+    converters = {name: converter_for(schema) for name, schema in properties.items()}
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value or None  # Mautic sends [] for an empty object
+        out = dict(value)
+        for name, conv in converters.items():
+            if out.get(name) is not None:
+                try:
+                    out[name] = conv(out[name])
+                except Unconvertible:
+                    out[name] = None
+        return out
+
+    return convert
 
 
 # ------------------------------------------------------------------------------------- custom fields

@@ -87,7 +87,8 @@ SPECS["company_fields"] = SPECS["contact_fields"]
 
 # Contacts: the fixed (non-field) properties of a contact answer; custom fields are added per alias.
 CONTACT_SPEC = (f"{FORM_ENTITY} points:i color:s lastActive:dt dateIdentified:dt preferredProfileImage:s "
-                "owner:x stage:x ipAddresses:x tags:x utmtags:x doNotContact:x frequencyRules:x")
+                "frequencyRules:x")
+
 # Companies answer {id, score, fields} on 5.1.0; the publish fields appear when Mautic sends them.
 COMPANY_SPEC = f"{FORM_ENTITY} score:i"
 
@@ -114,3 +115,26 @@ def object_schema(properties: dict[str, dict[str, Any]], *, required: tuple[str,
             types = props[key]["type"]
             props[key]["type"] = [t for t in types if t != "null"] if isinstance(types, list) else types
     return {"type": "object", "properties": props, "required": [k for k in required if k in props]}
+
+
+def _nested(spec: str) -> dict[str, Any]:
+    """A nullable object of ``spec``'s properties that keeps keys Mautic adds (``additionalProperties``)."""
+    props = properties_from_spec(spec)
+    return {"type": ["object", "null"], "properties": props, "additionalProperties": True}
+
+
+def _list_of(spec: str) -> dict[str, Any]:
+    return {"type": ["array", "null"], "items": _nested(spec)}
+
+
+# The contact's relations, typed from the recorded answers (owner and stage objects; tags, UTM tags, DNC
+# entries and IP addresses as lists; Mautic sends ipAddresses keyed by IP, the tap emits the values).
+CONTACT_RELATIONS: dict[str, dict[str, Any]] = {
+    "owner": _nested("id:i username:s firstName:s lastName:s email:s"),
+    "stage": _nested("id:i name:s weight:i description:s"),
+    "tags": _list_of("id:i tag:s description:s"),
+    "utmtags": _list_of("id:i query:x referer:s remoteHost:s url:s userAgent:s utmCampaign:s utmContent:s "
+                        "utmMedium:s utmSource:s utmTerm:s"),
+    "doNotContact": _list_of("id:i dateAdded:dt reason:i comments:s channel:s channelId:i"),
+    "ipAddresses": _list_of("ipAddress:s ipDetails:x"),
+}

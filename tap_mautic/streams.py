@@ -19,6 +19,7 @@ from tap_mautic.client import MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, field_schema, stats_column_schema, to_datetime
 from tap_mautic.schemas import (
     COMPANY_SPEC,
+    CONTACT_RELATIONS,
     CONTACT_SPEC,
     DELETED_AT,
     MODIFIED_AT,
@@ -229,6 +230,11 @@ class CustomFieldStream(EntityStream):
         for alias in self.field_aliases:
             if alias not in row:
                 row[alias] = values.get(alias)
+        ips = row.get("ipAddresses")
+        if isinstance(ips, Mapping):  # keyed by IP when there are any, [] when none
+            row["ipAddresses"] = [
+                {"ipAddress": ip, **(v if isinstance(v, Mapping) else {})} for ip, v in ips.items()
+            ]
         return super().post_process(row, context)
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -473,6 +479,8 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
     ):
         ctx = get_context(name)
         fixed = properties_from_spec(spec)
+        if name == "contacts":
+            fixed.update(CONTACT_RELATIONS)
         custom, aliases = _custom_field_properties(tap.custom_fields(obj), fixed)
         props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
         streams.append(cls(
