@@ -192,11 +192,14 @@ class MauticClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         batch: bool = False,
+        idempotent: bool = True,
     ) -> Any:
         """Send ``method`` to ``/api/<path>`` (``path`` starting with ``/`` is taken from the instance root),
         params PHP-bracket encoded, JSON body; return the decoded JSON body. Raises on any Mautic error,
         including ``errors`` inside a 200 (unless ``batch``: batch answers carry per-item errors)."""
-        return self.request_full(method, path, params=params, json=json, batch=batch)[1]
+        return self.request_full(
+            method, path, params=params, json=json, batch=batch, idempotent=idempotent
+        )[1]
 
     def request_full(
         self,
@@ -206,6 +209,7 @@ class MauticClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         batch: bool = False,
+        idempotent: bool = True,
     ) -> tuple[requests.Response, Any]:
         """Like :meth:`request`, returning ``(response, body)`` (for the status code or headers)."""
         if method.upper() == "PUT":
@@ -223,6 +227,7 @@ class MauticClient:
             auth_method=self.settings.auth_method,
             logger=self.logger,
             batch=batch,
+            idempotent=idempotent,
         )
 
     # -- reads -----------------------------------------------------------------------------------------
@@ -349,7 +354,11 @@ class MauticClient:
         """POST /batch/new; one result per input item. Over :attr:`batch_limit` items is BatchLimitError."""
         ctx = self._ctx(context, BATCH)
         payload = [dict(i) for i in items]
-        _response, body = self.request_full("POST", f"{ctx.path}/batch/new", json=payload, batch=True)
+        # Only contacts are de-duplicated by batch/new (on their unique fields): resending anything else
+        # after an answer was lost could create it twice.
+        _response, body = self.request_full(
+            "POST", f"{ctx.path}/batch/new", json=payload, batch=True, idempotent=ctx.name == "contacts"
+        )
         return self._batch_results(ctx, body, len(payload), default_status=201)
 
     def batch_edit(self, context: str | Context, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:

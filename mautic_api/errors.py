@@ -56,11 +56,19 @@ class BatchLimitError(MauticAPIError):
 
 
 class RetryableError(MauticError):
-    """429, 502/503/504, connection resets, timeouts: worth another try after ``wait_seconds``."""
+    """429, 502/503/504, connection resets, timeouts: worth another try after ``wait_seconds``.
 
-    def __init__(self, message: str, *, wait_seconds: float | None = None, **kwargs: Any):
+    ``maybe_applied`` is True when the request may have reached Mautic and been carried out (a read timeout,
+    a reset or truncated answer, a 502/504 from a proxy): resending is safe for reads and upserts, not for a
+    create Mautic does not de-duplicate (companies, notes), which would then exist twice.
+    """
+
+    def __init__(
+        self, message: str, *, wait_seconds: float | None = None, maybe_applied: bool = False, **kwargs: Any
+    ):
         super().__init__(message, **kwargs)
         self.wait_seconds = wait_seconds
+        self.maybe_applied = maybe_applied
 
 
 class SerializerBugError(MauticAPIError):
@@ -68,6 +76,8 @@ class SerializerBugError(MauticAPIError):
 
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# A proxy's 502/504 can come after Mautic carried the request out; 429 and 503 come before it runs.
+MAYBE_APPLIED_STATUSES = frozenset({502, 504})
 OAUTH_ERROR_TYPES = frozenset(
     {
         "invalid_grant",
@@ -260,10 +270,11 @@ def exception_for(
                 RetryableError,
                 "transient server answer (non-JSON body)",
                 wait_seconds=wait_from_headers(status, headers),
+                maybe_applied=status in MAYBE_APPLIED_STATUSES,
             )
         stripped = text.lstrip()
         if 200 <= status < 300 and stripped[:1] in ("{", "["):
-            return make(RetryableError, "truncated or malformed JSON body (retrying)")
+            return make(RetryableError, "truncated or malformed JSON body", maybe_applied=True)
         if 200 <= status < 300 and not stripped:
             return None
         if status >= 500:  # a PHP fatal error or a proxy page: not Mautic's JSON, not worth a retry
@@ -294,7 +305,13 @@ def exception_for(
         from mautic_api.http import wait_from_headers
 
         text = errors[0]["message"] if errors else "transient server answer"
-        return make(RetryableError, text, errors, wait_seconds=wait_from_headers(status, headers))
+        return make(
+            RetryableError,
+            text,
+            errors,
+            wait_seconds=wait_from_headers(status, headers),
+            maybe_applied=status in MAYBE_APPLIED_STATUSES,
+        )
 
     message = errors[0]["message"] if errors else ""
 

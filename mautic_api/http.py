@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import backoff
 import requests
+import urllib3
 
 from mautic_api.errors import (
     RETRYABLE_STATUSES,
@@ -365,15 +366,18 @@ def _transport_error(exc: requests.RequestException, method: str, path: str) -> 
         | requests.exceptions.InvalidSchema,
     ):
         return ConfigurationError(f"{where}: setting 'base_url' is not a valid URL.")
+    maybe_applied = True  # the request may have reached Mautic
     if isinstance(exc, requests.exceptions.ReadTimeout):
         reason = "read timeout (raise 'request_timeout' if Mautic is just slow)"
     elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        reason = "connect timeout (check 'base_url')"
+        reason, maybe_applied = "connect timeout (check 'base_url')", False
     elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         reason = "connection broken mid-answer"
     else:
         reason = "connection failed or reset (check 'base_url' if this persists)"
-    return RetryableError(f"{where}: {reason} [{type(exc).__name__}]")
+        cause = getattr(exc.args[0], "reason", None) if exc.args else None
+        maybe_applied = not isinstance(cause, urllib3.exceptions.NewConnectionError)  # refused: never sent
+    return RetryableError(f"{where}: {reason} [{type(exc).__name__}]", maybe_applied=maybe_applied)
 
 
 def send(
@@ -391,12 +395,15 @@ def send(
     auth_method: str | None = None,
     logger: logging.Logger | None = None,
     batch: bool = False,
+    idempotent: bool = True,
 ) -> tuple[requests.Response, Any]:
     """Send one request with the retry policy; return ``(response, decoded body)`` or raise.
 
     Retries (up to ``max_retries`` times) on :class:`RetryableError`: 429 (waiting as the server asks),
     502/503/504, connection errors and resets, read timeouts and truncated JSON on a 2xx. Never on
-    400/401/403/404/422 nor on Mautic's request-caused 500s.
+    400/401/403/404/422 nor on Mautic's request-caused 500s. A request that is not ``idempotent`` is not
+    resent after an error that may have followed its execution (``RetryableError.maybe_applied``): the
+    caller checks what was written instead of creating it twice.
     """
     log = logger or LOGGER
     secrets = [s for s in secrets if s]
@@ -426,6 +433,9 @@ def send(
         except MauticError as exc:
             exc.attempts = attempt  # type: ignore[attr-defined]  # callers tell a retried write from a first try
             if not isinstance(exc, RetryableError):
+                raise
+            if exc.maybe_applied and not idempotent:
+                exc.args = (f"{exc.args[0]} (not resent: the write may have been carried out)",)
                 raise
             if attempt > max_retries:
                 exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
+from mautic_api.client import BatchItemResult
 from mautic_api.errors import BatchLimitError, ConfigurationError, MauticError, NotFoundError
 from target_mautic.results import (
     CREATED,
@@ -32,7 +33,7 @@ from target_mautic.results import (
 from target_mautic.values import InvalidValue, ValueMapper, format_datetime
 
 if TYPE_CHECKING:
-    from mautic_api.client import BatchItemResult, MauticClient
+    from mautic_api.client import MauticClient
     from target_mautic.target import TargetMautic
 
 INVALID = "__target_mautic_invalid__"  # marks a record that failed schema validation
@@ -258,10 +259,13 @@ class MauticSink(BatchSink):
         self,
         items: list[tuple[dict[str, Any], Row]],
         call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
+        recover: Callable[[list[tuple[dict[str, Any], Row]]], list[BatchItemResult]] | None = None,
     ) -> Iterable[tuple[Row, BatchItemResult | None, str | None]]:
         """Send ``items`` in chunks of batch_size; halve on the server's batch limit; map results by index.
 
-        Yields (row, item result, None) or (row, None, error message) when the whole chunk failed.
+        Yields (row, item result, None) or (row, None, error message) when the whole chunk failed. When the
+        answer to a write that is not resent was lost (``RetryableError.maybe_applied``), ``recover`` finds
+        out what Mautic wrote and returns the chunk's results instead.
         """
         i = 0
         while i < len(items):
@@ -279,10 +283,13 @@ class MauticSink(BatchSink):
                 continue
             except MauticError as exc:
                 _reraise_fatal(exc)
-                for _, row in chunk:
-                    yield row, None, str(exc)
-                i += len(chunk)
-                continue
+                if recover is None or not getattr(exc, "maybe_applied", False):
+                    for _, row in chunk:
+                        yield row, None, str(exc)
+                    i += len(chunk)
+                    continue
+                self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
+                results = recover(chunk)
             by_index = {r.index: r for r in results}
             for n, (_, row) in enumerate(chunk):
                 yield row, by_index.get(n), None
@@ -588,13 +595,32 @@ class UpsertSink(MauticSink):
                 self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
         return missing
 
+    def batch_new(self, items: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.client.batch_new(self.context_name, items)
+
+    def recover_creates(self, chunk: list[tuple[dict[str, Any], Row]]) -> list[BatchItemResult]:
+        """The answer to a create batch was lost and Mautic may have written it: the rows found by match_on
+        now were created by it; only the others are sent again (so nothing exists twice)."""
+        rows = [row for _, row in chunk]
+        matched, _ = self.resolve_matches([r for r in rows if self.match_key(r) is not None])
+        found = {id(r) for r in matched}
+        results: dict[int, BatchItemResult] = {}
+        resend = [(n, payload) for n, (payload, row) in enumerate(chunk) if id(row) not in found]
+        for n, row in enumerate(rows):
+            if id(row) in found:
+                results[n] = BatchItemResult(index=n, status=201, item={"id": row.mautic_id})
+        if resend and all(self.match_key(chunk[n][1]) is not None for n, _ in resend):
+            for sent, result in zip(resend, self.batch_new([p for _, p in resend]), strict=False):
+                results[sent[0]] = BatchItemResult(sent[0], result.status, result.item, result.error)
+        for n, _ in resend:
+            results.setdefault(n, BatchItemResult(n, 0, None, "answer lost and the row cannot be looked up"))
+        return [results[n] for n in range(len(chunk))]
+
     def send_creates(self, creates: list[Row]) -> None:
         todo = [(dict(row.payload), row) for row in creates]
-        for row, result, error in self.chunked(
-            todo, lambda items: self.client.batch_new(self.context_name, items)
-        ):
-            if error is not None:
-                self.fail(row, error)
+        for row, result, error in self.chunked(todo, self.batch_new, recover=self.recover_creates):
+            if error is not None or (result is not None and result.status == 0):
+                self.fail(row, error or result.error)
             elif result is None:
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:
