@@ -76,6 +76,7 @@ class ReadFigures:
     """What one reader delivered under the change schedule."""
 
     reader: str
+    label: str
     requests: int
     delivered: int
     lost: int
@@ -88,11 +89,12 @@ class ReadFigures:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _figures(reader: str, ids: list[int], schedule: ChangeSchedule, requests: int, seconds: float,
+def _figures(reader: str, label: str, ids: list[int], schedule: ChangeSchedule, requests: int, seconds: float,
              final_ids: set[int]) -> ReadFigures:
     seen = set(ids)
     stable = schedule.initial_ids & final_ids
-    return ReadFigures(reader=reader, requests=requests, delivered=len(ids), lost=len(stable - seen),
+    return ReadFigures(reader=reader, label=label, requests=requests, delivered=len(ids),
+                       lost=len(stable - seen),
                        duplicated=len(ids) - len(seen), new_seen=len(schedule.created & seen),
                        new_total=len(schedule.created), modified=len(schedule.modified), seconds=seconds,
                        list_requests=schedule.list_requests)
@@ -133,8 +135,8 @@ def tap_under_changes(contacts: int, change_pct: float, new_pct: float, seed: in
         ids, state, seconds = run_tap(sim.url)
         requests = len(sim.request_log)
         final_ids = {int(r["id"]) for r in sim.query("SELECT id FROM leads")}
-        figures = _figures(f"tap-mautic (keyset on id, page_size {DEFAULT_PAGE_SIZE})", ids, schedule,
-                           requests, seconds, final_ids)
+        figures = _figures(f"tap-mautic (keyset on id, page_size {DEFAULT_PAGE_SIZE})", "keyset", ids,
+                           schedule, requests, seconds, final_ids)
         time.sleep(1.1)  # Mautic's clock has seconds: let the next run start in a later second
         sim.clear_log()
         next_ids, _, _ = run_tap(sim.url, state=state)
@@ -152,6 +154,6 @@ def offset_under_changes(contacts: int, change_pct: float, new_pct: float, order
         sim.add_hook(schedule)
         result = offset_read(sim.url, "admin", "mautic", limit=page_size, order_by=order_by)
         final_ids = {int(r["id"]) for r in sim.query("SELECT id FROM leads")}
-    label = f"orderBy={order_by}" if order_by else "default order (last_active DESC)"
-    return _figures(f"offset paging, {label}, limit {page_size}", result.ids, schedule, result.requests,
-                    result.seconds, final_ids)
+    label = f"orderBy={order_by}" if order_by else "default order"
+    return _figures(f"offset paging, {label}, limit {page_size}", label, result.ids, schedule,
+                    result.requests, result.seconds, final_ids)
