@@ -374,9 +374,11 @@ def _transport_error(exc: requests.RequestException, method: str, path: str) -> 
     elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         reason = "connection broken mid-answer"
     else:
-        reason = "connection failed or reset (check 'base_url' if this persists)"
         cause = getattr(exc.args[0], "reason", None) if exc.args else None
-        maybe_applied = not isinstance(cause, urllib3.exceptions.NewConnectionError)  # refused: never sent
+        if isinstance(cause, urllib3.exceptions.NewConnectionError):  # refused or unresolvable: never sent
+            reason, maybe_applied = "cannot connect (check 'base_url': is Mautic at that address?)", False
+        else:
+            reason = "connection failed or reset (check 'base_url' if this persists)"
     return RetryableError(f"{where}: {reason} [{type(exc).__name__}]", maybe_applied=maybe_applied)
 
 

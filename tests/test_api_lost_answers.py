@@ -59,3 +59,4 @@ def test_refused_connection_is_safe_to_resend() -> None:
     with pytest.raises(RetryableError) as raised:
         client.batch_new("companies", [{"companyname": "Nobody"}])
     assert not raised.value.maybe_applied
+    assert "cannot connect (check 'base_url'" in str(raised.value)
