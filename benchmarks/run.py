@@ -171,8 +171,10 @@ def machine_note() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    load = f"load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
     return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}; simulator in the same process, loopback HTTP, no latency")
+            f"Python {platform.python_version()}, {load}; simulator in the same process, loopback HTTP, "
+            "no latency")
 
 
 def notes(args: argparse.Namespace, target: dict[str, Any], naive: dict[str, Any]) -> list[str]:
@@ -201,13 +203,13 @@ def notes(args: argparse.Namespace, target: dict[str, Any], naive: dict[str, Any
     return out
 
 
-def render_markdown(rows: list[tuple[str, str, str, str]], started: datetime, seconds: float,
+def render_markdown(rows: list[tuple[str, str, str, str]], started: datetime, seconds: float, machine: str,
                     footnotes: list[str], goal: str) -> str:
     cmd = ("python -m benchmarks.run " + " ".join(sys.argv[1:])).strip()
     out = [
         "# Benchmark results",
         "",
-        f"Date: {started:%Y-%m-%d %H:%M} UTC, whole run {seconds:.0f} s. Machine: {machine_note()}. "
+        f"Date: {started:%Y-%m-%d %H:%M} UTC, whole run {seconds:.0f} s. Machine: {machine}. "
         f"Command: `{cmd}` (`make bench` runs it without `--write`).",
         "",
         "| figure | tap-mautic / target-mautic | baseline | ratio |",
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)
 
     started = datetime.now(timezone.utc)
+    machine = machine_note()
     began = time.perf_counter()
     sim = measure_sim(args.contacts, args.sim_pages)
     tap = measure_tap(args.contacts)
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - began
 
     rows = build_rows(args, sim, tap, target, naive, reads)
-    print(f"benchmarks.run {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s, {machine_note()}")
+    print(f"benchmarks.run {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s, {machine}")
     print(render_text(rows))
     goal = ""
     if args.target_contacts == 10_000:
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     footnotes = notes(args, target, naive)
     print("\n".join(f"- {n}" for n in footnotes))
     if args.write:
-        RESULTS.write_text(render_markdown(rows, started, seconds, footnotes, goal))
+        RESULTS.write_text(render_markdown(rows, started, seconds, machine, footnotes, goal))
         say(f"wrote {RESULTS}")
     return 0
 
