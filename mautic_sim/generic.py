@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mautic_sim.mariadb import fold, like
 from mautic_sim.store import GENERIC_TABLES
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error, validation_error
 
@@ -505,9 +506,9 @@ class Generic:
                 ok = not e.get("isPublished")
             elif ":" in term:
                 k, v = term.split(":", 1)
-                ok = str(e.get(k) or "").lower().startswith(v.lower())
+                ok = bool(like(f"{v}%", str(e.get(k) or "")))
             else:
-                ok = any(term.lower() in str(e.get(f) or "").lower() for f in ctx.search)
+                ok = any(like(f"%{term}%", str(e.get(f) or "")) for f in ctx.search)
             if ok == neg:
                 return False
         return True
@@ -561,9 +562,9 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
         sv = "" if v is None else (str(int(v)) if isinstance(v, bool) else str(v))
         try:
             if expr == "eq":
-                ok = sv == str(val)
+                ok = fold(sv) == fold(str(val))
             elif expr == "neq":
-                ok = sv != str(val)
+                ok = fold(sv) != fold(str(val))
             elif expr in ("lt", "lte", "gt", "gte"):
                 if v is None:
                     ok = False
@@ -571,8 +572,7 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
                     a, b = _cmp_pair(v, val)
                     ok = {"lt": a < b, "lte": a <= b, "gt": a > b, "gte": a >= b}[expr]
             elif expr == "like":
-                pat = re.escape(str(val)).replace("%", ".*").replace("_", ".")
-                ok = re.fullmatch(pat, sv, re.I) is not None
+                ok = bool(like(str(val), sv))
             elif expr == "isNull":
                 ok = v is None
             elif expr == "isNotNull":
@@ -580,7 +580,8 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
             elif expr in ("in", "notIn"):
                 if isinstance(val, dict | list):
                     raise server_error()
-                ok = (sv in str(val).split(",")) == (expr == "in")
+                wanted = {fold(x) for x in str(val).split(",")}
+                ok = (fold(sv) in wanted) == (expr == "in")
             else:
                 continue
         except TypeError:

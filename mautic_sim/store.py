@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from typing import Any
 
+from mautic_sim import mariadb
 from mautic_sim.util import RECORDED
 
 # Generic contexts: context name -> Mautic table
@@ -25,17 +26,19 @@ GENERIC_TABLES = {
     "campaignevents": "campaign_events",
 }
 
+# Text compares as Mautic's MariaDB columns do (utf8mb4_unicode_ci); dates keep byte order (Y-m-d H:i:s sorts).
+CI_TEXT = f"TEXT COLLATE {mariadb.COLLATION}"
 LEAD_BASE_COLUMNS = [
     ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("owner_id", "INTEGER"), ("stage_id", "INTEGER"),
     ("is_published", "INTEGER DEFAULT 1"), ("date_added", "TEXT"), ("created_by", "INTEGER"),
-    ("created_by_user", "TEXT"), ("date_modified", "TEXT"), ("modified_by", "INTEGER"),
-    ("modified_by_user", "TEXT"), ("points", "INTEGER DEFAULT 0"), ("last_active", "TEXT"),
-    ("date_identified", "TEXT"), ("preferred_profile_image", "TEXT"), ("color", "TEXT"),
+    ("created_by_user", CI_TEXT), ("date_modified", "TEXT"), ("modified_by", "INTEGER"),
+    ("modified_by_user", CI_TEXT), ("points", "INTEGER DEFAULT 0"), ("last_active", "TEXT"),
+    ("date_identified", "TEXT"), ("preferred_profile_image", CI_TEXT), ("color", CI_TEXT),
 ]
 COMPANY_BASE_COLUMNS = [
     ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("owner_id", "INTEGER"), ("is_published", "INTEGER DEFAULT 1"),
-    ("date_added", "TEXT"), ("created_by", "INTEGER"), ("created_by_user", "TEXT"), ("date_modified", "TEXT"),
-    ("modified_by", "INTEGER"), ("modified_by_user", "TEXT"), ("social_cache", "TEXT"), ("score", "INTEGER DEFAULT 0"),
+    ("date_added", "TEXT"), ("created_by", "INTEGER"), ("created_by_user", CI_TEXT), ("date_modified", "TEXT"),
+    ("modified_by", "INTEGER"), ("modified_by_user", CI_TEXT), ("social_cache", "TEXT"), ("score", "INTEGER DEFAULT 0"),
 ]
 FIELD_COLUMNS = [
     "id", "is_published", "date_added", "created_by", "created_by_user", "date_modified", "modified_by",
@@ -49,20 +52,31 @@ STATS_INT_COLUMNS = {"delta", "reason", "rotation", "open_count", "retry_count",
                      "sent_count", "frequency_number", "viewed_in_browser", "manually_added", "manually_removed"}
 
 
+STATS_DATE_COLUMNS = {"last_clicked", "last_opened", "last_sent", "checked_out", "trigger_date", "pause_from_date",
+                      "pause_to_date"}
+
+
 def stats_affinity(column: str) -> str:
     """INTEGER for ids, flags and counters (so ``where lead_id gt '5'`` compares numbers, as MySQL does), TEXT
-    otherwise (dates, hashes, serialized blobs keep their text)."""
+    otherwise (dates, hashes, serialized blobs keep their text); text that is not a date compares as MariaDB's
+    utf8mb4_unicode_ci does (``where action eq DELETE`` finds ``delete``)."""
     if column.endswith("_id") or column.startswith("is_") or column in STATS_INT_COLUMNS:
         return "INTEGER"
-    return "TEXT"
+    if column.startswith("date_") or column in STATS_DATE_COLUMNS:
+        return "TEXT"
+    return CI_TEXT
 
 
 def column_type(field_type: str) -> str:
+    """The column of a contact/company field: numbers and booleans typed, dates in byte order, other text
+    case- and accent-insensitive as in Mautic's MariaDB."""
     if field_type == "number":
         return "REAL"
     if field_type == "boolean":
         return "INTEGER"
-    return "TEXT"
+    if field_type in ("date", "datetime", "time"):
+        return "TEXT"
+    return CI_TEXT
 
 
 class Store:
@@ -72,6 +86,7 @@ class Store:
         self.path = path
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
+        mariadb.register(self.conn)
         self.lock = threading.RLock()
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")

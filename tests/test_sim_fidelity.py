@@ -1,0 +1,111 @@
+# ruff: noqa: E501
+"""Simulator fidelity to Mautic's MariaDB and PHP: case-insensitive text comparisons (utf8mb4_unicode_ci) in
+where, search and de-duplication; ``in``/``notIn`` values read by ``str_getcsv``; seeded notes; stats rows
+without their null columns. Plain HTTP with ``requests`` (the client package is deliberately not used)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from mautic_sim import Simulator
+
+AUTH = ("admin", "mautic")
+
+
+def _get(sim: Simulator, path: str, **params: Any) -> Any:
+    r = requests.get(f"{sim.url}/api{path}", params=params, auth=AUTH, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _post(sim: Simulator, path: str, body: Any = None) -> requests.Response:
+    return requests.post(f"{sim.url}/api{path}", json=body, auth=AUTH, timeout=10)
+
+
+def _where(sim: Simulator, col: str, expr: str, val: str, path: str = "/contacts") -> set[str]:
+    body = _get(sim, path, limit=0, **{"where[0][col]": col, "where[0][expr]": expr, "where[0][val]": val})
+    items = body[next(k for k in body if k != "total")]
+    return set(items) if isinstance(items, dict) else {str(e["id"]) for e in items}
+
+
+# -- 1. case-insensitive comparisons ---------------------------------------------------------------------
+def test_where_on_text_columns_ignores_case_accents_and_trailing_spaces(sim: Simulator) -> None:
+    r = _post(sim, "/contacts/new", {"email": "Ada@Example.org", "lastname": "Müller", "city": "Zürich"})
+    assert r.status_code == 201
+    cid = str(r.json()["contact"]["id"])
+    assert cid in _where(sim, "email", "eq", "ada@example.org")
+    assert cid not in _where(sim, "email", "neq", "ADA@EXAMPLE.ORG")
+    assert cid in _where(sim, "email", "in", "nobody@example.org,ADA@example.ORG")
+    assert cid not in _where(sim, "email", "notIn", "ada@example.org")
+    assert cid in _where(sim, "lastname", "like", "%MÜLLER%")  # non-ASCII case: SQLite's own LIKE misses it
+    assert cid in _where(sim, "lastname", "eq", "muller")  # unicode_ci ignores accents
+    assert cid in _where(sim, "city", "eq", "zurich   ")  # PAD SPACE: trailing spaces do not count
+    assert cid not in _where(sim, "city", "like", "zurich ")  # ... but LIKE does not pad
+    # custom field columns and stats tables compare the same way
+    sim.execute("UPDATE leads SET favorite_color = 'Dark Blue' WHERE id = ?", (int(cid),))
+    assert cid in _where(sim, "favorite_color", "eq", "DARK BLUE")
+    lower = _get(sim, "/stats/audit_log", **{"where[0][col]": "action", "where[0][expr]": "eq", "where[0][val]": "create"})
+    upper = _get(sim, "/stats/audit_log", **{"where[0][col]": "action", "where[0][expr]": "eq", "where[0][val]": "CREATE"})
+    assert int(upper["total"]) == int(lower["total"]) > 0
+    # an ORM context (entity JSON) too
+    seg = _post(sim, "/segments/new", {"name": "Großkunden"}).json()["list"]["id"]
+    assert str(seg) in _where(sim, "name", "eq", "GROSSKUNDEN", path="/segments")
+
+
+def test_order_by_text_ignores_case(sim: Simulator) -> None:
+    for name in ("alpha", "Bravo", "charlie"):
+        assert _post(sim, "/contacts/new", {"email": f"{name.lower()}@order.example.org", "lastname": name}).status_code == 201
+    body = _get(sim, "/contacts", orderBy="lastname", limit=0, search="order.example.org")
+    assert [c["fields"]["all"]["lastname"] for c in body["contacts"].values()] == ["alpha", "Bravo", "charlie"]  # bytes would put B first
+
+
+def test_search_ignores_case(sim: Simulator) -> None:
+    cid = str(_post(sim, "/contacts/new", {"email": "Émile.Zola@Example.org", "firstname": "Émile", "lastname": "Zölà"}).json()["contact"]["id"])
+    assert cid in _get(sim, "/contacts", search="email:émile.zola@example.org")["contacts"]
+    assert cid in _get(sim, "/contacts", search="ZÖLÀ")["contacts"]
+    assert cid in _get(sim, "/contacts", search="zola")["contacts"]
+    assert cid in _get(sim, "/contacts", search="name:ÉMILE")["contacts"]
+
+
+def test_new_contact_with_other_case_email_merges(sim: Simulator) -> None:
+    before = sim.query("SELECT COUNT(*) AS n FROM leads")[0]["n"]
+    first = _post(sim, "/contacts/new", {"email": "Ada@Example.org", "firstname": "Ada"})
+    assert first.status_code == 201
+    cid = first.json()["contact"]["id"]
+    # the email is stored as sent, not lowercased (InputHelper::email only trims and sanitizes)
+    assert sim.query("SELECT email FROM leads WHERE id = ?", (cid,))[0]["email"] == "Ada@Example.org"
+    again = _post(sim, "/contacts/new", {"email": "ada@example.org", "lastname": "Lovelace"})
+    assert again.status_code == 200 and again.json()["contact"]["id"] == cid
+    row = sim.query("SELECT email, firstname, lastname FROM leads WHERE id = ?", (cid,))[0]
+    assert row == {"email": "ada@example.org", "firstname": "Ada", "lastname": "Lovelace"}  # the new value is written
+    batch = _post(sim, "/contacts/batch/new", [{"email": "ADA@EXAMPLE.ORG", "city": "London"}, {"email": "babbage@example.org"}])
+    body = batch.json()
+    assert batch.status_code == 201 and body["statusCodes"] == [200, 201]
+    assert body["contacts"][0]["id"] == cid
+    assert sim.query("SELECT COUNT(*) AS n FROM leads")[0]["n"] == before + 2
+    # an edit that only changes the case of the contact's own email is no merge
+    r = requests.patch(f"{sim.url}/api/contacts/{cid}/edit", json={"email": "ADA@example.org"}, auth=AUTH, timeout=10)
+    assert r.status_code == 200 and sim.query("SELECT COUNT(*) AS n FROM leads")[0]["n"] == before + 2
+
+
+def test_edit_to_other_case_of_another_email_merges(sim: Simulator) -> None:
+    keep = _post(sim, "/contacts/new", {"email": "keep@example.org"}).json()["contact"]["id"]
+    lose = _post(sim, "/contacts/new", {"email": "Lose@Example.org", "city": "Turin"}).json()["contact"]["id"]
+    r = requests.patch(f"{sim.url}/api/contacts/{keep}/edit", json={"email": "lose@example.org"}, auth=AUTH, timeout=10)
+    assert r.status_code == 200 and r.json()["contact"]["fields"]["all"]["city"] == "Turin"
+    assert not sim.query("SELECT 1 FROM leads WHERE id = ?", (lose,))
+    assert sim.query("SELECT 1 FROM audit_log WHERE object = 'lead' AND action = 'delete' AND object_id = ?", (lose,))
+
+
+def test_company_name_matching_ignores_case(sim: Simulator) -> None:
+    first = _post(sim, "/companies/new", {"companyname": "Acme GmbH"})
+    assert first.status_code == 201
+    comp = first.json()["company"]["id"]
+    again = _post(sim, "/companies/new", {"companyname": "ACME gmbh", "companycity": "Berlin"})
+    assert again.status_code == 200 and again.json()["company"]["id"] == comp
+    before = sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"]
+    cid = _post(sim, "/contacts/new", {"email": "worker@acme.example.org", "company": "acme GMBH"}).json()["contact"]["id"]
+    assert sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"] == before  # linked, not created
+    assert sim.query("SELECT company_id FROM companies_leads WHERE lead_id = ?", (cid,)) == [{"company_id": comp}]
