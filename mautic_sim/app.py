@@ -8,7 +8,6 @@ with sockets, faults and logging.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import re
@@ -21,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from mautic_sim import phpquery
+from mautic_sim import mariadb, phpquery
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Ctx, Generic, _paging
 from mautic_sim.oauth1 import OAuth1
@@ -76,12 +75,6 @@ class Response:
 
 
 _DATE_VALUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
-
-
-def php_special_chars(value: str) -> str:
-    """``FILTER_SANITIZE_SPECIAL_CHARS`` as Mautic applies it to where values: ``' " < > &`` become entities, so an
-    ``eq`` on such a value matches nothing (only ``in``/``notIn`` decode them)."""
-    return "".join(f"&#{ord(ch)};" if ch in "'\"<>&" or ord(ch) < 32 else ch for ch in value)
 
 
 class StatsError(Exception):
@@ -497,8 +490,8 @@ class Mautic:
             elif expr in ("in", "notIn"):
                 if isinstance(val, dict | list):
                     raise server_error()
-                vals = [v.strip() for v in next(csv.reader([str(val or "")]), [""])]  # str_getcsv on the decoded value
-                if len(vals) == 1:
+                vals = mariadb.in_values(str(val if val is not None else ""))
+                if len(vals) == 1:  # one value: eq/neq (a null one, from an empty value, matches nothing)
                     parts.append(f"{qc} {'=' if expr == 'in' else '!='} ?")
                 else:
                     parts.append(f"{qc} {'IN' if expr == 'in' else 'NOT IN'} ({','.join('?' * len(vals))})")
@@ -508,14 +501,14 @@ class Mautic:
                 if len(vals) != 2:
                     continue
                 parts.append(f"{qc} {'NOT ' if expr == 'notBetween' else ''}BETWEEN ? AND ?")
-                params += [self._dt_value(col, php_special_chars(str(v))) for v in vals]
+                params += [self._dt_value(col, mariadb.special_chars(str(v))) for v in vals]
             else:
                 if isinstance(val, dict | list) or val is None:
                     continue
                 op = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "like": "LIKE",
                       "notLike": "NOT LIKE"}[expr]
                 parts.append(f"{qc} {op} ?")
-                params.append(self._dt_value(col, php_special_chars(str(val))))
+                params.append(self._dt_value(col, mariadb.special_chars(str(val))))
         return " AND ".join(parts), params
 
     def _dt_value(self, col: str, value: str) -> str:

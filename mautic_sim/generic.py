@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mautic_sim.mariadb import fold, like
+from mautic_sim.mariadb import fold, in_values, like, special_chars
 from mautic_sim.store import GENERIC_TABLES
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error, validation_error
 
@@ -562,9 +562,9 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
         sv = "" if v is None else (str(int(v)) if isinstance(v, bool) else str(v))
         try:
             if expr == "eq":
-                ok = fold(sv) == fold(str(val))
+                ok = fold(sv) == fold(special_chars(str(val)))
             elif expr == "neq":
-                ok = fold(sv) != fold(str(val))
+                ok = fold(sv) != fold(special_chars(str(val)))
             elif expr in ("lt", "lte", "gt", "gte"):
                 if v is None:
                     ok = False
@@ -572,7 +572,7 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
                     a, b = _cmp_pair(v, val)
                     ok = {"lt": a < b, "lte": a <= b, "gt": a > b, "gte": a >= b}[expr]
             elif expr == "like":
-                ok = bool(like(str(val), sv))
+                ok = bool(like(special_chars(str(val)), sv))
             elif expr == "isNull":
                 ok = v is None
             elif expr == "isNotNull":
@@ -580,7 +580,7 @@ def _match_where(e: dict[str, Any], where: Any) -> bool:
             elif expr in ("in", "notIn"):
                 if isinstance(val, dict | list):
                     raise server_error()
-                wanted = {fold(x) for x in str(val).split(",")}
+                wanted = {fold(x) for x in in_values(str(val if val is not None else "")) if x is not None}
                 ok = (fold(sv) in wanted) == (expr == "in")
             else:
                 continue

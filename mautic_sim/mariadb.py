@@ -3,7 +3,9 @@
 Mautic's tables use ``utf8mb4_unicode_ci``: ``=``, ``IN``, ``LIKE`` and ``ORDER BY`` on text columns ignore
 case and accents (``Ada@Example.org`` = ``ada@example.org``, ``Müller`` = ``muller``) and trailing spaces
 (PAD SPACE). SQLite compares bytes, so the store registers ``MAUTIC_CI`` (a collation declared on the text
-columns) and replaces ``LIKE`` with the same folding.
+columns) and replaces ``LIKE`` with the same folding. The PHP side: ``where`` values pass
+``FILTER_SANITIZE_SPECIAL_CHARS`` and ``in``/``notIn`` values are then read with
+``str_getcsv(html_entity_decode(value))``.
 """
 
 from __future__ import annotations
@@ -81,3 +83,100 @@ def register(conn: sqlite3.Connection) -> None:
     conn.create_collation(COLLATION, collate)
     conn.create_function("like", 2, like, deterministic=True)
     conn.create_function("like", 3, like, deterministic=True)
+
+
+# -- PHP ---------------------------------------------------------------------------------------------------
+def special_chars(value: str) -> str:
+    """``FILTER_SANITIZE_SPECIAL_CHARS`` as Mautic applies it to where values: ``' " < > &`` and control
+    characters become ``&#NN;``, so an ``eq`` on such a value matches nothing (``in``/``notIn`` decode)."""
+    return "".join(f"&#{ord(ch)};" if ch in "'\"<>&" or ord(ch) < 32 else ch for ch in value)
+
+
+_NUMERIC_ENTITY = re.compile(r"&#(\d+);")
+
+
+def entity_decode(value: str) -> str:
+    """``html_entity_decode`` for what ``special_chars`` produces (every ``&`` of the raw value is encoded, so
+    only numeric entities occur): one pass, ``&#38;amp;`` -> ``&amp;``. Control characters other than tab, LF
+    and CR stay encoded, as PHP's HTML 4.01 table does not allow them."""
+    def one(m: re.Match[str]) -> str:
+        code = int(m.group(1))
+        if code in (9, 10, 13) or 32 <= code <= 0x10FFFF:
+            return chr(code)
+        return m.group(0)
+    return _NUMERIC_ENTITY.sub(one, value)
+
+
+_C_SPACE = " \t\n\v\f\r"
+
+
+def _strip_line_end(value: str) -> str:
+    if value.endswith("\r\n"):
+        return value[:-2]
+    if value.endswith(("\n", "\r")):
+        return value[:-1]
+    return value
+
+
+def str_getcsv(line: str, delimiter: str = ",", enclosure: str = '"', escape: str = "\\") -> list[str | None]:
+    """PHP 8's ``str_getcsv``: spaces before an opening quote are skipped, other spaces are kept; ``""``
+    inside quotes is one quote; the escape character keeps the next character (both stay in the value);
+    text after a closing quote is appended; an empty line is ``[null]``."""
+    line_end = line[len(_strip_line_end(line)):]
+    s = line[: len(line) - len(line_end)]
+    n, i, first = len(s), 0, True
+    out: list[str | None] = []
+    while True:
+        if i < n:
+            j = i
+            while j < n and s[j] != delimiter and s[j] in _C_SPACE:
+                j += 1
+            if j < n and s[j] == enclosure:
+                i = j
+        if first and i == n:
+            return [None]
+        first = False
+        if i < n and s[i] == enclosure:
+            i += 1
+            parts, start, state = [], i, 0
+            while i < n:
+                ch = s[i]
+                if state == 1:
+                    state = 0
+                elif state == 2:
+                    if ch != enclosure:  # the quote before was the closing one
+                        parts.append(s[start:i - 1])
+                        start = i
+                        break
+                    parts.append(s[start:i])  # "" -> one quote
+                    start, state = i + 1, 0
+                elif ch == enclosure:
+                    state = 2
+                elif ch == escape:
+                    state = 1
+                i += 1
+            else:
+                if state == 2:
+                    parts.append(s[start:i - 1])
+                else:  # unterminated: the rest, with the line end
+                    parts.append(s[start:i] + line_end)
+                out.append("".join(parts))
+                return out
+            k = s.find(delimiter, i)
+            parts.append(s[start:] if k < 0 else s[start:k])
+            out.append("".join(parts))
+            if k < 0:
+                return out
+            i = k + 1
+        else:
+            k = s.find(delimiter, i)
+            if k < 0:
+                out.append(_strip_line_end(s[i:]))
+                return out
+            out.append(_strip_line_end(s[i:k]))
+            i = k + 1
+
+
+def in_values(raw: str) -> list[str | None]:
+    """The list an ``in``/``notIn`` where value becomes in Mautic: sanitized, decoded, then read as CSV."""
+    return str_getcsv(entity_decode(special_chars(raw)))

@@ -109,3 +109,38 @@ def test_company_name_matching_ignores_case(sim: Simulator) -> None:
     cid = _post(sim, "/contacts/new", {"email": "worker@acme.example.org", "company": "acme GMBH"}).json()["contact"]["id"]
     assert sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"] == before  # linked, not created
     assert sim.query("SELECT company_id FROM companies_leads WHERE lead_id = ?", (cid,)) == [{"company_id": comp}]
+
+
+# -- 2. in / notIn values read by str_getcsv(html_entity_decode(value)) ------------------------------------
+def test_str_getcsv_reads_like_php() -> None:
+    from mautic_sim.mariadb import str_getcsv
+
+    assert str_getcsv('"Acme, Inc.",Globex') == ["Acme, Inc.", "Globex"]
+    assert str_getcsv('"Say ""hi""",x') == ['Say "hi"', "x"]
+    assert str_getcsv('Globex, "Acme, Inc."') == ["Globex", "Acme, Inc."]  # spaces before a quote are skipped
+    assert str_getcsv("a, b ,c") == ["a", " b ", "c"]  # other spaces are kept
+    assert str_getcsv('"ab"cd,e') == ["abcd", "e"]  # text after the closing quote is kept
+    assert str_getcsv("a,") == ["a", ""]
+    assert str_getcsv("") == [None]
+
+
+def test_where_in_values_are_csv_with_quotes(sim: Simulator) -> None:
+    ids = {}
+    for name in ("Acme, Inc.", "Acme", "Inc.", "Globex", 'Say "hi"', "AT&T", "Initech"):
+        body = {"email": f"c{len(ids)}@in.example.org", "company": name}
+        ids[name] = str(_post(sim, "/contacts/new", body).json()["contact"]["id"])
+    mine = set(ids.values())
+
+    def found(expr: str, val: str) -> set[str]:
+        return _where(sim, "company", expr, val) & mine
+
+    assert found("in", '"Acme, Inc.",Globex') == {ids["Acme, Inc."], ids["Globex"]}
+    assert found("in", 'Globex, "Acme, Inc."') == {ids["Acme, Inc."], ids["Globex"]}
+    assert found("in", '"Say ""hi""",AT&T') == {ids['Say "hi"'], ids["AT&T"]}
+    assert found("in", "Globex, Initech") == {ids["Globex"]}  # ' Initech' keeps its leading space: no match
+    assert found("notIn", '"Acme, Inc.",Globex') == mine - {ids["Acme, Inc."], ids["Globex"]}
+    assert found("eq", "AT&T") == set()  # eq compares the entity-encoded value AT&#38;T
+    assert found("eq", "Acme, Inc.") == {ids["Acme, Inc."]}
+    # the same parsing in an ORM context
+    seg = str(_post(sim, "/segments/new", {"name": "North, East"}).json()["list"]["id"])
+    assert seg in _where(sim, "name", "in", '"North, East",South', path="/segments")
