@@ -578,6 +578,9 @@ class Contacts:
         self.store.update("leads", winner_id, fill)
         for table in ("lead_tags_xref", "lead_lists_leads", "campaign_leads", "companies_leads"):
             self.store.execute(f"UPDATE OR IGNORE {table} SET lead_id = ? WHERE lead_id = ?", (winner_id, loser["id"]))
+        # the merge subscriber moves the loser's notes to the winner (LeadNoteRepository::updateLead)
+        self.store.execute("UPDATE lead_notes SET data = json_set(data, '$.lead.id', ?) "
+                           "WHERE json_extract(data, '$.lead.id') = ?", (winner_id, loser["id"]))
         self.delete_contact(loser)
 
     def _apply_tags(self, lead_id: int, tags: Any) -> None:
@@ -657,7 +660,8 @@ class Contacts:
         with self.store.lock:
             for sql in ("DELETE FROM leads WHERE id = ?", "DELETE FROM lead_tags_xref WHERE lead_id = ?",
                         "DELETE FROM lead_lists_leads WHERE lead_id = ?", "DELETE FROM campaign_leads WHERE lead_id = ?",
-                        "DELETE FROM companies_leads WHERE lead_id = ?", "DELETE FROM lead_donotcontact WHERE lead_id = ?"):
+                        "DELETE FROM companies_leads WHERE lead_id = ?", "DELETE FROM lead_donotcontact WHERE lead_id = ?",
+                        "DELETE FROM lead_notes WHERE json_extract(data, '$.lead.id') = ?"):  # lead_notes cascade
                 self.store.execute(sql, (lid,))
             name = " ".join(x for x in (row.get("firstname"), row.get("lastname")) if x) or row.get("email") or ""
             self.app.audit("lead", "lead", lid, "delete", {"name": name})

@@ -144,3 +144,40 @@ def test_where_in_values_are_csv_with_quotes(sim: Simulator) -> None:
     # the same parsing in an ORM context
     seg = str(_post(sim, "/segments/new", {"name": "North, East"}).json()["list"]["id"])
     assert seg in _where(sim, "name", "in", '"North, East",South', path="/segments")
+
+
+# -- 3. seeded notes -------------------------------------------------------------------------------------
+def test_notes_are_seeded_with_the_recorded_shape() -> None:
+    with Simulator(contacts=120, seed=7) as a, Simulator(contacts=120, seed=7) as b:
+        rows = a.query("SELECT id, data FROM lead_notes ORDER BY id")
+        assert rows and rows == b.query("SELECT id, data FROM lead_notes ORDER BY id")  # deterministic
+        body = _get(a, "/notes", limit=100)
+        assert body["total"] == len(rows) >= 3
+        note = body["notes"][0]
+        assert list(note) == ["id", "text", "type", "dateTime", "lead"]
+        assert list(note["lead"]) == ["id", "points", "color", "fields"] and note["lead"]["fields"] == []
+        assert any(n["dateTime"] is None for n in body["notes"]) and any(n["dateTime"] for n in body["notes"])
+        lead = note["lead"]["id"]
+        mine = _get(a, f"/contacts/{lead}/notes")
+        assert mine["total"] == sum(1 for n in body["notes"] if n["lead"]["id"] == lead)
+        assert sim_email(a, lead)  # notes belong to identified contacts
+
+
+def sim_email(sim: Simulator, lead_id: int) -> str | None:
+    return sim.query("SELECT email FROM leads WHERE id = ?", (lead_id,))[0]["email"]
+
+
+def test_deleting_a_contact_deletes_its_notes(sim: Simulator) -> None:
+    cid = _post(sim, "/contacts/new", {"email": "noted@example.org"}).json()["contact"]["id"]
+    assert _post(sim, "/notes/new", {"lead": cid, "text": "hello", "type": "general"}).status_code == 201
+    assert requests.delete(f"{sim.url}/api/contacts/{cid}/delete", auth=AUTH, timeout=10).status_code == 200
+    assert all(n["lead"] is not None and n["lead"]["id"] != cid for n in _get(sim, "/notes", limit=0)["notes"])
+
+
+def test_merge_moves_the_other_contacts_notes(sim: Simulator) -> None:
+    keep = _post(sim, "/contacts/new", {"email": "keeper@example.org"}).json()["contact"]["id"]
+    lose = _post(sim, "/contacts/new", {"email": "loser@example.org"}).json()["contact"]["id"]
+    note = _post(sim, "/notes/new", {"lead": lose, "text": "moved along", "type": "general"}).json()["note"]["id"]
+    r = requests.patch(f"{sim.url}/api/contacts/{keep}/edit", json={"email": "LOSER@example.org"}, auth=AUTH, timeout=10)
+    assert r.status_code == 200
+    assert _get(sim, f"/notes/{note}")["note"]["lead"]["id"] == keep
