@@ -174,6 +174,17 @@ def test_deleting_a_contact_deletes_its_notes(sim: Simulator) -> None:
     assert all(n["lead"] is not None and n["lead"]["id"] != cid for n in _get(sim, "/notes", limit=0)["notes"])
 
 
+# -- 4. stats rows leave out their null columns (recorded: 634, 641) -------------------------------------
+def test_stats_rows_leave_out_null_columns(sim: Simulator) -> None:
+    cid = _post(sim, "/contacts/new", {"email": "dnc@example.org"}).json()["contact"]["id"]
+    assert _post(sim, f"/contacts/{cid}/dnc/email/add", {"reason": 3}).status_code == 200
+    rows = _get(sim, "/stats/lead_donotcontact", **{"where[0][col]": "lead_id", "where[0][expr]": "eq", "where[0][val]": cid})["stats"]
+    assert len(rows) == 1 and "channel_id" not in rows[0]  # channel_id is NULL: not sent, as recorded (641)
+    events = _get(sim, "/stats/lead_event_log", **{"where[0][col]": "lead_id", "where[0][expr]": "eq", "where[0][val]": cid})["stats"]
+    identified = [e for e in events if e["action"] == "identified_contact"]
+    assert identified and "user_id" not in identified[0] and "object_id" not in identified[0]  # as recorded (634)
+
+
 def test_merge_moves_the_other_contacts_notes(sim: Simulator) -> None:
     keep = _post(sim, "/contacts/new", {"email": "keeper@example.org"}).json()["contact"]["id"]
     lose = _post(sim, "/contacts/new", {"email": "loser@example.org"}).json()["contact"]["id"]
