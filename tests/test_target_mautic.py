@@ -186,6 +186,8 @@ def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path):
     allowed = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records[:1]), allow_merge=True)
     assert allowed.result_for(id=5)["outcome"] == "updated"
     assert lead(sim, id=5)["email"] == other["email"]  # the PATCH went through (Mautic merges 6 into 5)
+    assert lead(sim, id=6) is None  # ... and deletes 6, with an audit_log delete row
+    assert sim.query("SELECT 1 FROM audit_log WHERE object = 'lead' AND action = 'delete' AND object_id = 6")
     assert not any(r["path"] == "/api/contacts" for r in allowed.requests)  # no guard look-up
 
 
