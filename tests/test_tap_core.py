@@ -23,9 +23,9 @@ CONFIG = basic_config(SESSION_SIM, page_size=25)
 TestTapMautic = get_tap_test_class(
     tap_class=TapMautic,
     config=CONFIG,
-    # A small cap keeps the one dry-run sync quick; the simulator seeds every stream but notes, so each
-    # must return records.
-    suite_config=SuiteConfig(max_records_limit=40, ignore_no_records_for_streams=["notes"]),
+    # A small cap keeps the one dry-run sync quick; the simulator seeds every stream, so each must return
+    # records.
+    suite_config=SuiteConfig(max_records_limit=40),
     parse_env_config=False,
 )
 
