@@ -50,6 +50,12 @@ def _needs_quotes(text: str) -> bool:
     return any(ch in text for ch in ',"\n\r') or text != text.strip()
 
 
+def _in_safe(text: str) -> bool:
+    """PHP's str_getcsv reads a backslash before a quote as an escape, so a quoted value holding a backslash
+    can swallow the values after it: such values are looked up with ``eq`` instead of ``in``."""
+    return not (_needs_quotes(text) and "\\" in text)
+
+
 def csv_in(values: Iterable[Any]) -> str:
     """A value for ``where ... in``: Mautic runs ``str_getcsv`` on it, so quote values holding , or "."""
     out = []
@@ -299,7 +305,7 @@ class MauticSink(BatchSink):
         """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
         wanted = sorted({str(v) for v in values if v is not None and str(v) != ""})
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for chunk in _chunks_for_lookup(wanted):
+        for chunk in _chunks_for_lookup([v for v in wanted if _in_safe(v)]):
             want = {_norm(v) for v in chunk}
             start = 0
             limit = max(len(chunk) * 2, 50)
@@ -325,7 +331,8 @@ class MauticSink(BatchSink):
         # create duplicates; so such values that were not found are confirmed one by one with `eq` (one extra
         # call per genuinely new value of that kind).
         for value in wanted:
-            if _norm(value) in found or not (_needs_quotes(value) or any(ch in value for ch in "'<>&")):
+            unsure = not _in_safe(value) or _needs_quotes(value) or any(ch in value for ch in "'<>&")
+            if _norm(value) in found or not unsure:
                 continue
             page = self.client.list_page(
                 context,
