@@ -41,4 +41,3 @@ def test_lost_answer_with_only_part_written_sends_the_rest(sim, tmp_path: Path) 
 
     assert run.outcomes("companies") == {"created": 4}
     assert count(sim, "companies") == before + 4
-
