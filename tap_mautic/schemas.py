@@ -3,9 +3,9 @@
 Why data: thirty contexts share one shape (Mautic's ``FormEntity`` publish fields plus a handful of own
 properties), so each context is a line of ``name:type`` pairs taken from the recorded 5.1.0 list answers
 (``../shared/mautic-5.1.0/*-list-default.http``). Types: ``s`` string, ``i`` integer, ``n`` number, ``b``
-boolean, ``dt`` date-time, ``x`` any JSON (nested objects/arrays whose shape Mautic varies, e.g. ``[]`` for
-an empty object). Contacts, companies and stats tables get their schemas at discovery time
-(``tap_mautic.streams``).
+boolean, ``dt`` date-time, ``cat`` a category object, ``x`` any JSON (nested objects/arrays whose shape
+Mautic varies, e.g. ``[]`` for an empty object). Contacts, companies and stats tables get their schemas at
+discovery time (``tap_mautic.streams``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,15 @@ from typing import Any
 
 from tap_mautic.fields import ANY, BOOLEAN, DATETIME, INTEGER, NUMBER, STRING
 
+# A context's category: null or an object (the recorded answers); extra keys Mautic adds are kept.
+CATEGORY: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {"id": INTEGER, "title": STRING, "alias": STRING, "description": STRING, "color": STRING,
+                   "bundle": STRING},
+    "additionalProperties": True,
+}
 TYPES: dict[str, dict[str, Any]] = {"s": STRING, "i": INTEGER, "n": NUMBER, "b": BOOLEAN, "dt": DATETIME,
-                                    "x": ANY}
+                                    "x": ANY, "cat": CATEGORY}
 
 # The replication key of every incremental entity stream: dateModified, or dateAdded while Mautic leaves
 # dateModified null (until the first update), normalised to ISO 8601 UTC.
@@ -28,9 +35,9 @@ PUBLISH = "publishUp:dt publishDown:dt"
 VARIANTS = "variantParent:x variantChildren:x translationParent:x translationChildren:x"
 
 SPECS: dict[str, str] = {
-    "segments": f"{FORM_ENTITY} name:s publicName:s alias:s description:s category:x filters:x isGlobal:b "
+    "segments": f"{FORM_ENTITY} name:s publicName:s alias:s description:s category:cat filters:x isGlobal:b "
                 "isPreferenceCenter:b",
-    "campaigns": f"{FORM_ENTITY} name:s category:x description:s allowRestart:b {PUBLISH} events:x forms:x "
+    "campaigns": f"{FORM_ENTITY} name:s category:cat description:s allowRestart:b {PUBLISH} events:x forms:x "
                  "lists:x canvasSettings:x",
     "campaign_events": "id:i name:s description:s type:s eventType:s channel:s channelId:x order:i "
                        "properties:x "
@@ -38,23 +45,23 @@ SPECS: dict[str, str] = {
                        "triggerRestrictedStartHour:x triggerRestrictedStopHour:x "
                        "triggerRestrictedDaysOfWeek:x triggerMode:s decisionPath:s parent:x children:x "
                        "campaign:x",
-    "emails": f"{FORM_ENTITY} name:s subject:s language:s category:x fromAddress:s fromName:s "
+    "emails": f"{FORM_ENTITY} name:s subject:s language:s category:cat fromAddress:s fromName:s "
               "replyToAddress:s bccAddress:s useOwnerAsMailer:b utmTags:x customHtml:s plainText:s "
               "template:s "
               f"emailType:s {PUBLISH} publicPreview:b readCount:i sentCount:i revision:i assetAttachments:x "
               f"variantStartDate:dt variantSentCount:i variantReadCount:i {VARIANTS} unsubscribeForm:x "
               "dynamicContent:x lists:x headers:x",
-    "forms": f"{FORM_ENTITY} name:s alias:s category:x description:s cachedHtml:s {PUBLISH} fields:x "
+    "forms": f"{FORM_ENTITY} name:s alias:s category:cat description:s cachedHtml:s {PUBLISH} fields:x "
              "actions:x template:s inKioskMode:b renderStyle:b formType:s postAction:s postActionProperty:s "
              "noIndex:b formAttributes:s language:s",
-    "pages": f"{FORM_ENTITY} title:s alias:s category:x language:s {PUBLISH} hits:i uniqueHits:i "
+    "pages": f"{FORM_ENTITY} title:s alias:s category:cat language:s {PUBLISH} hits:i uniqueHits:i "
              "variantHits:i revision:i metaDescription:s redirectType:x redirectUrl:s isPreferenceCenter:b "
              f"noIndex:b variantSettings:x variantStartDate:dt {VARIANTS} template:s customHtml:s",
-    "assets": f"{FORM_ENTITY} title:s alias:s category:x description:s language:s {PUBLISH} downloadCount:i "
-              "uniqueDownloadCount:i revision:i extension:s mime:s size:i downloadUrl:s storageLocation:s "
-              "disallow:b",
+    "assets": f"{FORM_ENTITY} title:s alias:s category:cat description:s language:s {PUBLISH} "
+              "downloadCount:i uniqueDownloadCount:i revision:i extension:s mime:s size:i downloadUrl:s "
+              "storageLocation:s disallow:b",
     "notes": "id:i text:s type:s dateTime:dt lead:x",
-    "stages": f"{FORM_ENTITY} name:s category:x weight:i description:s {PUBLISH}",
+    "stages": f"{FORM_ENTITY} name:s category:cat weight:i description:s {PUBLISH}",
     "tags": "id:i tag:s description:s",
     "users": f"{FORM_ENTITY} username:s firstName:s lastName:s email:s position:s role:x timezone:s "
              "locale:s lastLogin:dt lastActive:dt signature:s",
@@ -63,19 +70,19 @@ SPECS: dict[str, str] = {
     "contact_fields": f"{FORM_ENTITY} label:s alias:s type:s group:s order:i object:s defaultValue:x "
                       "isRequired:b isFixed:b isListable:b isVisible:b isShortVisible:b isUniqueIdentifier:b "
                       "isPubliclyUpdatable:b properties:x",
-    "points": f"{FORM_ENTITY} name:s category:x type:s description:s {PUBLISH} delta:i properties:x "
+    "points": f"{FORM_ENTITY} name:s category:cat type:s description:s {PUBLISH} delta:i properties:x "
               "repeatable:b",
-    "point_triggers": f"{FORM_ENTITY} name:s category:x description:s {PUBLISH} points:i color:s events:x "
+    "point_triggers": f"{FORM_ENTITY} name:s category:cat description:s {PUBLISH} points:i color:s events:x "
                       "triggerExistingLeads:b",
     # The webhook's signing ``secret`` is deliberately not replicated (tap_mautic.streams drops it).
-    "webhooks": f"{FORM_ENTITY} name:s description:s webhookUrl:s eventsOrderbyDir:s category:x triggers:x",
-    "focus": f"{FORM_ENTITY} name:s category:x description:s type:s website:s style:s {PUBLISH} properties:x "
-             "utmTags:x form:x htmlMode:x html:s editor:x cache:s",
-    "dynamic_contents": f"{FORM_ENTITY} name:s category:x {PUBLISH} sentCount:i variantParent:x "
+    "webhooks": f"{FORM_ENTITY} name:s description:s webhookUrl:s eventsOrderbyDir:s category:cat triggers:x",
+    "focus": f"{FORM_ENTITY} name:s category:cat description:s type:s website:s style:s {PUBLISH} "
+             "properties:x utmTags:x form:x htmlMode:x html:s editor:x cache:s",
+    "dynamic_contents": f"{FORM_ENTITY} name:s category:cat {PUBLISH} sentCount:i variantParent:x "
                         "variantChildren:x content:s utmTags:x filters:x isCampaignBased:b slotName:s",
-    "smses": f"{FORM_ENTITY} name:s message:s language:s category:x {PUBLISH} sentCount:i",
-    "marketing_messages": f"{FORM_ENTITY} name:s description:s {PUBLISH} channels:x category:x",
-    "notifications": f"{FORM_ENTITY} name:s heading:s message:s url:s language:s category:x button:s "
+    "smses": f"{FORM_ENTITY} name:s message:s language:s category:cat {PUBLISH} sentCount:i",
+    "marketing_messages": f"{FORM_ENTITY} name:s description:s {PUBLISH} channels:x category:cat",
+    "notifications": f"{FORM_ENTITY} name:s heading:s message:s url:s language:s category:cat button:s "
                      f"utmTags:x {PUBLISH} readCount:i sentCount:i",
     "reports": "id:i name:s description:s system:b isScheduled:b source:s columns:x filters:x tableOrder:x "
                "graphs:x groupBy:x settings:x aggregators:x scheduleUnit:s toAddress:s scheduleDay:s "
