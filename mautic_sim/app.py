@@ -406,25 +406,7 @@ class Mautic:
                     raise _BatchPartial(current, err.details or {}) from None
                 raise
 
-        done: dict[int, Any] = {}
-        errors: dict[int, Any] = {}
-        codes: list[int] = []
-        for i, (_, item) in enumerate(items):
-            try:
-                e, code = one(item)
-                done[i] = e
-                codes.append(code)
-            except _BatchPartial as bp:
-                done[i] = bp.entity
-                codes.append(400)
-                errors[i] = {"code": 400, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
-                             "details": bp.details, "type": None}
-            except ApiError as e:
-                codes.append(e.status)
-                errors[i] = ({"message": e.message, "code": 404, "type": "api"} if e.status == 404 else
-                             {"code": e.status, "message": e.message,
-                              "details": e.details if e.details is not None else [], "type": None})
-        return Response(200, self._batch_body(ctx.list_key, done, codes, errors))
+        return Response(200, self._run_batch(items, one, ctx.list_key))
 
     def _ids(self, req: Request) -> list[int]:
         raw = req.query.get("ids")
