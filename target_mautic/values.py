@@ -104,26 +104,25 @@ def _parse_datetime(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace(" ", "T", 1))
 
 
+def _utc_or_date(value: Any, kind: str) -> dt.date:
+    """A datetime (any offset, or an ISO string) in UTC, or a plain date as given."""
+    if isinstance(value, dt.datetime):
+        return to_utc(value)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return to_utc(_parse_datetime(value))
+    raise InvalidValue(f"not a {kind}: {value!r}")
+
+
 def format_datetime(value: Any) -> str:
     """UTC ``YYYY-MM-DD HH:MM:SS`` as Mautic stores datetimes (sinks receive datetime objects)."""
-    if isinstance(value, dt.datetime):
-        return to_utc(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d 00:00:00")
-    if isinstance(value, str):
-        return to_utc(_parse_datetime(value)).strftime("%Y-%m-%d %H:%M:%S")
-    raise InvalidValue(f"not a datetime: {value!r}")
+    return _utc_or_date(value, "datetime").strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_date(value: Any) -> str:
     """``YYYY-MM-DD``; a datetime is converted to UTC first."""
-    if isinstance(value, dt.datetime):
-        return to_utc(value).strftime("%Y-%m-%d")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, str):
-        return to_utc(_parse_datetime(value)).strftime("%Y-%m-%d")
-    raise InvalidValue(f"not a date: {value!r}")
+    return _utc_or_date(value, "date").strftime("%Y-%m-%d")
 
 
 def to_bool(value: Any) -> bool:
