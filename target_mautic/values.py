@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pendulum
+
 # Keys Mautic computes itself or that cannot be set through the API; a tap's output carries them, so they are
 # dropped silently (not an "unknown property").
 READ_ONLY_KEYS = frozenset(
@@ -97,11 +99,20 @@ def to_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+_STARTS_WITH_DATE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+
+
 def _parse_datetime(value: str) -> dt.datetime:
-    text = value.strip().replace("Z", "+00:00")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return dt.datetime.fromisoformat(text + "T00:00:00")
-    return dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    """Any ISO 8601 form (pendulum: ``2024-03-01``, ``2024-03-01 12:34``, ``20240301T1234Z``, offsets);
+    without an offset the value is taken as UTC, as Mautic stores it."""
+    text = value.strip()
+    try:
+        parsed = pendulum.parse(text, tz="UTC") if _STARTS_WITH_DATE.match(text) else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dt.datetime):  # not parsable, or a bare time (pendulum would put it on today)
+        raise InvalidValue(f"not an ISO 8601 date or datetime: {value!r}")
+    return parsed
 
 
 def _utc_or_date(value: Any, kind: str) -> dt.date:

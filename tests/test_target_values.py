@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from target_mautic.sinks import csv_in
-from target_mautic.values import InvalidValue, ValueMapper, field_specs
+from target_mautic.values import InvalidValue, ValueMapper, field_specs, format_datetime
 
 FIELDS = [
     {"alias": "email", "type": "email", "isUniqueIdentifier": True},
@@ -91,3 +91,23 @@ def test_owner_and_tags_from_tap_shapes():
 
 def test_csv_in_quotes_commas_and_quotes():
     assert csv_in(["Acme", "Acme, Inc.", 'Say "hi"']) == 'Acme,"Acme, Inc.","Say ""hi"""'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-01T12:34:56+02:00", "2024-03-01 10:34:56"),  # offsets are converted to UTC
+        ("2024-03-01T12:34:56Z", "2024-03-01 12:34:56"),
+        ("2024-03-01 12:34", "2024-03-01 12:34:00"),  # no offset: already UTC, as Mautic stores it
+        ("20240301T123456Z", "2024-03-01 12:34:56"),  # ISO 8601 basic format
+        ("2024-03-01", "2024-03-01 00:00:00"),
+    ],
+)
+def test_datetime_strings_in_any_iso_form(text: str, expected: str) -> None:
+    assert format_datetime(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0000-00-00", "abc", "12:00", "2024-13-45"])
+def test_unparsable_datetime_strings_are_invalid_values(text: str) -> None:
+    with pytest.raises(InvalidValue, match="not an ISO 8601 date or datetime"):
+        format_datetime(text)
