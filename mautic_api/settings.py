@@ -33,7 +33,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from mautic_api.errors import ConfigurationError
+from mautic_api.errors import ConfigurationError, scrub
 
 AUTH_METHODS = ("basic", "oauth2", "oauth1a")
 DEFAULT_TIMEOUT = 60.0
@@ -331,4 +331,16 @@ class MauticConfigMixin:
             self._config = normalize_config(self._config, self.logger, strict=raise_errors)
         except ConfigurationError as exc:
             raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
-        return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
+        # singer-sdk's schema errors quote the value at fault: never let that value be a secret.
+        wrong_type = [k for k in SECRET_SETTINGS if self._config.get(k) not in (None, "")
+                      and not isinstance(self._config[k], str)]
+        if wrong_type and raise_errors:
+            message = f"Setting '{wrong_type[0]}' must be a string (its value is not shown: it is a secret)."
+            raise ConfigValidationError(message, errors=[message])
+        try:
+            return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
+        except ConfigValidationError as exc:
+            secrets = [str(self._config[k]) for k in SECRET_SETTINGS if self._config.get(k) not in (None, "")]
+            errors = [scrub(error, secrets) for error in exc.errors]
+            first = errors[0] if errors else str(exc)
+            raise ConfigValidationError(f"Config validation failed: {first}", errors=errors) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from typing import Any, ClassVar
 
 import click
 import requests
+import simplejson
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
@@ -195,6 +197,9 @@ class _MauticCommand(SingerCommand):
         except (MauticError, ConfigValidationError, FatalAPIError, RetriableAPIError) as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             click.echo(f"tap-mautic: {message}", err=True)
+            sys.exit(1)
+        except (json.JSONDecodeError, simplejson.JSONDecodeError) as exc:  # singer-sdk reads files with both
+            click.echo(f"tap-mautic: a --config, --state or --catalog file is not JSON: {exc}", err=True)
             sys.exit(1)
 
 

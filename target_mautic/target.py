@@ -13,12 +13,15 @@ Why these choices:
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.exceptions import RecordsWithoutSchemaException
+from singer_sdk.singerlib.exceptions import SingerReadError
 from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
@@ -308,10 +311,20 @@ class TargetMautic(MauticConfigMixin, Target):
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Our own errors end the run with one clear line and exit code 1, no traceback."""
+        # singer-sdk's reader logs an unparsable line in full, with a traceback: the line is a record (contact
+        # data) and the traceback noise; the one line below replaces both.
+        logging.getLogger("singer_sdk.singerlib.encoding.simple").setLevel(logging.CRITICAL)
         try:
             super().invoke(*args, **kwargs)
         except (RecordsFailedError, UnknownStreamError, StreamSetupError, MauticError) as exc:
             cls.logger.error("%s", exc)
+            sys.exit(1)
+        except RecordsWithoutSchemaException as exc:
+            cls.logger.error("Invalid input: %s", exc)
+            sys.exit(1)
+        except SingerReadError as exc:  # its message quotes the line: record data stays out of the log
+            first = str(exc).split(":", 1)[0]
+            cls.logger.error("Invalid input: %s (the line is not shown). Nothing after it was read.", first)
             sys.exit(1)
 
 

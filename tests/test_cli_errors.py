@@ -1,0 +1,69 @@
+"""Bad input ends a run with one line naming what is at fault: exit 1, no traceback, no secret, no record."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SESSION_SIM, basic_config
+
+BIN = Path(sys.executable).parent
+SECRET = "Sekr3t-Value-42"
+
+
+def run(tool: str, tmp_path: Path, config: dict, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run(
+        [str(BIN / tool), "--config", str(path), *args],
+        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *expected: str) -> None:
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    for text in expected:
+        assert text in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("tool", ["tap-mautic", "target-mautic"])
+@pytest.mark.parametrize("bad", [12345678901, [SECRET], {"value": SECRET}])
+def test_a_secret_of_the_wrong_type_is_named_not_shown(tool: str, bad: object, tmp_path: Path) -> None:
+    config = basic_config(SESSION_SIM, client_secret=bad)
+    done = run(tool, tmp_path, config, *(["--test"] if tool == "tap-mautic" else []))
+    assert_one_line_error(done, "'client_secret' must be a string")
+    assert SECRET not in done.stderr + done.stdout
+    assert "12345678901" not in done.stderr + done.stdout
+
+
+def test_a_bad_tap_setting_is_named(tmp_path: Path) -> None:
+    done = run("tap-mautic", tmp_path, basic_config(SESSION_SIM, page_size="abc"), "--test")
+    assert_one_line_error(done, "config['page_size']")
+
+
+def test_a_state_file_that_is_not_json(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    done = run("tap-mautic", tmp_path, basic_config(SESSION_SIM), "--state", str(state))
+    assert_one_line_error(done, "is not JSON")
+
+
+def test_a_truncated_input_line_is_reported_without_its_data(tmp_path: Path) -> None:
+    schema = {"type": "SCHEMA", "stream": "contacts", "key_properties": [],
+              "schema": {"type": "object", "properties": {"email": {"type": "string"}}}}
+    truncated = '{"type": "RECORD", "stream": "contacts", "record": {"email": "private@x.org"'
+    stdin = json.dumps(schema) + "\n" + truncated + "\n"
+    done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
+    assert_one_line_error(done, "Invalid input: Unable to parse line as JSON")
+    assert "private@x.org" not in done.stderr
+
+
+def test_a_record_before_its_schema(tmp_path: Path) -> None:
+    stdin = json.dumps({"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.org"}}) + "\n"
+    done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
+    assert_one_line_error(done, "Invalid input: A record for stream 'contacts' was encountered before")
