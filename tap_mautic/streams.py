@@ -63,13 +63,14 @@ ENTITY_STREAMS: dict[str, tuple[str, bool, str]] = {
     "devices": ("devices", False, "lead:leads:viewother"),
 }
 
-# /api/stats tables. Append-only tables are incremental on ``id``; tables whose rows change in place are
-# read in full (keyset on id, or on their composite key when they have no id).
+# /api/stats tables. Append-only tables are incremental on ``id``; tables whose rows change or disappear in
+# place are read in full (keyset on id, or on their composite key when they have no id): lead_donotcontact
+# (a new reason updates the row, a removal deletes it), campaign_lead_event_log (scheduled rows are updated
+# when they run), lead_utmtags (removed through the API), email_stats (opens), the membership tables.
 APPEND_ONLY_TABLES = {
-    "audit_log", "lead_event_log", "page_hits", "form_submissions", "campaign_lead_event_log",
-    "lead_points_change_log", "lead_stages_change_log", "lead_donotcontact", "asset_downloads",
-    "email_stat_replies", "lead_companies_change_log", "lead_utmtags", "video_hits", "focus_stats",
-    "dynamic_content_lead_data", "webhook_logs", "email_stats_devices",
+    "audit_log", "lead_event_log", "page_hits", "form_submissions", "lead_points_change_log",
+    "lead_stages_change_log", "asset_downloads", "email_stat_replies", "lead_companies_change_log",
+    "video_hits", "focus_stats", "dynamic_content_lead_data", "webhook_logs", "email_stats_devices",
 }
 COMPOSITE_KEYS: dict[str, tuple[str, str]] = {
     "lead_lists_leads": ("leadlist_id", "lead_id"),
