@@ -37,7 +37,7 @@ from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_st
 DEFAULT_PAGE_SIZE = 200
 
 STREAM_OPTIONS = th.ObjectType(
-    th.Property("page_size", th.IntegerType, description="Records per request for this stream"),
+    th.Property("page_size", th.IntegerType(minimum=1), description="Records per request for this stream"),
     th.Property("search", th.StringType, description="Mautic search string, e.g. 'tag:vip' or 'is:mine'"),
     th.Property("published_only", th.BooleanType, description="Only records with isPublished = true"),
     th.Property("minimal", th.BooleanType,
@@ -48,7 +48,7 @@ STREAM_OPTIONS = th.ObjectType(
 TAP_SETTINGS = th.PropertiesList(
     th.Property("start_date", th.DateTimeType,
                 description="Earliest modification (entities) or event date (stats) on a first run"),
-    th.Property("page_size", th.IntegerType, default=DEFAULT_PAGE_SIZE,
+    th.Property("page_size", th.IntegerType(minimum=1), default=DEFAULT_PAGE_SIZE,
                 description="Records per request (Mautic list limit), for every stream without its own"),
     th.Property(
         "stream_options", th.ObjectType(additional_properties=STREAM_OPTIONS),

@@ -93,7 +93,7 @@ TARGET_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "batch_size",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=API_BATCH_LIMIT,
         description=(
             "Items per batch call (Mautic's api_batch_max_limit is 200 by default). When Mautic answers with "
@@ -194,12 +194,8 @@ class TargetMautic(MauticConfigMixin, Target):
         _ = new_value  # fixed at 1 by design
 
     def _configured_batch_size(self) -> int:
-        value = self.config.get("batch_size") or API_BATCH_LIMIT
-        try:
-            size = int(value)
-        except (TypeError, ValueError):
-            size = API_BATCH_LIMIT
-        return max(1, size)
+        """The config's batch_size (the schema keeps it a positive integer)."""
+        return int(self.config.get("batch_size") or API_BATCH_LIMIT)
 
     @property
     def batch_size(self) -> int:

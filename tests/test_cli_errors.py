@@ -67,3 +67,17 @@ def test_a_record_before_its_schema(tmp_path: Path) -> None:
     stdin = json.dumps({"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.org"}}) + "\n"
     done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
     assert_one_line_error(done, "Invalid input: A record for stream 'contacts' was encountered before")
+
+
+@pytest.mark.parametrize(
+    ("tool", "setting"),
+    [
+        ("tap-mautic", {"page_size": 0}),
+        ("tap-mautic", {"stream_options": {"contacts": {"page_size": -5}}}),
+        ("target-mautic", {"batch_size": 0}),
+    ],
+)
+def test_sizes_must_be_positive(tool: str, setting: dict, tmp_path: Path) -> None:
+    args = ["--test"] if tool == "tap-mautic" else []
+    done = run(tool, tmp_path, basic_config(SESSION_SIM, **setting), *args)
+    assert_one_line_error(done, "is less than the minimum of 1")
