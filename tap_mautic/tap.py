@@ -161,11 +161,14 @@ class TapMautic(MauticConfigMixin, Tap):
 
     def check_connection(self) -> str:
         """One cheap call; the Mautic version and user, or a ConfigurationError naming cause and fix."""
-        response, body = self.client.request_full("GET", "users/self")
+        # At most one retry: a wrong base_url should be reported in seconds, not after a full backoff.
+        client = MauticClient({**self.config, "max_retries": min(1, self.mautic_settings.max_retries)},
+                              logger=self.logger)
+        response, body = client.request_full("GET", "users/self")
         version = response.headers.get("Mautic-Version") or "unknown version"
         user = body.get("username") if isinstance(body, dict) else None
         who = user or "the configured client"
-        return f"Connected to Mautic {version} at {self.client.base_url} as {who}."
+        return f"Connected to Mautic {version} at {client.base_url} as {who}."
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
