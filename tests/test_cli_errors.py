@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,13 @@ def test_sizes_must_be_positive(tool: str, setting: dict, tmp_path: Path) -> Non
     args = ["--test"] if tool == "tap-mautic" else []
     done = run(tool, tmp_path, basic_config(SESSION_SIM, **setting), *args)
     assert_one_line_error(done, "is less than the minimum of 1")
+
+
+def test_connection_test_against_a_wrong_url_retries_once(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = {"base_url": f"http://127.0.0.1:{port}", "username": "admin", "password": SECRET}
+    done = run("tap-mautic", tmp_path, config, "--test")
+    assert_one_line_error(done, "cannot connect (check 'base_url'", "gave up after 2 attempts")
+    assert SECRET not in done.stderr
