@@ -63,6 +63,10 @@ TAP_SETTINGS = th.PropertiesList(
     th.Property("lookback_seconds", th.NumberType, default=1,
                 description="Seconds subtracted from the bookmark in the modification filter "
                             "(Mautic stores seconds)"),
+    th.Property("stats_settle_seconds", th.IntegerType(minimum=0), default=30,
+                description="Event rows of the id-incremental stats tables younger than this (by Mautic's "
+                            "clock at the start of the run) are left to the next run: a row whose id was "
+                            "taken before a newer one's but committed after it is then not skipped"),
     th.Property("backoff_factor", th.NumberType, default=1.0,
                 description="Seconds of the first retry wait (then doubling, capped at 60x); 429 answers "
                             "wait as the server asks"),

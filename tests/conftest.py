@@ -20,8 +20,13 @@ atexit.register(SESSION_SIM.stop)
 
 
 def basic_config(sim: Simulator, **extra: Any) -> dict[str, Any]:
-    """A tap/target config for ``sim`` with Basic auth."""
-    return {"base_url": sim.url, "username": SIM_USER, "password": SIM_PASSWORD, **extra}
+    """A tap/target config for ``sim`` with Basic auth.
+
+    ``stats_settle_seconds`` is 0: the tests read event rows moments after writing them, which the tap's
+    settle window would hold back to the next run (tests/test_tap_settle.py tests the window itself).
+    """
+    return {"base_url": sim.url, "username": SIM_USER, "password": SIM_PASSWORD, "stats_settle_seconds": 0,
+            **extra}
 
 
 @pytest.fixture(scope="session")
