@@ -29,6 +29,18 @@ def basic_config(sim: Simulator, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch):
+    """The retry waits of mautic_api, recorded instead of slept; sessions fresh before and after the test."""
+    from mautic_api.http import forget_sessions
+
+    waits: list[float] = []
+    monkeypatch.setattr("mautic_api.http._sleep", waits.append)
+    forget_sessions()
+    yield waits
+    forget_sessions()
+
+
 @pytest.fixture(scope="session")
 def session_sim() -> Simulator:
     """The shared, read-mostly simulator (do not write to it in tests)."""

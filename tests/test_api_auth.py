@@ -34,12 +34,7 @@ INVALID = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch):
-    monkeypatch.setattr("mautic_api.http._sleep", lambda seconds: None)
-    forget_sessions()
-    yield
-    forget_sessions()
+pytestmark = pytest.mark.usefixtures("retry_waits")
 
 
 def oauth2(**extra):

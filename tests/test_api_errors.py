@@ -22,7 +22,6 @@ from mautic_api import (
     NotFoundError,
     PermissionDeniedError,
 )
-from mautic_api.http import forget_sessions
 
 BASE = "http://mautic.test"
 PASSWORD = "pw-s3cr3t-XYZ"
@@ -74,12 +73,7 @@ BODY_VALIDATION_400 = (  # 013-contacts-seed-create-2.http
 )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_sessions(monkeypatch):
-    monkeypatch.setattr("mautic_api.http._sleep", lambda seconds: None)
-    forget_sessions()
-    yield
-    forget_sessions()
+pytestmark = pytest.mark.usefixtures("retry_waits")
 
 
 def basic(**extra):

@@ -24,7 +24,7 @@ from mautic_api import (
     SerializerBugError,
 )
 from mautic_api.client import as_records, as_total, check_where
-from mautic_api.http import forget_sessions, php_query, retry_wait_seconds, wait_from_headers, wait_generator
+from mautic_api.http import php_query, retry_wait_seconds, wait_from_headers, wait_generator
 
 BASE = "http://mautic.test"
 CONFIG = {"base_url": BASE, "username": "admin", "password": "pw", "max_retries": 3}
@@ -32,12 +32,8 @@ JSON = "application/json"
 
 
 @pytest.fixture(autouse=True)
-def sleeps(monkeypatch):
-    waits: list[float] = []
-    monkeypatch.setattr("mautic_api.http._sleep", waits.append)
-    forget_sessions()
-    yield waits
-    forget_sessions()
+def sleeps(retry_waits: list[float]) -> list[float]:
+    return retry_waits
 
 
 # ---------------------------------------------------------------------------------------------- query

@@ -34,12 +34,8 @@ STRONG_PASSWORD = "pw-Zq81-strong"
 
 
 @pytest.fixture(autouse=True)
-def waits(monkeypatch):
-    recorded: list[float] = []
-    monkeypatch.setattr("mautic_api.http._sleep", recorded.append)
-    forget_sessions()
-    yield recorded
-    forget_sessions()
+def waits(retry_waits: list[float]) -> list[float]:
+    return retry_waits
 
 
 def oauth2_config(sim: Simulator, **extra):
