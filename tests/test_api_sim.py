@@ -277,10 +277,11 @@ def test_transient_faults_are_retried(sim, kind, waits):
 
 
 def test_read_timeout_is_retried(waits):
+    # The fault stalls 3 s; the client waits 1 s, ample for the retried answer even on a loaded machine.
     with Simulator(
-        contacts=3, seed=1, username=SIM_USER, password=SIM_PASSWORD, timeout_fault_s=1.0
+        contacts=3, seed=1, username=SIM_USER, password=SIM_PASSWORD, timeout_fault_s=3.0
     ) as small:
-        client = MauticClient(basic_config(small, request_timeout=0.3, max_retries=1))
+        client = MauticClient(basic_config(small, request_timeout=1.0, max_retries=1))
         small.schedule_fault("timeout", nth=1, path="/api/contacts")
         assert client.list_page("contacts", limit=2).total == 3
     assert len(waits) == 1

@@ -43,11 +43,11 @@ def test_client_credentials_and_expiry() -> None:
 
 
 def test_short_token_lifetime_expires_by_itself() -> None:
-    with Simulator(contacts=1, token_lifetime=1) as sim:
+    with Simulator(contacts=1, token_lifetime=2) as sim:  # 2 s: the first call lands well inside it
         tok = _token(sim, grant_type="client_credentials", **CLIENT).json()["access_token"]
         hdr = {"Authorization": f"Bearer {tok}"}
         assert requests.get(f"{sim.url}/api/contacts", headers=hdr, timeout=10).status_code == 200
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 6
         status = 200
         while status == 200 and time.monotonic() < deadline:
             time.sleep(0.2)
