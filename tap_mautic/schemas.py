@@ -135,7 +135,7 @@ def _list_of(spec: str) -> dict[str, Any]:
 
 
 # The contact's relations, typed from the recorded answers (owner and stage objects; tags, UTM tags, DNC
-# entries and IP addresses as lists; Mautic sends ipAddresses keyed by IP, the tap emits the values).
+# entries and IP addresses as lists; older Mautic sent ipAddresses keyed by IP, the tap emits the values).
 CONTACT_RELATIONS: dict[str, dict[str, Any]] = {
     "owner": _nested("id:i username:s firstName:s lastName:s email:s"),
     "stage": _nested("id:i name:s weight:i description:s"),
@@ -143,5 +143,5 @@ CONTACT_RELATIONS: dict[str, dict[str, Any]] = {
     "utmtags": _list_of("id:i query:x referer:s remoteHost:s url:s userAgent:s utmCampaign:s utmContent:s "
                         "utmMedium:s utmSource:s utmTerm:s"),
     "doNotContact": _list_of("id:i dateAdded:dt reason:i comments:s channel:s channelId:i"),
-    "ipAddresses": _list_of("ipAddress:s ipDetails:x"),
+    "ipAddresses": _list_of("id:i ipAddress:s ipDetails:x"),  # a list on 5.1 (recorded: 017, 164)
 }

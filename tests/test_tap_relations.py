@@ -37,7 +37,7 @@ def test_contact_relations_are_typed(sim) -> None:
 
 
 def test_ip_addresses_keyed_by_ip_become_a_list() -> None:
-    """Mautic sends ``ipAddresses`` as an object keyed by IP (``[]`` when empty); the tap emits a list."""
+    """Older Mautic sent ``ipAddresses`` keyed by IP (5.1 sends a list, recorded): the tap emits a list."""
     stream = make_tap(basic_config(SESSION_SIM)).streams["contacts"]
     details = {"city": "Paris", "country": "France"}
     row = {"id": 1, "fields": {"all": {}}, "ipAddresses": {"203.0.113.5": {"ipDetails": details}}}
