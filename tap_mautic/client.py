@@ -34,6 +34,7 @@ from mautic_api.errors import (
 from mautic_api.http import php_query, response_json, wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
 from tap_mautic.fields import RecordConverter, to_datetime
+from tap_mautic.progress import Progress
 from tap_mautic.schemas import MODIFIED_AT
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         self._token: Any = None  # token of the request in flight
         self._next_token: Any = None
         self._yielded = 0
+        self._progress: Progress | None = None
         self._schema_keys: frozenset[str] | None = None
         self._warned_keys: set[str] = set()
 
@@ -265,6 +267,10 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         _, body = response_json(response)
         rows = self.extract_rows(body)
+        if self._progress is not None and isinstance(body, Mapping):
+            total = body.get("total")
+            if isinstance(total, int) or (isinstance(total, str) and total.isdigit()):
+                self._progress.expect(int(total))
         self.verify_page(rows)
         self._next_token = self.next_token(rows)
         yield from rows
@@ -279,6 +285,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         """Run each pass with keyset paging, de-duplicating by primary key within the run."""
         seen: set[Any] = set()
         self._yielded = 0
+        progress = self._progress = Progress(self.name, self.logger)
         try:
             for query in self.query_passes(context):
                 self._pass = query
@@ -289,8 +296,13 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
                         continue
                     seen.add(key)
                     self._yielded += 1
+                    progress.tick()
                     yield row
-            yield from self.extra_records(context)
+            for row in self.extra_records(context):
+                progress.tick()
+                yield row
+            if context is None or progress.records:
+                progress.finish()
         except StreamPermissionDenied as exc:
             if self._yielded:
                 raise

@@ -17,8 +17,8 @@ import requests
 from mautic_api.catalog import get_context
 from mautic_api.client import check_where
 from mautic_api.errors import MauticError, PermissionDeniedError
-from tap_mautic.client import MauticStream, QueryPass, modified_at, where_time
-from tap_mautic.fields import DATETIME, field_schema, stats_column_schema, to_datetime
+from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
+from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
 from tap_mautic.schemas import (
     COMPANY_SPEC,
     CONTACT_RELATIONS,
@@ -226,6 +226,10 @@ class CustomFieldStream(EntityStream):
         return True
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if row.get(DELETED_AT) is not None:
+            # A deletion marker is exactly {id, _sdc_deleted_at}: an explicit null for every other property
+            # would make an upserting loader blank the row it marks.
+            return row
         fields = row.pop("fields", None)
         values = fields.get("all") if isinstance(fields, Mapping) else None
         if not isinstance(values, Mapping):
@@ -284,7 +288,7 @@ class CustomFieldStream(EntityStream):
                     )
                 last_id = entry_id
                 deleted_at = to_datetime(entry.get("date_added"))
-                yield {"id": int(entry["object_id"]), DELETED_AT: deleted_at, MODIFIED_AT: deleted_at}
+                yield {"id": int(entry["object_id"]), DELETED_AT: deleted_at}
 
 
 class ContactsStream(CustomFieldStream):
@@ -364,6 +368,73 @@ class StatsStream(MauticStream):
         if where:
             params["where"] = check_where(where)
         return params
+
+
+class DeletionsStream(StatsStream):
+    """Who and what was deleted, read from ``audit_log`` (``action=delete``), one record per deletion.
+
+    Why: a deletion marker in ``contacts``/``companies`` carries only the id, and a loader that upserts it
+    blanks the row, so the warehouse loses who was deleted. Mautic's audit log keeps the object, its id, its
+    name (in ``details``, PHP-serialized) and the user who deleted it. Incremental on the audit log id.
+    """
+
+    SCHEMA_PROPERTIES: dict[str, Any] = {
+        "id": INTEGER, "object": STRING, "bundle": STRING, "object_id": INTEGER, "name": STRING,
+        "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING,
+    }
+
+    def list_params(self, token: Any) -> dict[str, Any]:
+        params = super().list_params(token)
+        params["where"] = check_where([{"col": "action", "expr": "eq", "val": "delete"},
+                                       *params.get("where", [])])
+        return params
+
+    def verify_page(self, rows: list[dict[str, Any]]) -> None:
+        super().verify_page(rows)
+        bad = next((row for row in rows if row.get("action") != "delete"), None)
+        if bad is not None:
+            raise FilterIgnoredError(
+                f"Stream '{self.name}': Mautic ignored the filter 'action eq delete' (audit_log row id "
+                f"{bad.get('id')}); refusing to continue."
+            )
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        return {
+            "id": int(row["id"]),
+            "object": row.get("object"),
+            "bundle": row.get("bundle"),
+            "object_id": _int_or_none(row.get("object_id")),
+            "name": php_serialized_name(row.get("details")),
+            "deleted_at": to_datetime(row["date_added"]) if row.get("date_added") else None,
+            "user_id": _int_or_none(row.get("user_id")),
+            "user_name": row.get("user_name"),
+        }
+
+
+def php_serialized_name(details: Any) -> str | None:
+    """The ``name`` entry of an audit log's PHP-serialized ``details`` (``a:1:{s:4:"name";s:5:"Putty";}``).
+
+    PHP's ``s:N:`` counts bytes, so the value is cut by its UTF-8 length, not by searching for a quote.
+    """
+    if not isinstance(details, str):
+        return None
+    marker = 's:4:"name";s:'
+    at = details.find(marker)
+    if at < 0:
+        return None
+    rest = details[at + len(marker):]
+    length, sep, tail = rest.partition(':"')
+    if not sep or not length.isdigit():
+        return None
+    raw = tail.encode("utf-8")[: int(length)]
+    return raw.decode("utf-8", errors="replace")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 class CompositeStatsStream(StatsStream):
@@ -541,4 +612,11 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
             rep_key = "id" if table in APPEND_ONLY_TABLES else None
             streams.append(StatsStream(
                 tap, schema=object_schema(props), replication_key=rep_key, **common))
+    if "audit_log" in tables:
+        streams.append(DeletionsStream(
+            tap, name="deletions", path="/stats/audit_log", list_key="stats",
+            permission="an administrator role", table="audit_log", columns=list(tables["audit_log"]),
+            schema=object_schema(dict(DeletionsStream.SCHEMA_PROPERTIES), required=("id",)),
+            replication_key="id",
+        ))
     return streams

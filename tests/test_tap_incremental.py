@@ -92,24 +92,36 @@ def test_no_record_lost_when_contacts_change_while_paging():
 
 def test_deletes_are_emitted_for_contacts_and_companies(sim):
     cfg = basic_config(sim, page_size=15, lookback_seconds=0)
-    first = sync(cfg, streams=["contacts", "companies"])
+    first = sync(cfg, streams=["contacts", "companies", "deletions"])
     assert first.records["companies"], "the simulator seeds companies"
     _next_second()
     gone = sorted(first.ids("contacts"))[:3]
+    names = {rec["id"]: f"{rec['firstname'] or ''} {rec['lastname'] or ''}".strip()
+             for rec in first.records["contacts"] if rec["id"] in gone}
     sim.delete_contacts(gone)
     company_id = sorted(first.ids("companies"))[0]
     MauticClient(cfg).delete("companies", company_id)
     _next_second()
-    second = sync(cfg, streams=["contacts", "companies"], state=first.last_state)
+    second = sync(cfg, streams=["contacts", "companies", "deletions"], state=first.last_state)
     assert second.ids("contacts", deleted=True) == set(gone)
     assert second.ids("companies", deleted=True) == {company_id}
-    for rec in second.records["contacts"]:
-        if rec["id"] in gone:
-            assert rec["_sdc_deleted_at"] is not None
-            assert rec["_mautic_modified_at"] == rec["_sdc_deleted_at"]
+    for stream in ("contacts", "companies"):
+        for rec in second.records[stream]:
+            if rec.get("_sdc_deleted_at") is not None:
+                # exactly {id, _sdc_deleted_at}: no null for any other property an upsert would write
+                assert set(rec) == {"id", "_sdc_deleted_at"}, rec
+    # The deletions stream keeps who and what was deleted, and by whom.
+    deleted = {(r["object"], r["object_id"]): r for r in second.records["deletions"]}
+    assert {k for k in deleted if k[0] in ("lead", "company")} >= {("lead", i) for i in gone} | {
+        ("company", company_id)}
+    for contact_id in gone:
+        row = deleted[("lead", contact_id)]
+        assert row["name"] == names[contact_id] or (not names[contact_id] and row["name"])
+        assert row["deleted_at"] is not None and row["user_name"]
     # A third run does not repeat the deletes.
-    third = sync(cfg, streams=["contacts", "companies"], state=second.last_state)
+    third = sync(cfg, streams=["contacts", "companies", "deletions"], state=second.last_state)
     assert not third.ids("contacts", deleted=True)
+    assert not third.records.get("deletions")
 
 
 def test_no_deletes_and_one_warning_when_audit_log_is_not_readable(sim, caplog):
