@@ -778,6 +778,9 @@ LINKS: dict[str, LinkSpec] = {
     "contact_tags": LinkSpec(None, None, ("tag",), ("tag",)),
 }
 CONTACT_COLUMNS = ("contact_id", "email")
+# tap-mautic's notes name their contact as an object ``lead: {id, ...}``; read as contact_id so that the
+# tap's output loads as it is.
+TAP_CONTACT_OBJECT = "lead"
 DNC_REASONS = {"unsubscribed": 1, "bounced": 2, "manual": 3, "1": 1, "2": 2, "3": 3}
 
 
@@ -792,10 +795,9 @@ class LinkSink(MauticSink):
         super().setup()
         props = set(self.schema.get("properties", {}))
         spec = self.spec
-        allowed = (
-            set(CONTACT_COLUMNS) | set(spec.columns) | {c for c in (spec.target_id, spec.target_alt) if c}
-        )
-        if not props & set(CONTACT_COLUMNS):
+        contact_columns = {*CONTACT_COLUMNS, TAP_CONTACT_OBJECT}
+        allowed = contact_columns | set(spec.columns) | {c for c in (spec.target_id, spec.target_alt) if c}
+        if not props & contact_columns:
             raise StreamSetupError(
                 f"Stream '{self.stream_name}' ({self.canonical}) needs a 'contact_id' or 'email' property "
                 "to name the contact."
@@ -814,6 +816,12 @@ class LinkSink(MauticSink):
         self.check_unknown(
             sorted(p for p in props if p not in allowed and not p.startswith("_sdc_") and p not in ("id",))
         )
+
+    def preprocess_record(self, record: dict, context: dict) -> dict:
+        lead = record.pop(TAP_CONTACT_OBJECT, None)
+        if record.get("contact_id") is None and isinstance(lead, Mapping) and lead.get("id") is not None:
+            record["contact_id"] = lead["id"]
+        return super().preprocess_record(record, context)
 
     def key_of(self, record: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec

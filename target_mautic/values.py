@@ -24,7 +24,7 @@ READ_ONLY_KEYS = frozenset(
         "modified_by", "modified_by_user", "checkedOut", "checkedOutBy", "checked_out", "checked_out_by",
         "checked_out_by_user", "fields", "color", "preferredProfileImage", "preferred_profile_image",
         "ipAddresses", "utmtags", "frequencyRules", "doNotContact", "score", "isPublished", "is_published",
-        "replication_key", "last_active_or_modified", "deleted",
+        "replication_key", "last_active_or_modified", "deleted", "_mautic_modified_at",
     }
 )  # fmt: skip
 
