@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +183,21 @@ def _clean_base_url(value: Any) -> str:
     return url
 
 
+# auth_method -> (what it is, the settings it needs)
+AUTH_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "basic": ("Basic auth", ("username", "password")),
+    "oauth2": ("OAuth2", ("client_id", "client_secret")),
+    "oauth1a": ("OAuth1a", ("client_id", "client_secret", "access_token", "access_token_secret")),
+}
+CREDENTIAL_SETTINGS = ("username", "password", "client_id", "client_secret", "access_token",
+                       "access_token_secret", "refresh_token")
+
+
+def _names(names: Iterable[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def normalize_config(
     config: Mapping[str, Any], logger: logging.Logger | None = None, *, strict: bool = True
 ) -> dict[str, Any]:
@@ -202,6 +217,11 @@ def normalize_config(
     out["base_url"] = _clean_base_url(out.get("base_url"))
 
     method = out.get("auth_method")
+    if _blank(method) and all(_blank(out.get(n)) for n in CREDENTIAL_SETTINGS):
+        raise ConfigurationError(
+            "No credentials are set: set " + "; or ".join(
+                f"{_names(names)} ({how})" for how, names in AUTH_NEEDS.values()) + "."
+        )
     if _blank(method):
         method = "basic" if not _blank(out.get("username")) else "oauth2"
     method = str(method).strip().lower()
@@ -211,17 +231,14 @@ def normalize_config(
         )
     out["auth_method"] = method
 
-    def need(*names: str) -> None:
-        for name in names:
-            if _blank(out.get(name)):
-                raise ConfigurationError(f"Setting '{name}' is required when auth_method is {method}.")
-
-    if method == "basic":
-        need("username", "password")
-    elif method == "oauth2":
-        need("client_id", "client_secret")
-    else:
-        need("client_id", "client_secret", "access_token", "access_token_secret")
+    _, needed = AUTH_NEEDS[method]
+    missing = [name for name in needed if _blank(out.get(name))]
+    if missing:
+        raise ConfigurationError(
+            f"{'Setting' if len(missing) == 1 else 'Settings'} {_names(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing: auth_method {method} needs "
+            f"{_names(needed)}."
+        )
 
     expires = out.get("access_token_expires")
     if not _blank(expires):

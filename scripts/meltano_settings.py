@@ -30,8 +30,6 @@ KINDS = {"string": "string", "integer": "integer", "number": "decimal", "boolean
 def _kind(name: str, spec: dict[str, Any]) -> str:
     types = spec.get("type") or ["string"]
     types = [t for t in (types if isinstance(types, list) else [types]) if t != "null"] or ["string"]
-    if spec.get("secret") or spec.get("writeOnly"):
-        return "password"
     if spec.get("enum"):
         return "options"
     if name == "start_date":
@@ -48,8 +46,8 @@ def plugin_settings(schema: dict[str, Any]) -> list[dict[str, Any]]:
         setting: dict[str, Any] = {"name": name, "kind": _kind(name, spec)}
         if spec.get("description"):
             setting["description"] = spec["description"]
-        if setting["kind"] == "password":
-            setting["sensitive"] = True
+        if spec.get("secret") or spec.get("writeOnly"):
+            setting["sensitive"] = True  # Meltano 4 keeps it out of meltano.yml (.env); `kind: password` is deprecated
         if setting["kind"] == "options":
             setting["options"] = [{"label": v, "value": v} for v in spec["enum"] if v is not None]
         out.append(setting)

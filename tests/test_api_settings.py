@@ -163,7 +163,27 @@ def test_mixin_normalises_before_sdk_validation():
     assert tap.config["request_timeout"] == 60 and tap.config["verify_ssl"] is True
     with pytest.raises(ConfigValidationError) as info:
         _Tap(config={"base_url": "https://mautic.example.com", "auth_method": "oauth2"})
-    assert info.value.errors == ["Setting 'client_id' is required when auth_method is oauth2."]
+    assert info.value.errors == [
+        "Settings 'client_id' and 'client_secret' are missing: auth_method oauth2 needs 'client_id' and "
+        "'client_secret'."
+    ]
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({}, "No credentials are set: set 'username' and 'password' (Basic auth); or 'client_id' and "
+         "'client_secret' (OAuth2); or 'client_id', 'client_secret', 'access_token' and 'access_token_secret' "
+         "(OAuth1a)."),
+    ({"username": "u"}, "Setting 'password' is missing: auth_method basic needs 'username' and 'password'."),
+    ({"client_id": "1_a"},
+     "Setting 'client_secret' is missing: auth_method oauth2 needs 'client_id' and 'client_secret'."),
+    ({"auth_method": "oauth1a", "client_id": "k", "client_secret": "s"},
+     "Settings 'access_token' and 'access_token_secret' are missing: auth_method oauth1a needs 'client_id', "
+     "'client_secret', 'access_token' and 'access_token_secret'."),
+])
+def test_missing_credentials_name_every_missing_setting_for_the_auth_method(config, message):
+    with pytest.raises(ConfigValidationError) as info:
+        _Tap(config={"base_url": "https://mautic.example.com", **config})
+    assert info.value.errors == [message]
     # --about and friends construct without validation: aliases are still mapped, nothing raises
     assert (
         _Tap(config={"baseUrl": "https://x.test/"}, validate_config=False).config["base_url"]
