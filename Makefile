@@ -3,8 +3,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Meltano runs from a venv of its own (as `pipx install meltano` would), and installs each plugin into
+# .meltano/ with uv, as on a user's machine.
+MELTANO_VENV := .venv-meltano
+MELTANO := $(MELTANO_VENV)/bin/meltano
+MELTANO_VERSION := 4.4.1
+PLUGINS_STAMP := .meltano/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean meltano
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,17 +18,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+$(MELTANO):
+	test -x $(MELTANO_VENV)/bin/python || $(PY) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install -q 'meltano==$(MELTANO_VERSION)'
+
+$(PLUGINS_STAMP): $(MELTANO) meltano.yml pyproject.toml
+	MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(MELTANO) install
+	touch $(PLUGINS_STAMP)
+
+meltano: $(PLUGINS_STAMP)
+
+demo: $(STAMP) $(PLUGINS_STAMP)
+	$(BIN)/python -m scripts.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+test: lint $(PLUGINS_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache build dist *.egg-info

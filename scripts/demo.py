@@ -1,33 +1,55 @@
-"""`make demo`: the main job end to end on the embedded simulator.
+"""`make demo`: the main job end to end, as a user runs it with Meltano.
 
-Starts `mautic-sim` with seeded data, runs `tap-mautic` (discovery, then a full sync and an incremental re-run
-with the state of the first) into files under ``demo-output/``, then loads the synced contacts into a second,
-empty simulator with `target-mautic` (reverse ETL) and prints a short summary of each step.
+1. starts `mautic-sim` (seeded contacts) on a free port;
+2. `meltano run tap-mautic target-duckdb` (full) and checks rows in DuckDB against the records the tap emitted;
+3. edits, creates and deletes a few contacts through Mautic's API, runs the same job again (incremental) and
+   shows that exactly those contacts arrived, the deleted ones marked and named in the `deletions` table;
+4. selects contacts from the warehouse (engaged contacts of a segment) and loads them back into Mautic with
+   `meltano invoke target-mautic` (a computed field and a segment membership), printing the outcomes.
+
+Everything is written under demo-output/ (Meltano's state, the DuckDB file, the results); the simulator is
+stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from mautic_api.client import MauticClient
+from scripts.pipeline import (
+    ROOT,
+    PipelineError,
+    duckdb_query,
+    duckdb_table_counts,
+    meltano,
+    meltano_env,
+    tap_record_counts,
+)
+
 OUT = ROOT / "demo-output"
-BIN = Path(sys.executable).parent
 CONTACTS = int(os.environ.get("DEMO_CONTACTS", "1000"))
+PASSWORD = "mautic"
+STATE_SUFFIX = "demo"
+JOB = ("tap-mautic", "target-duckdb")
 
 
-def start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start a simulator process and return it with its URL (the first stdout line)."""
+def step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def start_sim() -> tuple[subprocess.Popen[str], str]:
+    """The simulator on a port the OS picks; its URL is the first line it prints."""
     proc = subprocess.Popen(
-        [str(BIN / "mautic-sim"), "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        [sys.executable, "-m", "mautic_sim.cli", "--port", "0", "--contacts", str(CONTACTS), "--seed", "42",
+         "--password", PASSWORD],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )
     line = proc.stdout.readline().strip() if proc.stdout else ""
     if not line.startswith("MAUTIC_SIM_URL="):
@@ -36,103 +58,134 @@ def start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split("=", 1)[1]
 
 
-def run(cmd: list[str], *, stdin: Path | None = None, stdout: Path) -> float:
-    """Run one plugin command, its Singer output to ``stdout``; stop the demo if it fails."""
+def run_job(env: dict[str, str], *, full_refresh: bool = False) -> tuple[Counter[str], float]:
+    args = ["--environment", "sim", "run", "--state-id-suffix", STATE_SUFFIX]
+    if full_refresh:
+        args.append("--full-refresh")
     started = time.monotonic()
-    with stdout.open("w") as out, (stdin.open() if stdin else open(os.devnull)) as inp:
-        done = subprocess.run(cmd, stdin=inp, stdout=out, stderr=subprocess.PIPE, text=True, check=False)
-    if done.returncode:
-        sys.exit(f"demo: {' '.join(Path(c).name for c in cmd[:1])} failed:\n{done.stderr[-2000:]}")
-    return time.monotonic() - started
+    done = meltano(*args, *JOB, env=env)
+    return tap_record_counts(done.stdout), time.monotonic() - started
 
 
-def summarise(path: Path) -> tuple[collections.Counter[str], dict | None]:
-    """Records per stream and the last STATE of a Singer file."""
-    counts: collections.Counter[str] = collections.Counter()
-    state = None
-    for line in path.read_text().splitlines():
-        msg = json.loads(line)
-        if msg["type"] == "RECORD":
-            counts[msg["stream"]] += 1
-        elif msg["type"] == "STATE":
-            state = msg["value"]
-    return counts, state
+def compare_rows(emitted: Counter[str], database: Path) -> None:
+    """Rows per DuckDB table against the records the tap emitted (a full run: equal, table by table)."""
+    rows = duckdb_table_counts(database)
+    unequal = {s: (n, rows.get(s)) for s, n in emitted.items() if rows.get(s) != n}
+    for stream, n in sorted(emitted.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  {stream:<28} emitted {n:>6}   in DuckDB {rows.get(stream, 0):>6}")
+    print(f"  ... {len(emitted)} streams, {sum(emitted.values()):,} records emitted; "
+          f"{sum(1 for s in emitted if rows.get(s) == emitted[s])} of {len(emitted)} tables hold exactly "
+          "as many rows")
+    if unequal:
+        raise PipelineError(f"rows in != rows out: {unequal}")
 
 
-def contacts_for_another_instance(path: Path) -> list[str]:
-    """The contacts stream of a sync, keyed by email: ids of one instance mean nothing in another."""
-    lines = []
-    for line in path.read_text().splitlines():
-        msg = json.loads(line)
-        if msg.get("stream") != "contacts" or msg["type"] not in ("SCHEMA", "RECORD"):
-            continue
-        if msg["type"] == "SCHEMA":
-            msg["key_properties"] = []
-            msg["schema"]["properties"].pop("id", None)
-            msg["schema"]["required"] = [k for k in msg["schema"].get("required", []) if k != "id"]
-        elif msg["record"].get("email"):
-            msg["record"].pop("id", None)
-        else:
-            continue  # an anonymous visitor: nothing to match it on elsewhere
-        lines.append(json.dumps(msg) + "\n")
-    return lines
+def change_contacts(client: MauticClient) -> dict[str, list[int]]:
+    """What a week in Mautic looks like, in small: a few edits, new contacts, deletions."""
+    page = client.list_page("contacts", start=0, limit=30, order_by="id", order_dir="ASC",
+                            where=[{"col": "email", "expr": "isNotNull"}])
+    ids = sorted(int(r["id"]) for r in page.records)
+    edited, deleted = ids[:5], ids[10:12]
+    for n, contact_id in enumerate(edited):
+        client.edit("contacts", contact_id, {"city": f"Demo City {n}", "seats": 10 + n})
+    created = []
+    for n in range(3):
+        _, item = client.create("contacts", {"email": f"demo.new.{n}.{int(time.time())}@example.org",
+                                             "firstname": "Demo", "lastname": f"New {n}", "seats": n + 1})
+        created.append(int(item["id"]))
+    for contact_id in deleted:
+        client.delete("contacts", contact_id)
+    return {"edited": edited, "created": created, "deleted": deleted}
+
+
+def reverse_etl(env: dict[str, str], database: Path, segment_id: int) -> None:
+    """Engaged contacts of a segment, chosen in the warehouse, written back: a field and a segment."""
+    rows = duckdb_query(database, f"""
+        SELECT c.email, c.points, c.seats
+        FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
+        WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
+        ORDER BY c.points DESC, c.id LIMIT 25""")
+    messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"], "schema": {
+        "type": "object", "properties": {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}}}]
+    messages += [{"type": "RECORD", "stream": "contacts",
+                  "record": {"email": r["email"], "seats": int(r["seats"] or 0) + 100}} for r in rows]
+    messages.append({"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": {
+        "type": "object", "properties": {"email": {"type": "string"}, "segment_id": {"type": "integer"}}}})
+    messages += [{"type": "RECORD", "stream": "segment_memberships",
+                  "record": {"email": r["email"], "segment_id": 1}} for r in rows]
+    messages.append({"type": "STATE", "value": {"reverse_etl": "demo"}})
+    rows_file = OUT / "engaged_contacts.singer.jsonl"
+    rows_file.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    print(f"  {len(rows)} engaged contacts of segment {segment_id} selected in DuckDB -> {rows_file.name}")
+    meltano("--environment", "sim", "invoke", "target-mautic", env=env, stdin=rows_file)
+    results = [json.loads(line) for line in Path(env["TARGET_MAUTIC_RESULTS_PATH"]).read_text().splitlines()]
+    outcomes = Counter((r["stream"], r["outcome"]) for r in results)
+    for (stream, outcome), n in sorted(outcomes.items()):
+        print(f"  target-mautic  {stream:<22} {outcome:<10} {n}")
+    if len(results) != len(messages) - 3:
+        raise PipelineError(f"{len(messages) - 3} records sent, {len(results)} outcomes")
 
 
 def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    source, url = start_sim("--contacts", str(CONTACTS), "--seed", "42")
-    target_sim, target_url = start_sim("--contacts", "0", "--seed", "1")
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir()
+    database = OUT / "warehouse.duckdb"
+    step(f"Starting the Mautic simulator with {CONTACTS} contacts")
+    sim, url = start_sim()
     try:
-        config = {
-            "base_url": url,
-            "username": "admin",
-            "password": "mautic",
-            "start_date": "2000-01-01T00:00:00Z",
-        }
-        (OUT / "tap_config.json").write_text(json.dumps(config, indent=2))
-        print(f"Mautic simulator with {CONTACTS} seeded contacts at {url}")
+        print(f"  {url}")
+        env = meltano_env(OUT, {"MAUTIC_SIM_URL": url, "MAUTIC_SIM_PASSWORD": PASSWORD})
+        client = MauticClient({"base_url": url, "username": "admin", "password": PASSWORD})
 
-        tap = [str(BIN / "tap-mautic"), "--config", str(OUT / "tap_config.json")]
-        run([*tap, "--discover"], stdout=OUT / "catalog.json")
-        streams = json.loads((OUT / "catalog.json").read_text())["streams"]
-        print(f"discovery: {len(streams)} streams")
+        step("meltano --environment sim run tap-mautic target-duckdb   (first run: everything)")
+        emitted, seconds = run_job(env, full_refresh=True)
+        print(f"  done in {seconds:.0f} s")
+        compare_rows(emitted, database)
+        typed = duckdb_query(database, """
+            SELECT id, email, seats, is_vip, attribution, last_purchase_at, interests
+            FROM mautic.contacts WHERE email IS NOT NULL AND seats IS NOT NULL ORDER BY id LIMIT 3""")
+        print("  contacts with typed custom-field columns:")
+        for row in typed:
+            print(f"    {row}")
 
-        seconds = run(tap, stdout=OUT / "sync.singer.jsonl")
-        counts, state = summarise(OUT / "sync.singer.jsonl")
-        (OUT / "state.json").write_text(json.dumps(state, indent=2))
-        print(f"full sync: {sum(counts.values())} records from {len(counts)} streams in {seconds:.1f} s")
-        for stream, n in sorted(counts.items(), key=lambda kv: -kv[1])[:12]:
-            print(f"  {stream:<28} {n:>7}")
+        step("Changing Mautic: 5 contacts edited, 3 created, 2 deleted (through its REST API)")
+        changes = change_contacts(client)
+        for kind, ids in changes.items():
+            print(f"  {kind:<8} {ids}")
+        time.sleep(1.1)  # Mautic stores seconds: the next run starts in a later second than the changes
 
-        seconds = run([*tap, "--state", str(OUT / "state.json")], stdout=OUT / "incremental.singer.jsonl")
-        again, _ = summarise(OUT / "incremental.singer.jsonl")
-        print(
-            f"incremental re-run with that state: {again.get('contacts', 0)} contacts in {seconds:.1f} s"
-            " (those changed at or after the bookmark, less the 1 s look-back)"
-        )
+        step("meltano --environment sim run tap-mautic target-duckdb   (incremental, from the saved state)")
+        emitted, seconds = run_job(env)
+        print(f"  done in {seconds:.0f} s; contacts emitted: {emitted['contacts']} "
+              f"(expected {sum(len(v) for v in changes.values())})")
+        contacts = {r["id"]: r for r in duckdb_query(
+            database, "SELECT id, email, city, seats, _sdc_deleted_at FROM mautic.contacts")}
+        ok_edit = all(contacts[i]["city"] == f"Demo City {n}" for n, i in enumerate(changes["edited"]))
+        ok_new = all(i in contacts for i in changes["created"]) and len(set(changes["created"])) == 3
+        ok_del = all(contacts[i]["_sdc_deleted_at"] for i in changes["deleted"])
+        deletions = duckdb_query(database, "SELECT object, object_id, name, deleted_at, user_name "
+                                           "FROM mautic.deletions ORDER BY id")
+        print(f"  edits in DuckDB: {ok_edit}; new contacts in DuckDB: {ok_new}; deleted contacts marked "
+              f"(_sdc_deleted_at): {ok_del}")
+        print("  deletions table (who was deleted, when, by whom):")
+        for row in deletions[-len(changes["deleted"]):]:
+            print(f"    {row}")
+        state = meltano("--environment", "sim", "state", "get", f"sim:tap-mautic-to-target-duckdb:{STATE_SUFFIX}",
+                        env=env).stdout.strip().splitlines()[-1]
+        bookmark = json.loads(state)["singer_state"]["bookmarks"]["contacts"]
+        print(f"  bookmark of contacts: {bookmark}")
+        if emitted["contacts"] != sum(len(v) for v in changes.values()) or not (ok_edit and ok_new and ok_del):
+            raise PipelineError("the incremental run did not carry exactly the changes")
 
-        contacts_only = OUT / "contacts.singer.jsonl"
-        contacts_only.write_text("".join(contacts_for_another_instance(OUT / "sync.singer.jsonl")))
-        target_config = {
-            "base_url": target_url,
-            "username": "admin",
-            "password": "mautic",
-            "ignore_unknown_fields": True,
-            "results_path": str(OUT / "results.jsonl"),
-            "on_record_error": "report",
-        }
-        (OUT / "target_config.json").write_text(json.dumps(target_config, indent=2))
-        target = [str(BIN / "target-mautic"), "--config", str(OUT / "target_config.json")]
-        seconds = run(target, stdin=contacts_only, stdout=OUT / "target_state.jsonl")
-        outcomes = collections.Counter(
-            json.loads(line)["outcome"] for line in (OUT / "results.jsonl").read_text().splitlines()
-        )
-        print(f"reverse ETL of identified contacts into an empty Mautic: {dict(outcomes)}, {seconds:.1f} s")
-        print(f"files in {OUT.relative_to(ROOT)}/")
+        step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
+        reverse_etl(env, database, segment_id=2)
+        print(f"\nDemo complete; files in {OUT.relative_to(ROOT)}/")
+    except PipelineError as exc:
+        sys.exit(f"demo failed: {exc}")
     finally:
-        for proc in (source, target_sim):
-            proc.terminate()
-            proc.wait(timeout=10)
+        sim.terminate()
+        sim.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def plugin_settings(schema: dict[str, Any]) -> list[dict[str, Any]]:
         if spec.get("description"):
             setting["description"] = spec["description"]
         if spec.get("secret") or spec.get("writeOnly"):
-            setting["sensitive"] = True  # Meltano 4 keeps it out of meltano.yml (.env); `kind: password` is deprecated
+            # Meltano 4 writes it to .env, never to meltano.yml; `kind: password` is deprecated
+            setting["sensitive"] = True
         if setting["kind"] == "options":
             setting["options"] = [{"label": v, "value": v} for v in spec["enum"] if v is not None]
         out.append(setting)

@@ -13,10 +13,11 @@ Why these choices:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from singer_sdk import Target
 from singer_sdk import typing as th
@@ -312,16 +313,36 @@ class TargetMautic(MauticConfigMixin, Target):
         logging.getLogger("singer_sdk.singerlib.encoding.simple").setLevel(logging.CRITICAL)
         try:
             super().invoke(*args, **kwargs)
-        except (RecordsFailedError, UnknownStreamError, StreamSetupError, MauticError) as exc:
+        except RecordsFailedError as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
+        except (UnknownStreamError, StreamSetupError, MauticError) as exc:
+            cls._stop(str(exc), reading_stdin=kwargs.get("file_input") is None)
         except RecordsWithoutSchemaException as exc:
-            cls.logger.error("Invalid input: %s", exc)
-            sys.exit(1)
+            cls._stop(f"Invalid input: {exc}", reading_stdin=kwargs.get("file_input") is None)
         except SingerReadError as exc:  # its message quotes the line: record data stays out of the log
             first = str(exc).split(":", 1)[0]
-            cls.logger.error("Invalid input: %s (the line is not shown). Nothing after it was read.", first)
-            sys.exit(1)
+            cls._stop(f"Invalid input: {first} (the line is not shown). Nothing after it was read.",
+                      reading_stdin=kwargs.get("file_input") is None)
+
+    @classmethod
+    def _stop(cls, message: str, *, reading_stdin: bool) -> NoReturn:
+        """Log one line and exit 1; first read the rest of a piped input without loading it.
+
+        Why read it: under ``meltano run`` the extractor writes into our stdin; if we exit while it writes,
+        Meltano ends with a BrokenPipe traceback and the cause (this line) is lost above it. The extractor
+        then finishes, no STATE is emitted after the failure, and the run fails with this line last.
+        """
+        cls.logger.error("%s", message)
+        stream = sys.stdin.buffer if reading_stdin and sys.stdin is not None else None
+        if stream is not None and not stream.isatty():
+            cls.logger.error("Nothing more is loaded; reading the rest of the input so that the extractor "
+                             "ends cleanly.")
+            with contextlib.suppress(OSError, ValueError):
+                while stream.read(1 << 20):
+                    pass
+            cls.logger.error("%s", message)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
