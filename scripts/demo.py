@@ -1,7 +1,7 @@
 """`make demo`: the main job end to end, as a user runs it with Meltano.
 
 1. starts `mautic-sim` (seeded contacts) on a free port;
-2. `meltano run tap-mautic target-duckdb` (full) and checks rows in DuckDB against the records the tap emitted;
+2. `meltano run tap-mautic target-duckdb` (full); rows in DuckDB against the records the tap emitted;
 3. edits, creates and deletes a few contacts through Mautic's API, runs the same job again (incremental) and
    shows that exactly those contacts arrived, the deleted ones marked and named in the `deletions` table;
 4. selects contacts from the warehouse (engaged contacts of a segment) and loads them back into Mautic with
@@ -105,8 +105,9 @@ def reverse_etl(env: dict[str, str], database: Path, segment_id: int) -> None:
         FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
         WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
         ORDER BY c.points DESC, c.id LIMIT 25""")
-    messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"], "schema": {
-        "type": "object", "properties": {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}}}]
+    contact_props = {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}
+    messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
+                 "schema": {"type": "object", "properties": contact_props}}]
     messages += [{"type": "RECORD", "stream": "contacts",
                   "record": {"email": r["email"], "seats": int(r["seats"] or 0) + 100}} for r in rows]
     messages.append({"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": {
@@ -171,11 +172,13 @@ def main() -> None:
         print("  deletions table (who was deleted, when, by whom):")
         for row in deletions[-len(changes["deleted"]):]:
             print(f"    {row}")
-        state = meltano("--environment", "sim", "state", "get", f"sim:tap-mautic-to-target-duckdb:{STATE_SUFFIX}",
-                        env=env).stdout.strip().splitlines()[-1]
+        state_id = f"sim:tap-mautic-to-target-duckdb:{STATE_SUFFIX}"
+        state = meltano("--environment", "sim", "state", "get", state_id, env=env).stdout.strip()
+        state = state.splitlines()[-1]
         bookmark = json.loads(state)["singer_state"]["bookmarks"]["contacts"]
         print(f"  bookmark of contacts: {bookmark}")
-        if emitted["contacts"] != sum(len(v) for v in changes.values()) or not (ok_edit and ok_new and ok_del):
+        expected = sum(len(v) for v in changes.values())
+        if emitted["contacts"] != expected or not (ok_edit and ok_new and ok_del):
             raise PipelineError("the incremental run did not carry exactly the changes")
 
         step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")

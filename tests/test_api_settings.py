@@ -171,8 +171,8 @@ def test_mixin_normalises_before_sdk_validation():
 
 @pytest.mark.parametrize(("config", "message"), [
     ({}, "No credentials are set: set 'username' and 'password' (Basic auth); or 'client_id' and "
-         "'client_secret' (OAuth2); or 'client_id', 'client_secret', 'access_token' and 'access_token_secret' "
-         "(OAuth1a)."),
+         "'client_secret' (OAuth2); or 'client_id', 'client_secret', 'access_token' and "
+         "'access_token_secret' (OAuth1a)."),
     ({"username": "u"}, "Setting 'password' is missing: auth_method basic needs 'username' and 'password'."),
     ({"client_id": "1_a"},
      "Setting 'client_secret' is missing: auth_method oauth2 needs 'client_id' and 'client_secret'."),

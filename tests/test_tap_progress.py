@@ -38,7 +38,8 @@ def test_a_line_every_interval_with_total_rate_and_eta(caplog: pytest.LogCapture
             clock.now += 1 / 32
             p.tick()
         p.finish()
-    assert caplog.messages[0] == "Stream 'contacts': 320 records of about 1,000 in 10s (32/s), about 21s left."
+    assert caplog.messages[0] == (
+        "Stream 'contacts': 320 records of about 1,000 in 10s (32/s), about 21s left.")
     assert caplog.messages[-1] == "Stream 'contacts': 352 records in 11s (32/s), done."
     assert len(caplog.messages) == 2
 
