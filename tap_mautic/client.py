@@ -122,6 +122,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         self._token: Any = None  # token of the request in flight
         self._next_token: Any = None
         self._yielded = 0
+        self._seen_keys: set[Any] = set()
         self._schema_keys: frozenset[str] | None = None
         self._warned_keys: set[str] = set()
 
@@ -278,6 +279,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Run each pass with keyset paging, de-duplicating by primary key within the run."""
         seen: set[Any] = set()
+        self._seen_keys = seen  # read by passes computed while the run goes on (tap_mautic.changes)
         self._yielded = 0
         try:
             for query in self.query_passes(context):
