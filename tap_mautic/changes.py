@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mautic_api.errors import MauticError, NotFoundError, PermissionDeniedError
+from mautic_api.errors import NotFoundError, PermissionDeniedError
 from mautic_api.versions import Capabilities
-from tap_mautic.client import QueryPass, where_time
+from tap_mautic.client import FilterIgnoredError, QueryPass, where_time
 from tap_mautic.fields import to_datetime
 
 if TYPE_CHECKING:
@@ -165,9 +165,9 @@ class ChangeTracking:
                 when = _when(entry.get("date_added"))
                 if (entry_id <= last_id or entry.get("action") == "delete" or entry.get("bundle") != "lead"
                         or entry.get("object") != audit_object or when is None or when < floor):
-                    raise MauticError(
-                        f"Stream '{stream}': audit_log answer does not match the change filter "
-                        f"(row id {entry.get('id')}); refusing to continue."
+                    raise FilterIgnoredError(
+                        f"Stream '{stream}': Mautic ignored the filter of the audit_log change walk "
+                        f"(row id {entry.get('id')}); refusing to continue, changes could be lost."
                     )
                 last_id = entry_id
                 ids.add(int(entry["object_id"]))
