@@ -1,6 +1,9 @@
 # ruff: noqa: E501
 """A Mautic 5.1.0 simulator: a real HTTP server on loopback, backed by SQLite, with seeded data and faults.
 
+``mautic_version`` ("5.1", "5.2", "6.0", "7.1") switches on what later versions do differently
+(``mautic_sim.versions``; 5.1 is the recorded one).
+
 Tests use :class:`Simulator`; the ``mautic-sim`` console script (``mautic_sim.cli``) runs the same server.
 """
 
@@ -21,6 +24,7 @@ from mautic_sim.seed import seed as seed_data
 from mautic_sim.server import Faults, SimServer, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow
+from mautic_sim.versions import DEFAULT_VERSION
 
 __all__ = ["Simulator"]
 
@@ -33,7 +37,8 @@ class Simulator:
                  faults: str | None = None, basic_auth: bool = True, api: bool = True, oauth1a: bool = False,
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
+                 rate_limit: int = 0):
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
@@ -49,11 +54,18 @@ class Simulator:
         self.store = Store(db_path)
         self.app = Mautic(self.store, username=username, password=password, client_id=client_id,
                           client_secret=client_secret, basic_auth=basic_auth, api=api, oauth1a=oauth1a,
-                          token_lifetime=token_lifetime)
+                          token_lifetime=token_lifetime, version=mautic_version)
+        self.version = self.app.version
+        self.rate_limit = rate_limit
         if fresh:
             self.store.create_schema()
             install(self.app)
             seed_data(self.app, contacts, seed)
+            if self.version.modified_on_create:
+                # 6.0's migration fills NULL leads.date_modified from date_added (versions sheet §5, PR #14433);
+                # companies are created with it set from 6.0 on, so seeded ones get it too
+                for table in ("leads", "companies"):
+                    self.store.execute(f"UPDATE {table} SET date_modified = date_added WHERE date_modified IS NULL")
         self.faults = Faults()
         if faults:
             self.faults.set(faults, fault_seed)
@@ -65,6 +77,7 @@ class Simulator:
     def start(self) -> Simulator:
         self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
                                  timeout_fault_s=self.timeout_fault_s, log=self._log)
+        self._server.rate_limit = self.rate_limit
         self.port = self._server.server_address[1]
         self.app.base_url = self.url
         self._thread = serve_in_thread(self._server)
@@ -130,11 +143,23 @@ class Simulator:
         return utcnow()
 
     def touch_contacts(self, ids: Iterable[int]) -> None:
-        """Mark contacts as edited now, as an API edit would (date_modified, modified_by)."""
+        """Mark contacts as edited now, as an API edit would (date_modified, modified_by).
+
+        On 6.0+ an edit leaves a date_modified that is already set alone (mautic#15418)."""
         now = db_ts(self.app.now())
+        keep = "date_modified" if not self.version.modified_on_update else "?"
         for i in ids:
-            self.store.execute("UPDATE leads SET date_modified = ?, modified_by = 1, modified_by_user = 'Admin User' "
-                               "WHERE id = ?", (now, int(i)))
+            self.store.execute(f"UPDATE leads SET date_modified = COALESCE({keep}, ?), modified_by = 1, "
+                               "modified_by_user = 'Admin User' WHERE id = ?",
+                               ((now, now, int(i)) if keep == "?" else (now, int(i))))
+
+    def edit_contacts(self, values: dict[int, dict[str, Any]]) -> None:
+        """Edit contacts through the same code path as ``PATCH /api/contacts/{id}/edit`` (audit_log rows,
+        dateModified as the simulated version moves it)."""
+        for i, payload in values.items():
+            row = self.app.contacts.get_row("leads", int(i))
+            if row is not None:
+                self.app.contacts.save_contact(dict(payload), "patch", row)
 
     def create_contacts(self, n: int) -> list[int]:
         """Create ``n`` contacts through the same code path as ``POST /api/contacts/new``."""

@@ -36,6 +36,7 @@ from mautic_sim.util import (
     server_error,
     utcnow,
 )
+from mautic_sim.versions import MauticVersion, get_version
 
 BATCH_LIMIT = 200
 KNOWN_EXPR = {"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike", "in", "notIn", "between", "notBetween",
@@ -90,8 +91,9 @@ class Mautic:
 
     def __init__(self, store: Store, *, username: str, password: str, client_id: str, client_secret: str,
                  basic_auth: bool, api: bool, token_lifetime: int, oauth1a: bool = False,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, version: str | MauticVersion = "5.1"):
         self.store = store
+        self.version = version if isinstance(version, MauticVersion) else get_version(version)
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
         self.basic_auth, self.api_enabled, self.oauth1a = basic_auth, api, oauth1a
@@ -590,7 +592,9 @@ class Mautic:
             if s:
                 wheres.append(s)
                 params += p
-        elif str(q.get("published", "")).lower() in ("1", "true"):
+        # 5.1-6.x: `where` replaces the forced published filter; a later 7.x applies both (versions sheet §4)
+        if (not where or self.version.where_keeps_forced_filters) and \
+                str(q.get("published", "")).lower() in ("1", "true"):
             wheres.append("is_published = 1")
         search = str(q.get("search") or "").strip()
         if search:

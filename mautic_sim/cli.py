@@ -11,6 +11,7 @@ import time
 
 from mautic_sim import Simulator
 from mautic_sim.server import parse_fault_spec, stderr_log
+from mautic_sim.versions import DEFAULT_VERSION, VERSIONS
 
 
 def _onoff(value: str) -> bool:
@@ -23,7 +24,7 @@ def _onoff(value: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mautic-sim", description="A Mautic 5.1.0 API simulator on loopback.")
+    p = argparse.ArgumentParser(prog="mautic-sim", description="A Mautic API simulator on loopback (5.1.0; --mautic-version for later ones).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks any free port")
     p.add_argument("--db", default=None, help="SQLite file (default: a temporary one)")
@@ -40,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-lifetime", type=int, default=3600, help="OAuth2 access token lifetime in seconds")
     p.add_argument("--basic-auth", type=_onoff, default=True, metavar="on|off")
     p.add_argument("--api", type=_onoff, default=True, metavar="on|off")
+    p.add_argument("--mautic-version", default=DEFAULT_VERSION, choices=sorted(VERSIONS),
+                   help="behave as this Mautic version (5.1 is recorded; the others follow mautic-versions.md)")
+    p.add_argument("--rate-limit", type=int, default=0,
+                   help="Mautic's api_rate_limiter_limit (calls per hour, 0 = off; 7.x has no limiter)")
     p.add_argument("--oauth1a", type=_onoff, default=False, metavar="on|off",
                    help="OAuth 1.0a as Mautic < 4 had it (off: 5.1 has none)")
     return p
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                     faults=args.faults, basic_auth=args.basic_auth, api=args.api, oauth1a=args.oauth1a,
                     token_lifetime=args.token_lifetime,
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
-                    fault_seed=args.fault_seed, log=stderr_log)
+                    fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
+                    rate_limit=args.rate_limit)
     try:
         sim.start()
     except OSError as e:

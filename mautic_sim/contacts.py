@@ -456,6 +456,9 @@ class Contacts:
             raw = payload[alias]
             if mode in ("new", "patch") and not isinstance(raw, bool) and _is_zero(raw):
                 continue  # Mautic drops numeric zero on POST/PATCH (mautic#15030)
+            if mode in ("new", "patch") and self.app.version.drops_fractions and _is_fraction(raw) \
+                    and f["type"] == "number":
+                continue  # and 0 < |v| < 1 up to 7.1 (mautic#16590, fixed in 7.2 by PR #16591)
             value, err = clean_value(f, raw)
             if err:
                 errors[alias] = [err]
@@ -464,6 +467,16 @@ class Contacts:
                 continue
             values[alias] = value
         return values, errors
+
+    def moves_modified(self, row: dict[str, Any], dnc_only: bool = False) -> bool:
+        """Whether an update of ``row`` sets date_modified on the simulated version (versions sheet §5).
+
+        5.1: always. 5.2+: not for a do-not-contact-only save (SkipModifiedInterface, PR #13994). 6.0+: only
+        while it is empty (FormModel::setModifiedData guard, mautic#15418; 7.x *inferred*)."""
+        version = self.app.version
+        if dnc_only and not version.dnc_moves_modified:
+            return False
+        return version.modified_on_update or not row.get("date_modified")
 
     def find_duplicate(self, payload: dict[str, Any]) -> dict[str, Any] | None:
         uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
@@ -534,15 +547,20 @@ class Contacts:
                 rec = {"date_added": now, "created_by": user["id"], "created_by_user": user["name"],
                        "is_published": 1, "points": 0, "date_identified": now if identified else None,
                        **values, **special}
+                if app.version.modified_on_create:  # 6.0+ (versions sheet §5, PR #14433)
+                    rec["date_modified"] = now
                 lead_id = self.store.insert("leads", rec)
                 if identified:
                     app.log_event(lead_id, "lead", source, "identified_contact",
                                   json.dumps({"object_description": user["name"]}))
                 app.audit("lead", "lead", lead_id, "create", values)
+                if identified:  # recorded (633): an "identified" row follows the "create" row
+                    app.audit("lead", "lead", lead_id, "identified", {})
             else:
                 lead_id = row["id"]
-                rec = {**values, **special, "date_modified": now, "modified_by": user["id"],
-                       "modified_by_user": user["name"]}
+                rec = {**values, **special, "modified_by": user["id"], "modified_by_user": user["name"]}
+                if self.moves_modified(row, dnc_only=not values and not special and "doNotContact" in payload):
+                    rec["date_modified"] = now
                 self.store.update("leads", lead_id, rec)
                 app.audit("lead", "lead", lead_id, "update", values)
             if merged_away is not None:
@@ -695,12 +713,16 @@ class Contacts:
             if row is None:
                 cid = self.store.insert("companies", {"date_added": now, "created_by": user["id"],
                                                       "created_by_user": user["name"], "social_cache": "a:0:{}",
+                                                      **({"date_modified": now}
+                                                         if self.app.version.modified_on_create else {}),
                                                       **values})
                 self.app.audit("lead", "company", cid, "create", values)
             else:
                 cid = row["id"]
-                self.store.update("companies", cid, {**values, "date_modified": now, "modified_by": user["id"],
-                                                     "modified_by_user": user["name"]})
+                rec = {**values, "modified_by": user["id"], "modified_by_user": user["name"]}
+                if self.moves_modified(row):
+                    rec["date_modified"] = now
+                self.store.update("companies", cid, rec)
                 self.app.audit("lead", "company", cid, "update", values)
             saved = self.store.one("SELECT * FROM companies WHERE id = ?", (cid,))
         assert saved is not None
@@ -729,6 +751,16 @@ def _is_zero(raw: Any) -> bool:
         return False
     try:
         return float(raw) == 0 and str(raw).strip() != ""
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_fraction(raw: Any) -> bool:
+    """0 < |v| < 1: what Mautic's int cast turns into 0 and drops (mautic#16590)."""
+    if isinstance(raw, bool):
+        return False
+    try:
+        return 0 < abs(float(raw)) < 1
     except (TypeError, ValueError):
         return False
 

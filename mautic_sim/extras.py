@@ -327,10 +327,13 @@ class Extras:
         return _resp(200, {"success": 1})
 
     # -- contact actions -------------------------------------------------------------------------
-    def _touch(self, lead_id: int) -> dict[str, Any]:
+    def _touch(self, lead_id: int, dnc: bool = False) -> dict[str, Any]:
         user = self.app.current_user()
-        self.store.update("leads", lead_id, {"date_modified": self._now(), "modified_by": user["id"],
-                                             "modified_by_user": user["name"]})
+        lead = self.app.contacts.get_row("leads", lead_id) or {}
+        rec: dict[str, Any] = {"modified_by": user["id"], "modified_by_user": user["name"]}
+        if self.app.contacts.moves_modified(lead, dnc_only=dnc):  # 5.2+/6.0+ rules (versions sheet §5)
+            rec["date_modified"] = self._now()
+        self.store.update("leads", lead_id, rec)
         row = self.app.contacts.get_row("leads", lead_id)
         assert row is not None
         return row
@@ -349,10 +352,10 @@ class Extras:
                     raise ApiError(400, "This is a bad request.")
                 self.app.contacts.add_dnc(lead["id"], channel, reason, str(body.get("comments") or ""),
                                           body.get("channelId"))
-                row = self._touch(lead["id"])
+                row = self._touch(lead["id"], dnc=True)
                 return _resp(200, {"contact": self.app.contacts.serialize(row, "dnc")})
             found = self.app.contacts.remove_dnc(lead["id"], channel)
-            row = self._touch(lead["id"])
+            row = self._touch(lead["id"], dnc=True)
             return _resp(200, {"recordFound": found, "contact": self.app.contacts.serialize(row, "dnc")})
 
     def points(self, req: Request, cid: str, op: str, amount: str) -> Response:

@@ -384,7 +384,8 @@ class Generic:
         user = self.app.current_user()
         now = iso(db_ts(self.app.now()))
         stamp = {"dateAdded": now, "createdBy": user["id"], "createdByUser": user["name"],
-                 "dateModified": now if ctx.modified_on_create else None,
+                 # 6.0+ sets dateModified on create (versions sheet §5, PR #14433)
+                 "dateModified": now if ctx.modified_on_create or self.app.version.modified_on_create else None,
                  "modifiedBy": user["id"] if ctx.modified_by_on_create else None,
                  "modifiedByUser": user["name"] if ctx.modified_by_on_create else None}
         for k, v in stamp.items():
@@ -443,6 +444,8 @@ class Generic:
         entity["id"] = eid
         for k, v in (("dateModified", iso(db_ts(self.app.now()))), ("modifiedBy", user["id"]),
                      ("modifiedByUser", user["name"])):
+            if k == "dateModified" and not self.app.version.modified_on_update and entity.get(k):
+                continue  # 6.0+: set only while empty, updates do not move it (mautic#15418, #15511)
             if k in entity:
                 entity[k] = v
         backend.update(eid, entity)
@@ -470,7 +473,9 @@ class Generic:
         where = q.get("where")
         if isinstance(where, dict | list) and where:
             items = [e for e in items if _match_where(e, where)]
-        elif str(q.get("published", "")).lower() in ("1", "true"):
+        # 5.1-6.x: `where` replaces the forced published filter; a later 7.x applies both (versions sheet §4)
+        if (not (isinstance(where, dict | list) and where) or self.app.version.where_keeps_forced_filters) \
+                and str(q.get("published", "")).lower() in ("1", "true"):
             items = [e for e in items if e.get("isPublished", True)]
         search = str(q.get("search") or "").strip()
         if search:

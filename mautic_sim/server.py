@@ -101,6 +101,19 @@ class SimServer(ThreadingHTTPServer):
         self.log_lock = threading.Lock()
         self.hooks: list[Callable[[str, str, str], Any]] = []
         self.write_lock = threading.Lock()
+        self.rate_limit = 0  # api_rate_limiter_limit: API calls per hour, 0 = off (Mautic's default)
+        self._rate_window: tuple[int, int] = (0, 0)  # (hour, calls in it)
+
+    def rate_limited(self) -> bool:
+        """Mautic's API rate limiter (5.x, 6.x; removed in 7.0, so never on 7.1)."""
+        if not self.rate_limit or not self.app.version.rate_limiter:
+            return False
+        with self.log_lock:
+            hour = int(time.time()) // 3600
+            start, calls = self._rate_window
+            calls = calls + 1 if start == hour else 1
+            self._rate_window = (hour, calls)
+            return calls > self.rate_limit
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -135,6 +148,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault in ("429", "500", "502", "503", "504"):
             resp = self._fault_response(int(fault))
+        elif path.startswith("/api") and srv.rate_limited():
+            resp = self._fault_response(429)
         else:
             resp = srv.app.handle(Request(self.command, path, qs, headers, body))
         payload = resp.payload()
@@ -147,6 +162,10 @@ class Handler(BaseHTTPRequestHandler):
             srv.log_line(f"{self.command} {self.path} {resp.status} {ms:.1f}ms" + (f" fault={fault}" if fault else ""))
 
     def _fault_response(self, status: int) -> Response:
+        if status == 429 and not self.server.app.version.rate_limiter:
+            # 7.0 removed Mautic's rate limiter (PR #14876): a 429 can only come from a proxy in front
+            return Response(429, "<html><body><h1>429 Too Many Requests</h1></body></html>", {"Retry-After": "1"},
+                            version_header=False, content_type="text/html")
         if status == 429:
             reset = int(time.time()) + 1
             return Response(429, {"errors": [{"code": 429, "message": "You exceeded the rate limit of 1000 API calls "
@@ -174,7 +193,7 @@ class Handler(BaseHTTPRequestHandler):
         hdrs = {"Date": formatdate(usegmt=True), "Connection": "close" if self.close_connection else "keep-alive",
                 "X-Powered-By": "mautic-sim"}
         if resp.version_header:
-            hdrs["Mautic-Version"] = "5.1.0"
+            hdrs["Mautic-Version"] = self.server.app.version.header
         hdrs.setdefault("Cache-Control", "no-cache, private")
         hdrs.update(resp.headers)
         hdrs["Content-Type"] = resp.content_type

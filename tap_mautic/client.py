@@ -124,6 +124,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         self._next_token: Any = None
         self._yielded = 0
         self._progress: Progress | None = None
+        self._seen_keys: set[Any] = set()
         self._schema_keys: frozenset[str] | None = None
         self._warned_keys: set[str] = set()
 
@@ -284,6 +285,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Run each pass with keyset paging, de-duplicating by primary key within the run."""
         seen: set[Any] = set()
+        self._seen_keys = seen  # read by passes computed while the run goes on (tap_mautic.changes)
         self._yielded = 0
         progress = self._progress = Progress(self.name, self.logger)
         try:

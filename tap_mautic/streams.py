@@ -17,6 +17,7 @@ import requests
 from mautic_api.catalog import get_context
 from mautic_api.client import check_where
 from mautic_api.errors import MauticError, PermissionDeniedError
+from tap_mautic.changes import id_batches
 from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
 from tap_mautic.schemas import (
@@ -147,11 +148,15 @@ class EntityStream(MauticStream):
     def base_check(self, row: Mapping[str, Any]) -> bool:
         return True
 
-    def query_passes(self, context: Context | None) -> list[QueryPass]:
+    def query_passes(self, context: Context | None) -> Iterable[QueryPass]:
         base = self.base_where()
         start = self.starting_time(context) if self.replication_key else None
         if start is None or not (self.modified_column and self.added_column):
             return [QueryPass("all", list(base), self.base_check)]
+        tracking = self.tap.change_tracking
+        if not isinstance(self, CustomFieldStream) and not tracking.instance_moves_date_modified():
+            # updates do not move dateModified (Mautic 6.0+): a small context is read in full
+            return [QueryPass("all (dateModified not moved by updates)", list(base), self.base_check)]
         when = where_time(start)
         floor = start.replace(microsecond=0)
 
@@ -244,9 +249,40 @@ class CustomFieldStream(EntityStream):
             ]
         return super().post_process(row, context)
 
+    def query_passes(self, context: Context | None) -> Iterable[QueryPass]:
+        """By dateModified where updates move it; else plus the ids audit_log names, or a periodic full
+        re-read when audit_log is not readable (tap_mautic.changes)."""
+        start = self.starting_time(context)
+        tracking = self.tap.change_tracking
+        if start is None or not tracking.uses_audit_log():
+            yield from super().query_passes(context)
+            return
+        changed = tracking.changed_ids(self.name, self.audit_object, start, self.page_size)
+        if changed is None:
+            state = self.get_context_state(context)
+            full = tracking.full_read_due(state, int(self.config.get("full_resync_every", 1)))
+            if full:
+                yield QueryPass("all (full_resync_every)", self.base_where(), self.base_check)
+            else:
+                yield from super().query_passes(context)
+            tracking.count_run(state, full)  # reached only once every pass above was read
+            return
+        yield from super().query_passes(context)
+        emitted = {key[0] for key in self._seen_keys}
+        yield from id_batches(changed - emitted, self.page_size, self.base_where(), self.base_check)
+
+    def next_token(self, rows: list[dict[str, Any]]) -> Any:
+        token = super().next_token(rows)
+        last_key = getattr(self._pass, "last_key", None)
+        if token is not None and last_key is not None and token >= last_key:
+            return None  # the batch's highest id was read: nothing of the batch is left
+        return token
+
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if not self.config.get("include_deletes", True) or not self.replication_key:
             return
+        if self.tap.change_tracking.audit_denied:
+            return  # already warned: audit_log is not readable
         start = self.starting_time(context)
         if start is None:
             return  # first full read: deleted records are simply absent

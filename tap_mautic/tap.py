@@ -26,6 +26,9 @@ from singer_sdk.plugin_base import SingerCommand
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
+from mautic_api.versions import Capabilities
+from mautic_api.versions import capabilities as version_capabilities
+from tap_mautic.changes import ChangeTracking
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
 # Measured with benchmarks/bench_tap.py (contacts; simulator on loopback in the same process). With 50 ms
@@ -67,6 +70,22 @@ TAP_SETTINGS = th.PropertiesList(
                 description="Event rows of the id-incremental stats tables younger than this (by Mautic's "
                             "clock at the start of the run) are left to the next run: a row whose id was "
                             "taken before a newer one's but committed after it is then not skipped"),
+    th.Property("change_detection", th.StringType, default="auto",
+                allowed_values=["auto", "date_modified", "audit_log"],
+                description="How changed contacts and companies are found. auto: by dateModified where "
+                            "updates move it (Mautic < 6.0, and the self-check agrees), else from audit_log "
+                            "(Mautic 6.x/7.x: updates no longer move dateModified, mautic#15418); "
+                            "audit_log: always from audit_log; date_modified: never (updates on 6.x/7.x are "
+                            "missed)"),
+    th.Property("date_modified_self_check", th.BooleanType, default=True,
+                description="On versions where updates should move dateModified, compare the newest "
+                            "update in audit_log with the record's dateModified once per run, and use "
+                            "audit_log when the update did not move it"),
+    th.Property("full_resync_every", th.IntegerType(minimum=0), default=1,
+                description="When changes cannot be found (dateModified not moved by updates and audit_log "
+                            "not readable: it needs an administrator), read contacts and companies in full "
+                            "on every Nth run (1: every run; 0: never, updates are missed until a full "
+                            "refresh)"),
     th.Property("backoff_factor", th.NumberType, default=1.0,
                 description="Seconds of the first retry wait (then doubling, capped at 60x); 429 answers "
                             "wait as the server asks"),
@@ -105,6 +124,11 @@ class TapMautic(MauticConfigMixin, Tap):
         return MauticClient(self.config, logger=self.logger)
 
 
+    @cached_property
+    def change_tracking(self) -> ChangeTracking:
+        """How this run finds changed contacts and companies (by version; tap_mautic.changes)."""
+        return ChangeTracking(self)
+
     def server_start_time(self) -> datetime:
         """Mautic's clock (``Date`` header) at the first call of the run, to the second, cached.
 
@@ -126,6 +150,8 @@ class TapMautic(MauticConfigMixin, Tap):
             raise
         except MauticError as exc:
             self.logger.warning("Could not read Mautic's clock (%s); using this machine's clock.", exc)
+        if response is not None:
+            self._mautic_version = response.headers.get("Mautic-Version")
         header = response.headers.get("Date") if response is not None else None
         if header:
             try:
@@ -133,6 +159,12 @@ class TapMautic(MauticConfigMixin, Tap):
             except (TypeError, ValueError):
                 pass
         return datetime.now(timezone.utc).replace(microsecond=0)
+
+    def mautic_capabilities(self) -> Capabilities:
+        """What this run may rely on, from the ``Mautic-Version`` header of the clock call."""
+        self.server_start_time()
+        version = getattr(self, "_mautic_version", None) or self.client.version
+        return version_capabilities(version)
 
     # ----------------------------------------------------------------------------- discovery
 

@@ -18,6 +18,7 @@ from singer_sdk.sinks import BatchSink
 
 from mautic_api.client import BatchItemResult
 from mautic_api.errors import BatchLimitError, ConfigurationError, MauticError, NotFoundError
+from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.results import (
     CREATED,
     DELETED,
@@ -30,6 +31,7 @@ from target_mautic.results import (
     WOULD_UPDATE,
     RecordResult,
 )
+from target_mautic.unwritable import unwritable_note, unwritable_values
 from target_mautic.values import InvalidValue, ValueMapper, format_datetime
 
 if TYPE_CHECKING:
@@ -423,18 +425,12 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
-            zeros = sorted(
-                k
-                for k, v in row.payload.items()
-                if k in self.mapper.fields
-                and not isinstance(v, bool)
-                and isinstance(v, (int, float))
-                and v == 0
-            )
-            if zeros:
-                row.add_note(
-                    f"Mautic does not store the value 0 (mautic#15030): {', '.join(zeros)} left as is"
-                )
+            caps = version_capabilities(self.client.version)
+            unwritable = unwritable_values(row.payload, {*self.mapper.fields, "points"}, caps)
+            if unwritable:
+                for key in unwritable:  # never sent: Mautic would drop them silently (PUT is never used)
+                    del row.payload[key]
+                row.add_note(unwritable_note(unwritable, caps))
             row.mautic_id = _as_int(row.record.get("id"))
             if row.record.get("id") is not None and row.mautic_id is None:
                 self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
