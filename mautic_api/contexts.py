@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # only for annotations: client.py imports this module
     from mautic_api.client import BatchItemResult, ListPage, MauticClient
 
 # Lists that cannot be read by keyset (no numeric id to page on): offset paging with a fixed order.
-OFFSET_ONLY = frozenset({"files", "themes", "stats"})
+OFFSET_ONLY = frozenset({"files", "themes"})
 DEFAULT_PAGE_SIZE = 200
 
 
@@ -86,6 +86,10 @@ class ContextApi:
         ``limit`` 0 or None sends no limit (Mautic's default page of 30), as the PHP library does. A
         ``where`` Mautic does not understand is refused here (Mautic would drop it and return every row).
         """
+        if self.meta.name == "stats":
+            raise ValueError(
+                "stats rows are read per table: use client.stats_page(table) (tables: client.stats_tables())"
+            )
         return self.client.list_page(
             self.meta,
             search=search or None,
@@ -111,7 +115,7 @@ class ContextApi:
 
         Keyset paging (``orderBy=id``, ``where id gt <last id>``) wherever the context has ids, so records
         created or deleted while the loop runs neither shift pages nor get read twice; offset paging for
-        ``files``, ``themes`` and ``stats``. Ends on an empty page (a short page proves nothing in Mautic).
+        ``files`` and ``themes``. Ends on an empty page (a short page proves nothing in Mautic).
         """
         if page_size <= 0:
             raise ValueError("page_size must be positive")

@@ -65,6 +65,11 @@ def test_get_list_refuses_a_where_mautic_would_drop(session_sim: Any) -> None:
         _client(session_sim).context("contacts").get_list(where=[{"col": "id", "expr": "greater", "val": 1}])
 
 
+def test_stats_are_read_per_table(session_sim: Any) -> None:
+    with pytest.raises(ValueError, match="stats_page"):
+        next(_client(session_sim).context("stats").iter_all())
+
+
 def test_iter_all_is_keyset_and_loses_nothing_when_rows_are_deleted_meanwhile(sim: Any) -> None:
     client = _client(sim)
     contacts = client.context("contacts")
