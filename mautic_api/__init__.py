@@ -10,6 +10,7 @@ The same client is a documented Python API for scripts (the successor of the PHP
 exceptions below. See the README section "Using the Python client".
 """
 
+from mautic_api.authorize import AuthorizationError
 from mautic_api.catalog import CONTEXTS, Context, get_context
 from mautic_api.client import BatchItemResult, ListPage, MauticClient
 from mautic_api.contexts import ContextApi
@@ -30,6 +31,7 @@ __all__ = [
     "CONTEXTS",
     "MAUTIC_SETTINGS",
     "AuthError",
+    "AuthorizationError",
     "BatchItemResult",
     "BatchLimitError",
     "ConfigurationError",
