@@ -3,10 +3,17 @@
 One place for settings, authentication, HTTP (session, retries, PHP query encoding), error parsing and the
 catalog of Mautic contexts. Tap and target build a :class:`MauticClient` from their config and never talk
 to Mautic any other way.
+
+The same client is a documented Python API for scripts (the successor of the PHP ``mautic/api-library``):
+``MauticClient(config).context("contacts")`` gives a :class:`ContextApi` with ``get``, ``get_list``,
+``iter_all``, ``get_field_list``, ``create``, ``edit``, ``delete`` and the batch calls; errors are the
+exceptions below. See the README section "Using the Python client".
 """
 
+from mautic_api.authorize import AuthorizationError
 from mautic_api.catalog import CONTEXTS, Context, get_context
 from mautic_api.client import BatchItemResult, ListPage, MauticClient
+from mautic_api.contexts import ContextApi
 from mautic_api.errors import (
     AuthError,
     BatchLimitError,
@@ -24,10 +31,12 @@ __all__ = [
     "CONTEXTS",
     "MAUTIC_SETTINGS",
     "AuthError",
+    "AuthorizationError",
     "BatchItemResult",
     "BatchLimitError",
     "ConfigurationError",
     "Context",
+    "ContextApi",
     "ListPage",
     "MauticAPIError",
     "MauticClient",

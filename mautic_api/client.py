@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
+from mautic_api.contexts import ContextApi
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
 from mautic_api.http import get_session, send
 from mautic_api.settings import Settings
@@ -176,6 +177,12 @@ class MauticClient:
     def secrets(self) -> list[str]:
         auth_secrets = self.auth.secrets() if hasattr(self.auth, "secrets") else []
         return [*self.settings.secrets(), *auth_secrets]
+
+    def context(self, context: str | Context) -> ContextApi:
+        """The PHP library's ``newApi($context, $auth, $url)``: one context as an object with ``get``,
+        ``get_list``, ``iter_all``, ``create``, ``edit``, ``delete`` and the batch calls (see
+        :mod:`mautic_api.contexts`)."""
+        return ContextApi(self, context)
 
     def url(self, path: str) -> str:
         """``/api/<path>``, or the instance root when ``path`` starts with ``/``."""

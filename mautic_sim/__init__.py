@@ -178,3 +178,7 @@ class Simulator:
             row = self.app.contacts.get_row("leads", i)
             if row is not None:
                 self.app.contacts.delete_contact(row)
+
+    def set_redirect_uris(self, uris: Iterable[str]) -> None:
+        """The OAuth2 client's registered redirect URIs (Mautic admits a redirect URI that starts with one)."""
+        self.app.authorize.redirect_uris = list(uris)

@@ -8,7 +8,6 @@ with sockets, faults and logging.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import secrets
@@ -18,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
 
 from mautic_sim import mariadb, phpquery
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Ctx, Generic, _paging
 from mautic_sim.oauth1 import OAuth1
+from mautic_sim.oauth_authorize import OAuthAuthorize
 from mautic_sim.store import Store
 from mautic_sim.util import (
     GENERIC_400,
@@ -100,10 +99,10 @@ class Mautic:
         self.token_lifetime = token_lifetime
         self.clock = clock
         self._local = threading.local()
-        self.sessions: dict[str, bool] = {}
         self.oauth1 = OAuth1(client_id, client_secret) if oauth1a else None
         self.contacts = Contacts(self)
         self.generic = Generic(self)
+        self.authorize = OAuthAuthorize(self)  # /oauth/v2/authorize and the authorization_code grant
         self.base_url = ""
         self._routes: list[tuple[re.Pattern[str], tuple[str, ...], Callable[..., Response]]] | None = None
 
@@ -853,7 +852,6 @@ class Mautic:
         def err(status: int, message: str, type_: str) -> ApiError:
             return ApiError(status, message, type_=type_, controller=False, http10=True)
 
-        html = "text/html; charset=UTF-8"
         if path.startswith("/oauth/v1/") and self.oauth1 is not None:
             return self.oauth1_route(req, path)
         if path == "/oauth/v2/token" and req.method in ("GET", "POST"):
@@ -875,12 +873,8 @@ class Mautic:
             if grant == "client_credentials":
                 return Response(200, self.issue_token(None, refresh=False), headers, version_header=False)
             if grant == "authorization_code":
-                row = self.store.one("SELECT * FROM oauth2_auth_codes WHERE code = ? AND used = 0",
-                                     (str(params.get("code")),))
-                if row is None:
-                    raise err(400, "Code doesn't exist or is invalid for the client", "invalid_grant")
-                self.store.execute("UPDATE oauth2_auth_codes SET used = 1 WHERE code = ?", (row["code"],))
-                return Response(200, self.issue_token(1, refresh=True), headers, version_header=False)
+                user_id = self.authorize.redeem(params)
+                return Response(200, self.issue_token(user_id, refresh=True), headers, version_header=False)
             if grant == "refresh_token":
                 row = self.store.one("SELECT * FROM oauth2_tokens WHERE token = ? AND kind = 'refresh' AND used = 0",
                                      (str(params.get("refresh_token")),))
@@ -891,57 +885,9 @@ class Mautic:
                 self.store.execute("UPDATE oauth2_tokens SET used = 1 WHERE token = ?", (row["token"],))
                 return Response(200, self.issue_token(row["user_id"], refresh=True), headers, version_header=False)
             raise err(400, "The grant type is unauthorized for this client_id", "unauthorized_client")
-        cookie_name = "mauticsim"
-        cookies = dict(parse_qsl(req.headers.get("cookie", "").replace("; ", "&")))
-        session_ok = self.sessions.get(cookies.get(cookie_name, ""), False)
-        base = self.base_url
-        if path == "/oauth/v2/authorize":
-            if not session_ok:
-                sid = secrets.token_hex(16)
-                self.sessions[sid] = False
-                self._pending_authorize = req.query_string
-                return Response(302, "", {"Location": f"{base}/oauth/v2/authorize_login",
-                                          "Set-Cookie": f"{cookie_name}={sid}; path=/; httponly; samesite=lax"},
-                                version_header=False, content_type=html)
-            q = dict(req.query)
-            if req.method == "POST":
-                form = self.body(req)
-                f = form.get("fos_oauth_server_authorize_form", {}) if isinstance(form, dict) else {}
-                q = {**{k: v for k, v in f.items() if v}, **q}
-                redirect = q.get("redirect_uri", "")
-                if q.get("client_id") != self.client_id or redirect != "http://127.0.0.1/cb":
-                    raise err(400, "The redirect URI provided does not match registered URI(s).",
-                              "redirect_uri_mismatch")
-                code = base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(16)).hexdigest().encode()
-                                                ).decode().rstrip("=")
-                self.store.insert("oauth2_auth_codes", {"code": code, "client_id": self.client_id,
-                                                        "redirect_uri": redirect, "user_id": 1})
-                if "accepted" not in (form if isinstance(form, dict) else {}):
-                    return Response(302, "", {"Location": f"{redirect}?{urlencode({'state': q.get('state', ''), 'error': 'access_denied'})}"},
-                                    version_header=False, content_type=html)
-                loc = f"{redirect}?state={quote(str(q.get('state', '')))}&code={code}"
-                return Response(302, "", {"Location": loc}, version_header=False, content_type=html)
-            page = (f"<html><body><form method=\"post\" action=\"/oauth/v2/authorize?{req.query_string}\">"
-                    f"<p>Authorize {q.get('client_id', '')}?</p>"
-                    "<input type=\"submit\" name=\"accepted\" value=\"Accept\"/>"
-                    "<input type=\"submit\" name=\"rejected\" value=\"Deny\"/></form></body></html>")
-            return Response(200, page, version_header=False, content_type=html)
-        if path == "/oauth/v2/authorize_login" and req.method == "GET":
-            page = ("<html><body><form method=\"post\" action=\"/oauth/v2/authorize_login_check\">"
-                    "<input name=\"_username\"/><input type=\"password\" name=\"_password\"/>"
-                    "<button type=\"submit\">Login</button></form></body></html>")
-            return Response(200, page, version_header=False, content_type=html)
-        if path == "/oauth/v2/authorize_login_check" and req.method == "POST":
-            form = self.body(req)
-            ok = isinstance(form, dict) and form.get("_username") == self.username and \
-                form.get("_password") == self.password
-            sid = secrets.token_hex(16)
-            self.sessions[sid] = ok
-            target = (f"{base}/oauth/v2/authorize?{getattr(self, '_pending_authorize', '')}" if ok
-                      else f"{base}/oauth/v2/authorize_login")
-            return Response(302, "", {"Location": target,
-                                      "Set-Cookie": f"{cookie_name}={sid}; path=/; httponly; samesite=lax"},
-                            version_header=False, content_type=html)
+        page = self.authorize.handle(req, path)
+        if page is not None:
+            return page
         raise ApiError(404, f"Requested URL not found: {path}", controller=False)
 
 
