@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
@@ -281,6 +282,18 @@ def normalize_config(
     else:
         out["verify_ssl"] = bool(verify)
 
+    host = (urlsplit(out["base_url"]).hostname or "").lower()
+    if (
+        method == "basic"
+        and out["base_url"].lower().startswith("http://")
+        and host not in ("localhost", "127.0.0.1", "::1")
+        and logger is not None
+        and _first_time(("basic-over-http", out["base_url"]))
+    ):
+        logger.warning(
+            "Basic auth over plain HTTP ('base_url' is http://%s): the password travels readable with every "
+            "request. Use https://, or OAuth2.", host,
+        )
     if (
         method == "oauth2"
         and not _blank(out.get("refresh_token"))

@@ -256,6 +256,12 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
         c.executemany("INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, action, details, "
                       "date_added, ip_address) VALUES (1, 'Admin User', 'lead', 'lead', ?, 'create', 'a:0:{}', ?, "
                       "'127.0.0.1')", ((start_id + i, r[13]) for i, r in enumerate(leads)))
+        # An email deleted long ago: a real audit log holds such rows (recording 654 lists deleted objects),
+        # and the tap's deletions stream reads them. Its id is past every seeded email, so nothing refers to it.
+        gone = 'a:1:{s:4:"name";s:17:"Spring newsletter";}'
+        c.execute("INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, action, details, "
+                  "date_added, ip_address) VALUES (1, 'Admin User', 'email', 'email', ?, 'delete', ?, ?, "
+                  "'127.0.0.1')", (max(e["id"] for e in emails) + 1000, gone, db_ts(now - timedelta(days=200))))
         c.execute("COMMIT")
     refs = {"emails": [e["id"] for e in emails], "forms": [f["id"] for f in forms], "pages": [p["id"] for p in pages],
             "dwc": [d["id"] for d in dwc], "focus": [f["id"] for f in focus], "push": [push["id"]],

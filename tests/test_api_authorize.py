@@ -205,7 +205,7 @@ def test_deny_is_a_one_line_error(oauth_sim, tmp_path, monkeypatch, capsys) -> N
         ({"token_store_path": None}, "Setting 'token_store_path' is required"),
         ({"token_store_path": "FILE/tokens.json"}, "is not writable"),
         ({"username": "admin", "password": "pw"}, "needs auth_method oauth2"),
-        ({"client_secret": None}, "Setting 'client_secret' is required"),
+        ({"client_secret": None}, "Setting 'client_secret' is missing"),
     ],
 )
 def test_configuration_errors_stop_before_the_browser(oauth_sim, tmp_path, monkeypatch, capsys, change,

@@ -189,3 +189,17 @@ def test_missing_credentials_name_every_missing_setting_for_the_auth_method(conf
         _Tap(config={"baseUrl": "https://x.test/"}, validate_config=False).config["base_url"]
         == "https://x.test"
     )
+
+
+@pytest.mark.parametrize(("url", "warned"), [
+    ("http://mautic.example.com", True),
+    ("https://mautic.example.com", False),
+    ("http://127.0.0.1:8080", False),  # loopback (the simulator) never leaves the machine
+])
+def test_basic_auth_over_plain_http_is_warned_against(url, warned, caplog):
+    logger = logging.getLogger("basic-http-test")
+    with caplog.at_level(logging.WARNING, logger="basic-http-test"):
+        normalize_config({"base_url": url, "username": "u", "password": "s3cr3t-pw"}, logger)
+    lines = [r.getMessage() for r in caplog.records if "plain HTTP" in r.getMessage()]
+    assert len(lines) == int(warned)
+    assert not any("s3cr3t-pw" in line for line in lines)

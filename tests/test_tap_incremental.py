@@ -259,3 +259,22 @@ def test_companies_replicate_on_modification_without_dates_in_the_answer(sim):
     assert second.ids("companies") == {company_id, created["id"]}
     assert next(r for r in second.records["companies"] if r["id"] == company_id)["companycity"] == "Lisbon"
     assert _bookmark(second.last_state, "companies") > _bookmark(first.last_state, "companies")
+
+
+def test_deletions_stream_names_what_the_audit_log_says_was_deleted(session_sim):
+    """The seed holds an email deleted long ago: the deletions stream reads its name from PHP-serialized
+    details, cut by byte length (s:17:"Spring newsletter")."""
+    result = sync(basic_config(session_sim), streams=["deletions"])
+    rows = [r for r in result.records["deletions"] if r["object"] == "email"]
+    assert [(r["name"], r["bundle"], r["user_name"]) for r in rows] == [
+        ("Spring newsletter", "email", "Admin User")]
+
+
+def test_php_serialized_names_are_cut_by_bytes() -> None:
+    from tap_mautic.streams import php_serialized_name
+
+    assert php_serialized_name('a:1:{s:4:"name";s:5:"Putty";}') == "Putty"
+    assert php_serialized_name('a:1:{s:4:"name";s:4:"Zoë";}') == "Zoë"  # 4 bytes: ë is two
+    assert php_serialized_name('a:1:{s:4:"name";s:6:"a";b"c";}') == 'a";b"c'
+    assert php_serialized_name("a:0:{}") is None
+    assert php_serialized_name(None) is None

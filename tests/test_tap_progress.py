@@ -52,3 +52,4 @@ def test_a_real_sync_logs_progress_with_mautic_total(sim, caplog, monkeypatch) -
     lines = [m for m in caplog.messages if m.startswith("Stream 'contacts':")]
     assert lines[-1].startswith(f"Stream 'contacts': {n:,} records in ") and lines[-1].endswith(", done.")
     assert any(f"of about {n:,}" in line for line in lines[:-1]), lines[:3]
+
