@@ -63,7 +63,25 @@ def main() -> None:
             plugin["settings"] = plugin_settings(TapMautic.config_jsonschema)
         elif plugin["name"] == "target-mautic":
             plugin["settings"] = plugin_settings(TargetMautic.config_jsonschema)
-    MELTANO_YML.write_text(header + yaml.safe_dump(doc, sort_keys=False, width=110))
+    MELTANO_YML.write_text(header + yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False, width=10**6))
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Meltano rewrites meltano.yml without YAML aliases and with unwrapped lines; writing it the same way
+    keeps `meltano config set` / `meltano select` diffs down to the values they set."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # Meltano (ruamel) double-quotes a string holding an apostrophe; PyYAML would single-quote and double it.
+    plain = dumper.analyze_scalar(value).allow_block_plain if value else False
+    style = '"' if "'" in value and not plain else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_NoAliasDumper.add_representer(str, _str)
 
 
 if __name__ == "__main__":
