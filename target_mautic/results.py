@@ -33,6 +33,10 @@ class RecordResult:
     message: str | None = None
 
 
+class ResultsFileError(Exception):
+    """``results_path`` cannot be written: the run refuses to start (before anything is sent to Mautic)."""
+
+
 class ResultsLedger:
     """Collects results from all sinks (thread-safe), writes JSON lines, counts outcomes per stream."""
 
@@ -40,10 +44,16 @@ class ResultsLedger:
         self._lock = threading.Lock()
         self._logger = logger
         self._file: IO[str] | None = None
-        if path:
+        if path:  # opened (and truncated) before the first write, so a bad path costs nothing
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._file = target.open("w", encoding="utf-8")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._file = target.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise ResultsFileError(
+                    f"Setting 'results_path': cannot write {path} ({exc.strerror or type(exc).__name__}); "
+                    "nothing was sent to Mautic."
+                ) from None
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.failed = 0
         self._failures_logged = 0
@@ -96,4 +106,4 @@ class ResultsLedger:
                 self._file = None
 
 
-__all__ = ["OUTCOMES", "RecordResult", "ResultsLedger"]
+__all__ = ["OUTCOMES", "RecordResult", "ResultsFileError", "ResultsLedger"]

@@ -8,9 +8,11 @@ names its target and which endpoint adds or removes the link, so they are one cl
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import InvalidRecord
@@ -100,6 +102,24 @@ def _norm(value: Any) -> str:
     return str(value).strip().casefold()
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, Mapping):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+def non_finite_property(record: Mapping[str, Any]) -> str | None:
+    """The first property holding NaN or +-Infinity (JSON cannot carry them: requests would refuse the
+    whole batch body), or None."""
+    return next((str(name) for name, value in record.items() if _non_finite(value)), None)
+
+
 def _reraise_fatal(exc: MauticError) -> None:
     """Credentials or instance configuration broke mid-run: stop (no STATE) instead of failing every row."""
     if isinstance(exc, ConfigurationError):
@@ -180,7 +200,17 @@ class MauticSink(BatchSink):
             )
         except (ValueError, TypeError, OverflowError) as exc:
             record[INVALID] = f"unparseable date or date-time: {exc}"
+        bad = non_finite_property(record)
+        if bad is not None and INVALID not in record:
+            record[INVALID] = f"property '{bad}': NaN and Infinity are not values Mautic can store"
         return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without its key properties is reported failed, like a null email, not a fatal error."""
+        missing = [k for k in self._key_properties if k not in record]
+        if missing and INVALID not in record:
+            names = ", ".join(f"'{k}'" for k in missing)
+            record[INVALID] = f"record has no key property {names} (key_properties of its stream)"
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
@@ -222,6 +252,32 @@ class MauticSink(BatchSink):
 
     def fail(self, row: Row, message: str) -> None:
         self.report(row, FAILED, message)
+
+    def unwritten_records(self) -> list[tuple[int, dict[str, Any]]]:
+        """Records read but without a result yet: the batch being drained (minus its reported rows) and
+        the pending one."""
+        reported = {seq for seq, _ in self._results}
+        draining = (getattr(self, "_context_draining", None) or {}).get("records", [])
+        pending = (getattr(self, "_pending_batch", None) or {}).get("records", [])
+        return [(seq, rec) for seq, rec in [*draining, *pending] if seq not in reported]
+
+    def account_unwritten(self, message: str) -> int:
+        """The run stops: results so far go to the ledger, every other record read is reported failed."""
+        for seq, rec in self.unwritten_records():
+            rec.pop(INVALID, None)
+            try:
+                key = self.key_of(rec)
+            except Exception:  # a record too broken to name still gets its line
+                key = {}
+            self._results.append(
+                (seq, RecordResult(stream=self.stream_name, key=key, outcome=FAILED, message=message))
+            )
+        count = len(self._results)
+        self.flush_results()
+        for context in (getattr(self, "_context_draining", None), getattr(self, "_pending_batch", None)):
+            if context:
+                context["records"] = []
+        return count
 
     def key_of(self, record: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
