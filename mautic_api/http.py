@@ -38,6 +38,7 @@ from mautic_api.errors import (
     RetryableError,
     exception_for,
     scrub,
+    scrub_url,
 )
 
 LOGGER = logging.getLogger("mautic_api")
@@ -325,7 +326,8 @@ def get_session(settings: Any) -> MauticSession:
 
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
                 LOGGER.warning(
-                    "verify_ssl is false: TLS certificates of %s are not checked.", settings.base_url
+                    "verify_ssl is false: TLS certificates of %s are not checked.",
+                    scrub_url(settings.base_url),
                 )
             _SESSIONS[settings] = session
         return session

@@ -30,10 +30,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from mautic_api.errors import ConfigurationError, scrub
+from mautic_api.errors import ConfigurationError, scrub, scrub_url
 
 AUTH_METHODS = ("basic", "oauth2", "oauth1a")
 DEFAULT_TIMEOUT = 60.0
@@ -173,8 +174,15 @@ def _clean_base_url(value: Any) -> str:
             "Setting 'base_url' is required: the Mautic instance URL without /api, e.g. https://mautic.example.com"
         )
     url = str(value).strip()
+    if "@" in urlsplit(url).netloc:
+        raise ConfigurationError(
+            "Setting 'base_url' must not hold credentials (user:password@host; the URL is not shown): "
+            "put them in 'username'/'password' or 'client_id'/'client_secret'."
+        )
     if not url.lower().startswith(("http://", "https://")):
-        raise ConfigurationError(f"Setting 'base_url' must start with http:// or https:// (got {url!r}).")
+        raise ConfigurationError(
+            f"Setting 'base_url' must start with http:// or https:// (got {scrub_url(url)!r})."
+        )
     if "?" in url or "#" in url:
         raise ConfigurationError("Setting 'base_url' must not contain a query string or fragment.")
     url = url.rstrip("/")

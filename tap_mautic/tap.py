@@ -24,7 +24,7 @@ from singer_sdk.helpers.capabilities import (
 from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
-from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
+from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
@@ -172,7 +172,7 @@ class TapMautic(MauticConfigMixin, Tap):
         version = response.headers.get("Mautic-Version") or "unknown version"
         user = body.get("username") if isinstance(body, dict) else None
         who = user or "the configured client"
-        return f"Connected to Mautic {version} at {client.base_url} as {who}."
+        return f"Connected to Mautic {version} at {scrub_url(client.base_url)} as {who}."
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
