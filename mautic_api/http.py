@@ -34,6 +34,7 @@ import urllib3
 from mautic_api.errors import (
     RETRYABLE_STATUSES,
     ConfigurationError,
+    MauticAPIError,
     MauticError,
     RetryableError,
     exception_for,
@@ -361,6 +362,8 @@ def _transport_error(exc: requests.RequestException, method: str, path: str) -> 
             f"{where}: TLS certificate verification failed for 'base_url': fix the certificate, or set "
             "'verify_ssl' to false for a trusted test instance."
         )
+    if isinstance(exc, requests.exceptions.InvalidJSONError):  # raised before sending: nothing to retry
+        return MauticAPIError(f"{where}: the request body is not valid JSON (NaN or Infinity in a value?)")
     if isinstance(
         exc,
         requests.exceptions.InvalidURL
@@ -416,6 +419,8 @@ def send(
     waits = wait_generator()
     next(waits)
     attempt = 0
+    started = time.monotonic()
+    resent_after_maybe_applied = False
     while True:
         attempt += 1
         try:
@@ -433,6 +438,8 @@ def send(
             except requests.RequestException as exc:
                 raise _transport_error(exc, method, path) from None
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch)
+            if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
+                response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]
             return response, body
         except MauticError as exc:
             exc.attempts = attempt  # type: ignore[attr-defined]  # callers tell a retried write from a first try
@@ -444,6 +451,7 @@ def send(
             if attempt > max_retries:
                 exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
                 raise
+            resent_after_maybe_applied = resent_after_maybe_applied or exc.maybe_applied
             wait = waits.send(exc)
             log.warning("%s; retry %d/%d in %.1f s", scrub(str(exc), secrets), attempt, max_retries, wait)
             _sleep(wait)

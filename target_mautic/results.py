@@ -57,6 +57,7 @@ class ResultsLedger:
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.failed = 0
         self._failures_logged = 0
+        self._closed = False
 
     def add(self, result: RecordResult) -> None:
         with self._lock:
@@ -99,8 +100,13 @@ class ResultsLedger:
                 "%d record(s) failed; see the messages above or the results file", self.failed
             )
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None

@@ -42,6 +42,7 @@ INVALID = "__target_mautic_invalid__"  # marks a record that failed schema valid
 LOOKUP_CHUNK = 100
 API_MAX_PER_CALL = 200  # values per `where in` look-up: keeps the query string well under 8 KB
 LOOKUP_MAX_CHARS = 3000
+RECOVERY_ROUNDS = 4  # look-ups after lost answers to the same chunk before its rows are reported failed
 
 
 class StreamSetupError(Exception):
@@ -345,17 +346,36 @@ class MauticSink(BatchSink):
                 continue
             except MauticError as exc:
                 _reraise_fatal(exc)
-                if recover is None or not getattr(exc, "maybe_applied", False):
+                recovered = self.recover_chunk(chunk, recover, exc) if recover is not None else exc
+                if isinstance(recovered, MauticError):
                     for _, row in chunk:
-                        yield row, None, str(exc)
+                        yield row, None, str(recovered)
                     i += len(chunk)
                     continue
-                self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
-                results = recover(chunk)
+                results = recovered
             by_index = {r.index: r for r in results}
             for n, (_, row) in enumerate(chunk):
                 yield row, by_index.get(n), None
             i += len(chunk)
+
+    def recover_chunk(
+        self,
+        chunk: list[tuple[dict[str, Any], Row]],
+        recover: Callable[[list[tuple[dict[str, Any], Row]]], list[BatchItemResult]],
+        exc: MauticError,
+    ) -> list[BatchItemResult] | MauticError:
+        """After a lost answer, ``recover`` checks what Mautic wrote and sends the rest; if that answer is
+        lost too, check again (a few times). Returns the chunk's results, or the error that ended it."""
+        for _ in range(RECOVERY_ROUNDS):
+            if not getattr(exc, "maybe_applied", False):
+                return exc
+            self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
+            try:
+                return recover(chunk)
+            except MauticError as again:
+                _reraise_fatal(again)
+                exc = again
+        return exc
 
     def lookup(self, context: str, column: str, values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
         """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
@@ -688,6 +708,9 @@ class UpsertSink(MauticSink):
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:
                 self.report(row, CREATED, mautic_id=_as_int((result.item or {}).get("id")))
+            elif result.created_by_lost_attempt:
+                self.report(row, CREATED, "created by an attempt whose answer was lost",
+                            mautic_id=_as_int((result.item or {}).get("id")))
             elif result.status == 200:
                 self.report(
                     row,
@@ -1149,7 +1172,9 @@ class LinkSink(MauticSink):
                 self.report(row, WOULD_CREATE, "dry run")
             return
         todo = [(row.payload, row) for row in creates]
-        for row, result, error in self.chunked(todo, lambda batch: self.client.batch_new("notes", batch)):
+        for row, result, error in self.chunked(
+            todo, lambda batch: self.client.batch_new("notes", batch), recover=self.recover_notes
+        ):
             if error is not None:
                 self.fail(row, error)
             elif result is not None and result.status in (200, 201):
@@ -1160,6 +1185,31 @@ class LinkSink(MauticSink):
                     f"HTTP {result.status if result else '?'}: "
                     f"{(result.error if result else None) or 'rejected'}",
                 )
+
+    def recover_notes(self, chunk: list[tuple[dict[str, Any], Row]]) -> list[BatchItemResult]:
+        """The answer to a notes batch was lost: the notes now on their contacts were written by it (an
+        identical note did not exist before, see ``_skip_existing_notes``); only the others are sent."""
+        results: dict[int, BatchItemResult] = {}
+        written: dict[int, dict[tuple[str, str], int]] = {}
+        for n, (payload, row) in enumerate(chunk):
+            cid = row.mautic_id or 0
+            if cid not in written:
+                answer = self.client.request("GET", f"contacts/{cid}/notes", params={"limit": 1000})
+                notes = answer.get("notes", []) if isinstance(answer, Mapping) else []
+                written[cid] = {
+                    (str(note.get("text") or ""), str(note.get("type") or "")): _as_int(note.get("id")) or 0
+                    for note in (notes.values() if isinstance(notes, Mapping) else notes)
+                    if isinstance(note, Mapping)
+                }
+            note_id = written[cid].get((str(payload.get("text") or ""), str(payload.get("type") or "")))
+            if note_id:
+                results[n] = BatchItemResult(index=n, status=201, item={"id": note_id})
+        resend = [n for n in range(len(chunk)) if n not in results]
+        if resend:
+            for n, result in zip(resend, self.client.batch_new("notes", [chunk[n][0] for n in resend]),
+                                 strict=False):
+                results[n] = BatchItemResult(n, result.status, result.item, result.error)
+        return [results.get(n, BatchItemResult(n, 0, None, "answer lost")) for n in range(len(chunk))]
 
     def _skip_existing_notes(self, rows: list[Row]) -> list[Row]:
         """Re-running the same input must not duplicate notes: a note with the same text and type is kept."""

@@ -348,13 +348,15 @@ class TargetMautic(MauticConfigMixin, Target):
                                    "sent; rerun the input (writes are upserts)")
             self._close()
             raise
+        except RecordsFailedError:
+            raise
         except BaseException as exc:
             self.account_unwritten(f"the run stopped: {str(exc).splitlines()[0] if str(exc) else exc!r}")
             self._close()
             raise
 
     def _close(self) -> None:
-        if self._ledger is not None:
+        if self._ledger is not None and not self._ledger.closed:
             self._ledger.log_summary()
             self._ledger.close()
         if self._client is not None:

@@ -167,3 +167,56 @@ def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulato
     assert all("not written" in r["message"] for r in companies)
     assert count(sim, "companies") == companies_before
     assert_no_secrets(config, err, tmp_path)
+
+
+# -- defect 3: lost answers while recovering; created/updated and written notes told right -----------------
+COMPANY_SCHEMA = {"type": "object", "properties": {"companyname": {"type": "string"}}}
+
+
+def test_a_second_lost_answer_while_recovering_companies(sim: Simulator, tmp_path: Path, retry_waits) -> None:
+    before = count(sim, "companies")
+    names = [f"Twice Lost {n} SA" for n in range(6)]
+    source = "\n".join([
+        json.dumps({"type": "SCHEMA", "stream": "companies", "key_properties": [], "schema": COMPANY_SCHEMA}),
+        *(json.dumps({"type": "RECORD", "stream": "companies", "record": {"companyname": n}}) for n in names),
+    ]) + "\n"
+    sim.schedule_fault("timeout", nth=1, path="/api/companies/batch/new")  # not written; answer lost
+    sim.schedule_fault("malformed", nth=2, path="/api/companies/batch/new")  # the resend: written, garbled
+
+    run = run_target(sim, tmp_path, source, request_timeout=1)
+
+    assert run.error is None
+    assert run.outcomes("companies") == {"created": 6}
+    assert count(sim, "companies") == before + 6  # each exactly once
+    stored = {r["companyname"]: r["id"] for r in sim.query("SELECT id, companyname FROM companies")}
+    assert {r["key"]["companyname"]: r["mautic_id"] for r in run.results} == {n: stored[n] for n in names}
+
+
+def test_contacts_created_by_a_lost_attempt_are_reported_created(sim: Simulator, tmp_path: Path,
+                                                                   retry_waits) -> None:
+    records = emails(5, "lost.create")
+    sim.schedule_fault("malformed", nth=1, path="/api/contacts/batch/new")  # written, answer garbled
+    run = run_target(sim, tmp_path, "\n".join(contact_lines(records)) + "\n")
+    assert run.error is None
+    assert run.outcomes() == {"created": 5}
+    seeded = lead(sim, id=3)
+    again = run_target(sim, tmp_path, "\n".join(contact_lines([{"email": seeded["email"], "firstname": "Z"}]))
+                       + "\n")
+    assert again.outcomes() == {"updated": 1}  # an existing contact stays "updated"
+
+
+def test_notes_written_by_a_lost_attempt_are_reported_created(sim: Simulator, tmp_path: Path,
+                                                                retry_waits) -> None:
+    schema = {"type": "object", "properties": {"contact_id": {"type": "integer"}, "text": {"type": "string"}}}
+    notes = [{"contact_id": 4, "text": f"Lost answer note {n}"} for n in range(3)]
+    source = "\n".join([
+        json.dumps({"type": "SCHEMA", "stream": "notes", "key_properties": [], "schema": schema}),
+        *(json.dumps({"type": "RECORD", "stream": "notes", "record": n}) for n in notes),
+    ]) + "\n"
+    before = count(sim, "lead_notes")
+    sim.schedule_fault("malformed", nth=1, path="/api/notes/batch/new")
+    run = run_target(sim, tmp_path, source)
+    assert run.error is None
+    assert run.outcomes() == {"created": 3}
+    assert count(sim, "lead_notes") == before + 3
+    assert all(r["mautic_id"] for r in run.results)
