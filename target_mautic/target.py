@@ -21,14 +21,17 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
+import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RecordsWithoutSchemaException
+from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib.exceptions import SingerReadError
 from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
+from mautic_api.sdk import config_file_problem
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import ResultsFileError, ResultsLedger
@@ -189,6 +192,17 @@ class TargetMautic(MauticConfigMixin, Target):
         self._state_withheld_logged = False
         self._draining = False
         self.segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
+        match_on = self._config.get("match_on") if isinstance(self._config, dict) else None
+        if raise_errors and match_on is not None and not _match_on_ok(match_on):
+            from singer_sdk.exceptions import ConfigValidationError
+
+            message = ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
+                       'of such lists per stream, e.g. {"companies": ["companyname"]}.')
+            raise ConfigValidationError(message, errors=[message])
+        return super()._validate_config(raise_errors=raise_errors)
 
     # -- settings and shared objects ------------------------------------------------------------------
     @property
@@ -393,6 +407,12 @@ class TargetMautic(MauticConfigMixin, Target):
             )
 
     @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.__class__ = _TargetCommand
+        return command
+
+    @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Our own errors end the run with one clear line and exit code 1, no traceback."""
         # singer-sdk's reader logs an unparsable line in full, with a traceback: the line is a record (contact
@@ -415,6 +435,29 @@ class TargetMautic(MauticConfigMixin, Target):
         except SingerReadError as exc:  # its message quotes the line: record data stays out of the log
             first = str(exc).split(":", 1)[0]
             cls.logger.error("Invalid input: %s (the line is not shown). Nothing after it was read.", first)
+            sys.exit(1)
+
+
+def _match_on_ok(value: Any) -> bool:
+    def names(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(n, str) and n for n in v)
+
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and names(v) for k, v in value.items())
+    return names(value)
+
+
+class _TargetCommand(SingerCommand):
+    """A --config file that is missing, not JSON or not an object: one line and exit 1, no traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            problem = config_file_problem(exc)
+            if problem is None:
+                raise
+            click.echo(f"target-mautic: {problem}", err=True)
             sys.exit(1)
 
 

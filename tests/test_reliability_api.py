@@ -94,3 +94,24 @@ def test_connected_message_shows_no_credentials(strong_sim: Simulator, tmp_path:
     assert done.returncode == 0, done.stderr
     assert f"at {strong_sim.url} as admin" in done.stderr
     assert_no_secrets(config, done.stdout, done.stderr)
+
+
+# -- defect 10: a missing --config file; defect 11: a catalog naming only streams that do not exist --------
+@pytest.mark.parametrize("tool", ["tap-mautic", "target-mautic"])
+def test_a_missing_config_file_is_one_line(tmp_path: Path, tool: str) -> None:
+    done = subprocess.run([str(BIN / tool), "--config", str(tmp_path / "nowhere.json")], input="",
+                          capture_output=True, text=True, timeout=60, check=False)
+    one_line_error(done, "file is missing", "nowhere.json")
+
+
+def test_a_catalog_of_unknown_streams_says_so(strong_sim: Simulator, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"streams": [{
+        "tap_stream_id": "contactz", "stream": "contactz", "schema": {"type": "object", "properties": {}},
+        "metadata": [{"breadcrumb": [], "metadata": {"selected": True}}]}]}))
+    config = {"base_url": strong_sim.url, "username": "admin", "password": PASSWORD}
+    done = run("tap-mautic", tmp_path, config, "--catalog", str(catalog))
+    assert done.returncode == 0, done.stderr
+    assert "'contactz' is not a stream; did you mean 'contacts'?" in done.stderr
+    assert "selects no stream" in done.stderr
+    assert not [line for line in done.stdout.splitlines() if '"RECORD"' in line]
