@@ -220,3 +220,23 @@ def test_notes_written_by_a_lost_attempt_are_reported_created(sim: Simulator, tm
     assert run.outcomes() == {"created": 3}
     assert count(sim, "lead_notes") == before + 3
     assert all(r["mautic_id"] for r in run.results)
+
+
+# -- defect 12: over-long values are refused as Mautic does, and reported per record -----------------------
+def test_over_long_values_are_refused_and_reported(sim: Simulator, tmp_path: Path) -> None:
+    long_email = "x" * 300 + "@example.org"  # 312 characters
+    records = [
+        {"email": "huge.name@example.org", "firstname": "N" * 1_000_000},
+        {"email": long_email},
+        {"email": "fine.one@example.org", "firstname": "F" * 191},
+        {"email": "fine.two@example.org", "firstname": "Ok"},
+    ]
+    run = run_target(sim, tmp_path, "\n".join(contact_lines(records)) + "\n", on_record_error="report")
+    assert len(run.results) == 4
+    assert run.result_for(email="huge.name@example.org")["outcome"] == "failed"
+    assert "firstname" in run.result_for(email="huge.name@example.org")["message"]
+    assert "too long" in run.result_for(email=long_email)["message"]
+    fine = [run.result_for(email=f"fine.{n}@example.org")["outcome"] for n in ("one", "two")]
+    assert fine == ["created", "created"]
+    longest = sim.query("SELECT MAX(LENGTH(firstname)) AS n, MAX(LENGTH(email)) AS e FROM leads")[0]
+    assert longest["n"] <= 191 and longest["e"] <= 191
