@@ -80,7 +80,11 @@ class ResultsLedger:
                     "outcome": result.outcome,
                     "message": result.message,
                 }
-                self._file.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+                text = json.dumps(line, default=str, ensure_ascii=False)
+                # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line
+                for separator in ("\x85", "\u2028", "\u2029"):
+                    text = text.replace(separator, f"\\u{ord(separator):04x}")
+                self._file.write(text + "\n")
 
     def flush(self) -> None:
         with self._lock:

@@ -240,3 +240,11 @@ def test_over_long_values_are_refused_and_reported(sim: Simulator, tmp_path: Pat
     assert fine == ["created", "created"]
     longest = sim.query("SELECT MAX(LENGTH(firstname)) AS n, MAX(LENGTH(email)) AS e FROM leads")[0]
     assert longest["n"] <= 191 and longest["e"] <= 191
+
+
+def test_line_separators_in_values_keep_one_result_per_line(sim: Simulator, tmp_path: Path) -> None:
+    """U+0085, U+2028 and U+2029 are valid raw in JSON but split lines for str.splitlines() readers."""
+    records = [{"email": "a\x85b@example.org"}, {"email": "sep.\u2028@example.org"},
+               {"email": "ok@example.org"}]
+    run = run_target(sim, tmp_path, "\n".join(contact_lines(records)) + "\n", on_record_error="report")
+    assert [r["key"]["email"] for r in run.results] == [r["email"] for r in records]
