@@ -65,7 +65,10 @@ def test_refresh_token_is_not_spent_when_the_store_cannot_be_written(
     good = {**config, "token_store_path": str(tmp_path / "ok" / "tokens.json")}
     again = run("tap-mautic", tmp_path, good, "--test")  # the token still works
     assert again.returncode == 0, again.stderr
-    assert_no_secrets(config, again.stdout, again.stderr, extra=[token])
+    stored = json.loads((tmp_path / "ok" / "tokens.json").read_text())
+    assert stored["refresh_token"] != token  # rotated, and the new one kept
+    # the configured secrets (the spent refresh token too) are in no output, not even the token store
+    assert_no_secrets(good, again.stdout, again.stderr, tmp_path / "ok", extra=[token, CLIENT_SECRET])
 
 
 # -- defect 5: credentials inside base_url are refused and never printed ----------------------------------
