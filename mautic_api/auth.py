@@ -44,6 +44,10 @@ except ImportError:  # pragma: no cover - non-POSIX
     fcntl = None  # type: ignore[assignment]
 
 
+class TokenStoreError(ConfigurationError):
+    """``token_store_path`` cannot be written: a single-use refresh token must not be spent."""
+
+
 class NoAuth(AuthBase):
     """Send a request without credentials (the token endpoint) even on a session that has auth."""
 
@@ -284,14 +288,46 @@ class RefreshTokenAuth(_OAuth2Base):
                 os.unlink(tmp)
             raise
 
+    def check_store_writable(self) -> None:
+        """Mautic's refresh tokens are single-use: before one is spent, prove the new one can be kept.
+
+        A real probe (a temporary file in the store's folder, and the store itself opened for writing when
+        it exists) rather than ``os.access``, which root and network file systems answer loosely.
+        """
+        if not self.store_path:
+            return
+        path = os.path.abspath(self.store_path)
+        try:
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "it is a directory")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".mautic-token-probe-", dir=os.path.dirname(path))
+            os.close(fd)
+            os.unlink(probe)
+            if os.path.exists(path):
+                with open(path, "a", encoding="utf-8"):
+                    pass
+        except OSError as exc:
+            raise TokenStoreError(
+                f"Setting 'token_store_path' ({self.store_path}) cannot be written "
+                f"({exc.strerror or type(exc).__name__}): the refresh token was not used, so it stays valid; "
+                "fix the path and run again."
+            ) from None
+
     @contextlib.contextmanager
     def _store_lock(self) -> Iterator[None]:
         if not self.store_path or fcntl is None:
             yield
             return
         lock_path = os.path.abspath(self.store_path) + ".lock"
-        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"Setting 'token_store_path' ({self.store_path}): its lock file cannot be created "
+                f"({exc.strerror or type(exc).__name__}); the refresh token was not used."
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -301,6 +337,7 @@ class RefreshTokenAuth(_OAuth2Base):
 
     # -- refresh ------------------------------------------------------------------------------------
     def _renew(self, *, reason: str) -> None:
+        self.check_store_writable()
         with self._store_lock():
             stored = self._read_store()
             if stored and stored.get("refresh_token") != self._refresh_token:
@@ -319,7 +356,13 @@ class RefreshTokenAuth(_OAuth2Base):
             self._take(body)
             if body.get("refresh_token"):
                 self._refresh_token = str(body["refresh_token"])
-            self._write_store()
+            try:
+                self._write_store()
+            except OSError as exc:  # checked just before: only a race or a full disk gets here
+                raise TokenStoreError(
+                    f"Setting 'token_store_path' ({self.store_path}): the rotated refresh token could not be "
+                    f"saved ({exc.strerror or type(exc).__name__}); authorize again to get a new one."
+                ) from None
         LOGGER.info(
             "Refreshed the OAuth2 access token (reason: %s)%s.",
             reason,
@@ -373,8 +416,8 @@ def build_auth(settings: Any, session: requests.Session) -> MauticAuth:
     if settings.refresh_token or has_store:
         try:
             return RefreshTokenAuth(settings, session)
-        except ConfigurationError:
-            if settings.refresh_token:
+        except ConfigurationError as exc:
+            if settings.refresh_token or isinstance(exc, TokenStoreError):
                 raise
     return ClientCredentialsAuth(settings, session)
 
@@ -386,6 +429,7 @@ __all__ = [
     "NoAuth",
     "OAuth1aAuth",
     "RefreshTokenAuth",
+    "TokenStoreError",
     "build_auth",
     "scrub",
 ]

@@ -11,11 +11,14 @@ Why one client for every context: the contexts differ only by the data in :mod:`
 
 from __future__ import annotations
 
+import email.utils
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pendulum
 import requests
 
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
@@ -52,6 +55,19 @@ class BatchItemResult:
     status: int
     item: dict[str, Any] | None
     error: str | None = None
+    # Mautic's clock at the first attempt, when the call was resent after a lost answer: an item Mautic
+    # reports as existing (200) but added since then was created by that first attempt.
+    first_attempt_at: datetime | None = None
+
+    @property
+    def created_by_lost_attempt(self) -> bool:
+        if self.status != 200 or self.first_attempt_at is None or not isinstance(self.item, dict):
+            return False
+        try:
+            added = pendulum.parse(str(self.item.get("dateAdded")))
+        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+            return False
+        return isinstance(added, datetime) and added >= self.first_attempt_at
 
     @property
     def ok(self) -> bool:
@@ -101,6 +117,20 @@ def by_index(container: Any) -> dict[int, Any]:
     if isinstance(container, list):
         return dict(enumerate(container))
     return {}
+
+
+def first_attempt_at(response: requests.Response) -> datetime | None:
+    """Mautic's clock (``Date`` header) when a resent call was first sent (2 s early for whole seconds and
+    the trip), or None when the call was not resent after a lost answer."""
+    age = getattr(response, "mautic_first_attempt_age", None)
+    header = response.headers.get("Date")
+    if age is None or not header:
+        return None
+    try:
+        now = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return now.astimezone(timezone.utc) - timedelta(seconds=age + 2)
 
 
 def check_where(where: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -363,10 +393,14 @@ class MauticClient:
         payload = [dict(i) for i in items]
         # Only contacts are de-duplicated by batch/new (on their unique fields): resending anything else
         # after an answer was lost could create it twice.
-        _response, body = self.request_full(
+        response, body = self.request_full(
             "POST", f"{ctx.path}/batch/new", json=payload, batch=True, idempotent=ctx.name == "contacts"
         )
-        return self._batch_results(ctx, body, len(payload), default_status=201)
+        results = self._batch_results(ctx, body, len(payload), default_status=201)
+        since = first_attempt_at(response)
+        for result in results:
+            result.first_attempt_at = since
+        return results
 
     def batch_edit(self, context: str | Context, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
         """PATCH /batch/edit; each item carries ``id``."""

@@ -150,11 +150,21 @@ _QUERY_SECRET = re.compile(r"(?i)((?:access_token|refresh_token|client_secret|pa
 _BEARER = re.compile(r"(?i)\b(bearer|basic|oauth)\s+[A-Za-z0-9._~+/=-]{6,}")
 
 
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]+@")
+
+
+def scrub_url(text: str) -> str:
+    """``scheme://user:password@host`` -> ``scheme://<redacted>@host`` wherever a URL appears in ``text``."""
+    return _URL_USERINFO.sub(r"\1<redacted>@", text)
+
+
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove secrets from ``text``: known values, ``token=...`` query pairs, Authorization values."""
+    """Remove secrets from ``text``: known values, credentials inside URLs, ``token=...`` query pairs,
+    Authorization values."""
     for secret in secrets:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "<redacted>")
+    text = scrub_url(text)
     text = _QUERY_SECRET.sub(r"\1<redacted>", text)
     return _BEARER.sub(r"\1 <redacted>", text)
 

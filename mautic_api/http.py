@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import logging
+import os
 import random
 import threading
 import time
@@ -34,10 +35,12 @@ import urllib3
 from mautic_api.errors import (
     RETRYABLE_STATUSES,
     ConfigurationError,
+    MauticAPIError,
     MauticError,
     RetryableError,
     exception_for,
     scrub,
+    scrub_url,
 )
 
 LOGGER = logging.getLogger("mautic_api")
@@ -272,7 +275,7 @@ class MauticSession(requests.Session):
     def __init__(self, *, timeout: float, verify: bool, user_agent: str | None) -> None:
         super().__init__()
         self.default_timeout = timeout
-        self.verify = verify
+        self.verify = (ca_bundle_from_env() or True) if verify and self.trust_env else verify
         self.mautic_version: str | None = None
         self.headers["Accept"] = "application/json"
         if user_agent:
@@ -325,7 +328,8 @@ def get_session(settings: Any) -> MauticSession:
 
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
                 LOGGER.warning(
-                    "verify_ssl is false: TLS certificates of %s are not checked.", settings.base_url
+                    "verify_ssl is false: TLS certificates of %s are not checked.",
+                    scrub_url(settings.base_url),
                 )
             _SESSIONS[settings] = session
         return session
@@ -352,13 +356,35 @@ def default_user_agent() -> str:
 # ---------------------------------------------------------------------------------------------- sending
 
 
+_PLAIN_HTTP_SIGNS = ("wrong_version_number", "wrong version number", "unknown protocol", "record layer",
+                     "packet length too long", "http request")
+
+
+def tls_error_text(exc: BaseException) -> str:
+    """What a TLS failure means, in one line: an untrusted certificate, or a port that speaks plain HTTP."""
+    text = str(exc).lower()
+    if "certificate_verify_failed" in text or "certificate verify failed" in text:
+        return ("TLS certificate verification failed for 'base_url': fix the certificate (or trust its CA "
+                "with REQUESTS_CA_BUNDLE), or set 'verify_ssl' to false for a trusted test instance.")
+    if any(sign in text for sign in _PLAIN_HTTP_SIGNS):
+        return ("TLS handshake failed: the server at 'base_url' answers in plain HTTP on that port; use "
+                "http:// in 'base_url' or the instance's HTTPS port.")
+    return ("TLS handshake with 'base_url' failed: check the scheme and port in 'base_url' and the server's "
+            "TLS setup.")
+
+
+def ca_bundle_from_env() -> str | None:
+    """The CA bundle requests would take from the environment (only ``Session.request`` reads it; singer-sdk
+    sends through ``Session.send``, which does not, so the session carries it itself)."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def _transport_error(exc: requests.RequestException, method: str, path: str) -> MauticError:
     where = f"{method.upper()} {path}"
     if isinstance(exc, requests.exceptions.SSLError):
-        return ConfigurationError(
-            f"{where}: TLS certificate verification failed for 'base_url': fix the certificate, or set "
-            "'verify_ssl' to false for a trusted test instance."
-        )
+        return ConfigurationError(f"{where}: {tls_error_text(exc)}")
+    if isinstance(exc, requests.exceptions.InvalidJSONError):  # raised before sending: nothing to retry
+        return MauticAPIError(f"{where}: the request body is not valid JSON (NaN or Infinity in a value?)")
     if isinstance(
         exc,
         requests.exceptions.InvalidURL
@@ -414,6 +440,8 @@ def send(
     waits = wait_generator()
     next(waits)
     attempt = 0
+    started = time.monotonic()
+    resent_after_maybe_applied = False
     while True:
         attempt += 1
         try:
@@ -431,6 +459,8 @@ def send(
             except requests.RequestException as exc:
                 raise _transport_error(exc, method, path) from None
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch)
+            if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
+                response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]
             return response, body
         except MauticError as exc:
             exc.attempts = attempt  # type: ignore[attr-defined]  # callers tell a retried write from a first try
@@ -442,6 +472,7 @@ def send(
             if attempt > max_retries:
                 exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
                 raise
+            resent_after_maybe_applied = resent_after_maybe_applied or exc.maybe_applied
             wait = waits.send(exc)
             log.warning("%s; retry %d/%d in %.1f s", scrub(str(exc), secrets), attempt, max_retries, wait)
             _sleep(wait)

@@ -21,12 +21,15 @@ code outside a stream (the target's sinks).
 
 from __future__ import annotations
 
+import json
+import traceback
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+import simplejson
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, RetryableError
@@ -49,6 +52,23 @@ def sdk_error(exc: MauticError) -> Exception:
 
         return ConfigValidationError(str(exc), errors=[str(exc)])
     return exc
+
+
+def config_file_problem(exc: BaseException) -> str | None:
+    """One line for a --config/--state/--catalog file singer-sdk could not read, or None for other errors.
+
+    singer-sdk reads those files in its click callbacks, so these errors escape as tracebacks otherwise.
+    """
+    if isinstance(exc, json.JSONDecodeError | simplejson.JSONDecodeError):
+        return f"a --config, --state or --catalog file is not JSON: {exc}"
+    if isinstance(exc, FileNotFoundError):  # singer-sdk: "File at '<path>' was not found."
+        return f"a --config, --state or --catalog file is missing: {exc}"
+    if isinstance(exc, AttributeError | TypeError | ValueError):
+        # a file holding a list or a number fails inside singer-sdk's merging of config dicts
+        frames = traceback.extract_tb(exc.__traceback__)
+        if any("singer_sdk" in f.filename and "config" in f"{f.name} {f.line}" for f in frames):
+            return "the --config file must hold a JSON object of settings."
+    return None
 
 
 class MauticStreamMixin:

@@ -25,6 +25,7 @@ without a traceback. ``MauticClient(self.config)`` can then be built from the pl
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -34,11 +35,22 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from mautic_api.errors import ConfigurationError, scrub
+from mautic_api.errors import ConfigurationError, scrub, scrub_url
 
 AUTH_METHODS = ("basic", "oauth2", "oauth1a")
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 5
+MAX_TIMEOUT = 3600.0  # an hour per request; more overflows the socket layer (1e12 raised OverflowError)
+MAX_RETRIES = 100
+_FALSE_WORDS = ("0", "false", "no", "off")
+_TRUE_WORDS = ("1", "true", "yes", "on")
+# singer-sdk's own settings, added to config_jsonschema after validation (stream maps, flattening, ...)
+SDK_SETTINGS = frozenset({
+    "stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth",
+    "flattening_max_key_length", "flattening_separator", "batch_size_rows", "add_record_metadata",
+    "validate_records", "load_method", "batch_config", "hard_delete", "default_target_schema",
+    "process_activate_version_messages",
+})
 
 MAUTIC_SETTINGS = th.PropertiesList(
     th.Property(
@@ -174,8 +186,15 @@ def _clean_base_url(value: Any) -> str:
             "Setting 'base_url' is required: the Mautic instance URL without /api, e.g. https://mautic.example.com"
         )
     url = str(value).strip()
+    if "@" in urlsplit(url).netloc:
+        raise ConfigurationError(
+            "Setting 'base_url' must not hold credentials (user:password@host; the URL is not shown): "
+            "put them in 'username'/'password' or 'client_id'/'client_secret'."
+        )
     if not url.lower().startswith(("http://", "https://")):
-        raise ConfigurationError(f"Setting 'base_url' must start with http:// or https:// (got {url!r}).")
+        raise ConfigurationError(
+            f"Setting 'base_url' must start with http:// or https:// (got {scrub_url(url)!r})."
+        )
     if "?" in url or "#" in url:
         raise ConfigurationError("Setting 'base_url' must not contain a query string or fragment.")
     url = url.rstrip("/")
@@ -260,8 +279,10 @@ def normalize_config(
             out["request_timeout"] = float(timeout)
         except (TypeError, ValueError):
             raise ConfigurationError("Setting 'request_timeout' must be a number of seconds.") from None
-        if not math.isfinite(out["request_timeout"]) or out["request_timeout"] <= 0:
-            raise ConfigurationError("Setting 'request_timeout' must be a positive number of seconds.")
+        if not math.isfinite(out["request_timeout"]) or not 0 < out["request_timeout"] <= MAX_TIMEOUT:
+            raise ConfigurationError(
+                f"Setting 'request_timeout' must be a positive number of seconds, at most {MAX_TIMEOUT:g}."
+            )
 
     retries = out.get("max_retries")
     if _blank(retries):
@@ -271,14 +292,20 @@ def normalize_config(
             out["max_retries"] = int(retries)
         except (TypeError, ValueError):
             raise ConfigurationError("Setting 'max_retries' must be a non-negative integer.") from None
-        if out["max_retries"] < 0:
-            raise ConfigurationError("Setting 'max_retries' must be a non-negative integer.")
+        if not 0 <= out["max_retries"] <= MAX_RETRIES:
+            raise ConfigurationError(
+                f"Setting 'max_retries' must be an integer from 0 to {MAX_RETRIES} (retries back off "
+                "exponentially: more would wait for days)."
+            )
 
     verify = out.get("verify_ssl")
     if verify is None:
         out["verify_ssl"] = True
     elif isinstance(verify, str):
-        out["verify_ssl"] = verify.strip().lower() not in ("0", "false", "no", "off")
+        word = verify.strip().lower()
+        if word not in (*_FALSE_WORDS, *_TRUE_WORDS):
+            raise ConfigurationError("Setting 'verify_ssl' must be true or false.")
+        out["verify_ssl"] = word not in _FALSE_WORDS
     else:
         out["verify_ssl"] = bool(verify)
 
@@ -354,9 +381,26 @@ class MauticConfigMixin:
     _config: dict[str, Any]
     logger: logging.Logger
 
+    def _warn_unknown_settings(self) -> None:
+        """A misspelt key (``passwrd``) would silently do nothing: name it and the closest setting."""
+        schema = getattr(self, "config_jsonschema", None) or {}
+        known = {*schema.get("properties", {}), *PHP_ALIASES, *SDK_SETTINGS}
+        name = getattr(self, "name", "this plugin")
+        for key in sorted(k for k in self._config if isinstance(k, str) and k not in known):
+            if key.startswith("_"):  # Meltano's and the user's own annotations
+                continue
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else "; it is ignored."
+            self.logger.warning("Setting '%s' is not a setting of %s%s", key, name, hint)
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         from singer_sdk.exceptions import ConfigValidationError
 
+        if not isinstance(self._config, dict):
+            message = "The config must be a JSON object of settings."
+            raise ConfigValidationError(message, errors=[message])
+        if raise_errors:
+            self._warn_unknown_settings()
         try:
             self._config = normalize_config(self._config, self.logger, strict=raise_errors)
         except ConfigurationError as exc:

@@ -38,7 +38,7 @@ class Simulator:
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
                  log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
-                 rate_limit: int = 0):
+                 rate_limit: int = 0, tls: bool = False):
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
@@ -46,6 +46,8 @@ class Simulator:
         self.host, self.port = host, port
         self.timeout_fault_s = timeout_fault_s
         self._tmpdir: str | None = None
+        self.tls = tls
+        self.cert_file: str | None = None  # with tls: the self-signed certificate (trust it to verify)
         if db_path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="mautic-sim-")
             db_path = os.path.join(self._tmpdir, "mautic.sqlite")
@@ -78,6 +80,13 @@ class Simulator:
         self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
                                  timeout_fault_s=self.timeout_fault_s, log=self._log)
         self._server.rate_limit = self.rate_limit
+        if self.tls:
+            from mautic_sim.tls import make_certificate, server_context
+
+            self._certdir = tempfile.mkdtemp(prefix="mautic-sim-tls-")
+            self.cert_file, key_file = make_certificate(self._certdir, self.host)
+            self._server.socket = server_context(self.cert_file, key_file).wrap_socket(
+                self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self.app.base_url = self.url
         self._thread = serve_in_thread(self._server)
@@ -88,6 +97,9 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if getattr(self, "_certdir", None):
+            shutil.rmtree(self._certdir, ignore_errors=True)
+            self._certdir = None
         if self._tmpdir:
             with contextlib.suppress(Exception):
                 self.store.close()
@@ -102,7 +114,7 @@ class Simulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # -- faults and auth ------------------------------------------------------------------------
     def schedule_fault(self, kind: str, nth: int = 1, path: str | None = None) -> None:

@@ -11,6 +11,7 @@ import time
 
 from mautic_sim import Simulator
 from mautic_sim.server import parse_fault_spec, stderr_log
+from mautic_sim.tls import TLSUnavailable
 from mautic_sim.versions import DEFAULT_VERSION, VERSIONS
 
 
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="behave as this Mautic version (5.1 is recorded; the others follow mautic-versions.md)")
     p.add_argument("--rate-limit", type=int, default=0,
                    help="Mautic's api_rate_limiter_limit (calls per hour, 0 = off; 7.x has no limiter)")
+    p.add_argument("--tls", action="store_true",
+                   help="serve HTTPS with a self-signed certificate made at start (needs the openssl CLI); "
+                        "its path is printed as MAUTIC_SIM_CA")
     p.add_argument("--oauth1a", type=_onoff, default=False, metavar="on|off",
                    help="OAuth 1.0a as Mautic < 4 had it (off: 5.1 has none)")
     return p
@@ -66,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
                     token_lifetime=args.token_lifetime,
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
-                    rate_limit=args.rate_limit)
+                    rate_limit=args.rate_limit, tls=args.tls)
     try:
         sim.start()
+    except TLSUnavailable as e:
+        print(f"mautic-sim: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"mautic-sim: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2
+    if sim.cert_file:
+        print(f"MAUTIC_SIM_CA={sim.cert_file}", flush=True)
     print(f"MAUTIC_SIM_URL={sim.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

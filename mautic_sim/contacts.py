@@ -167,6 +167,24 @@ def clean_value(field: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
     return str(raw) if not isinstance(raw, int | float) else str(raw).removesuffix(".0"), None
 
 
+# Column sizes of Mautic 5.1 (inferred from its schema, not recorded): core string fields are VARCHAR(191)
+# (the utf8mb4 index limit), custom fields VARCHAR(charLengthLimit), 64 unless set (recorded in audit_log
+# rows of created fields); textarea/html are TEXT. MySQL's strict mode refuses longer values, so the row is
+# refused with Symfony's Length message rather than truncated.
+CORE_LENGTH, CUSTOM_LENGTH = 191, 64
+TEXT_TYPES = frozenset({"textarea", "html"})
+
+
+def too_long(field: dict[str, Any], value: Any) -> str | None:
+    """Symfony's Length message when ``value`` does not fit the field's column, else None."""
+    if not isinstance(value, str) or field["type"] in TEXT_TYPES:
+        return None
+    limit = CORE_LENGTH if field.get("is_fixed") else CUSTOM_LENGTH
+    if len(value) <= limit:
+        return None
+    return f"This value is too long. It should have {limit} characters or less."
+
+
 def field_entry(field: dict[str, Any], value: Any, style: str, obj: str, submitted: bool = True) -> dict[str, Any]:
     v = out_value(field, value, style, submitted)
     if style == "new":
@@ -460,6 +478,8 @@ class Contacts:
                     and f["type"] == "number":
                 continue  # and 0 < |v| < 1 up to 7.1 (mautic#16590, fixed in 7.2 by PR #16591)
             value, err = clean_value(f, raw)
+            if not err:
+                err = too_long(f, value)
             if err:
                 errors[alias] = [err]
                 continue

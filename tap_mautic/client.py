@@ -30,8 +30,9 @@ from mautic_api.errors import (
     ConfigurationError,
     MauticError,
     PermissionDeniedError,
+    scrub_url,
 )
-from mautic_api.http import php_query, response_json, wait_generator
+from mautic_api.http import php_query, response_json, tls_error_text, wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.progress import Progress
@@ -153,10 +154,9 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             try:
                 return func(prepared, context)
-            except requests.exceptions.SSLError:
+            except requests.exceptions.SSLError as exc:
                 raise sdk_error(ConfigurationError(
-                    f"TLS certificate verification failed for 'base_url' ({self.mautic_client.base_url}): "
-                    "fix the certificate, or set 'verify_ssl' to false for a trusted test instance."
+                    f"{tls_error_text(exc)} ({scrub_url(self.mautic_client.base_url)})"
                 )) from None
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import difflib
 import sys
 import threading
 from datetime import datetime, timezone
@@ -11,8 +11,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import click
+import pendulum
 import requests
-import simplejson
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
@@ -24,7 +24,8 @@ from singer_sdk.helpers.capabilities import (
 from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
-from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
+from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
+from mautic_api.sdk import config_file_problem
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
@@ -63,7 +64,7 @@ TAP_SETTINGS = th.PropertiesList(
     th.Property("include_deletes", th.BooleanType, default=True,
                 description="Emit {id, _sdc_deleted_at} for contacts/companies deleted since the bookmark "
                             "(read from audit_log; needs an administrator)"),
-    th.Property("lookback_seconds", th.NumberType, default=1,
+    th.Property("lookback_seconds", th.NumberType(minimum=0, maximum=86400), default=1,
                 description="Seconds subtracted from the bookmark in the modification filter "
                             "(Mautic stores seconds)"),
     th.Property("stats_settle_seconds", th.IntegerType(minimum=0), default=30,
@@ -86,7 +87,7 @@ TAP_SETTINGS = th.PropertiesList(
                             "not readable: it needs an administrator), read contacts and companies in full "
                             "on every Nth run (1: every run; 0: never, updates are missed until a full "
                             "refresh)"),
-    th.Property("backoff_factor", th.NumberType, default=1.0,
+    th.Property("backoff_factor", th.NumberType(exclusive_minimum=0, maximum=60), default=1.0,
                 description="Seconds of the first retry wait (then doubling, capped at 60x); 429 answers "
                             "wait as the server asks"),
 )
@@ -191,7 +192,40 @@ class TapMautic(MauticConfigMixin, Tap):
         return tables
 
     def discover_streams(self) -> list:
-        return build_streams(self)
+        streams = build_streams(self)
+        names = sorted(stream.name for stream in streams)
+        options = self.config.get("stream_options") or {}
+        for name in sorted(options) if isinstance(options, dict) else []:
+            if name not in names:
+                self.logger.warning("Setting 'stream_options': %s", _not_a_stream(name, names))
+        return streams
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced)."""
+        errors = super()._validate_config(raise_errors=raise_errors)
+        start = self._config.get("start_date")
+        if raise_errors and start not in (None, ""):
+            try:
+                parsed = pendulum.parse(str(start))
+            except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+                parsed = None
+            if not isinstance(parsed, (datetime, pendulum.Date)):
+                message = (f"Setting 'start_date' must be an ISO 8601 date or date-time, e.g. "
+                           f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
+                raise ConfigValidationError(message, errors=[message])
+        return errors
+
+    def sync_all(self) -> None:
+        """A catalog that selects streams this tap does not have would sync nothing, silently: say so."""
+        catalog = self.input_catalog
+        if catalog is not None:
+            names = sorted(self.streams)
+            unknown = sorted(sid for sid in catalog if sid not in self.streams)
+            for sid in unknown:
+                self.logger.warning("Catalog: %s; it is not synced.", _not_a_stream(sid, names))
+            if unknown and not any(stream.selected for stream in self.streams.values()):
+                self.logger.warning("The catalog selects no stream of tap-mautic: nothing is synced.")
+        super().sync_all()
 
     # --------------------------------------------------------------------------- connection test
 
@@ -204,7 +238,7 @@ class TapMautic(MauticConfigMixin, Tap):
         version = response.headers.get("Mautic-Version") or "unknown version"
         user = body.get("username") if isinstance(body, dict) else None
         who = user or "the configured client"
-        return f"Connected to Mautic {version} at {client.base_url} as {who}."
+        return f"Connected to Mautic {version} at {scrub_url(client.base_url)} as {who}."
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
@@ -226,6 +260,11 @@ class TapMautic(MauticConfigMixin, Tap):
         return command
 
 
+def _not_a_stream(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"'{name}' is not a stream" + (f"; did you mean '{close[0]}'?" if close else "")
+
+
 class _MauticCommand(SingerCommand):
     """Turns configuration, connection and API problems into one line on stderr and exit code 1
     (no traceback: the line names the cause and the fix)."""
@@ -237,8 +276,11 @@ class _MauticCommand(SingerCommand):
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             click.echo(f"tap-mautic: {message}", err=True)
             sys.exit(1)
-        except (json.JSONDecodeError, simplejson.JSONDecodeError) as exc:  # singer-sdk reads files with both
-            click.echo(f"tap-mautic: a --config, --state or --catalog file is not JSON: {exc}", err=True)
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            problem = config_file_problem(exc)
+            if problem is None:
+                raise
+            click.echo(f"tap-mautic: {problem}", err=True)
             sys.exit(1)
 
 

@@ -33,6 +33,10 @@ class RecordResult:
     message: str | None = None
 
 
+class ResultsFileError(Exception):
+    """``results_path`` cannot be written: the run refuses to start (before anything is sent to Mautic)."""
+
+
 class ResultsLedger:
     """Collects results from all sinks (thread-safe), writes JSON lines, counts outcomes per stream."""
 
@@ -40,13 +44,20 @@ class ResultsLedger:
         self._lock = threading.Lock()
         self._logger = logger
         self._file: IO[str] | None = None
-        if path:
+        if path:  # opened (and truncated) before the first write, so a bad path costs nothing
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._file = target.open("w", encoding="utf-8")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._file = target.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise ResultsFileError(
+                    f"Setting 'results_path': cannot write {path} ({exc.strerror or type(exc).__name__}); "
+                    "nothing was sent to Mautic."
+                ) from None
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.failed = 0
         self._failures_logged = 0
+        self._closed = False
 
     def add(self, result: RecordResult) -> None:
         with self._lock:
@@ -69,7 +80,11 @@ class ResultsLedger:
                     "outcome": result.outcome,
                     "message": result.message,
                 }
-                self._file.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+                text = json.dumps(line, default=str, ensure_ascii=False)
+                # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line
+                for separator in ("\x85", "\u2028", "\u2029"):
+                    text = text.replace(separator, f"\\u{ord(separator):04x}")
+                self._file.write(text + "\n")
 
     def flush(self) -> None:
         with self._lock:
@@ -89,11 +104,16 @@ class ResultsLedger:
                 "%d record(s) failed; see the messages above or the results file", self.failed
             )
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None
 
 
-__all__ = ["OUTCOMES", "RecordResult", "ResultsLedger"]
+__all__ = ["OUTCOMES", "RecordResult", "ResultsFileError", "ResultsLedger"]

@@ -8,9 +8,11 @@ names its target and which endpoint adds or removes the link, so they are one cl
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import InvalidRecord
@@ -42,6 +44,7 @@ INVALID = "__target_mautic_invalid__"  # marks a record that failed schema valid
 LOOKUP_CHUNK = 100
 API_MAX_PER_CALL = 200  # values per `where in` look-up: keeps the query string well under 8 KB
 LOOKUP_MAX_CHARS = 3000
+RECOVERY_ROUNDS = 4  # look-ups after lost answers to the same chunk before its rows are reported failed
 
 
 class StreamSetupError(Exception):
@@ -100,6 +103,24 @@ def field_value(record: Mapping[str, Any], alias: str) -> Any:
 def _norm(value: Any) -> str:
     """Match values the way MySQL's case-insensitive collation compares them."""
     return str(value).strip().casefold()
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, Mapping):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+def non_finite_property(record: Mapping[str, Any]) -> str | None:
+    """The first property holding NaN or +-Infinity (JSON cannot carry them: requests would refuse the
+    whole batch body), or None."""
+    return next((str(name) for name, value in record.items() if _non_finite(value)), None)
 
 
 def _reraise_fatal(exc: MauticError) -> None:
@@ -182,7 +203,17 @@ class MauticSink(BatchSink):
             )
         except (ValueError, TypeError, OverflowError) as exc:
             record[INVALID] = f"unparseable date or date-time: {exc}"
+        bad = non_finite_property(record)
+        if bad is not None and INVALID not in record:
+            record[INVALID] = f"property '{bad}': NaN and Infinity are not values Mautic can store"
         return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without its key properties is reported failed, like a null email, not a fatal error."""
+        missing = [k for k in self._key_properties if k not in record]
+        if missing and INVALID not in record:
+            names = ", ".join(f"'{k}'" for k in missing)
+            record[INVALID] = f"record has no key property {names} (key_properties of its stream)"
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
@@ -224,6 +255,32 @@ class MauticSink(BatchSink):
 
     def fail(self, row: Row, message: str) -> None:
         self.report(row, FAILED, message)
+
+    def unwritten_records(self) -> list[tuple[int, dict[str, Any]]]:
+        """Records read but without a result yet: the batch being drained (minus its reported rows) and
+        the pending one."""
+        reported = {seq for seq, _ in self._results}
+        draining = (getattr(self, "_context_draining", None) or {}).get("records", [])
+        pending = (getattr(self, "_pending_batch", None) or {}).get("records", [])
+        return [(seq, rec) for seq, rec in [*draining, *pending] if seq not in reported]
+
+    def account_unwritten(self, message: str) -> int:
+        """The run stops: results so far go to the ledger, every other record read is reported failed."""
+        for seq, rec in self.unwritten_records():
+            rec.pop(INVALID, None)
+            try:
+                key = self.key_of(rec)
+            except Exception:  # a record too broken to name still gets its line
+                key = {}
+            self._results.append(
+                (seq, RecordResult(stream=self.stream_name, key=key, outcome=FAILED, message=message))
+            )
+        count = len(self._results)
+        self.flush_results()
+        for context in (getattr(self, "_context_draining", None), getattr(self, "_pending_batch", None)):
+            if context:
+                context["records"] = []
+        return count
 
     def key_of(self, record: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -291,17 +348,36 @@ class MauticSink(BatchSink):
                 continue
             except MauticError as exc:
                 _reraise_fatal(exc)
-                if recover is None or not getattr(exc, "maybe_applied", False):
+                recovered = self.recover_chunk(chunk, recover, exc) if recover is not None else exc
+                if isinstance(recovered, MauticError):
                     for _, row in chunk:
-                        yield row, None, str(exc)
+                        yield row, None, str(recovered)
                     i += len(chunk)
                     continue
-                self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
-                results = recover(chunk)
+                results = recovered
             by_index = {r.index: r for r in results}
             for n, (_, row) in enumerate(chunk):
                 yield row, by_index.get(n), None
             i += len(chunk)
+
+    def recover_chunk(
+        self,
+        chunk: list[tuple[dict[str, Any], Row]],
+        recover: Callable[[list[tuple[dict[str, Any], Row]]], list[BatchItemResult]],
+        exc: MauticError,
+    ) -> list[BatchItemResult] | MauticError:
+        """After a lost answer, ``recover`` checks what Mautic wrote and sends the rest; if that answer is
+        lost too, check again (a few times). Returns the chunk's results, or the error that ended it."""
+        for _ in range(RECOVERY_ROUNDS):
+            if not getattr(exc, "maybe_applied", False):
+                return exc
+            self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
+            try:
+                return recover(chunk)
+            except MauticError as again:
+                _reraise_fatal(again)
+                exc = again
+        return exc
 
     def lookup(self, context: str, column: str, values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
         """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
@@ -628,6 +704,9 @@ class UpsertSink(MauticSink):
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:
                 self.report(row, CREATED, mautic_id=_as_int((result.item or {}).get("id")))
+            elif result.created_by_lost_attempt:
+                self.report(row, CREATED, "created by an attempt whose answer was lost",
+                            mautic_id=_as_int((result.item or {}).get("id")))
             elif result.status == 200:
                 self.report(
                     row,
@@ -1097,7 +1176,9 @@ class LinkSink(MauticSink):
                 self.report(row, WOULD_CREATE, "dry run")
             return
         todo = [(row.payload, row) for row in creates]
-        for row, result, error in self.chunked(todo, lambda batch: self.client.batch_new("notes", batch)):
+        for row, result, error in self.chunked(
+            todo, lambda batch: self.client.batch_new("notes", batch), recover=self.recover_notes
+        ):
             if error is not None:
                 self.fail(row, error)
             elif result is not None and result.status in (200, 201):
@@ -1108,6 +1189,31 @@ class LinkSink(MauticSink):
                     f"HTTP {result.status if result else '?'}: "
                     f"{(result.error if result else None) or 'rejected'}",
                 )
+
+    def recover_notes(self, chunk: list[tuple[dict[str, Any], Row]]) -> list[BatchItemResult]:
+        """The answer to a notes batch was lost: the notes now on their contacts were written by it (an
+        identical note did not exist before, see ``_skip_existing_notes``); only the others are sent."""
+        results: dict[int, BatchItemResult] = {}
+        written: dict[int, dict[tuple[str, str], int]] = {}
+        for n, (payload, row) in enumerate(chunk):
+            cid = row.mautic_id or 0
+            if cid not in written:
+                answer = self.client.request("GET", f"contacts/{cid}/notes", params={"limit": 1000})
+                notes = answer.get("notes", []) if isinstance(answer, Mapping) else []
+                written[cid] = {
+                    (str(note.get("text") or ""), str(note.get("type") or "")): _as_int(note.get("id")) or 0
+                    for note in (notes.values() if isinstance(notes, Mapping) else notes)
+                    if isinstance(note, Mapping)
+                }
+            note_id = written[cid].get((str(payload.get("text") or ""), str(payload.get("type") or "")))
+            if note_id:
+                results[n] = BatchItemResult(index=n, status=201, item={"id": note_id})
+        resend = [n for n in range(len(chunk)) if n not in results]
+        if resend:
+            for n, result in zip(resend, self.client.batch_new("notes", [chunk[n][0] for n in resend]),
+                                 strict=False):
+                results[n] = BatchItemResult(n, result.status, result.item, result.error)
+        return [results.get(n, BatchItemResult(n, 0, None, "answer lost")) for n in range(len(chunk))]
 
     def _skip_existing_notes(self, rows: list[Row]) -> list[Row]:
         """Re-running the same input must not duplicate notes: a note with the same text and type is kept."""

@@ -15,20 +15,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Mapping
-from typing import Any, NoReturn
+import threading
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, NoReturn
 
+import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RecordsWithoutSchemaException
+from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib.exceptions import SingerReadError
 from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
-from mautic_api.errors import MauticError
+from mautic_api.errors import ConfigurationError, MauticError
+from mautic_api.sdk import config_file_problem
 from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
-from target_mautic.results import ResultsLedger
+from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
+from target_mautic.results import ResultsFileError, ResultsLedger
 from target_mautic.sinks import LINKS, SINK_CLASSES, MauticSink, StreamSetupError
 from target_mautic.values import FieldSpec, field_specs
 
@@ -173,6 +179,7 @@ class TargetMautic(MauticConfigMixin, Target):
 
     name = "target-mautic"
     package_name = "mautic-singer"
+    message_reader_class = MauticSingerReader
     config_jsonschema = th.PropertiesList(*MAUTIC_SETTINGS, *TARGET_SETTINGS).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -183,7 +190,19 @@ class TargetMautic(MauticConfigMixin, Target):
         self._segment_aliases: dict[str, int] | None = None
         self._batch_size = self._configured_batch_size()
         self._state_withheld_logged = False
+        self._draining = False
         self.segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
+        match_on = self._config.get("match_on") if isinstance(self._config, dict) else None
+        if raise_errors and match_on is not None and not _match_on_ok(match_on):
+            from singer_sdk.exceptions import ConfigValidationError
+
+            message = ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
+                       'of such lists per stream, e.g. {"companies": ["companyname"]}.')
+            raise ConfigValidationError(message, errors=[message])
+        return super()._validate_config(raise_errors=raise_errors)
 
     # -- settings and shared objects ------------------------------------------------------------------
     @property
@@ -272,6 +291,92 @@ class TargetMautic(MauticConfigMixin, Target):
             if other.current_size:
                 self.drain_one(other)
 
+    def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
+        """A batch that fails as a whole fails its records (one result line each) and the run goes on;
+        credentials or instance configuration breaking mid-run stop it. A SIGTERM waits for the batch."""
+        reader = self.message_reader
+        self._draining = True
+        try:
+            super().drain_one(sink)
+        except (ConfigurationError, StreamSetupError):
+            raise
+        except Exception as exc:
+            if not isinstance(sink, MauticSink):
+                raise
+            self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, exc)
+            sink.account_unwritten(f"not written: {exc}")
+            sink.mark_drained()
+        finally:
+            self._draining = False
+        if isinstance(reader, MauticSingerReader):
+            reader.check_stop()
+
+    def account_unwritten(self, reason: str) -> int:
+        """The run stops early: every record read and not yet reported gets a failed result line."""
+        reported = 0
+        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+            if isinstance(sink, MauticSink):
+                reported += sink.account_unwritten(f"not written: {reason}")
+        if self._ledger is not None:
+            self._ledger.flush()
+        return reported
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self) -> Iterator[None]:
+        """SIGTERM/SIGINT stop the run between lines or batches (a batch in flight is finished)."""
+        reader = self.message_reader
+        if threading.current_thread() is not threading.main_thread() or not isinstance(
+            reader, MauticSingerReader
+        ):
+            yield
+            return
+
+        def on_signal(signum: int, frame: Any) -> None:
+            reader.stop_signal = signum
+            if reader.waiting and not self._draining:
+                raise Terminated(signum)
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def listen(self, file_input: IO[str] | None = None) -> None:  # type: ignore[misc]
+        """Open the results file first; on a stop (bad line, signal, fatal error) account for every record."""
+        _ = self.ledger  # opens and truncates results_path, or refuses to start
+        try:
+            with self._stop_on_signals():
+                super().listen(file_input)
+        except (UnreadableInput, RecordsWithoutSchemaException) as exc:
+            # what came before the bad line is written (and its STATE emitted); nothing after it is read
+            with contextlib.suppress(RecordsFailedError):
+                self.process_endofpipe()
+            text = (f"Invalid input: {exc} (the line is not shown); the records before it were written, "
+                    "nothing after it was read.")
+            raise type(exc)(text) from None
+        except Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            self.account_unwritten(f"target-mautic was stopped ({name}) before this record's batch was "
+                                   "sent; rerun the input (writes are upserts)")
+            self._close()
+            raise
+        except RecordsFailedError:
+            raise
+        except BaseException as exc:
+            self.account_unwritten(f"the run stopped: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        if self._ledger is not None and not self._ledger.closed:
+            self._ledger.log_summary()
+            self._ledger.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def _write_state_message(self, state: dict) -> None:
         if (
             self._ledger is not None
@@ -293,17 +398,19 @@ class TargetMautic(MauticConfigMixin, Target):
             super().process_endofpipe()
         finally:
             ledger = self.ledger
-            ledger.log_summary()
-            ledger.close()
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            self._close()
         if ledger.failed and self.config.get("on_record_error", "fail") == "fail":
             raise RecordsFailedError(
                 f"{ledger.failed} record(s) failed (on_record_error is 'fail'); no "
                 f"STATE was emitted after the "
                 "first failure. See the results file or the warnings above."
             )
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.__class__ = _TargetCommand
+        return command
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
@@ -316,8 +423,13 @@ class TargetMautic(MauticConfigMixin, Target):
         except RecordsFailedError as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
-        except (UnknownStreamError, StreamSetupError, MauticError) as exc:
+        except (UnknownStreamError, StreamSetupError, MauticError, ResultsFileError, UnreadableInput) as exc:
             cls._stop(str(exc), reading_stdin=kwargs.get("file_input") is None)
+        except Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            cls.logger.error("target-mautic stopped by %s: every record read has its result line; records "
+                             "not written are reported failed.", name)
+            sys.exit(128 + exc.signum)
         except RecordsWithoutSchemaException as exc:
             cls._stop(f"Invalid input: {exc}", reading_stdin=kwargs.get("file_input") is None)
         except SingerReadError as exc:  # its message quotes the line: record data stays out of the log
@@ -343,6 +455,29 @@ class TargetMautic(MauticConfigMixin, Target):
                     pass
             cls.logger.error("%s", message)
         sys.exit(1)
+
+
+def _match_on_ok(value: Any) -> bool:
+    def names(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(n, str) and n for n in v)
+
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and names(v) for k, v in value.items())
+    return names(value)
+
+
+class _TargetCommand(SingerCommand):
+    """A --config file that is missing, not JSON or not an object: one line and exit 1, no traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            problem = config_file_problem(exc)
+            if problem is None:
+                raise
+            click.echo(f"target-mautic: {problem}", err=True)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

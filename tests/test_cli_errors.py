@@ -60,14 +60,14 @@ def test_a_truncated_input_line_is_reported_without_its_data(tmp_path: Path) -> 
     truncated = '{"type": "RECORD", "stream": "contacts", "record": {"email": "private@x.org"'
     stdin = json.dumps(schema) + "\n" + truncated + "\n"
     done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
-    assert_one_line_error(done, "Invalid input: Unable to parse line as JSON")
+    assert_one_line_error(done, "Invalid input: line 2 is not valid JSON")
     assert "private@x.org" not in done.stderr
 
 
 def test_a_record_before_its_schema(tmp_path: Path) -> None:
     stdin = json.dumps({"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.org"}}) + "\n"
     done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
-    assert_one_line_error(done, "Invalid input: A record for stream 'contacts' was encountered before")
+    assert_one_line_error(done, "Invalid input: line 1: A record for stream 'contacts' was encountered")
 
 
 @pytest.mark.parametrize(

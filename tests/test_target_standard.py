@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 
+import pytest
 from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing.suites import SingerTestSuite
 from singer_sdk.testing.target_tests import (
@@ -36,9 +37,10 @@ from singer_sdk.testing.target_tests import (
     TargetRecordMissingOptionalFields,
     TargetSchemaUpdates,
 )
+from singer_sdk.testing.templates import TargetFileTestTemplate
 
 from mautic_sim import Simulator
-from target_mautic.target import TargetMautic
+from target_mautic.target import RecordsFailedError, TargetMautic
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
 
 STANDARD_SIM = Simulator(contacts=30, seed=3, username=SIM_USER, password=SIM_PASSWORD).start()
@@ -86,6 +88,15 @@ class RecordMissingOptionalFields(TargetRecordMissingOptionalFields):
         _unchanged_contacts({1, 2})
 
 
+class RecordMissingKeyProperty(TargetRecordMissingKeyProperty):
+    """A record without its key property is reported failed (one result line), not a fatal error that would
+    drop the valid rows of its batch (issue 11, defect 7): with on_record_error 'fail' the run exits 1."""
+
+    def test(self) -> None:
+        with pytest.raises(RecordsFailedError, match="1 record"):
+            TargetFileTestTemplate.test(self)
+
+
 class SchemaUpdates(TargetSchemaUpdates):
     def validate(self) -> None:
         _unchanged_contacts(set(SNAPSHOT))
@@ -97,7 +108,7 @@ target_suite = SingerTestSuite(
         TargetCliPrintsTest,
         TargetInvalidSchemaTest,
         TargetRecordBeforeSchemaTest,
-        TargetRecordMissingKeyProperty,
+        RecordMissingKeyProperty,
         DuplicateRecords,
         NoPrimaryKeys,
         OptionalAttributes,
