@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, NoReturn
 
@@ -40,6 +41,9 @@ from target_mautic.values import FieldSpec, field_specs
 
 ACCEPTED_STREAMS = tuple(SINK_CLASSES)
 API_BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit
+# A fatal error is logged once; when reading the rest of the input took longer than this, once more, so that
+# under `meltano run` it is again the target's last line before "Loader failed".
+DRAIN_REPEAT_SECONDS = 5.0
 
 
 class RecordsFailedError(Exception):
@@ -448,12 +452,12 @@ class TargetMautic(MauticConfigMixin, Target):
         cls.logger.error("%s", message)
         stream = sys.stdin.buffer if reading_stdin and sys.stdin is not None else None
         if stream is not None and not stream.isatty():
-            cls.logger.error("Nothing more is loaded; reading the rest of the input so that the extractor "
-                             "ends cleanly.")
+            started = time.monotonic()
             with contextlib.suppress(OSError, ValueError):
                 while stream.read(1 << 20):
                     pass
-            cls.logger.error("%s", message)
+            if time.monotonic() - started > DRAIN_REPEAT_SECONDS:  # the cause scrolled away meanwhile
+                cls.logger.error("%s (nothing was loaded after it; the rest of the input was read)", message)
         sys.exit(1)
 
 
