@@ -10,23 +10,54 @@ import pytest
 from benchmarks import run
 from benchmarks.changes import offset_under_changes, tap_under_changes
 
+# The first words of every row `make bench` prints (one per figure, in order).
+ROWS = [
+    "(a) simulator process: start with",
+    "(a) simulator: raw keyset pages of 200",
+    "P1 tap vs raw loop",
+    "P2 tap at default settings",
+    "P2   vs sequential raw keyset loop",
+    "P2   vs 4-slice raw keyset loop",
+    "P3 300 contact upserts, latency 200 ms, concurrency 1",
+    "P3 300 contact upserts at",
+    "(c) target: 200 contact upserts, HTTP calls",
+    "(c) target: 200 contact upserts, records/s",
+    "(c) target: round trips",
+    "(d) read of 600 contacts",
+    "lost (existed throughout, never delivered)",
+    "duplicated (delivered more than once)",
+    "new contacts delivered",
+    "requests (list pages)",
+    "next incremental run: changes picked up",
+    "P4 peak RSS tap-mautic (contacts): 300 / 1,500 records",
+    "P4 peak RSS target-mautic (contact upserts): 300 / 1,500 records",
+]
 
-def test_run_prints_and_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_quick_run_prints_every_row_and_keeps_the_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`--quick` runs the whole harness (simulators as processes) at small sizes: every row, no timing."""
     results = tmp_path / "results.md"
+    results.write_text("# Benchmark results\n\nold table\n\n## Profile\n\nkept profile\n")
     monkeypatch.setattr(run, "RESULTS", results)
     try:
-        code = run.main(["--contacts", "300", "--sim-pages", "2", "--target-contacts", "200",
-                         "--naive-contacts", "40", "--write"])
+        code = run.main(["--quick", "--write"])
     finally:
         logging.disable(logging.NOTSET)
     out = capsys.readouterr().out
     assert code == 0
-    assert "target: 200 contact upserts, HTTP calls" in out
+    table = [line for line in out.splitlines() if line.strip()]
+    starts = [next((i for i, line in enumerate(table) if line.lstrip().startswith(row)), -1) for row in ROWS]
+    assert -1 not in starts, [row for row, i in zip(ROWS, starts, strict=True) if i < 0]
+    assert starts == sorted(starts)  # in the documented order
     assert "measured 40, x5" in out  # the scaled baseline says so
+    sliced = next(line for line in table if line.startswith("P2   vs 4-slice"))
+    assert "at most 4 at once" in sliced  # the simulator saw the 4 slices at once (4 workers)
     text = results.read_text()
     assert text.startswith("# Benchmark results")
+    assert "old table" not in text and text.rstrip().endswith("kept profile")
     assert "| lost (existed throughout, never delivered) | 0 |" in text
+    assert "| P1 tap vs raw loop" in text and "goal (issue 9)" in text
 
 
 def test_changes_hit_offset_paging_but_not_the_tap() -> None:
