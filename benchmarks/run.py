@@ -34,7 +34,9 @@ import contextlib
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -377,6 +379,9 @@ def measure(args: argparse.Namespace) -> Figures:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.disable(logging.WARNING)
+    if threading.current_thread() is threading.main_thread():
+        # a SIGTERM unwinds the context managers, so no simulator process outlives the run
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.now(timezone.utc)
     machine = machine_note()
     began = time.perf_counter()
