@@ -16,6 +16,7 @@ import argparse
 import logging
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,26 +47,41 @@ def package(path: str) -> str:
 Frames = Counter[tuple[str, str, int]]
 
 
-def self_times(root: Any) -> tuple[Frames, Counter[str], float]:
-    """Self time per (function, file, line) over the whole call tree, self time per package (a built-in
-    function counts for the package that called it), and the total."""
-    frames: Frames = Counter()
-    packages: Counter[str] = Counter()
-    stack = [(root, "?")]
+OURS = ("tap_mautic", "mautic_api", "singer_sdk")
+
+
+@dataclass
+class Profile:
+    """Self time per (function, file, line), self time per package (a built-in function counts for the
+    package that called it), total time of the tap's and singer-sdk's functions (outermost call only),
+    and the whole."""
+
+    frames: Frames = field(default_factory=Counter)
+    packages: Counter[str] = field(default_factory=Counter)
+    inclusive: Frames = field(default_factory=Counter)
+    total: float = 0.0
+
+
+def self_times(root: Any) -> Profile:
+    out = Profile(total=root.time)
+    stack: list[tuple[Any, str, frozenset[tuple[str, str, int]]]] = [(root, "?", frozenset())]
     while stack:
-        frame, caller = stack.pop()
+        frame, caller, open_keys = stack.pop()
         path = frame.file_path or ""
+        key = (frame.function, path, frame.line_no or 0)
         pkg = caller if not path or path.startswith("<built-in") else package(path)
         real = [c for c in frame.children if not c.is_synthetic_leaf]
         own = frame.time - sum(c.time for c in real)
         if own > 0:
-            frames[(frame.function, path, frame.line_no or 0)] += own
-            packages[pkg] += own
-        stack.extend((c, pkg) for c in real)
-    return frames, packages, root.time
+            out.frames[key] += own
+            out.packages[pkg] += own
+        if pkg in OURS and key not in open_keys:  # recursion counted once
+            out.inclusive[key] += frame.time
+        stack.extend((c, pkg, open_keys | {key}) for c in real)
+    return out
 
 
-def profile(contacts: int) -> tuple[Frames, Counter[str], float, int]:
+def profile(contacts: int) -> tuple[Profile, int]:
     from pyinstrument import Profiler
 
     with SimProcess(contacts=contacts, seed=1) as sim:
@@ -75,8 +91,7 @@ def profile(contacts: int) -> tuple[Frames, Counter[str], float, int]:
         profiler.start()
         records, _ = sync_contacts(config)
         session = profiler.stop()
-    frames, packages, total = self_times(session.root_frame())
-    return frames, packages, total, records
+    return self_times(session.root_frame()), records
 
 
 def short(path: str) -> str:
@@ -86,8 +101,8 @@ def short(path: str) -> str:
     return path
 
 
-def render(contacts: int, records: int, frames: Frames, by_package: Counter[str], total: float,
-           top: int) -> str:
+def render(contacts: int, records: int, prof: Profile, top: int) -> str:
+    frames, by_package, total = prof.frames, prof.packages, prof.total
     when = datetime.now(timezone.utc)
     lines = [
         run.PROFILE_HEADING,
@@ -110,6 +125,12 @@ def render(contacts: int, records: int, frames: Frames, by_package: Counter[str]
               "| % of total | self s | package |", "|---|---|---|"]
     for name, t in by_package.most_common(12):
         lines.append(f"| {100 * t / total:.1f} % | {t:.2f} | {name} |")
+    lines += ["", f"Top {top} functions of tap_mautic, mautic_api and singer_sdk by total time (callees "
+              "included; the sync's own entry points, above 90 %, left out):", "",
+              "| % of total | total s | function | file:line |", "|---|---|---|---|"]
+    inner = [(k, t) for k, t in prof.inclusive.most_common() if t < 0.9 * total][:top]
+    for (function, path, line), t in inner:
+        lines.append(f"| {100 * t / total:.1f} % | {t:.2f} | `{function}` | {short(path)}:{line} |")
     return "\n".join(lines) + "\n"
 
 
@@ -121,15 +142,17 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"replace the '{run.PROFILE_HEADING}' section of {run.RESULTS}")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
-    frames, packages, total, records = profile(args.contacts)
-    text = render(args.contacts, records, frames, packages, total, args.top)
+    prof, records = profile(args.contacts)
+    text = render(args.contacts, records, prof, args.top)
     print(text)
     if args.write:
         path: Path = run.RESULTS
         old = path.read_text() if path.exists() else "# Benchmark results\n"
         at = old.find("\n" + run.PROFILE_HEADING)
         head = old[:at + 1] if at >= 0 else old.rstrip("\n") + "\n\n"
-        path.write_text(head + text)
+        after = old.find("\n## ", at + 1) if at >= 0 else -1
+        tail = "\n" + old[after + 1:] if after >= 0 else ""  # later sections (a reading of the run) stay
+        path.write_text(head + text + tail)
     return 0
 
 

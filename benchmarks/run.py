@@ -306,7 +306,7 @@ def render_markdown(rows: list[Row], started: datetime, seconds: float, machine:
         "# Benchmark results",
         "",
         f"Date: {started:%Y-%m-%d %H:%M} UTC, whole run {seconds:.0f} s. Machine: {machine}. "
-        f"Command: `{cmd}` (`make bench` runs it without `--write`).",
+        f"Command: `{cmd}` (`make bench BENCH_ARGS=--write`; `make bench` alone only prints).",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|---|---|---|---|---|",
