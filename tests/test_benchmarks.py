@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import rawloop, run
 from benchmarks.changes import offset_under_changes, tap_under_changes
+from benchmarks.simproc import run_child
+from mautic_sim import Simulator
 
 # The first words of every row `make bench` prints (one per figure, in order).
 ROWS = [
@@ -73,3 +76,25 @@ def test_changes_hit_offset_paging_but_not_the_tap() -> None:
     assert (ours.lost, ours.duplicated, ours.new_seen) == (0, 0, 12)
     assert ours.extra["changes_caught_next_run"] == ours.extra["changes"] == 72
     assert base.lost > 0 and base.duplicated > 0
+
+
+def test_raw_loops_read_every_contact_once() -> None:
+    """The floor of P1/P2 reads the same contacts as the tap: all of them, none twice, in any slicing."""
+    with Simulator(contacts=450, seed=3, workers=3) as sim:
+        seq = rawloop.sequential(sim.url, sim.username, sim.password)
+        sliced = rawloop.sliced(sim.url, sim.username, sim.password, slices=3)
+        seen = sim.concurrency()
+    assert (seq.records, seq.pages) == (450, 4)  # 200 + 200 + 50 + the empty page
+    assert (sliced.records, sliced.pages) == (450, 6)  # each slice of 150: one page + the empty page
+    assert seen["max_in_flight"] <= 3
+
+
+def test_child_peak_rss_is_its_own(tmp_path: Path) -> None:
+    """P4's figure is the child's own peak, not the size of the benchmark process that started it."""
+    ballast = bytearray(120 * 1024 * 1024)  # this process is big; a forked child would inherit its RSS
+    code = "x = bytearray(200 * 1024 * 1024); print('{\"type\":\"RECORD\"}')"
+    big = run_child([sys.executable, "-c", code])
+    small = run_child([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert len(ballast) and big.returncode == 0 and big.records == 1
+    assert big.peak_rss_mb >= 200
+    assert small.returncode == 3 and small.peak_rss_mb < 60
