@@ -9,6 +9,8 @@ MELTANO_VENV := .venv-meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 MELTANO_VERSION := 4.4.1
 PLUGINS_STAMP := .meltano/.installed
+# `make bench BENCH_ARGS="--quick"` (a short check of every row) or `BENCH_ARGS="--write"` (to results.md)
+BENCH_ARGS ?=
 
 .PHONY: demo test lint bench clean meltano
 
@@ -38,7 +40,7 @@ test: lint $(PLUGINS_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache build dist *.egg-info

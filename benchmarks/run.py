@@ -1,45 +1,76 @@
-"""All benchmarks in one run, side by side with ratios (``make bench``).
+"""All benchmarks in one run, side by side with ratios and issue 9's goals (``make bench``).
 
-Measures, against in-process simulators on loopback:
+The simulator runs as its own process (``benchmarks/simproc.py``), as a real Mautic is to its clients,
+except in (d), where it must change data from inside while the reader pages. Rows:
 
-(a) the simulator: seed time for N contacts and the rate of raw keyset pages of 200 over HTTP;
-(b) tap-mautic: contacts sync at the default page size (records/s, requests), against (a)'s raw rate;
-(c) target-mautic: 10,000 contact upserts (HTTP calls, records/s), against the per-record pattern of
-    today's warehouse-to-Mautic tools (``benchmarks/baselines.py``: look up by email, then create or PATCH);
+(a) the simulator: start with N contacts (process start to ready) and the rate of raw keyset pages of 200;
+P1  tap-mautic contacts sync against the sequential raw keyset loop, no latency, tap at concurrency 1
+    (this replaces the former row (b));
+P2  tap-mautic at its default settings against the sequential raw keyset loop and an N-slice raw loop, on a
+    simulator with ``--latency-ms 200 --workers 4`` (what a real Mautic with 4 PHP workers allows);
+P3  10,000 contact upserts at ``--latency-ms 200``: calls and wall time at concurrency 1 and at the target's
+    default ``max_concurrency`` (n/a while the target has no such setting);
+(c) target-mautic: 10,000 contact upserts (HTTP calls, records/s) against the per-record pattern of today's
+    warehouse-to-Mautic tools (``benchmarks/baselines.py``: look up by email, then create or PATCH);
 (d) a contacts read while ~10 % of contacts change and new ones are created (``benchmarks/changes.py``):
-    tap-mautic's keyset sync against OFFSET paging over Mautic's default order and ``orderBy=last_active``.
+    tap-mautic's keyset sync against OFFSET paging over Mautic's default order and ``orderBy=last_active``;
+P4  peak RSS of the tap and the target as processes at 10,000 and 100,000 records, and its growth.
 
 Run::
 
-    .venv/bin/python -m benchmarks.run [--contacts 20000] [--target-contacts 10000] [--naive-contacts 10000]
-                                       [--change-pct 10] [--new-pct 2] [--write]
+    .venv/bin/python -m benchmarks.run [--quick] [--write] [--contacts 20000] [--p2-contacts 20000]
+        [--p3-upserts 10000] [--target-contacts 10000] [--naive-contacts 5000] [--p4-sizes 10000,100000] ...
 
-``--write`` also writes the table to ``benchmarks/results.md``. Timings are for comparing the columns of one
-run on one machine, never absolute promises.
+``--quick`` scales every size down (a check that each row is produced, in about a minute); ``--write``
+also writes the table to ``benchmarks/results.md``, keeping its "Profile" section
+(``benchmarks/profile_tap.py`` writes that one). Timings are for comparing the columns of one run on one
+machine, never absolute promises.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from benchmarks import bench_sim, bench_tap, bench_target
+from benchmarks import bench_target
 from benchmarks.baselines import per_record_upsert
 from benchmarks.changes import ReadFigures, offset_under_changes, tap_under_changes
-from mautic_sim import Simulator
-from tap_mautic.tap import DEFAULT_PAGE_SIZE
+from benchmarks.memory import P4, measure_p4
+from benchmarks.simproc import SimProcess
+from benchmarks.throughput import (
+    P1,
+    P2,
+    P3,
+    TargetRun,
+    contact_records,
+    existing_emails,
+    measure_p1,
+    measure_p2,
+    measure_p3,
+    upsert,
+)
 
 RESULTS = Path(__file__).with_name("results.md")
+PROFILE_HEADING = "## Profile"
 RTT_MS = 50  # a remote Mautic: used only for the computed "time in round trips" row, never measured
+
+# Sizes of a full run and of --quick; a flag given on the command line wins over both.
+FULL = {"contacts": 20_000, "p2_contacts": 20_000, "p3_upserts": 10_000, "target_contacts": 10_000,
+        "naive_contacts": 5_000, "p4_sizes": "10000,100000", "repeat": 2}
+QUICK = {"contacts": 600, "p2_contacts": 600, "p3_upserts": 300, "target_contacts": 200,
+         "naive_contacts": 40, "p4_sizes": "300,1500", "repeat": 1}
+
+Row = tuple[str, str, str, str, str]  # figure, ours, baseline, ratio, issue-9 goal
 
 
 def say(text: str) -> None:
@@ -51,49 +82,33 @@ def num(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def contact_records(existing: list[str], n: int) -> list[dict[str, Any]]:
-    """The input of bench_target: the simulator's existing emails first (updates), then new ones (creates)."""
-    return [
-        {
-            "email": existing[i] if i < len(existing) else f"bench{i}@example.org",
-            "firstname": f"Bench {i}",
-            "plan": ("free", "pro", "enterprise")[i % 3],
-            "is_vip": i % 7 == 0,
-            "last_purchase_at": "2024-03-01T12:34:56+00:00",
-        }
-        for i in range(n)
-    ]
+def verdict(met: bool | None) -> str:
+    return "n/a" if met is None else ("met" if met else "NOT met")
 
 
-def measure_sim(contacts: int, pages: int) -> dict[str, float]:
-    say(f"(a) simulator: seeding {contacts:,} contacts, then {pages} raw keyset pages ...")
-    m = bench_sim.measure(contacts, pages)
-    m["contacts_per_s"] = m["records"] / m["elapsed"]
-    m["pages_per_s"] = m["pages"] / m["elapsed"]
-    return m
+@dataclass
+class Figures:
+    """Everything one run measured."""
+
+    p1: P1
+    p2: P2
+    p3: P3
+    target: TargetRun
+    naive: TargetRun
+    reads: list[ReadFigures]
+    p4: P4
 
 
-def measure_tap(contacts: int) -> dict[str, float]:
-    say(f"(b) tap-mautic: contacts sync of {contacts:,} at page_size {DEFAULT_PAGE_SIZE} ...")
-    with Simulator(contacts=contacts, seed=1) as sim:
-        records, requests, elapsed = bench_tap.run_once(sim.url, DEFAULT_PAGE_SIZE, sim)
-    return {"records": records, "requests": requests, "seconds": elapsed, "records_per_s": records / elapsed}
-
-
-def measure_target(contacts: int, naive_contacts: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def measure_target(contacts: int, naive_contacts: int) -> tuple[TargetRun, TargetRun]:
+    """(c): target-mautic and the per-record baseline, each on a fresh, identically seeded simulator."""
     say(f"(c) target-mautic: {contacts:,} contact upserts ...")
-    with Simulator(contacts=50, seed=21) as sim:
-        existing = [r["email"] for r in sim.query("SELECT email FROM leads WHERE email IS NOT NULL")]
-        records = contact_records(existing, contacts)
-        text = bench_target.singer("contacts", bench_target.CONTACT_SCHEMA, records)
-        with contextlib.redirect_stdout(io.StringIO()):
-            ours = bench_target.run(sim, text, "contacts: first load", contacts)
+    with SimProcess(contacts=50, seed=21) as sim:
+        records = contact_records(existing_emails(sim), contacts)
+        ours = upsert(sim, bench_target.singer("contacts", bench_target.CONTACT_SCHEMA, records), contacts)
     say(f"(c) baseline: {naive_contacts:,} per-record upserts (look up by email, then POST or PATCH) ...")
-    with Simulator(contacts=50, seed=21) as sim:
-        sim.clear_log()
+    with SimProcess(contacts=50, seed=21) as sim:
         result = per_record_upsert(sim.url, sim.username, sim.password, records[:naive_contacts])
-        naive = {"records": naive_contacts, "http_calls": len(sim.request_log), "seconds": result.seconds,
-                 "records_per_s": naive_contacts / result.seconds, "outcomes": dict(result.outcomes)}
+        naive = TargetRun(naive_contacts, sim.requests(), result.seconds, dict(result.outcomes))
     return ours, naive
 
 
@@ -106,59 +121,123 @@ def measure_changes(contacts: int, change_pct: float, new_pct: float) -> list[Re
     ]
 
 
-def build_rows(args: argparse.Namespace, sim: dict[str, float], tap: dict[str, float], target: dict[str, Any],
-               naive: dict[str, Any], reads: list[ReadFigures]) -> list[tuple[str, str, str, str]]:
-    """(figure, ours, baseline, ratio) rows of the final table."""
-    rows: list[tuple[str, str, str, str]] = [
-        (f"simulator: seed {args.contacts:,} contacts", f"{sim['seed_s']:.1f} s", "", ""),
-        ("simulator: raw keyset pages of 200",
-         f"{sim['pages_per_s']:.1f} pages/s, {num(sim['contacts_per_s'])} contacts/s", "", ""),
-        (f"tap: contacts sync, page_size {DEFAULT_PAGE_SIZE}",
-         f"{num(tap['records_per_s'])} records/s, {int(tap['requests'])} list requests",
-         f"raw pages: {num(sim['contacts_per_s'])} contacts/s",
-         f"{tap['records_per_s'] / sim['contacts_per_s']:.2f}x of raw"),
+def throughput_rows(f: Figures) -> list[Row]:
+    """(a), P1, P2, P3."""
+    p1, p2, p3 = f.p1, f.p2, f.p3
+    raw = p1.raw
+    conc1 = ", max_concurrency 1" if p1.tap_settings else " (sequential: no max_concurrency setting)"
+    rows: list[Row] = [
+        (f"(a) simulator process: start with {p1.contacts:,} contacts", f"{p1.start_s:.1f} s", "", "", ""),
+        ("(a) simulator: raw keyset pages of 200, sequential",
+         f"{raw.pages / raw.seconds:.1f} pages/s, {num(raw.records_per_s)} contacts/s", "", "", ""),
+        (f"P1 tap vs raw loop: {p1.contacts:,} contacts, no latency{conc1}",
+         f"{num(p1.tap.records_per_s)} records/s, {p1.tap.list_requests} list requests",
+         f"raw loop: {num(raw.records_per_s)} contacts/s, {raw.pages} pages",
+         f"{p1.ratio:.2f}x of raw", f">= 0.9x: {verdict(p1.ratio >= 0.9)}"),
     ]
-    n, m = target["records"], naive["records"]
-    scale = n / m
-    naive_calls_n = naive["http_calls"] * scale
-    scaled = "" if m == n else f" (measured {m:,}, x{scale:.3g})"
-    calls_ratio = naive_calls_n / target["http_calls"]
+    default = "none yet: sequential" if p2.tap_default is None else p2.tap_default
+    latency = f"latency {p2.latency_ms} ms, {p2.workers} workers"
     rows += [
-        (f"target: {n:,} contact upserts, HTTP calls", f"{target['http_calls']:,}",
-         f"{num(naive_calls_n)}{scaled}", f"{calls_ratio:.0f}x fewer"),
-        (f"target: {n:,} contact upserts, records/s", num(target["records_per_s"]),
-         num(naive["records_per_s"]) + ("" if m == n else f" (on {m:,})"),
-         f"{target['records_per_s'] / naive['records_per_s']:.1f}x faster"),
-        (f"target: round trips at {RTT_MS} ms each (computed)",
-         f"{target['http_calls'] * RTT_MS / 1000:.1f} s",
-         f"{num(naive_calls_n * RTT_MS / 1000)} s", f"{calls_ratio:.0f}x less"),
+        (f"P2 tap at default settings (max_concurrency {default}): {p2.contacts:,} contacts, {latency}",
+         f"{p2.tap.seconds:.1f} s, {num(p2.tap.records_per_s)} records/s, at most "
+         f"{p2.in_flight.get('tap', 0)} request(s) at once", "", "", ""),
+        ("P2   vs sequential raw keyset loop (tap time / loop time)", "",
+         f"{p2.sequential.seconds:.1f} s, {num(p2.sequential.records_per_s)} contacts/s, at most "
+         f"{p2.in_flight.get('sequential', 0)} at once",
+         f"{p2.vs_sequential:.2f}x the time", f"<= 0.3x: {verdict(p2.vs_sequential <= 0.3)}"),
+        (f"P2   vs {p2.slices}-slice raw keyset loop (tap rate / loop rate)", "",
+         f"{p2.sliced.seconds:.1f} s, {num(p2.sliced.records_per_s)} contacts/s, at most "
+         f"{p2.in_flight.get('sliced', 0)} at once",
+         f"{p2.vs_sliced:.2f}x the rate", f">= 0.85x: {verdict(p2.vs_sliced >= 0.85)}"),
     ]
+    one = p3.one
+    rows.append((f"P3 {p3.upserts:,} contact upserts, latency {p3.latency_ms} ms, concurrency 1",
+                 f"{one.http_calls} calls, {one.seconds:.1f} s, {num(one.records_per_s)} records/s",
+                 "", "", ""))
+    if p3.default is None:
+        rows.append((f"P3 {p3.upserts:,} contact upserts at the target's default max_concurrency",
+                     "n/a (target has no max_concurrency setting)", "concurrency 1 (row above)", "n/a",
+                     ">= 3x faster: n/a"))
+    else:
+        d = p3.default
+        speedup = p3.speedup or 0.0
+        rows.append((f"P3 {p3.upserts:,} contact upserts at default max_concurrency {p3.target_default}",
+                     f"{d.http_calls} calls, {d.seconds:.1f} s, {num(d.records_per_s)} records/s",
+                     f"concurrency 1: {one.seconds:.1f} s", f"{speedup:.1f}x faster",
+                     f">= 3x faster: {verdict(speedup >= 3)}"))
+    return rows
+
+
+def target_rows(target: TargetRun, naive: TargetRun) -> list[Row]:
+    """(c)."""
+    n, m = target.records, naive.records
+    scale = n / m
+    naive_calls_n = naive.http_calls * scale
+    scaled = "" if m == n else f" (measured {m:,}, x{scale:.3g})"
+    calls_ratio = naive_calls_n / target.http_calls
+    return [
+        (f"(c) target: {n:,} contact upserts, HTTP calls", f"{target.http_calls:,}",
+         f"{num(naive_calls_n)}{scaled}", f"{calls_ratio:.0f}x fewer",
+         "<= 60 (issue 5): " + verdict(target.http_calls <= 60) if n == 10_000 else ""),
+        (f"(c) target: {n:,} contact upserts, records/s", num(target.records_per_s),
+         num(naive.records_per_s) + ("" if m == n else f" (on {m:,})"),
+         f"{target.records_per_s / naive.records_per_s:.1f}x faster", ""),
+        (f"(c) target: round trips at {RTT_MS} ms each (computed)",
+         f"{target.http_calls * RTT_MS / 1000:.1f} s",
+         f"{num(naive_calls_n * RTT_MS / 1000)} s", f"{calls_ratio:.0f}x less", ""),
+    ]
+
+
+def change_rows(contacts: int, reads: list[ReadFigures]) -> list[Row]:
+    """(d)."""
     ours, *bases = reads
 
     def each(attr: str) -> str:
         return "; ".join(f"{getattr(b, attr):,}" for b in bases)
 
-    rows += [
-        (f"read of {args.contacts:,} contacts, {ours.modified:,} modified + {ours.new_total:,} created "
-         "meanwhile",
-         "tap-mautic keyset sync", "offset paging: " + "; ".join(b.label for b in bases), ""),
-        ("  lost (existed throughout, never delivered)", f"{ours.lost:,}", each("lost"), ""),
-        ("  duplicated (delivered more than once)", f"{ours.duplicated:,}", each("duplicated"), ""),
+    return [
+        (f"(d) read of {contacts:,} contacts, {ours.modified:,} modified + {ours.new_total:,} created "
+         "meanwhile", "tap-mautic keyset sync", "offset paging: " + "; ".join(b.label for b in bases),
+         "", ""),
+        ("  lost (existed throughout, never delivered)", f"{ours.lost:,}", each("lost"), "", ""),
+        ("  duplicated (delivered more than once)", f"{ours.duplicated:,}", each("duplicated"), "", ""),
         ("  new contacts delivered", f"{ours.new_seen:,} of {ours.new_total:,}",
-         "; ".join(f"{b.new_seen:,} of {b.new_total:,}" for b in bases), ""),
+         "; ".join(f"{b.new_seen:,} of {b.new_total:,}" for b in bases), "", ""),
         ("  requests (list pages)", f"{ours.requests:,} ({ours.list_requests:,})",
-         "; ".join(f"{b.requests:,} ({b.list_requests:,})" for b in bases), ""),
+         "; ".join(f"{b.requests:,} ({b.list_requests:,})" for b in bases), "", ""),
         ("  next incremental run: changes picked up", f"{ours.extra['changes_caught_next_run']:,} of "
          f"{ours.extra['changes']:,} ({ours.extra['next_run_records']:,} rec, "
-         f"{ours.extra['next_run_requests']} req)", "n/a", ""),
+         f"{ours.extra['next_run_requests']} req)", "n/a", "", ""),
     ]
+
+
+def memory_rows(p4: P4) -> list[Row]:
+    """P4."""
+    small, large = p4.sizes
+    rows: list[Row] = []
+    for name, runs in (("tap-mautic (contacts)", p4.tap), ("target-mautic (contact upserts)", p4.target)):
+        growth = p4.growth(runs)
+        peak = max(r.peak_rss_mb for r in runs)
+        rows.append((f"P4 peak RSS {name}: {small:,} / {large:,} records",
+                     f"{runs[0].peak_rss_mb:.0f} MB / {runs[1].peak_rss_mb:.0f} MB "
+                     f"({runs[0].seconds:.0f} s / {runs[1].seconds:.0f} s)", "",
+                     f"growth {growth:.2f}x",
+                     f"< 150 MB: {verdict(peak < 150)}; <= 1.2x: {verdict(growth <= 1.2)}"))
     return rows
 
 
-def render_text(rows: list[tuple[str, str, str, str]]) -> str:
-    header = ("figure", "tap-mautic / target-mautic", "baseline", "ratio")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip(),
+def build_rows(args: argparse.Namespace, f: Figures) -> list[Row]:
+    """(figure, ours, baseline, ratio, goal) rows of the final table, in the order of the docstring."""
+    return (throughput_rows(f) + target_rows(f.target, f.naive) + change_rows(args.contacts, f.reads)
+            + memory_rows(f.p4))
+
+
+HEADER: Row = ("figure", "tap-mautic / target-mautic", "baseline", "ratio", "goal (issue 9)")
+
+
+def render_text(rows: list[Row]) -> str:
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(HEADER)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)
@@ -173,94 +252,149 @@ def machine_note() -> str:
                 break
     load = f"load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
     return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, {load}; simulator in the same process, loopback HTTP, "
-            "no latency")
+            f"Python {platform.python_version()}, {load}; simulator as its own process (in-process only for "
+            "(d)), loopback HTTP")
 
 
-def notes(args: argparse.Namespace, target: dict[str, Any], naive: dict[str, Any]) -> list[str]:
+def notes(args: argparse.Namespace, f: Figures) -> list[str]:
     """What the rows mean; printed under the table and written to results.md."""
     out = [
-        "tap: records/s of an in-process tap-mautic contacts sync (singer-sdk, JSON on stdout) against the "
-        "simulator's raw keyset pages read with http.client (no parsing beyond json.loads).",
-        f"target: target-mautic (batch/new, Mautic de-duplicates on email) against benchmarks/baselines.py "
+        "P1: records/s of an in-process tap-mautic contacts sync (singer-sdk, JSON on stdout) against the "
+        "same keyset pages (orderBy=id, id gt last, 200 a page, until an empty page) read with http.client "
+        "and json.loads only (benchmarks/rawloop.py); best of --repeat runs each, alternated, on one "
+        "simulator process without latency.",
+        f"P2: each reader on a fresh simulator process with --latency-ms {f.p2.latency_ms} --workers "
+        f"{f.p2.workers} (at most {f.p2.workers} requests handled at once, the rest wait, as on PHP-FPM); "
+        f"the {f.p2.slices}-slice loop cuts the id range into {f.p2.slices} equal slices read by as many "
+        "threads. "
+        "'at most k at once' is what the simulator saw (its exit summary). Goals: tap time <= 0.3x the "
+        "sequential loop, tap rate >= 0.85x the sliced loop.",
+        f"P3: target-mautic in-process against a simulator process with --latency-ms {f.p3.latency_ms} (no "
+        "worker limit), 50 seeded contacts, the rest created; calls counted by the simulator. The default "
+        "column reads the target's max_concurrency setting; n/a while it has none.",
+        "P4: `python -m tap_mautic` (contacts selected, stdout counted) and `python -m target_mautic` "
+        "(contact upserts from a file on stdin) as processes; peak RSS is wait4's ru_maxrss of that "
+        "process alone, forked from a small launcher (benchmarks/simproc.py). Goals: < 150 MB, growth "
+        "<= 1.2x.",
+        f"(c): target-mautic (batch/new, Mautic de-duplicates on email) against benchmarks/baselines.py "
         f"per_record_upsert (GET search=email:..., then PATCH /{{id}}/edit or POST /new); same input "
         f"(50 existing emails, the rest new), fresh identically seeded simulators; outcomes ours "
-        f"{target['outcomes']}, baseline {naive['outcomes']}.",
-        f"target: the round-trip row is arithmetic (calls x {RTT_MS} ms, a remote Mautic), "
-        "not a measurement.",
-        f"read: before each contacts list request after the first, an equal slice of a seeded "
+        f"{f.target.outcomes}, baseline {f.naive.outcomes}. The round-trip row is arithmetic "
+        f"(calls x {RTT_MS} ms, a remote Mautic), not a measurement.",
+        f"(d): before each contacts list request after the first, an equal slice of a seeded "
         f"{args.change_pct:g} % sample of the contacts is modified (touch_contacts, i.e. date_modified = "
         f"now, and last_active = now as tracked activity does) and {args.new_pct:g} % new contacts are "
         "created (create_contacts); every reader gets the same schedule on an identically seeded "
-        "simulator. Offset paging = start/limit 200 over Mautic's default order (last_active DESC) or "
-        "with orderBy=last_active (benchmarks/baselines.py offset_read). Lost = existed from start to "
-        "end, never delivered. The tap's requests include discovery (fields, stats, users/self).",
+        "in-process simulator. Offset paging = start/limit 200 over Mautic's default order (last_active "
+        "DESC) or with orderBy=last_active (benchmarks/baselines.py offset_read). Lost = existed from start "
+        "to end, never delivered. The tap's requests include discovery (fields, stats, users/self).",
     ]
-    if naive["records"] != target["records"]:
-        out.append(f"target baseline measured on {naive['records']:,} records and scaled x"
-                   f"{target['records'] / naive['records']:.3g} (its per-record cost grows with the table, "
-                   f"so scaling flatters it); --naive-contacts {target['records']} measures all.")
+    if f.naive.records != f.target.records:
+        out.append(f"(c) baseline measured on {f.naive.records:,} records and scaled x"
+                   f"{f.target.records / f.naive.records:.3g} (its per-record cost grows with the table, "
+                   f"so scaling flatters it); --naive-contacts {f.target.records} measures all.")
+    if args.quick:
+        out.append("--quick: sizes scaled down to check that every row is produced; the figures and goal "
+                   "verdicts of a quick run mean nothing.")
     return out
 
 
-def render_markdown(rows: list[tuple[str, str, str, str]], started: datetime, seconds: float, machine: str,
-                    footnotes: list[str], goal: str) -> str:
+def render_markdown(rows: list[Row], started: datetime, seconds: float, machine: str,
+                    footnotes: list[str], profile: str) -> str:
     cmd = ("python -m benchmarks.run " + " ".join(sys.argv[1:])).strip()
     out = [
         "# Benchmark results",
         "",
         f"Date: {started:%Y-%m-%d %H:%M} UTC, whole run {seconds:.0f} s. Machine: {machine}. "
-        f"Command: `{cmd}` (`make bench` runs it without `--write`).",
+        f"Command: `{cmd}` (`make bench BENCH_ARGS=--write`; `make bench` alone only prints).",
         "",
-        "| figure | tap-mautic / target-mautic | baseline | ratio |",
-        "|---|---|---|---|",
+        "| " + " | ".join(HEADER) + " |",
+        "|---|---|---|---|---|",
     ]
     out += [f"| {' | '.join(c.strip().replace('|', '/') for c in row)} |" for row in rows]
-    out += ["", goal, ""] if goal else [""]
+    out += [""]
     out += [f"- {n}" for n in footnotes]
-    return "\n".join(out) + "\n"
+    text = "\n".join(out) + "\n"
+    return text + ("\n" + profile if profile else "")
 
 
-def main(argv: list[str] | None = None) -> int:
+def kept_profile(path: Path) -> str:
+    """The "Profile" section of an existing results.md (written by benchmarks/profile_tap.py), to keep."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    at = text.find("\n" + PROFILE_HEADING)
+    return text[at + 1:] if at >= 0 else ""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=20_000,
-                        help="contacts seeded for the simulator, tap and change-while-reading figures")
-    parser.add_argument("--sim-pages", type=int, default=50,
-                        help="raw keyset pages read for the simulator rate")
-    parser.add_argument("--target-contacts", type=int, default=10_000,
-                        help="contact upserts for target-mautic")
-    parser.add_argument("--naive-contacts", type=int, default=5_000,
+    parser.add_argument("--quick", action="store_true",
+                        help="scale every size down (checks that each row is produced; figures mean nothing)")
+    parser.add_argument("--contacts", type=int,
+                        help=f"contacts for (a), P1 and (d) (full {FULL['contacts']:,})")
+    parser.add_argument("--p2-contacts", type=int, help=f"contacts for P2 (full {FULL['p2_contacts']:,})")
+    parser.add_argument("--latency-ms", type=int, default=200, help="simulator latency for P2 and P3")
+    parser.add_argument("--workers", type=int, default=4, help="simulator workers for P2")
+    parser.add_argument("--slices", type=int, help="slices of the sliced raw loop in P2 (default: --workers)")
+    parser.add_argument("--p3-upserts", type=int,
+                        help=f"contact upserts for P3 (full {FULL['p3_upserts']:,})")
+    parser.add_argument("--target-contacts", type=int,
+                        help=f"contact upserts for (c) (full {FULL['target_contacts']:,})")
+    parser.add_argument("--naive-contacts", type=int,
                         help="records for the per-record baseline, scaled to --target-contacts (the "
                              "baseline slows as the table grows, so scaling flatters it)")
+    parser.add_argument("--p4-sizes", help=f"the two record counts of P4 (full {FULL['p4_sizes']})")
+    parser.add_argument("--repeat", type=int, help="runs of P1's tap and raw loop; the fastest counts")
     parser.add_argument("--change-pct", type=float, default=10.0,
                         help="%% of contacts modified during a read")
     parser.add_argument("--new-pct", type=float, default=2.0, help="%% new contacts created during a read")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS}")
     args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     args.naive_contacts = min(args.naive_contacts, args.target_contacts)
-    logging.disable(logging.WARNING)
+    args.slices = args.slices or args.workers
+    small, large = (int(x) for x in str(args.p4_sizes).split(","))
+    args.p4 = (small, large)
+    return args
 
+
+def measure(args: argparse.Namespace) -> Figures:
+    say(f"(a)/P1: {args.contacts:,} contacts, tap vs raw keyset loop, no latency ...")
+    p1 = measure_p1(args.contacts, args.repeat)
+    say(f"P2: {args.p2_contacts:,} contacts, latency {args.latency_ms} ms, {args.workers} workers: tap, "
+        f"sequential loop, {args.slices}-slice loop ...")
+    p2 = measure_p2(args.p2_contacts, args.latency_ms, args.workers, args.slices)
+    say(f"P3: {args.p3_upserts:,} upserts at latency {args.latency_ms} ms ...")
+    p3 = measure_p3(args.p3_upserts, args.latency_ms)
+    target, naive = measure_target(args.target_contacts, args.naive_contacts)
+    reads = measure_changes(args.contacts, args.change_pct, args.new_pct)
+    say(f"P4: peak RSS of tap and target at {args.p4[0]:,} and {args.p4[1]:,} records ...")
+    p4 = measure_p4(*args.p4)
+    return Figures(p1, p2, p3, target, naive, reads, p4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.disable(logging.WARNING)
+    if threading.current_thread() is threading.main_thread():
+        # a SIGTERM unwinds the context managers, so no simulator process outlives the run
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.now(timezone.utc)
     machine = machine_note()
     began = time.perf_counter()
-    sim = measure_sim(args.contacts, args.sim_pages)
-    tap = measure_tap(args.contacts)
-    target, naive = measure_target(args.target_contacts, args.naive_contacts)
-    reads = measure_changes(args.contacts, args.change_pct, args.new_pct)
+    figures = measure(args)
     seconds = time.perf_counter() - began
 
-    rows = build_rows(args, sim, tap, target, naive, reads)
+    rows = build_rows(args, figures)
     print(f"benchmarks.run {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s, {machine}")
     print(render_text(rows))
-    goal = ""
-    if args.target_contacts == 10_000:
-        goal = ("Issue 5 goal (<= 60 HTTP calls for 10,000 contact upserts): "
-                + ("met" if target["http_calls"] <= 60 else "MISSED") + f" ({target['http_calls']} calls).")
-        print(goal)
-    footnotes = notes(args, target, naive)
+    footnotes = notes(args, figures)
     print("\n".join(f"- {n}" for n in footnotes))
     if args.write:
-        RESULTS.write_text(render_markdown(rows, started, seconds, machine, footnotes, goal))
+        RESULTS.write_text(render_markdown(rows, started, seconds, machine, footnotes, kept_profile(RESULTS)))
         say(f"wrote {RESULTS}")
     return 0
 

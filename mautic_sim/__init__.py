@@ -38,11 +38,14 @@ class Simulator:
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
                  log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
-                 rate_limit: int = 0, tls: bool = False):
+                 rate_limit: int = 0, tls: bool = False, workers: int = 0):
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
         self.latency_ms = latency_ms
+        if workers < 0:
+            raise ValueError("workers must be >= 0 (0 = unlimited)")
+        self.workers = workers  # requests handled at once, as PHP-FPM workers (0 = unlimited)
         self.host, self.port = host, port
         self.timeout_fault_s = timeout_fault_s
         self._tmpdir: str | None = None
@@ -78,7 +81,7 @@ class Simulator:
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Simulator:
         self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
-                                 timeout_fault_s=self.timeout_fault_s, log=self._log)
+                                 timeout_fault_s=self.timeout_fault_s, log=self._log, workers=self.workers)
         self._server.rate_limit = self.rate_limit
         if self.tls:
             from mautic_sim.tls import make_certificate, server_context
@@ -129,6 +132,14 @@ class Simulator:
         self.app.expire_tokens()
 
     # -- request log and hooks ------------------------------------------------------------------
+    def concurrency(self) -> dict[str, int]:
+        """What the server saw since start: requests served, in a worker slot now and at most, waiting for one
+        now and at most (waiting only happens with ``workers``)."""
+        if self._server is None:
+            return {"workers": self.workers, "served": 0, "in_flight": 0, "max_in_flight": 0, "queued": 0,
+                    "max_queued": 0}
+        return self._server.slots.stats()
+
     @property
     def request_log(self) -> list[dict[str, Any]]:
         return list(self._server.request_log) if self._server else []

@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", default="mautic")
     p.add_argument("--client-id", default="sim-client")
     p.add_argument("--client-secret", default="sim-secret")
-    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--latency-ms", type=int, default=0, help="time each request spends in a worker before it is handled")
+    p.add_argument("--workers", type=int, default=0,
+                   help="requests handled at once, as PHP-FPM's workers; more wait for a free one (0 = no limit)")
     p.add_argument("--faults", default=None, help='e.g. "429:0.1,502:0.05,reset:0.02,timeout:0.01,malformed:0.01"')
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--timeout-fault-s", type=float, default=30.0, help="how long a 'timeout' fault stalls")
@@ -64,13 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.contacts < 0:
         print("mautic-sim: --contacts must be >= 0", file=sys.stderr)
         return 2
+    if args.workers < 0:
+        print("mautic-sim: --workers must be >= 0 (0 = no limit)", file=sys.stderr)
+        return 2
     sim = Simulator(contacts=args.contacts, seed=args.seed, username=args.username, password=args.password,
                     client_id=args.client_id, client_secret=args.client_secret, latency_ms=args.latency_ms,
                     faults=args.faults, basic_auth=args.basic_auth, api=args.api, oauth1a=args.oauth1a,
                     token_lifetime=args.token_lifetime,
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
-                    rate_limit=args.rate_limit, tls=args.tls)
+                    rate_limit=args.rate_limit, tls=args.tls, workers=args.workers)
     try:
         sim.start()
     except TLSUnavailable as e:
@@ -90,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        seen = sim.concurrency()
         sim.stop()
+        # the last line on stderr: what the server saw, for benchmarks that run it as a process
+        print(f"mautic-sim: served {seen['served']} requests, at most {seen['max_in_flight']} at once, at most "
+              f"{seen['max_queued']} waiting (workers {seen['workers'] or 'unlimited'})", file=sys.stderr, flush=True)
     return 0
 
 

@@ -1,5 +1,10 @@
 # ruff: noqa: E501
-"""HTTP layer: a ThreadingHTTPServer in a daemon thread, with latency, fault injection and a request log."""
+"""HTTP layer: a ThreadingHTTPServer in a daemon thread, with latency, worker slots, fault injection and a request log.
+
+Worker slots: with ``workers`` N > 0 at most N requests are handled at once and the others wait for a slot, as
+requests queue for PHP-FPM's N workers behind a web server; latency is spent inside the slot (PHP time). 0 = no
+limit (every connection is served at once).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -84,13 +89,53 @@ class Faults:
         return None
 
 
+class WorkerSlots:
+    """At most ``workers`` requests inside at once (0 = unlimited); counts what the server saw, for tests and
+    benchmarks: requests in a slot now and at most, requests waiting for one now and at most."""
+
+    def __init__(self, workers: int = 0) -> None:
+        if workers < 0:
+            raise ValueError("workers must be >= 0 (0 = unlimited)")
+        self.workers = workers
+        self._slots = threading.Semaphore(workers) if workers else None
+        self._lock = threading.Lock()
+        self.in_flight = self.max_in_flight = self.queued = self.max_queued = self.served = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if self._slots is not None and not self._slots.acquire(blocking=False):
+            with self._lock:
+                self.queued += 1
+                self.max_queued = max(self.max_queued, self.queued)
+            self._slots.acquire()
+            with self._lock:
+                self.queued -= 1
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.served += 1
+            if self._slots is not None:
+                self._slots.release()
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"workers": self.workers, "served": self.served, "in_flight": self.in_flight,
+                    "max_in_flight": self.max_in_flight, "queued": self.queued, "max_queued": self.max_queued}
+
+
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], app: Mautic, *, latency_ms: int = 0, faults: Faults,
-                 timeout_fault_s: float = 3.0, log: Callable[[str], None] | None = None):
+                 timeout_fault_s: float = 3.0, log: Callable[[str], None] | None = None, workers: int = 0):
+        self.slots = WorkerSlots(workers)
         super().__init__(addr, Handler)
         self.app = app
         self.latency_ms = latency_ms
@@ -129,8 +174,21 @@ class Handler(BaseHTTPRequestHandler):
         t0 = time.perf_counter()
         srv = self.server
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""  # the web server reads the request before FPM
         path, _, qs = self.path.partition("?")
+        with srv.slots.slot():
+            answer = self._handle(path, qs, body)
+        if answer is None:
+            return
+        resp, payload, fault = answer
+        self._send(resp, payload, slow=fault == "slow")
+        if srv.log_line:
+            ms = (time.perf_counter() - t0) * 1000
+            srv.log_line(f"{self.command} {self.path} {resp.status} {ms:.1f}ms" + (f" fault={fault}" if fault else ""))
+
+    def _handle(self, path: str, qs: str, body: bytes) -> tuple[Response, bytes, str | None] | None:
+        """One request inside a worker slot: hooks, latency, faults, the app; None when the connection was dropped."""
+        srv = self.server
         for hook in list(srv.hooks):
             hook(self.command, path, qs)
         if srv.latency_ms:
@@ -140,12 +198,12 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "reset":
             self._record(path, qs, 0, b"")
             self._reset()
-            return
+            return None
         if fault == "timeout":
             time.sleep(srv.timeout_fault_s)
             self._record(path, qs, 0, b"")
             self._reset()
-            return
+            return None
         if fault in ("429", "500", "502", "503", "504"):
             resp = self._fault_response(int(fault))
         elif path.startswith("/api") and srv.rate_limited():
@@ -156,10 +214,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             resp.status, payload = 200, payload[: max(1, len(payload) // 2)]
         self._record(path, qs, resp.status, body)  # logged before the answer leaves, so a client never races it
-        self._send(resp, payload, slow=fault == "slow")
-        if srv.log_line:
-            ms = (time.perf_counter() - t0) * 1000
-            srv.log_line(f"{self.command} {self.path} {resp.status} {ms:.1f}ms" + (f" fault={fault}" if fault else ""))
+        return resp, payload, fault
 
     def _fault_response(self, status: int) -> Response:
         if status == 429 and not self.server.app.version.rate_limiter:

@@ -3,30 +3,64 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import rawloop, run
 from benchmarks.changes import offset_under_changes, tap_under_changes
+from benchmarks.simproc import run_child
+from mautic_sim import Simulator
+
+# The first words of every row `make bench` prints (one per figure, in order).
+ROWS = [
+    "(a) simulator process: start with",
+    "(a) simulator: raw keyset pages of 200",
+    "P1 tap vs raw loop",
+    "P2 tap at default settings",
+    "P2   vs sequential raw keyset loop",
+    "P2   vs 4-slice raw keyset loop",
+    "P3 300 contact upserts, latency 200 ms, concurrency 1",
+    "P3 300 contact upserts at",
+    "(c) target: 200 contact upserts, HTTP calls",
+    "(c) target: 200 contact upserts, records/s",
+    "(c) target: round trips",
+    "(d) read of 600 contacts",
+    "lost (existed throughout, never delivered)",
+    "duplicated (delivered more than once)",
+    "new contacts delivered",
+    "requests (list pages)",
+    "next incremental run: changes picked up",
+    "P4 peak RSS tap-mautic (contacts): 300 / 1,500 records",
+    "P4 peak RSS target-mautic (contact upserts): 300 / 1,500 records",
+]
 
 
-def test_run_prints_and_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_quick_run_prints_every_row_and_keeps_the_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`--quick` runs the whole harness (simulators as processes) at small sizes: every row, no timing."""
     results = tmp_path / "results.md"
+    results.write_text("# Benchmark results\n\nold table\n\n## Profile\n\nkept profile\n")
     monkeypatch.setattr(run, "RESULTS", results)
     try:
-        code = run.main(["--contacts", "300", "--sim-pages", "2", "--target-contacts", "200",
-                         "--naive-contacts", "40", "--write"])
+        code = run.main(["--quick", "--write"])
     finally:
         logging.disable(logging.NOTSET)
     out = capsys.readouterr().out
     assert code == 0
-    assert "target: 200 contact upserts, HTTP calls" in out
+    table = [line for line in out.splitlines() if line.strip()]
+    starts = [next((i for i, line in enumerate(table) if line.lstrip().startswith(row)), -1) for row in ROWS]
+    assert -1 not in starts, [row for row, i in zip(ROWS, starts, strict=True) if i < 0]
+    assert starts == sorted(starts)  # in the documented order
     assert "measured 40, x5" in out  # the scaled baseline says so
+    sliced = next(line for line in table if line.startswith("P2   vs 4-slice"))
+    assert "at most 4 at once" in sliced  # the simulator saw the 4 slices at once (4 workers)
     text = results.read_text()
     assert text.startswith("# Benchmark results")
+    assert "old table" not in text and text.rstrip().endswith("kept profile")
     assert "| lost (existed throughout, never delivered) | 0 |" in text
+    assert "| P1 tap vs raw loop" in text and "goal (issue 9)" in text
 
 
 def test_changes_hit_offset_paging_but_not_the_tap() -> None:
@@ -42,3 +76,25 @@ def test_changes_hit_offset_paging_but_not_the_tap() -> None:
     assert (ours.lost, ours.duplicated, ours.new_seen) == (0, 0, 12)
     assert ours.extra["changes_caught_next_run"] == ours.extra["changes"] == 72
     assert base.lost > 0 and base.duplicated > 0
+
+
+def test_raw_loops_read_every_contact_once() -> None:
+    """The floor of P1/P2 reads the same contacts as the tap: all of them, none twice, in any slicing."""
+    with Simulator(contacts=450, seed=3, workers=3) as sim:
+        seq = rawloop.sequential(sim.url, sim.username, sim.password)
+        sliced = rawloop.sliced(sim.url, sim.username, sim.password, slices=3)
+        seen = sim.concurrency()
+    assert (seq.records, seq.pages) == (450, 4)  # 200 + 200 + 50 + the empty page
+    assert (sliced.records, sliced.pages) == (450, 6)  # each slice of 150: one page + the empty page
+    assert seen["max_in_flight"] <= 3
+
+
+def test_child_peak_rss_is_its_own(tmp_path: Path) -> None:
+    """P4's figure is the child's own peak, not the size of the benchmark process that started it."""
+    ballast = bytearray(120 * 1024 * 1024)  # this process is big; a forked child would inherit its RSS
+    code = "x = bytearray(200 * 1024 * 1024); print('{\"type\":\"RECORD\"}')"
+    big = run_child([sys.executable, "-c", code])
+    small = run_child([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert len(ballast) and big.returncode == 0 and big.records == 1
+    assert big.peak_rss_mb >= 200
+    assert small.returncode == 3 and small.peak_rss_mb < 60
