@@ -292,6 +292,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
             for query in self.query_passes(context):
                 self._pass = query
                 self._next_token = None
+                progress.start_walk()
                 for row in self.request_records(context):
                     key = tuple(row.get(k) for k in self.primary_keys)
                     if key in seen:

@@ -36,11 +36,18 @@ class Progress:
         self.last_logged = self.started
         self.records = 0
         self.total: int | None = None
+        self._walk_counted = False
+
+    def start_walk(self) -> None:
+        """A new walk over the list begins (a query pass): its first answer's ``total`` adds to the total."""
+        self._walk_counted = False
 
     def expect(self, total: int | None) -> None:
-        """Mautic's count of what the walks will return (the first answer's ``total``), when known."""
-        if total is not None and self.total is None:
-            self.total = total
+        """Mautic's ``total`` for the current walk (only its first answer counts), when it sends one."""
+        if total is None or self._walk_counted:
+            return
+        self._walk_counted = True
+        self.total = (self.total or 0) + total
 
     def tick(self, n: int = 1) -> None:
         self.records += n
@@ -54,7 +61,7 @@ class Progress:
         elapsed = max(now - self.started, 1e-9)
         rate = self.records / elapsed
         text = f"Stream '{self.stream}': {self.records:,} records"
-        if self.total is not None and not done:
+        if self.total is not None and self.total >= self.records and not done:
             text += f" of about {self.total:,}"
         text += f" in {_duration(elapsed)} ({rate:,.0f}/s)"
         if done:
