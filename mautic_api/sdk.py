@@ -33,7 +33,9 @@ import simplejson
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, RetryableError
-from mautic_api.http import classify_response, php_query, wait_generator
+from mautic_api.http import classify_response, php_query
+from mautic_api.retry import wait_generator
+from mautic_api.settings import MauticConfigMixin
 
 
 def php_query_string(params: Mapping[str, Any] | None) -> str:
@@ -71,15 +73,30 @@ def config_file_problem(exc: BaseException) -> str | None:
     return None
 
 
+class MauticPluginMixin(MauticConfigMixin):
+    """Mixin for a singer-sdk Tap or Target: Mautic's settings, and the run's ONE :class:`MauticClient`.
+
+    Every stream or sink of the run uses ``plugin.client``: one connection pool, one authenticator (a
+    single-use refresh token spent once), one Mautic-Version, advice logged once.
+    """
+
+    @cached_property
+    def client(self) -> MauticClient:
+        # The config was validated (and advised on) by the plugin: the client need not advise again.
+        return MauticClient(self.config, logger=self.logger, advise=False)
+
+
 class MauticStreamMixin:
     """Mixin for a singer-sdk ``RESTStream`` talking to Mautic through ``mautic_api``."""
 
     config: Mapping[str, Any]
     logger: Any
+    _tap: Any
 
-    @cached_property
+    @property
     def mautic_client(self) -> MauticClient:
-        return MauticClient(self.config, logger=self.logger)
+        """The tap's one client (:class:`MauticPluginMixin`), shared by every stream of the run."""
+        return self._tap.client
 
     @property
     def url_base(self) -> str:

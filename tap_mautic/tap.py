@@ -25,8 +25,8 @@ from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
-from mautic_api.sdk import config_file_problem
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
+from mautic_api.sdk import MauticPluginMixin, config_file_problem
+from mautic_api.settings import MAUTIC_SETTINGS, Settings
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
@@ -93,7 +93,7 @@ TAP_SETTINGS = th.PropertiesList(
 )
 
 
-class TapMautic(MauticConfigMixin, Tap):
+class TapMautic(MauticPluginMixin, Tap):
     """tap-mautic: every Mautic context and /api/stats table as a stream."""
 
     name = "tap-mautic"
@@ -119,10 +119,6 @@ class TapMautic(MauticConfigMixin, Tap):
     @cached_property
     def mautic_settings(self) -> Settings:
         return Settings.from_config(self.config)
-
-    @cached_property
-    def client(self) -> MauticClient:
-        return MauticClient(self.config, logger=self.logger)
 
 
     @cached_property
@@ -233,7 +229,7 @@ class TapMautic(MauticConfigMixin, Tap):
         """One cheap call; the Mautic version and user, or a ConfigurationError naming cause and fix."""
         # At most one retry: a wrong base_url should be reported in seconds, not after a full backoff.
         client = MauticClient({**self.config, "max_retries": min(1, self.mautic_settings.max_retries)},
-                              logger=self.logger)
+                              logger=self.logger, advise=False)
         response, body = client.request_full("GET", "users/self")
         version = response.headers.get("Mautic-Version") or "unknown version"
         user = body.get("username") if isinstance(body, dict) else None

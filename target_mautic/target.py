@@ -31,8 +31,8 @@ from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
-from mautic_api.sdk import config_file_problem
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+from mautic_api.sdk import MauticPluginMixin, config_file_problem
+from mautic_api.settings import MAUTIC_SETTINGS
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import ResultsFileError, ResultsLedger
 from target_mautic.sinks import LINKS, SINK_CLASSES, MauticSink, StreamSetupError
@@ -174,7 +174,7 @@ TARGET_SETTINGS = th.PropertiesList(
 )
 
 
-class TargetMautic(MauticConfigMixin, Target):
+class TargetMautic(MauticPluginMixin, Target):
     """Singer target for Mautic: batched upserts, memberships, a per-record outcome, no loss."""
 
     name = "target-mautic"
@@ -229,9 +229,9 @@ class TargetMautic(MauticConfigMixin, Target):
         self._batch_size = size
 
     @property
-    def client(self) -> MauticClient:
+    def client(self) -> MauticClient:  # type: ignore[override]  # closed and dropped by _close
         if self._client is None:
-            self._client = MauticClient(self.config, logger=self.logger)
+            self._client = MauticClient(self.config, logger=self.logger, advise=False)
         return self._client
 
     @property
