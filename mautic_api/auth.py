@@ -33,6 +33,7 @@ import requests
 from requests.auth import AuthBase, _basic_auth_str
 
 from mautic_api.errors import ConfigurationError, MauticError, scrub
+from mautic_api.http import send
 
 LOGGER = logging.getLogger("mautic_api")
 EXPIRY_SKEW_SECONDS = 60  # refresh this long before the announced expiry
@@ -168,8 +169,6 @@ class _OAuth2Base(MauticAuth):
 
     # -- token endpoint -----------------------------------------------------------------------------
     def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
-        from mautic_api.http import send
-
         self.token_requests += 1
         _, body = send(
             self.session,

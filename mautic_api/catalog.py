@@ -13,7 +13,10 @@ campaign events, reports, devices, notes (``dateTime`` is the note's own date), 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 LIST, GET, NEW, EDIT, DELETE, BATCH = "list", "get", "new", "edit", "delete", "batch"
 ALL_OPS = frozenset({LIST, GET, NEW, EDIT, DELETE, BATCH})
@@ -40,11 +43,11 @@ class Context:
         return operation in self.operations
 
 
-_ORM_DATES = {"modified_column": "dateModified", "added_column": "dateAdded"}
-_DB_DATES = {"modified_column": "date_modified", "added_column": "date_added"}
+_ORM_DATES = MappingProxyType({"modified_column": "dateModified", "added_column": "dateAdded"})
+_DB_DATES = MappingProxyType({"modified_column": "date_modified", "added_column": "date_added"})
 
 # (name, stream, path, item_key, list_key, id_keyed, extra fields)
-_ROWS: list[tuple[str, str, str, str, str, bool, dict]] = [
+_ROWS: tuple[tuple[str, str, str, str, str, bool, Mapping[str, Any]], ...] = (
     (
         "contacts",
         "contacts",
@@ -128,9 +131,9 @@ _ROWS: list[tuple[str, str, str, str, str, bool, dict]] = [
         False,
         {"snake_case": True, "total_is_string": True, "operations": frozenset({LIST})},
     ),
-]
+)
 
-CONTEXTS: dict[str, Context] = {
+CONTEXTS: Mapping[str, Context] = MappingProxyType({
     name: Context(
         name=name,
         stream=stream,
@@ -141,14 +144,21 @@ CONTEXTS: dict[str, Context] = {
         **{"snake_case": False, **extra},
     )
     for name, stream, path, item, lst, keyed, extra in _ROWS
-}
+})
 
-_BY_ANY_NAME: dict[str, Context] = {}
-for _ctx in CONTEXTS.values():
-    for _key in (_ctx.name, _ctx.stream, _ctx.name.lower(), _ctx.path):
-        _BY_ANY_NAME.setdefault(_key, _ctx)
-_BY_ANY_NAME.setdefault("hooks", CONTEXTS["webhooks"])
-_BY_ANY_NAME.setdefault("marketingmessages", CONTEXTS["messages"])
+
+def _by_any_name() -> Mapping[str, Context]:
+    """Every name a context goes by (PHP name, stream, lower-case, path, PHP aliases) -> the context."""
+    names: dict[str, Context] = {}
+    for ctx in CONTEXTS.values():
+        for key in (ctx.name, ctx.stream, ctx.name.lower(), ctx.path):
+            names.setdefault(key, ctx)
+    names.setdefault("hooks", CONTEXTS["webhooks"])
+    names.setdefault("marketingmessages", CONTEXTS["messages"])
+    return MappingProxyType(names)
+
+
+_BY_ANY_NAME = _by_any_name()
 
 
 def get_context(name: str | Context) -> Context:

@@ -24,7 +24,8 @@ import requests
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
 from mautic_api.contexts import ContextApi
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
-from mautic_api.http import get_session, send
+from mautic_api.http import send
+from mautic_api.session import open_session
 from mautic_api.settings import Settings
 
 LOGGER = logging.getLogger("mautic_api")
@@ -184,19 +185,21 @@ class MauticClient:
     """All HTTP to one Mautic instance: auth, pooled session, retries, error mapping, normalisation.
 
     ``config`` is the tap's or target's config (already alias-normalised by ``mautic_api.settings``;
-    normalising again is harmless). The session (and its authenticator) is shared per process and
-    config, so several clients built from the same config reuse one connection pool and one token.
+    normalising again is harmless). Each client owns its session (connection pool, authenticator, token):
+    a plugin run builds ONE client and shares it between its streams or sinks. Call :meth:`close` (or
+    use it as a context manager) when done.
     """
 
     session: requests.Session
     base_url: str  # instance URL without /api, no trailing slash
     batch_limit: int = BATCH_LIMIT
 
-    def __init__(self, config: Mapping[str, Any], *, logger: Any = None) -> None:
+    def __init__(self, config: Mapping[str, Any], *, logger: Any = None, advise: bool = True) -> None:
+        """``advise=False`` when the plugin already validated (and advised on) this config."""
         self.logger = logger or LOGGER
-        self.settings = Settings.from_config(config, self.logger)
+        self.settings = Settings.from_config(config, self.logger, advise=advise)
         self.base_url = self.settings.base_url
-        self.session = get_session(self.settings)
+        self.session = open_session(self.settings)
         self.auth = self.session.auth
 
     @property

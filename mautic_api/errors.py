@@ -247,7 +247,7 @@ def exception_for(
     method: str,
     path: str,
     is_json: bool = True,
-    headers: Any = None,
+    wait_seconds: float | None = None,
     token_endpoint: bool = False,
     auth_method: str | None = None,
     grant: str | None = None,
@@ -259,6 +259,8 @@ def exception_for(
     ``path`` must be the URL path without the query string. ``body`` is the decoded JSON (or the raw
     text when ``is_json`` is False). 2xx answers with a top-level ``errors`` are errors too, except batch
     answers (``batch=True`` or a body holding ``statusCodes``), whose ``errors`` the caller reads per item.
+    ``wait_seconds`` is the wait the answer's headers ask for (:func:`mautic_api.retry.wait_from_headers`),
+    carried by a :class:`RetryableError`.
     """
     where = f"{method.upper()} {path}"
     secrets = list(secrets)
@@ -274,12 +276,10 @@ def exception_for(
     if not is_json:
         text = str(body or "")
         if status in RETRYABLE_STATUSES:
-            from mautic_api.http import wait_from_headers
-
             return make(
                 RetryableError,
                 "transient server answer (non-JSON body)",
-                wait_seconds=wait_from_headers(status, headers),
+                wait_seconds=wait_seconds,
                 maybe_applied=status in MAYBE_APPLIED_STATUSES,
             )
         stripped = text.lstrip()
@@ -312,14 +312,12 @@ def exception_for(
         return make(MauticAPIError, errors[0]["message"] or "error in a 200 answer", errors)
 
     if status in RETRYABLE_STATUSES:
-        from mautic_api.http import wait_from_headers
-
         text = errors[0]["message"] if errors else "transient server answer"
         return make(
             RetryableError,
             text,
             errors,
-            wait_seconds=wait_from_headers(status, headers),
+            wait_seconds=wait_seconds,
             maybe_applied=status in MAYBE_APPLIED_STATUSES,
         )
 

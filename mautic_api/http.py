@@ -1,53 +1,48 @@
-"""HTTP for Mautic: one pooled session per config, PHP query encoding, the retry policy, classification.
+"""HTTP for Mautic: the pooled session class, PHP query encoding, classification of answers, the send loop.
 
 Why here and not in the tap/target: the retry policy (which statuses, how long to wait, when to give up)
 and the reading of Mautic's answers must be the same for every request either plugin sends, whether it
 goes through :class:`~mautic_api.client.MauticClient` or through singer-sdk's own request loop.
 
+Layer: errors <- retry <- **http** <- auth <- session <- client <- sdk. Nothing here knows about auth: the
+session with its authenticator is put together by :mod:`mautic_api.session`.
+
 Pieces for a singer-sdk ``RESTStream`` (see ``tap_mautic``):
 
 * :func:`classify_response` -- raise the right :mod:`mautic_api.errors` exception for an answer (also
   for ``errors`` inside a 200 and for truncated JSON), or return the decoded body;
-* :func:`retry_wait_seconds` -- the server-requested wait (``Retry-After``, ``X-RateLimit-Reset``) for
-  an exception or response, None when the exponential policy applies;
-* :func:`wait_generator` -- a ``backoff`` wait generator implementing the whole policy (send it the
-  exception, as ``backoff.on_exception`` does); jitter is already applied, so use no extra jitter.
+* :func:`transport_error` -- the same for a transport failure (reset, timeout, TLS);
+* :mod:`mautic_api.retry` -- the waits (server-requested or jittered exponential).
 """
 
 from __future__ import annotations
 
-import email.utils
+import importlib.metadata
 import json as jsonlib
 import logging
 import os
-import random
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-import backoff
 import requests
 import urllib3
 
 from mautic_api.errors import (
-    RETRYABLE_STATUSES,
     ConfigurationError,
     MauticAPIError,
     MauticError,
     RetryableError,
     exception_for,
     scrub,
-    scrub_url,
 )
+from mautic_api.retry import wait_from_headers, wait_generator
 
 LOGGER = logging.getLogger("mautic_api")
 
-MAX_WAIT_SECONDS = 300.0  # cap for server-requested waits (Retry-After / X-RateLimit-Reset)
-BACKOFF_FACTOR = 1.0  # first exponential wait is ~0.5-1 s, then doubling
-BACKOFF_MAX = 60.0  # cap of the exponential waits
 
 # Indirection so tests can replace the sleep without touching time.sleep (the simulator uses it).
 _sleep = time.sleep
@@ -93,83 +88,6 @@ def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------- waits
-
-
-def _parse_float(value: Any) -> float | None:
-    try:
-        return float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def wait_from_headers(
-    status: int | None, headers: Mapping[str, str] | None, *, now: float | None = None
-) -> float | None:
-    """The wait (seconds, capped) a 429/503 answer asks for, or None when it asks for none."""
-    if not headers or status not in RETRYABLE_STATUSES:
-        return None
-    now = time.time() if now is None else now
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        seconds = _parse_float(retry_after)
-        if seconds is None:
-            try:
-                when = email.utils.parsedate_to_datetime(retry_after)
-                seconds = when.timestamp() - now
-            except (TypeError, ValueError, IndexError):
-                seconds = None
-        if seconds is not None:
-            return max(0.0, min(seconds, MAX_WAIT_SECONDS))
-    reset = _parse_float(headers.get("X-RateLimit-Reset"))
-    if reset is not None:
-        seconds = reset - now if reset > 1_000_000_000 else reset  # epoch or seconds-from-now
-        return max(0.0, min(seconds, MAX_WAIT_SECONDS))
-    return None
-
-
-def retry_wait_seconds(exc_or_response: Any) -> float | None:
-    """Seconds the server asked us to wait before retrying, or None (use exponential backoff).
-
-    Accepts a :class:`requests.Response`, a :class:`RetryableError`, or any exception with a
-    ``response`` attribute (singer-sdk ``RetriableAPIError``, ``requests.HTTPError``) or a
-    ``RetryableError`` as ``__cause__``.
-    """
-    if exc_or_response is None:
-        return None
-    if isinstance(exc_or_response, requests.Response):
-        return wait_from_headers(exc_or_response.status_code, exc_or_response.headers)
-    if isinstance(exc_or_response, RetryableError):
-        return exc_or_response.wait_seconds
-    cause = getattr(exc_or_response, "__cause__", None)
-    if isinstance(cause, RetryableError) and cause.wait_seconds is not None:
-        return cause.wait_seconds
-    response = getattr(exc_or_response, "response", None)
-    if isinstance(response, requests.Response):
-        return wait_from_headers(response.status_code, response.headers)
-    return None
-
-
-def wait_generator(
-    *, factor: float = BACKOFF_FACTOR, max_value: float = BACKOFF_MAX
-) -> Generator[float, Any, None]:
-    """``backoff`` wait generator for the Mautic policy: server hint if any, else jittered exponential.
-
-    Protocol of ``backoff.on_exception``: primed with ``send(None)``, then sent each exception.
-    """
-    expo = backoff.expo(base=2, factor=factor, max_value=max_value)
-    next(expo)
-    exc = yield 0
-    while True:
-        step = next(expo)
-        hinted = retry_wait_seconds(exc)
-        if hinted is not None:
-            value = hinted + random.uniform(0, min(1.0, hinted * 0.1 + 0.05))
-        else:  # "equal jitter": half fixed, half random, never ~0
-            value = step / 2 + backoff.full_jitter(step / 2)
-        exc = yield value
-
-
 # ---------------------------------------------------------------------------------------------- answers
 
 
@@ -201,13 +119,15 @@ def classify_response(
     secrets: Iterable[str] = (),
     auth_method: str | None = None,
     batch: bool = False,
+    warned: set[str] | None = None,
 ) -> Any:
     """Return the decoded JSON body of a successful answer, or raise the mautic_api exception it means.
 
     Raises :class:`RetryableError` for 429/502/503/504 and for a truncated JSON body on a 2xx, so a retry
-    loop can catch exactly that class; every other error is final.
+    loop can catch exactly that class; every other error is final. ``warned`` holds the advice already
+    logged in this run (a session's ``warned``), so a redirect is warned about once per run, not per page.
     """
-    _check_redirects(response)
+    _check_redirects(response, warned)
     is_json, body = response_json(response)
     path = urlsplit(response.url or "").path or "/"
     grant = None
@@ -219,7 +139,7 @@ def classify_response(
         method=(response.request.method if response.request is not None else "GET") or "GET",
         path=path,
         is_json=is_json,
-        headers=response.headers,
+        wait_seconds=wait_from_headers(response.status_code, response.headers),
         token_endpoint=path.endswith("/oauth/v2/token"),
         auth_method=auth_method,
         grant=grant,
@@ -231,10 +151,7 @@ def classify_response(
     return body
 
 
-_REDIRECT_WARNED: set[str] = set()
-
-
-def _check_redirects(response: requests.Response) -> None:
+def _check_redirects(response: requests.Response, warned: set[str] | None) -> None:
     """A redirected API call means base_url is not the final address: requests turns a redirected POST
     into a GET and drops the Authorization header on another host, so writes would silently misbehave."""
     hops = [r for r in response.history if 300 <= r.status_code < 400]
@@ -250,8 +167,9 @@ def _check_redirects(response: requests.Response) -> None:
     )
     if method.upper() not in ("GET", "HEAD"):
         raise ConfigurationError(message + " (a redirected write is not safe).", status=first.status_code)
-    if message not in _REDIRECT_WARNED:
-        _REDIRECT_WARNED.add(message)
+    if warned is None or message not in warned:
+        if warned is not None:
+            warned.add(message)
         LOGGER.warning("%s.", message)
 
 
@@ -266,17 +184,20 @@ def _grant_of(request: requests.PreparedRequest) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- session
 
-_VERSION_LOCK = threading.Lock()
-
-
 class MauticSession(requests.Session):
-    """A requests.Session that remembers the Mautic-Version it saw and the settings it was built for."""
+    """A requests.Session that remembers the Mautic-Version it saw and the advice it already logged.
+
+    One per plugin run (built by :func:`mautic_api.session.open_session` for its ``MauticClient``): what
+    must live across calls of the run lives here, never in a module-level global.
+    """
 
     def __init__(self, *, timeout: float, verify: bool, user_agent: str | None) -> None:
         super().__init__()
         self.default_timeout = timeout
         self.verify = (ca_bundle_from_env() or True) if verify and self.trust_env else verify
         self.mautic_version: str | None = None
+        self.warned: set[str] = set()  # advice logged once per run (a redirected base_url)
+        self._version_lock = threading.Lock()
         self.headers["Accept"] = "application/json"
         if user_agent:
             self.headers["User-Agent"] = user_agent
@@ -288,7 +209,7 @@ class MauticSession(requests.Session):
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         version = response.headers.get("Mautic-Version")
         if version and self.mautic_version is None:
-            with _VERSION_LOCK:
+            with self._version_lock:
                 first = self.mautic_version is None
                 self.mautic_version = version
             if first:
@@ -302,52 +223,9 @@ class MauticSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-_SESSIONS: dict[Any, MauticSession] = {}
-_SESSIONS_LOCK = threading.Lock()
-
-
-def get_session(settings: Any) -> MauticSession:
-    """The process-wide pooled session for these settings (a frozen :class:`~mautic_api.settings.Settings`).
-
-    The authenticator is attached as ``session.auth`` so tap and target requests through this session
-    are authenticated, including the re-authentication on a 401 (a response hook of the authenticator).
-    """
-    from mautic_api.auth import build_auth
-
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(settings)
-        if session is None:
-            session = MauticSession(
-                timeout=settings.request_timeout,
-                verify=settings.verify_ssl,
-                user_agent=settings.user_agent or default_user_agent(),
-            )
-            session.auth = build_auth(settings, session)
-            if not settings.verify_ssl:
-                import urllib3
-
-                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-                LOGGER.warning(
-                    "verify_ssl is false: TLS certificates of %s are not checked.",
-                    scrub_url(settings.base_url),
-                )
-            _SESSIONS[settings] = session
-        return session
-
-
-def forget_sessions() -> None:
-    """Close and drop every cached session (tests; a long-lived process after a config change)."""
-    with _SESSIONS_LOCK:
-        for session in _SESSIONS.values():
-            session.close()
-        _SESSIONS.clear()
-
-
 def default_user_agent() -> str:
     try:
-        from importlib.metadata import version
-
-        ours = version("mautic-singer")
+        ours = importlib.metadata.version("mautic-singer")
     except Exception:
         ours = "0"
     return f"mautic-singer/{ours} (+python-requests/{requests.__version__})"
@@ -379,7 +257,7 @@ def ca_bundle_from_env() -> str | None:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
-def _transport_error(exc: requests.RequestException, method: str, path: str) -> MauticError:
+def transport_error(exc: requests.RequestException, method: str, path: str) -> MauticError:
     where = f"{method.upper()} {path}"
     if isinstance(exc, requests.exceptions.SSLError):
         return ConfigurationError(f"{where}: {tls_error_text(exc)}")
@@ -457,8 +335,9 @@ def send(
             try:
                 response = session.request(method, url, **kwargs)
             except requests.RequestException as exc:
-                raise _transport_error(exc, method, path) from None
-            body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch)
+                raise transport_error(exc, method, path) from None
+            body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch,
+                                     warned=getattr(session, "warned", None))
             if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
                 response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]
             return response, body

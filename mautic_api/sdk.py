@@ -22,18 +22,24 @@ code outside a stream (the target's sinks).
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import click
 import requests
 import simplejson
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, RetryableError
-from mautic_api.http import classify_response, php_query, wait_generator
+from mautic_api.http import classify_response, php_query
+from mautic_api.retry import wait_generator
+from mautic_api.settings import MauticConfigMixin
 
 
 def php_query_string(params: Mapping[str, Any] | None) -> str:
@@ -48,8 +54,6 @@ def sdk_error(exc: MauticError) -> Exception:
     """The exception to raise under singer-sdk: ConfigValidationError (one line, exit 1) for config/auth
     errors, the original exception otherwise."""
     if isinstance(exc, ConfigurationError):
-        from singer_sdk.exceptions import ConfigValidationError
-
         return ConfigValidationError(str(exc), errors=[str(exc)])
     return exc
 
@@ -71,15 +75,73 @@ def config_file_problem(exc: BaseException) -> str | None:
     return None
 
 
+class MauticCommand(SingerCommand):
+    """The one CLI error handler of tap and target: a problem the user can fix becomes one line on stderr
+    and exit code 1, no traceback (the line names the cause and the fix).
+
+    ``one_line`` are the exception classes reported that way (the tap adds singer-sdk's API errors; the
+    target handles its own errors inside ``invoke``, where it must first drain its input).
+    """
+
+    def __init__(self, *args: Any, one_line: tuple[type[BaseException], ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.one_line = one_line
+
+    @classmethod
+    def of(cls, command: click.Command, *, one_line: tuple[type[BaseException], ...] = ()) -> MauticCommand:
+        """The SDK's command (``get_singer_command``) rebuilt as a MauticCommand, options and all."""
+        return cls(
+            name=command.name,
+            callback=command.callback,
+            params=list(command.params),
+            context_settings=command.context_settings,
+            help=command.help,
+            logger=getattr(command, "logger", None),
+            one_line=one_line,
+        )
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except self.one_line as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            click.echo(f"{self.name}: {message}", err=True)
+            sys.exit(1)
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            problem = config_file_problem(exc)
+            if problem is None:
+                raise
+            click.echo(f"{self.name}: {problem}", err=True)
+            sys.exit(1)
+
+
+TAP_ONE_LINE_ERRORS = (MauticError, ConfigValidationError, FatalAPIError, RetriableAPIError)
+
+
+class MauticPluginMixin(MauticConfigMixin):
+    """Mixin for a singer-sdk Tap or Target: Mautic's settings, and the run's ONE :class:`MauticClient`.
+
+    Every stream or sink of the run uses ``plugin.client``: one connection pool, one authenticator (a
+    single-use refresh token spent once), one Mautic-Version, advice logged once.
+    """
+
+    @cached_property
+    def client(self) -> MauticClient:
+        # The config was validated (and advised on) by the plugin: the client need not advise again.
+        return MauticClient(self.config, logger=self.logger, advise=False)
+
+
 class MauticStreamMixin:
     """Mixin for a singer-sdk ``RESTStream`` talking to Mautic through ``mautic_api``."""
 
     config: Mapping[str, Any]
     logger: Any
+    _tap: Any
 
-    @cached_property
+    @property
     def mautic_client(self) -> MauticClient:
-        return MauticClient(self.config, logger=self.logger)
+        """The tap's one client (:class:`MauticPluginMixin`), shared by every stream of the run."""
+        return self._tap.client
 
     @property
     def url_base(self) -> str:
@@ -106,8 +168,6 @@ class MauticStreamMixin:
 
     def validate_response(self, response: requests.Response) -> None:
         """Map the answer with mautic_api's rules; retryable ones become singer-sdk RetriableAPIError."""
-        from singer_sdk.exceptions import RetriableAPIError
-
         client = self.mautic_client
         try:
             classify_response(response, secrets=client.secrets(), auth_method=client.settings.auth_method)

@@ -30,6 +30,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,7 +116,7 @@ SETTING_NAMES = tuple(prop.name for prop in MAUTIC_SETTINGS)
 SECRET_SETTINGS = ("password", "client_secret", "access_token", "access_token_secret", "refresh_token")
 
 # The PHP library's setting names (ApiAuth::newAuth($settings)) -> ours.
-PHP_ALIASES: dict[str, str] = {
+PHP_ALIASES: Mapping[str, str] = MappingProxyType({
     "baseUrl": "base_url",
     "version": "auth_method",
     "clientKey": "client_id",
@@ -125,27 +126,16 @@ PHP_ALIASES: dict[str, str] = {
     "accessTokenExpires": "access_token_expires",
     "refreshToken": "refresh_token",
     "userName": "username",
-}
+})
 # ``password`` is the same name in both.
 
-_PHP_VERSIONS = {
+_PHP_VERSIONS = MappingProxyType({
     "oauth2": "oauth2",
     "oauth1a": "oauth1a",
     "oauth1": "oauth1a",
     "basicauth": "basic",
     "basic": "basic",
-}
-
-
-_WARNED: set[Any] = set()
-
-
-def _first_time(key: Any) -> bool:
-    """True the first time ``key`` is seen in this process (advice logged once, not per stream)."""
-    if key in _WARNED:
-        return False
-    _WARNED.add(key)
-    return True
+})
 
 
 def _blank(value: Any) -> bool:
@@ -204,11 +194,11 @@ def _clean_base_url(value: Any) -> str:
 
 
 # auth_method -> (what it is, the settings it needs)
-AUTH_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
+AUTH_NEEDS: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({
     "basic": ("Basic auth", ("username", "password")),
     "oauth2": ("OAuth2", ("client_id", "client_secret")),
     "oauth1a": ("OAuth1a", ("client_id", "client_secret", "access_token", "access_token_secret")),
-}
+})
 CREDENTIAL_SETTINGS = ("username", "password", "client_id", "client_secret", "access_token",
                        "access_token_secret", "refresh_token")
 
@@ -219,9 +209,16 @@ def _names(names: Iterable[str]) -> str:
 
 
 def normalize_config(
-    config: Mapping[str, Any], logger: logging.Logger | None = None, *, strict: bool = True
+    config: Mapping[str, Any],
+    logger: logging.Logger | None = None,
+    *,
+    strict: bool = True,
+    advise: bool = True,
 ) -> dict[str, Any]:
     """Return a copy of ``config`` with PHP aliases mapped, ``base_url`` cleaned and ``auth_method`` set.
+
+    ``advise``: log the security advice (basic auth over plain HTTP, no token store) to ``logger``; a
+    plugin advises once, when it validates its config, and builds its client with ``advise=False``.
 
     Raises :class:`ConfigurationError` (one line naming the setting) for missing or inconsistent
     settings; with ``strict=False`` only the alias mapping and cleaning are done (used when the SDK is
@@ -315,7 +312,7 @@ def normalize_config(
         and out["base_url"].lower().startswith("http://")
         and host not in ("localhost", "127.0.0.1", "::1")
         and logger is not None
-        and _first_time(("basic-over-http", out["base_url"]))
+        and advise
     ):
         logger.warning(
             "Basic auth over plain HTTP ('base_url' is http://%s): the password travels readable with every "
@@ -326,7 +323,7 @@ def normalize_config(
         and not _blank(out.get("refresh_token"))
         and _blank(out.get("token_store_path"))
         and logger is not None
-        and _first_time(("no-token-store", out["base_url"], out.get("client_id")))
+        and advise
     ):
         logger.warning(
             "Setting 'token_store_path' is not set: the rotated OAuth2 refresh token will not survive this "
@@ -356,8 +353,10 @@ class Settings:
     verify_ssl: bool = True
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], logger: logging.Logger | None = None) -> Settings:
-        norm = normalize_config(config, logger)
+    def from_config(
+        cls, config: Mapping[str, Any], logger: logging.Logger | None = None, *, advise: bool = True
+    ) -> Settings:
+        norm = normalize_config(config, logger, advise=advise)
         return cls(**{name: norm.get(name) for name in SETTING_NAMES if norm.get(name) is not None})
 
     def __repr__(self) -> str:  # never show secrets

@@ -14,13 +14,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mautic_sim import mariadb, phpquery
+from mautic_sim import extras, mariadb, phpquery
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Ctx, Generic, _paging
+from mautic_sim.messages import Request, Response
 from mautic_sim.oauth1 import OAuth1
 from mautic_sim.oauth_authorize import OAuthAuthorize
 from mautic_sim.store import Store
@@ -29,7 +29,6 @@ from mautic_sim.util import (
     RECORDED,
     ApiError,
     db_ts,
-    dumps,
     not_found,
     php_serialize,
     server_error,
@@ -42,36 +41,6 @@ KNOWN_EXPR = {"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike", "in", "n
               "isNull", "isNotNull", "isEmpty", "isNotEmpty", "andX", "orX"}
 CONTACT_CATCHALL = ["firstname", "lastname", "email", "company", "city", "state", "zipcode", "country"]
 COMPANY_CATCHALL = ["companyname", "companycity", "companyemail", "companywebsite", "companycountry"]
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query_string: str
-    headers: dict[str, str]
-    body: bytes
-    query: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.query = phpquery.parse(self.query_string)
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None                    # JSON-serializable, or bytes/str for raw bodies
-    headers: dict[str, str] = field(default_factory=dict)
-    version_header: bool = True
-    http10: bool = False
-    content_type: str = "application/json"
-
-    def payload(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str) and self.content_type != "application/json":
-            return self.body.encode()
-        return dumps(self.body)
 
 
 _DATE_VALUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
@@ -255,8 +224,6 @@ class Mautic:
     def routes(self) -> list[tuple[str, tuple[str, ...], Callable[..., Response]]]:
         r: list[tuple[str, tuple[str, ...], Callable[..., Response]]] = []
         G, P, D, E = ("GET",), ("POST",), ("DELETE",), ("PUT", "PATCH")
-        from mautic_sim import extras  # late import: extras needs this module's types
-
         x = extras.Extras(self)
         r += x.routes()
         r += [

@@ -17,18 +17,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
+from mautic_sim.contacts import drop_nulls, parse_dt
 from mautic_sim.generic import CONTEXTS, _paging
+from mautic_sim.messages import Request, Response
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error
 
 if TYPE_CHECKING:
-    from mautic_sim.app import Mautic, Request, Response
+    from mautic_sim.app import Mautic
 
 OPS = {"plus": "add (+)", "minus": "subtract (-)", "times": "multiply (x)", "divide": "divide (/)", "set": "set (=)"}
 FILE_DIRS = ("images", "media")
 
 
 def _resp(status: int, body: Any, **kw: Any) -> Response:
-    from mautic_sim.app import Response
     return Response(status, body, **kw)
 
 
@@ -248,7 +249,6 @@ class Extras:
         if row is not None:  # recorded (587): a second reschedule of the same event and contact is a 409
             raise ApiError(409, f"The event {ev['id']} in the campaign {(ev.get('campaign') or {}).get('id')} has already been "
                                 f"executed at {iso(row['date_triggered'])} for the contact {lead['id']}.")
-        from mautic_sim.contacts import parse_dt
         dt = parse_dt(when) if when else None
         stamp = dt.strftime("%Y-%m-%d %H:%M:%S") if dt else self._now()
         if row is None:
@@ -457,7 +457,6 @@ class Extras:
         lead = self._lead(cid, not_found)
         devs = [d for d in self.app.generic.backends["devices"].all() if (d.get("lead") or {}).get("id") == lead["id"]]
         devs.sort(key=lambda d: d["id"], reverse=True)
-        from mautic_sim.contacts import drop_nulls
         return _resp(200, {"total": len(devs), "devices": [drop_nulls({**d, "lead": {}}) for d in devs]})
 
     def contact_activity(self, req: Request, cid: str) -> Response:
@@ -702,7 +701,6 @@ class Extras:
     def theme_get(self, req: Request, name: str) -> Response:
         if name not in RECORDED["bodies"]["themes"]["themes"]:
             raise ApiError(500, f'The "/var/www/mautic/themes/{name}" directory does not exist.')
-        from mautic_sim.app import Response
         return Response(200, _theme_zip(name), {"Content-Disposition": f"attachment; filename=tmp_{name}.zip"},
                         version_header=False, content_type="application/zip")
 

@@ -30,10 +30,11 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from mautic_sim.messages import Request, Response
 from mautic_sim.util import ApiError
 
 if TYPE_CHECKING:
-    from mautic_sim.app import Mautic, Request, Response
+    from mautic_sim.app import Mautic
 
 COOKIE = "mauticsim"
 CODE_LIFETIME_S = 30
@@ -89,16 +90,12 @@ class OAuthAuthorize:
             return sid, self._sessions[sid]
 
     def _redirect(self, location: str, sid: str | None = None) -> Response:
-        from mautic_sim.app import Response
-
         headers = {"Location": location}
         if sid is not None:
             headers["Set-Cookie"] = f"{COOKIE}={sid}; path=/; httponly; samesite=lax"
         return Response(302, "", headers, version_header=False, content_type=_HTML)
 
     def _page(self, body: str) -> Response:
-        from mautic_sim.app import Response
-
         return Response(200, body, version_header=False, content_type=_HTML)
 
     def _authorize(self, req: Request) -> Response:

@@ -32,7 +32,8 @@ from mautic_api.errors import (
     PermissionDeniedError,
     scrub_url,
 )
-from mautic_api.http import php_query, response_json, tls_error_text, wait_generator
+from mautic_api.http import php_query, response_json, tls_error_text
+from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.progress import Progress

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import sys
 import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -15,18 +14,17 @@ import pendulum
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
     TapCapabilities,
 )
-from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
-from mautic_api.sdk import config_file_problem
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, Settings
+from mautic_api.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
+from mautic_api.settings import MAUTIC_SETTINGS, Settings
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
@@ -93,7 +91,7 @@ TAP_SETTINGS = th.PropertiesList(
 )
 
 
-class TapMautic(MauticConfigMixin, Tap):
+class TapMautic(MauticPluginMixin, Tap):
     """tap-mautic: every Mautic context and /api/stats table as a stream."""
 
     name = "tap-mautic"
@@ -119,10 +117,6 @@ class TapMautic(MauticConfigMixin, Tap):
     @cached_property
     def mautic_settings(self) -> Settings:
         return Settings.from_config(self.config)
-
-    @cached_property
-    def client(self) -> MauticClient:
-        return MauticClient(self.config, logger=self.logger)
 
 
     @cached_property
@@ -233,7 +227,7 @@ class TapMautic(MauticConfigMixin, Tap):
         """One cheap call; the Mautic version and user, or a ConfigurationError naming cause and fix."""
         # At most one retry: a wrong base_url should be reported in seconds, not after a full backoff.
         client = MauticClient({**self.config, "max_retries": min(1, self.mautic_settings.max_retries)},
-                              logger=self.logger)
+                              logger=self.logger, advise=False)
         response, body = client.request_full("GET", "users/self")
         version = response.headers.get("Mautic-Version") or "unknown version"
         user = body.get("username") if isinstance(body, dict) else None
@@ -255,33 +249,12 @@ class TapMautic(MauticConfigMixin, Tap):
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        command = super().get_singer_command()
-        command.__class__ = _MauticCommand
-        return command
+        return MauticCommand.of(super().get_singer_command(), one_line=TAP_ONE_LINE_ERRORS)
 
 
 def _not_a_stream(name: str, names: list[str]) -> str:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f"'{name}' is not a stream" + (f"; did you mean '{close[0]}'?" if close else "")
-
-
-class _MauticCommand(SingerCommand):
-    """Turns configuration, connection and API problems into one line on stderr and exit code 1
-    (no traceback: the line names the cause and the fix)."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().main(*args, **kwargs)
-        except (MauticError, ConfigValidationError, FatalAPIError, RetriableAPIError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            click.echo(f"tap-mautic: {message}", err=True)
-            sys.exit(1)
-        except (ValueError, TypeError, AttributeError, OSError) as exc:
-            problem = config_file_problem(exc)
-            if problem is None:
-                raise
-            click.echo(f"tap-mautic: {problem}", err=True)
-            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RecordsWithoutSchemaException
-from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib.exceptions import SingerReadError
 from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
-from mautic_api.sdk import config_file_problem
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+from mautic_api.sdk import MauticCommand, MauticPluginMixin
+from mautic_api.settings import MAUTIC_SETTINGS
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import ResultsFileError, ResultsLedger
 from target_mautic.sinks import LINKS, SINK_CLASSES, MauticSink, StreamSetupError
@@ -178,7 +177,7 @@ TARGET_SETTINGS = th.PropertiesList(
 )
 
 
-class TargetMautic(MauticConfigMixin, Target):
+class TargetMautic(MauticPluginMixin, Target):
     """Singer target for Mautic: batched upserts, memberships, a per-record outcome, no loss."""
 
     name = "target-mautic"
@@ -233,9 +232,9 @@ class TargetMautic(MauticConfigMixin, Target):
         self._batch_size = size
 
     @property
-    def client(self) -> MauticClient:
+    def client(self) -> MauticClient:  # type: ignore[override]  # closed and dropped by _close
         if self._client is None:
-            self._client = MauticClient(self.config, logger=self.logger)
+            self._client = MauticClient(self.config, logger=self.logger, advise=False)
         return self._client
 
     @property
@@ -412,9 +411,7 @@ class TargetMautic(MauticConfigMixin, Target):
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        command = super().get_singer_command()
-        command.__class__ = _TargetCommand
-        return command
+        return MauticCommand.of(super().get_singer_command())
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
@@ -468,20 +465,6 @@ def _match_on_ok(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and names(v) for k, v in value.items())
     return names(value)
-
-
-class _TargetCommand(SingerCommand):
-    """A --config file that is missing, not JSON or not an object: one line and exit 1, no traceback."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().main(*args, **kwargs)
-        except (ValueError, TypeError, AttributeError, OSError) as exc:
-            problem = config_file_problem(exc)
-            if problem is None:
-                raise
-            click.echo(f"target-mautic: {problem}", err=True)
-            sys.exit(1)
 
 
 if __name__ == "__main__":

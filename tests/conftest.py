@@ -31,14 +31,10 @@ def basic_config(sim: Simulator, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def retry_waits(monkeypatch: pytest.MonkeyPatch):
-    """The retry waits of mautic_api, recorded instead of slept; sessions fresh before and after the test."""
-    from mautic_api.http import forget_sessions
-
+    """The retry waits of mautic_api, recorded instead of slept (each client has its own session)."""
     waits: list[float] = []
     monkeypatch.setattr("mautic_api.http._sleep", waits.append)
-    forget_sessions()
     yield waits
-    forget_sessions()
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from mautic_api import AuthError, MauticClient
 from mautic_api.auth import ClientCredentialsAuth, OAuth1aAuth, RefreshTokenAuth
-from mautic_api.http import forget_sessions
 
 BASE = "http://mautic.test"
 TOKEN_URL = f"{BASE}/oauth/v2/token"
@@ -181,7 +180,6 @@ def test_refresh_token_rotation_persists_across_runs(tmp_path):
             "mautic.json",
             "mautic.json.lock",
         ]  # no temp file
-        forget_sessions()
         # run 2: same config (stale rt0, already used) -> the store is read first; a 401 refreshes with rt1
         saved["access_token"] = "revoked"
         store.write_text(json.dumps(saved))
@@ -189,7 +187,6 @@ def test_refresh_token_rotation_persists_across_runs(tmp_path):
         client.request("GET", "contacts")
     assert tokens.grants == ["refresh_token", "refresh_token"]
     assert json.loads(store.read_text())["refresh_token"] == "rt2"
-    forget_sessions()
     # without the store, the used refresh token is rejected with a one-line fix
     with responses.RequestsMock() as rs:
         rs.add_callback(responses.POST, TOKEN_URL, callback=tokens)

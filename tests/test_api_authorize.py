@@ -24,7 +24,6 @@ import requests
 
 from mautic_api import MauticClient
 from mautic_api.authorize import authorize, format_status, main, status
-from mautic_api.http import forget_sessions
 from mautic_sim import Simulator
 from mautic_sim.oauth_authorize import redirect_uri_allowed
 
@@ -78,10 +77,8 @@ class UserAgent:
 
 @pytest.fixture
 def oauth_sim():
-    forget_sessions()
     with Simulator(contacts=5, password=PASSWORD) as sim:
         yield sim
-    forget_sessions()
 
 
 def _config(sim: Simulator, tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -116,7 +113,6 @@ def test_authorize_end_to_end_then_the_tap_client_uses_and_rotates_the_stored_to
     exchange = _token_posts(oauth_sim)
     assert len(exchange) == 1 and exchange[0]["status"] == 200
 
-    forget_sessions()  # a fresh process: the tap reads the store (no token in its config)
     client = MauticClient(config)
     assert client.context("contacts").get_list(limit=2).total == 5
     oauth_sim.expire_tokens()

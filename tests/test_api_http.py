@@ -24,7 +24,8 @@ from mautic_api import (
     SerializerBugError,
 )
 from mautic_api.client import as_records, as_total, check_where
-from mautic_api.http import php_query, retry_wait_seconds, wait_from_headers, wait_generator
+from mautic_api.http import php_query
+from mautic_api.retry import retry_wait_seconds, wait_from_headers, wait_generator
 
 BASE = "http://mautic.test"
 CONFIG = {"base_url": BASE, "username": "admin", "password": "pw", "max_retries": 3}

@@ -18,9 +18,9 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from mautic_api.client import as_records
-from mautic_api.http import forget_sessions, php_query, response_json
-from mautic_api.sdk import MauticStreamMixin
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+from mautic_api.http import php_query, response_json
+from mautic_api.sdk import MauticPluginMixin, MauticStreamMixin
+from mautic_api.settings import MAUTIC_SETTINGS
 from tests.conftest import basic_config
 
 
@@ -39,7 +39,7 @@ class _Contacts(MauticStreamMixin, RESTStream):
             yield {"id": rec["id"]}
 
 
-class _Tap(MauticConfigMixin, Tap):
+class _Tap(MauticPluginMixin, Tap):
     name = "tap-mautic-sdk-glue-test"
     config_jsonschema = th.PropertiesList(*MAUTIC_SETTINGS).to_dict()
 
@@ -53,9 +53,7 @@ def backoff_sleeps(monkeypatch):
     recorded: list[float] = []
     fake_time = types.SimpleNamespace(sleep=recorded.append, monotonic=time.monotonic, time=time.time)
     monkeypatch.setattr(backoff._sync, "time", fake_time)
-    forget_sessions()
     yield recorded
-    forget_sessions()
 
 
 def _ids(tap: _Tap) -> list[int]:

@@ -26,7 +26,6 @@ from mautic_api import (
 )
 from mautic_api.auth import ClientCredentialsAuth, RefreshTokenAuth
 from mautic_api.catalog import LIST
-from mautic_api.http import forget_sessions
 from mautic_sim import Simulator
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
 
@@ -171,7 +170,6 @@ def test_refresh_token_rotation_persisted_across_two_runs(sim, tmp_path):
     assert saved["refresh_token"] != first
     assert sim.query("SELECT used FROM oauth2_tokens WHERE token = ?", (first,))[0]["used"] == 1
     assert len(tokens) == 1
-    forget_sessions()
     # run 2: the same (now stale) config; the store is read first, so the next refresh uses the saved token
     sim.expire_tokens()
     client = MauticClient(config)
@@ -183,7 +181,6 @@ def test_refresh_token_rotation_persisted_across_two_runs(sim, tmp_path):
     assert (
         sim.query("SELECT used FROM oauth2_tokens WHERE token = ?", (saved["refresh_token"],))[0]["used"] == 1
     )
-    forget_sessions()
     # a third run without the store would replay the first, single-use token: one clear line
     with pytest.raises(AuthError, match="refresh token was rejected"):
         MauticClient({**config, "token_store_path": None}).list_page("contacts", limit=1)

@@ -13,7 +13,6 @@ import threading
 import pytest
 
 from mautic_api import ConfigurationError, MauticClient
-from mautic_api.http import forget_sessions
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not available")
 
@@ -61,9 +60,7 @@ def https_url(tmp_path):
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    forget_sessions()
     yield f"https://127.0.0.1:{server.server_address[1]}"
-    forget_sessions()
     server.shutdown()
     server.server_close()
 

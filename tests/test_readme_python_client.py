@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from mautic_api.http import forget_sessions
 from mautic_sim import Simulator
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -41,7 +40,6 @@ def test_each_php_example_has_its_python_equivalent() -> None:
 def test_python_blocks_run_against_the_simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    forget_sessions()
     with Simulator(contacts=30, username="api-user", password="secret", client_id=CLIENT_ID,
                    client_secret=CLIENT_SECRET) as sim:
         namespace: dict[str, Any] = {"__name__": "readme"}
@@ -51,7 +49,6 @@ def test_python_blocks_run_against_the_simulator(tmp_path: Path, monkeypatch: py
             if index == 0:  # the OAuth2 client really authenticates (client_credentials: no tokens stored yet)
                 assert namespace["client"].context("contacts").get_list(limit=1).total == 30
                 assert any(r["path"] == "/oauth/v2/token" and r["status"] == 200 for r in sim.request_log)
-        forget_sessions()
 
         assert namespace["contact"]["fields"]["all"]["firstname"] == "Updated Name"
         assert namespace["contact"]["fields"]["all"]["lastname"] == "Lovelace"  # PATCH kept it

@@ -1,0 +1,85 @@
+"""The seam to singer-sdk: every private (or behaviour-bearing) SDK name this project overrides or calls, with
+the signature it was written against. A test here fails when the pinned SDK renames or re-signs one, so the
+pin can be raised safely: fix the override named in the failure, then update its line below."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from singer_sdk import RESTStream, Tap, Target
+from singer_sdk.plugin_base import PluginBase, SingerCommand
+from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
+from singer_sdk.sinks import Sink
+
+from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticStreamMixin
+from mautic_api.settings import MauticConfigMixin
+from tap_mautic.client import MauticStream
+from tap_mautic.tap import TapMautic
+from target_mautic.reader import MauticSingerReader
+from target_mautic.sinks import MauticSink
+from target_mautic.target import TargetMautic
+
+PROCESS_LINES = ("(self, file_input: 't.IO[_RT] | None', callbacks: 'dict[str, t.Callable[[dict], None]]') "
+                 "-> 't.Counter[str]'")
+
+# (SDK owner, name, its signature in the pinned SDK, the project class that overrides or calls it)
+SEAM = [
+    (PluginBase, "_validate_config", "(self, *, raise_errors: 'bool' = True) -> 'list[str]'",
+     MauticConfigMixin),
+    (PluginBase, "get_singer_command", "() -> 'click.Command'", TapMautic),
+    (PluginBase, "get_singer_command", "() -> 'click.Command'", TargetMautic),
+    (SingerCommand, "__init__",
+     "(self, *args: 't.Any', logger: 'logging.Logger', **kwargs: 't.Any') -> 'None'", MauticCommand),
+    (SingerCommand, "main", "(self, args: 'cabc.Sequence[str] | None' = None, "
+     "prog_name: 'str | None' = None, complete_var: 'str | None' = None, standalone_mode: 'bool' = True, "
+     "windows_expand_args: 'bool' = True, "
+     "**extra: 't.Any') -> 't.Any'", MauticCommand),
+    (Target, "invoke", "(*, about: 'bool' = False, about_format: 'str | None' = None, config: "
+     "'_ConfigInput | None' = None, file_input: 't.IO[str] | None' = None) -> 'None'", TargetMautic),
+    (Target, "_write_state_message", "(self, state: 'dict') -> 'None'", TargetMautic),
+    (Tap, "cb_test", "(ctx: 'click.Context', param: 'click.Option', value: 'str') -> 'None'", TapMautic),
+    (Sink, "_validate_and_parse", "(self, record: 'dict') -> 'dict'", MauticSink),
+    (Sink, "_singer_validate_message", "(self, record: 'dict') -> 'None'", MauticSink),
+    (Sink, "_remove_sdc_metadata_from_schema", "(self) -> 'None'", MauticSink),
+    (Sink, "_remove_sdc_metadata_from_record", "(self, record: 'dict') -> 'None'", MauticSink),
+    (Sink, "_parse_timestamps_in_record", "(self, record: 'dict', schema: 'dict', treatment: "
+     "'DatetimeErrorTreatmentEnum') -> 'None'", None),  # called by MauticSink._validate_and_parse
+    (RESTStream, "backoff_wait_generator", None, MauticStreamMixin),
+    (RESTStream, "backoff_max_tries", None, MauticStreamMixin),
+    (RESTStream, "backoff_jitter", None, MauticStreamMixin),
+    (RESTStream, "validate_response", None, MauticStreamMixin),
+    (RESTStream, "response_error_message", None, MauticStreamMixin),
+]
+
+
+@pytest.mark.parametrize(("owner", "name", "signature", "ours"), SEAM,
+                         ids=[f"{o.__name__}.{n}<-{getattr(c, '__name__', 'called')}" for o, n, _, c in SEAM])
+def test_the_overridden_sdk_name_still_has_the_signature_we_wrote_against(owner, name, signature, ours):
+    if ours is not None:
+        mine = [k for k in ours.__mro__ if k.__module__.startswith(("mautic_api", "tap_mautic", "target_"))]
+        assert any(name in vars(k) for k in mine), f"{ours.__name__} no longer overrides {name}: drop its row"
+    assert hasattr(owner, name), f"singer-sdk no longer has {owner.__name__}.{name}"
+    if signature is not None:
+        assert str(inspect.signature(getattr(owner, name))) == signature
+
+
+def test_the_reader_overrides_still_match_the_sdk_reader():
+    assert MauticSingerReader.__mro__[1] is SimpleSingerReader
+    assert "process_lines" in vars(MauticSingerReader) and "deserialize_json" in vars(MauticSingerReader)
+    assert str(inspect.signature(SimpleSingerReader.process_lines)) == PROCESS_LINES
+    assert str(inspect.signature(SimpleSingerReader.deserialize_json)) == "(self, line: 'str') -> 'dict'"
+
+
+def test_the_rest_stream_mixin_comes_before_rest_stream():
+    mro = MauticStream.__mro__
+    assert mro.index(MauticStreamMixin) < mro.index(RESTStream)
+
+
+def test_both_plugins_get_the_one_cli_error_handler():
+    for plugin in (TapMautic, TargetMautic):
+        command = plugin.get_singer_command()
+        assert type(command) is MauticCommand
+        assert {"--config", "--about"} <= {opt for p in command.params for opt in p.opts}
+    assert "--discover" in {opt for p in TapMautic.get_singer_command().params for opt in p.opts}
+    assert issubclass(TapMautic, MauticPluginMixin) and issubclass(TargetMautic, MauticPluginMixin)
