@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,9 +22,16 @@ import pendulum
 import requests
 
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
-from mautic_api.contexts import ContextApi
+from mautic_api.contexts import ContextApi, read_list, read_list_walk
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
 from mautic_api.http import send
+from mautic_api.paging import (
+    CompositeKeysetPaginator,
+    KeysetPaginator,
+    OffsetPaginator,
+    Paginator,
+    iter_records,
+)
 from mautic_api.session import open_session
 from mautic_api.settings import Settings
 
@@ -345,20 +352,85 @@ class MauticClient:
         return self._page(get_context("stats"), body)
 
     def fields(self, object_: str = "contact") -> list[dict[str, Any]]:
-        """Every custom field of ``contact`` or ``company`` (all pages)."""
+        """Every custom field of ``contact`` or ``company`` (all pages: offset by id, ``total`` trusted)."""
         if object_ not in ("contact", "company"):
             raise ValueError("object_ must be 'contact' or 'company'")
         ctx = get_context(f"{object_}Fields")
+        walk = OffsetPaginator(page_size=200, order=(("id", "ASC"),), trust_total=True, label=ctx.name)
         seen: dict[Any, dict[str, Any]] = {}
-        start, limit = 0, 200
-        while True:
-            page = self.list_page(ctx, start=start, limit=limit, order_by="id", order_dir="ASC")
-            for rec in page.records:
-                seen.setdefault(rec.get("id"), rec)
-            start += len(page.records)
-            if not page.records or start >= page.total:
-                break
+        for rec in iter_records(walk, lambda q: self.list_page(
+                ctx, start=q.start, limit=q.limit, order_by="id", order_dir="ASC")):
+            seen.setdefault(rec.get("id"), rec)
         return list(seen.values())
+
+    # -- iterators (the paging engine, mautic_api.paging) -----------------------------------------------
+    def iter_list(
+        self,
+        context: str | Context,
+        *,
+        where: Sequence[Mapping[str, Any]] | None = None,
+        check: Callable[[Mapping[str, Any]], bool] | None = None,
+        search: str | None = None,
+        page_size: int = 200,
+        published_only: bool = False,
+        minimal: bool = False,
+        lower: int | None = None,
+        upper: int | None = None,
+        **paginator_options: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of ``context`` matching ``where`` (and ``search``), in id order, all pages.
+
+        THE list read for scripts and plugins (the target's look-ups, segment aliases): keyset on id
+        (``orderBy=id``, ``where id gt <last id>``, ids in ``(lower, upper]`` when given), so records created
+        or deleted meanwhile neither shift pages nor get read twice; ends on an empty page. Every page is
+        checked before its records are yielded: ids ascending and above the last one, inside the bounds, and
+        ``check(record)`` true (pass the Python form of your ``where`` to catch a clause Mautic dropped).
+        Raises :class:`~mautic_api.paging.FilterIgnoredError` (or ``error=``) when Mautic ignored the query.
+        ``paginator_options`` go to :class:`~mautic_api.paging.KeysetPaginator` (``label``, ``what``,
+        ``messages``, ``error``, ``stop_at``).
+        """
+        return read_list(
+            self.list_page, get_context(context), search=search, where=where, check=check,
+            page_size=page_size,
+            published_only=published_only, minimal=minimal, lower=lower, upper=upper,
+            **{"label": get_context(context).name, **paginator_options},
+        )
+
+    def iter_stats(
+        self,
+        table: str,
+        *,
+        where: Sequence[Mapping[str, Any]] | None = None,
+        check: Callable[[Mapping[str, Any]], bool] | None = None,
+        key: tuple[str, str] | None = None,
+        page_size: int = 100,
+        lower: int | None = None,
+        upper: int | None = None,
+        **paginator_options: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of ``/api/stats/{table}`` matching ``where``: keyset on ``id`` (ids in
+        ``(lower, upper]``), or on the two-column ``key`` of a table without ids (memberships); verified as
+        :meth:`iter_list` verifies."""
+        options = {"label": f"stats/{table}", **paginator_options}
+        walk: Paginator
+        if key is not None:
+            walk = CompositeKeysetPaginator(page_size=page_size, where=list(where or ()), check=check,
+                                            key=key, **options)
+        else:
+            walk = KeysetPaginator(page_size=page_size, where=list(where or ()), check=check, lower=lower,
+                                   upper=upper, **options)
+        return self.iter_walk(walk, f"stats/{table}")
+
+    def iter_walk(self, walk: Paginator, path: str) -> Iterator[dict[str, Any]]:
+        """The records of any walk over ``/api/<path>`` (a stats table or a context), read with
+        ``walk``'s own query: for a paginator built by the caller (resumed, bounded, composite)."""
+        if path.startswith("stats/"):
+            table = path.split("/", 1)[1]
+            return iter_records(walk, lambda q: self.stats_page(
+                table, start=q.start or 0, limit=q.limit, order=[{"col": c, "dir": d} for c, d in q.order],
+                where=list(q.where) or None))
+        ctx = get_context(path)
+        return read_list_walk(self.list_page, ctx, walk)
 
     # -- writes (never PUT) ----------------------------------------------------------------------------
     def create(self, context: str | Context, data: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -19,11 +19,12 @@ Differences from the PHP library, on purpose:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mautic_api.catalog import BATCH, Context, get_context
 from mautic_api.errors import MauticAPIError, NotFoundError
+from mautic_api.paging import KeysetPaginator, OffsetPaginator, PageQuery, Paginator, iter_records
 
 if TYPE_CHECKING:  # only for annotations: client.py imports this module
     from mautic_api.client import BatchItemResult, ListPage, MauticClient
@@ -31,6 +32,62 @@ if TYPE_CHECKING:  # only for annotations: client.py imports this module
 # Lists that cannot be read by keyset (no numeric id to page on): offset paging with a fixed order.
 OFFSET_ONLY = frozenset({"files", "themes"})
 DEFAULT_PAGE_SIZE = 200
+STATS_PER_TABLE = ("stats rows are read per table: use client.stats_page(table) or client.iter_stats(table) "
+                   "(tables: client.stats_tables())")
+KEYSET_DROPPED = ("{label}: Mautic ignored the keyset filter (id {got} after {token}); refusing to read the "
+                  "same records again.")
+
+
+def read_list(
+    list_page: Callable[..., ListPage],
+    context: Context,
+    *,
+    search: str | None = None,
+    where: Sequence[Mapping[str, Any]] | None = None,
+    check: Callable[[Mapping[str, Any]], bool] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    published_only: bool = False,
+    minimal: bool = False,
+    lower: int | None = None,
+    upper: int | None = None,
+    **paginator_options: Any,
+) -> Iterator[dict[str, Any]]:
+    """Every record of ``context`` matching ``search``/``where``, read with the paging engine
+    (:mod:`mautic_api.paging`) through ``list_page`` (:meth:`MauticClient.list_page`'s signature).
+
+    Keyset on id (ids in ``(lower, upper]`` when given) wherever the context has ids; offset in a fixed order
+    for ``files`` and ``themes``. Each page is verified against the query before its records are yielded.
+    """
+    walk: Paginator
+    if context.name in OFFSET_ONLY:
+        walk = OffsetPaginator(page_size=page_size, where=list(where or ()), check=check, trust_total=True,
+                               **paginator_options)
+    else:
+        walk = KeysetPaginator(page_size=page_size, where=list(where or ()), check=check, lower=lower,
+                               upper=upper, **paginator_options)
+
+    return read_list_walk(list_page, context, walk, search=search, published_only=published_only,
+                          minimal=minimal)
+
+
+def read_list_walk(
+    list_page: Callable[..., ListPage],
+    context: Context,
+    walk: Paginator,
+    *,
+    search: str | None = None,
+    published_only: bool = False,
+    minimal: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """The records of ``walk`` over a context list, each page read with ``list_page``."""
+
+    def read(query: PageQuery) -> ListPage:
+        order_by, order_dir = query.order[0] if query.order else (None, None)
+        return list_page(context, search=search or None, start=query.start or None, limit=query.limit,
+                         order_by=order_by, order_dir=order_dir, where=list(query.where) or None,
+                         published_only=published_only or None, minimal=minimal or None)
+
+    return iter_records(walk, read)
 
 
 class ContextApi:
@@ -87,9 +144,7 @@ class ContextApi:
         ``where`` Mautic does not understand is refused here (Mautic would drop it and return every row).
         """
         if self.meta.name == "stats":
-            raise ValueError(
-                "stats rows are read per table: use client.stats_page(table) (tables: client.stats_tables())"
-            )
+            raise ValueError(STATS_PER_TABLE)
         return self.client.list_page(
             self.meta,
             search=search or None,
@@ -117,50 +172,13 @@ class ContextApi:
         created or deleted while the loop runs neither shift pages nor get read twice; offset paging for
         ``files`` and ``themes``. Ends on an empty page (a short page proves nothing in Mautic).
         """
-        if page_size <= 0:
-            raise ValueError("page_size must be positive")
-        if self.meta.name in OFFSET_ONLY:
-            yield from self._iter_offset(search, where, page_size, published_only, minimal)
-            return
-        last_id: int | None = None
-        while True:
-            clauses = list(where or [])
-            if last_id is not None:
-                clauses.append({"col": "id", "expr": "gt", "val": last_id})
-            page = self.get_list(
-                search, 0, page_size, "id", "ASC", published_only, minimal, where=clauses or None
-            )
-            if not page.records:
-                return
-            for record in page.records:
-                record_id = int(record["id"])
-                if last_id is not None and record_id <= last_id:
-                    raise MauticAPIError(
-                        f"{self.meta.name}: Mautic ignored the keyset filter (id {record_id} after "
-                        f"{last_id}); refusing to read the same records again."
-                    )
-                last_id = record_id
-                yield record
-
-    def _iter_offset(
-        self,
-        search: str | None,
-        where: Sequence[Mapping[str, Any]] | None,
-        page_size: int,
-        published_only: bool,
-        minimal: bool,
-    ) -> Iterator[dict[str, Any]]:
-        start = 0
-        while True:
-            page = self.get_list(
-                search, start, page_size, None, None, published_only, minimal, where=where
-            )
-            if not page.records:
-                return
-            yield from page.records
-            start += len(page.records)
-            if start >= page.total:
-                return
+        if self.meta.name == "stats":
+            raise ValueError(STATS_PER_TABLE)
+        return read_list(
+            self.client.list_page, self.meta, search=search, where=where, page_size=page_size,
+            published_only=published_only, minimal=minimal, label=self.meta.name,
+            messages={"keyset": KEYSET_DROPPED}, error=MauticAPIError,
+        )
 
     def get_field_list(self) -> list[dict[str, Any]]:
         """The custom fields of contacts or companies (PHP ``getFieldList()``), every page of them."""

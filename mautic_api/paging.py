@@ -1,0 +1,266 @@
+"""The one paging engine: a paginator object that owns the state of one walk over a Mautic list.
+
+Why one engine: every list read (the tap's streams, custom fields, deletion markers, audit_log change
+walks, ``ContextApi.iter_all``, the target's look-ups) is the same protocol with the same traps: Mautic
+silently drops a ``where`` clause it does not understand and then answers with *every* row,
+and a short page proves nothing.
+So every walk asks for a query (:meth:`Paginator.query`), hands the answer back (:meth:`Paginator.accept`),
+and the paginator checks the answer against the filter it asked for before it advances. It knows nothing of
+HTTP: :func:`iter_records` drives it with any ``read(query)``, singer-sdk streams drive it through their own
+``BaseAPIPaginator`` (``tap_mautic.client.WalkPaginator``).
+
+Three walks:
+
+* :class:`KeysetPaginator`: ``orderBy id ASC`` + ``where id gt <last id>`` (+ ``id lte <upper>`` when bounded,
+  so one id range can be read by its own paginator); ends on an empty page.
+* :class:`CompositeKeysetPaginator`: tables keyed by two columns (membership stats tables): the rest of group
+  ``a`` (``A eq a AND B gt b``), then the following groups (``A gt a``). Only top-level ANDs, never an offset.
+* :class:`OffsetPaginator`: ``start``/``limit`` where the endpoint has no usable ``where`` (form submissions,
+  files, themes) or where the caller trusts ``total`` (custom fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from types import MappingProxyType
+from typing import Any
+
+from mautic_api.errors import MauticAPIError
+
+Row = Mapping[str, Any]
+Check = Callable[[Row], bool]
+
+
+class FilterIgnoredError(MauticAPIError):
+    """Mautic answered with rows outside the filter, order or key range it was asked for."""
+
+
+# Messages by verification; ``{label}`` names the walk (``Stream 'contacts'``), the rest is per message.
+MESSAGES: Mapping[str, str] = MappingProxyType({
+    "order": "{label}: Mautic ignored orderBy=id (ids out of order); refusing to page on it.",
+    "keyset": "{label}: Mautic ignored the filter 'id gt {token}' (got id {got}); refusing to continue, "
+              "records could be lost.",
+    "upper": "{label}: Mautic ignored the filter 'id lte {upper}' (got id {got}); refusing to continue.",
+    "check": "{label}: Mautic ignored the filter of {what} (record id {got} does not satisfy it); "
+             "refusing to continue.",
+    "composite": "{label}: Mautic ignored the order or filter on ({first}, {second}); refusing to continue, "
+                 "records could be lost.",
+})
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What to ask for next: ``where`` clauses (base filter and key), order, offset and limit."""
+
+    where: tuple[Mapping[str, Any], ...]
+    order: tuple[tuple[str, str], ...]
+    limit: int
+    start: int | None = None
+
+    def list_params(self) -> dict[str, Any]:
+        """The query of a context list (``/api/contacts``): ``orderBy``/``orderByDir``, ``where``."""
+        params: dict[str, Any] = {"limit": self.limit}
+        if self.start:
+            params["start"] = self.start
+        if self.order:
+            params["orderBy"], params["orderByDir"] = self.order[0]
+        if self.where:
+            params["where"] = [dict(c) for c in self.where]
+        return params
+
+    def stats_params(self) -> dict[str, Any]:
+        """The query of ``/api/stats/{table}``: ``start`` (always), ``order`` as a list, ``where``."""
+        params: dict[str, Any] = {"start": self.start or 0, "limit": self.limit,
+                                  "order": [{"col": col, "dir": way} for col, way in self.order]}
+        if self.where:
+            params["where"] = [dict(c) for c in self.where]
+        return params
+
+
+@dataclass
+class Paginator:
+    """One walk: its query, its position (``token``) and whether it is done. Subclasses say how it advances.
+
+    ``label`` starts every error message; ``messages`` overrides :data:`MESSAGES` entries (a caller's own
+    wording); ``error`` is the exception class raised when an answer does not satisfy the query.
+    """
+
+    page_size: int = 200
+    where: Sequence[Mapping[str, Any]] = ()
+    check: Check | None = None
+    what: str = "the filter"
+    label: str = "list"
+    messages: Mapping[str, str] = field(default_factory=dict)
+    error: type[Exception] = FilterIgnoredError
+    finished: bool = field(default=False, init=False)
+    pages: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.page_size <= 0:
+            raise ValueError("page_size must be positive (Mautic treats 0 as 'no limit')")
+
+    @property
+    def token(self) -> Any:
+        """The position after the last accepted page (state to resume from)."""
+        raise NotImplementedError
+
+    def query(self) -> PageQuery:
+        raise NotImplementedError
+
+    def accept(self, rows: Sequence[Row], total: int | None = None) -> None:
+        """Verify one page's rows against :meth:`query` and advance (``finished`` when nothing is left)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """End the walk early (the caller leaves the rest for a later run)."""
+        self.finished = True
+
+    def fail(self, kind: str, **values: Any) -> Exception:
+        template = self.messages.get(kind) or MESSAGES[kind]
+        return self.error(template.format(label=self.label, what=self.what, **values))
+
+    def verify_rows(self, rows: Sequence[Row]) -> None:
+        if self.check is not None:
+            bad = next((row for row in rows if not self.check(row)), None)
+            if bad is not None:
+                raise self.fail("check", got=bad.get("id"))
+
+
+@dataclass
+class KeysetPaginator(Paginator):
+    """Keyset on ``id``: ids above ``lower`` (exclusive) up to ``upper`` (inclusive, a clause in the query);
+    ``stop_at`` ends the walk once that id was read, without a clause (a batch of ``id in`` values)."""
+
+    lower: int | None = None
+    upper: int | None = None
+    stop_at: int | None = None
+    last_id: int | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.last_id = self.lower
+
+    @property
+    def token(self) -> int | None:
+        return self.last_id
+
+    def query(self) -> PageQuery:
+        where = list(self.where)
+        if self.last_id is not None:
+            where.append({"col": "id", "expr": "gt", "val": self.last_id})
+        if self.upper is not None:
+            where.append({"col": "id", "expr": "lte", "val": self.upper})
+        return PageQuery(tuple(where), (("id", "ASC"),), self.page_size)
+
+    def accept(self, rows: Sequence[Row], total: int | None = None) -> None:
+        self.pages += 1
+        ids = [int(row["id"]) for row in rows]
+        if any(a >= b for a, b in pairwise(ids)):
+            raise self.fail("order")
+        if ids and self.last_id is not None and ids[0] <= self.last_id:
+            raise self.fail("keyset", token=self.last_id, got=ids[0])
+        if ids and self.upper is not None and ids[-1] > self.upper:
+            raise self.fail("upper", upper=self.upper, got=ids[-1])
+        self.verify_rows(rows)
+        if not ids:
+            self.finished = True
+            return
+        self.last_id = ids[-1]
+        if self.stop_at is not None and self.last_id >= self.stop_at:
+            self.finished = True
+        if self.upper is not None and self.last_id >= self.upper:
+            self.finished = True
+
+
+@dataclass
+class CompositeKeysetPaginator(Paginator):
+    """Keyset on two integer columns ``key = (A, B)``, ordered by both.
+
+    Token ``("eq", a, b)`` reads the rest of group ``a`` (``A eq a AND B gt b``); when that is empty,
+    ``("gt", a, b)`` reads the following groups (``A gt a``); an empty page there ends the walk.
+    """
+
+    key: tuple[str, str] = ("", "")
+    position: tuple[str, int, int] | None = None
+
+    @property
+    def token(self) -> tuple[str, int, int] | None:
+        return self.position
+
+    def query(self) -> PageQuery:
+        first, second = self.key
+        where = list(self.where)
+        if self.position is not None:
+            mode, a, b = self.position
+            if mode == "eq":
+                where += [{"col": first, "expr": "eq", "val": a}, {"col": second, "expr": "gt", "val": b}]
+            else:
+                where.append({"col": first, "expr": "gt", "val": a})
+        return PageQuery(tuple(where), ((first, "ASC"), (second, "ASC")), self.page_size, start=0)
+
+    def accept(self, rows: Sequence[Row], total: int | None = None) -> None:
+        self.pages += 1
+        first, second = self.key
+        keys = [(int(r[first]), int(r[second])) for r in rows]
+        ok = all(a < b for a, b in pairwise(keys))
+        if ok and self.position is not None:
+            mode, a, b = self.position
+            ok = all((k[0] == a and k[1] > b) if mode == "eq" else k[0] > a for k in keys)
+        if not ok:
+            raise self.fail("composite", first=first, second=second)
+        self.verify_rows(rows)
+        if keys:
+            self.position = ("eq", *keys[-1])
+        elif self.position is not None and self.position[0] == "eq":
+            self.position = ("gt", self.position[1], self.position[2])
+        else:
+            self.finished = True
+
+
+@dataclass
+class OffsetPaginator(Paginator):
+    """``start``/``limit`` in a fixed order; ends on an empty page, or once ``start`` reaches ``total``
+    when ``trust_total`` (an endpoint that counts exactly, read once at discovery)."""
+
+    order: tuple[tuple[str, str], ...] = ()
+    trust_total: bool = False
+    start: int = 0
+
+    @property
+    def token(self) -> int:
+        return self.start
+
+    def query(self) -> PageQuery:
+        return PageQuery(tuple(self.where), self.order, self.page_size, start=self.start)
+
+    def accept(self, rows: Sequence[Row], total: int | None = None) -> None:
+        self.pages += 1
+        self.verify_rows(rows)
+        self.start += len(rows)
+        if not rows or (self.trust_total and total is not None and self.start >= total):
+            self.finished = True
+
+
+def iter_records(
+    paginator: Paginator, read: Callable[[PageQuery], Any]
+) -> Iterator[dict[str, Any]]:
+    """Every record of a walk: ``read(query)`` returns a page (``.records``, ``.total``) per query, until the
+    paginator is finished. Records of a page are yielded only after the page was verified."""
+    while not paginator.finished:
+        page = read(paginator.query())
+        paginator.accept(page.records, page.total)
+        yield from page.records
+
+
+__all__ = [
+    "MESSAGES",
+    "CompositeKeysetPaginator",
+    "FilterIgnoredError",
+    "KeysetPaginator",
+    "OffsetPaginator",
+    "PageQuery",
+    "Paginator",
+    "iter_records",
+]
