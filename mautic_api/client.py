@@ -30,6 +30,7 @@ from mautic_api.paging import (
     KeysetPaginator,
     OffsetPaginator,
     Paginator,
+    check_where,
     iter_records,
 )
 from mautic_api.session import open_session
@@ -38,11 +39,6 @@ from mautic_api.settings import Settings
 LOGGER = logging.getLogger("mautic_api")
 
 BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit; over it the whole batch is an HTTP 500
-WHERE_EXPRS_WITH_VALUE = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike"})
-WHERE_EXPRS_CSV = frozenset({"in", "notIn"})
-WHERE_EXPRS_PAIR = frozenset({"between", "notBetween"})
-WHERE_EXPRS_NO_VALUE = frozenset({"isNull", "isNotNull", "isEmpty", "isNotEmpty"})
-WHERE_EXPRS_NESTED = frozenset({"andX", "orX"})
 _NO_ID_CHECK = frozenset({"stats", "files", "themes", "reports"})
 
 
@@ -139,50 +135,6 @@ def first_attempt_at(response: requests.Response) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return now.astimezone(timezone.utc) - timedelta(seconds=age + 2)
-
-
-def check_where(where: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Validate and normalise ``where`` clauses before sending.
-
-    Mautic silently drops an unknown ``expr`` or a malformed clause and then returns UNFILTERED rows,
-    which would turn an incremental sync into a full one; so refuse them here. ``in``/``notIn`` lists
-    become the CSV string the server expects (an array value is a server 500).
-    """
-    if not where:
-        return None
-    out: list[dict[str, Any]] = []
-    for i, clause in enumerate(where):
-        col = clause.get("col", clause.get("column"))
-        expr = clause.get("expr")
-        val = clause.get("val", clause.get("value"))
-        if expr in WHERE_EXPRS_NESTED:
-            if not isinstance(val, Sequence) or isinstance(val, str) or not val:
-                raise ValueError(f"where[{i}]: {expr} needs a non-empty list of clauses in 'val'")
-            out.append({"expr": expr, "val": check_where(val)})
-            continue
-        if not col:
-            raise ValueError(f"where[{i}]: 'col' is required")
-        if expr in WHERE_EXPRS_NO_VALUE:
-            out.append({"col": col, "expr": expr})
-        elif expr in WHERE_EXPRS_WITH_VALUE:
-            if val is None or isinstance(val, (list, tuple, dict)):
-                raise ValueError(f"where[{i}]: {expr} on {col!r} needs one scalar 'val'")
-            out.append({"col": col, "expr": expr, "val": val})
-        elif expr in WHERE_EXPRS_CSV:
-            if isinstance(val, (list, tuple, set)):
-                val = ",".join(str(v) for v in val)
-            if val is None or val == "":
-                raise ValueError(f"where[{i}]: {expr} on {col!r} needs values")
-            out.append({"col": col, "expr": expr, "val": str(val)})
-        elif expr in WHERE_EXPRS_PAIR:
-            if not isinstance(val, (list, tuple)) or len(val) != 2:
-                raise ValueError(f"where[{i}]: {expr} on {col!r} needs exactly two values")
-            out.append({"col": col, "expr": expr, "val": list(val)})
-        else:
-            raise ValueError(
-                f"where[{i}]: unsupported expr {expr!r} (Mautic would ignore it and return all rows)"
-            )
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- client

@@ -33,6 +33,13 @@ Row = Mapping[str, Any]
 Check = Callable[[Row], bool]
 
 
+WHERE_EXPRS_WITH_VALUE = frozenset({"eq", "neq", "lt", "lte", "gt", "gte", "like", "notLike"})
+WHERE_EXPRS_CSV = frozenset({"in", "notIn"})
+WHERE_EXPRS_PAIR = frozenset({"between", "notBetween"})
+WHERE_EXPRS_NO_VALUE = frozenset({"isNull", "isNotNull", "isEmpty", "isNotEmpty"})
+WHERE_EXPRS_NESTED = frozenset({"andX", "orX"})
+
+
 class FilterIgnoredError(MauticAPIError):
     """Mautic answered with rows outside the filter, order or key range it was asked for."""
 
@@ -48,6 +55,50 @@ MESSAGES: Mapping[str, str] = MappingProxyType({
     "composite": "{label}: Mautic ignored the order or filter on ({first}, {second}); refusing to continue, "
                  "records could be lost.",
 })
+
+
+def check_where(where: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Validate and normalise ``where`` clauses before sending.
+
+    Mautic silently drops an unknown ``expr`` or a malformed clause and then returns UNFILTERED rows,
+    which would turn an incremental sync into a full one; so refuse them here. ``in``/``notIn`` lists
+    become the CSV string the server expects (an array value is a server 500).
+    """
+    if not where:
+        return None
+    out: list[dict[str, Any]] = []
+    for i, clause in enumerate(where):
+        col = clause.get("col", clause.get("column"))
+        expr = clause.get("expr")
+        val = clause.get("val", clause.get("value"))
+        if expr in WHERE_EXPRS_NESTED:
+            if not isinstance(val, Sequence) or isinstance(val, str) or not val:
+                raise ValueError(f"where[{i}]: {expr} needs a non-empty list of clauses in 'val'")
+            out.append({"expr": expr, "val": check_where(val)})
+            continue
+        if not col:
+            raise ValueError(f"where[{i}]: 'col' is required")
+        if expr in WHERE_EXPRS_NO_VALUE:
+            out.append({"col": col, "expr": expr})
+        elif expr in WHERE_EXPRS_WITH_VALUE:
+            if val is None or isinstance(val, (list, tuple, dict)):
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs one scalar 'val'")
+            out.append({"col": col, "expr": expr, "val": val})
+        elif expr in WHERE_EXPRS_CSV:
+            if isinstance(val, (list, tuple, set)):
+                val = ",".join(str(v) for v in val)
+            if val is None or val == "":
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs values")
+            out.append({"col": col, "expr": expr, "val": str(val)})
+        elif expr in WHERE_EXPRS_PAIR:
+            if not isinstance(val, (list, tuple)) or len(val) != 2:
+                raise ValueError(f"where[{i}]: {expr} on {col!r} needs exactly two values")
+            out.append({"col": col, "expr": expr, "val": list(val)})
+        else:
+            raise ValueError(
+                f"where[{i}]: unsupported expr {expr!r} (Mautic would ignore it and return all rows)"
+            )
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,7 +118,7 @@ class PageQuery:
         if self.order:
             params["orderBy"], params["orderByDir"] = self.order[0]
         if self.where:
-            params["where"] = [dict(c) for c in self.where]
+            params["where"] = check_where(self.where)
         return params
 
     def stats_params(self) -> dict[str, Any]:
@@ -75,7 +126,7 @@ class PageQuery:
         params: dict[str, Any] = {"start": self.start or 0, "limit": self.limit,
                                   "order": [{"col": col, "dir": way} for col, way in self.order]}
         if self.where:
-            params["where"] = [dict(c) for c in self.where]
+            params["where"] = check_where(self.where)
         return params
 
 
@@ -262,5 +313,6 @@ __all__ = [
     "OffsetPaginator",
     "PageQuery",
     "Paginator",
+    "check_where",
     "iter_records",
 ]

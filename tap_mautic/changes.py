@@ -149,28 +149,23 @@ class ChangeTracking:
             {"col": "action", "expr": "neq", "val": "delete"},
             {"col": "date_added", "expr": "gte", "val": where_time(start)},
         ]
-        ids: set[int] = set()
-        last_id = 0
-        while True:
-            try:
-                page = client.stats_page("audit_log", limit=page_size, order=[{"col": "id", "dir": "ASC"}],
-                                         where=[*base, {"col": "id", "expr": "gt", "val": last_id}])
-            except PermissionDeniedError as exc:
-                self.denied(stream, exc)
-                return None
-            if not page.records:
-                return ids
-            for entry in page.records:
-                entry_id = int(entry["id"])
-                when = _when(entry.get("date_added"))
-                if (entry_id <= last_id or entry.get("action") == "delete" or entry.get("bundle") != "lead"
-                        or entry.get("object") != audit_object or when is None or when < floor):
-                    raise FilterIgnoredError(
-                        f"Stream '{stream}': Mautic ignored the filter of the audit_log change walk "
-                        f"(row id {entry.get('id')}); refusing to continue, changes could be lost."
-                    )
-                last_id = entry_id
-                ids.add(int(entry["object_id"]))
+        wrong = ("{label}: Mautic ignored the filter of the audit_log change walk (row id {got}); "
+                 "refusing to "
+                 "continue, changes could be lost.")
+
+        def wanted(entry: Mapping[str, Any]) -> bool:
+            when = _when(entry.get("date_added"))
+            return (entry.get("action") != "delete" and entry.get("bundle") == "lead"
+                    and entry.get("object") == audit_object and when is not None and when >= floor)
+
+        entries = client.iter_stats(
+            "audit_log", where=base, check=wanted, page_size=page_size, label=f"Stream '{stream}'",
+            error=FilterIgnoredError, messages={"keyset": wrong, "check": wrong})
+        try:
+            return {int(entry["object_id"]) for entry in entries}
+        except PermissionDeniedError as exc:
+            self.denied(stream, exc)
+            return None
 
     def denied(self, stream: str, exc: Exception) -> None:
         """The one warning of a run whose user may not read audit_log."""

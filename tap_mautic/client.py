@@ -6,18 +6,21 @@ and verification live here once. HTTP goes through the shared ``mautic_api`` ses
 Mautic-Version log) and every answer through ``mautic_api.http.classify_response``, so the tap and the
 target read Mautic the same way.
 
-Paging is keyset, never offset: ``orderBy=id ASC`` + ``where id gt <last id>`` + a fixed positive limit,
-ending on an empty page (a short page proves nothing in Mautic). Mautic silently drops a ``where`` clause
-it does not understand and then returns *everything*; each page is therefore checked against the filter
-it was asked for, and a page that does not satisfy it stops the sync with an error.
+Paging is the one engine of ``mautic_api.paging``: each pass of a stream is one paginator (keyset on id,
+a composite key, or an offset for form submissions) that owns its position and checks every answer
+against the query it asked for (Mautic silently drops a ``where`` clause it does not understand and then
+returns *everything*); singer-sdk drives it through :class:`WalkPaginator`. The next page is fetched while
+the current one's records are processed (one request in flight).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk import RESTStream
@@ -25,14 +28,9 @@ from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
 
-from mautic_api.client import check_where
-from mautic_api.errors import (
-    ConfigurationError,
-    MauticError,
-    PermissionDeniedError,
-    scrub_url,
-)
-from mautic_api.http import php_query, response_json, tls_error_text
+from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
+from mautic_api.http import php_query, response_json, transport_error
+from mautic_api.paging import KeysetPaginator, PageQuery, Paginator
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
 from tap_mautic.fields import RecordConverter, to_datetime
@@ -67,26 +65,25 @@ class QueryPass:
     check: Callable[[dict[str, Any]], bool] | None = None
 
 
-class KeysetPaginator(BaseAPIPaginator[Any]):
-    """Token = the key of the last record of the previous page; ``None`` before the first page.
+class WalkPaginator(BaseAPIPaginator[PageQuery]):
+    """singer-sdk's paginator over one :class:`mautic_api.paging.Paginator` walk.
 
-    The stream computes the next token while it parses a page (``MauticStream._next_token``); an empty page
-    ends the walk (singer-sdk stops on a page without records), except when the stream asks to go on
-    (composite keys: the end of one group is not the end of the table).
+    The SDK token is the walk's next query; the walk owns the position and verifies each answer (the stream
+    hands it every page before yielding its records), so nothing about paging lives on the stream.
     """
 
-    def __init__(self, stream: MauticStream, start_value: Any = None) -> None:
-        super().__init__(start_value)
-        self._stream = stream
+    def __init__(self, walk: Paginator) -> None:
+        super().__init__(walk.query())
+        self.walk = walk
 
-    def get_next(self, response: requests.Response) -> Any:
-        return self._stream._next_token
+    def get_next(self, response: requests.Response) -> PageQuery | None:
+        return None if self.walk.finished else self.walk.query()
 
     def has_more(self, response: requests.Response) -> bool:
-        return self._stream._next_token is not None
+        return not self.walk.finished
 
     def continue_if_empty(self, response: requests.Response) -> bool:
-        return self._stream.continue_after_empty_page()
+        return not self.walk.finished
 
 
 class MauticStream(MauticStreamMixin, RESTStream[Any]):
@@ -121,10 +118,6 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         self.replication_key = replication_key
         self._tap_ref = tap
         self._converter = RecordConverter(schema["properties"], self.logger, name)
-        self._pass = QueryPass("all")
-        self._token: Any = None  # token of the request in flight
-        self._next_token: Any = None
-        self._yielded = 0
         self._progress: Progress | None = None
         self._seen_keys: set[Any] = set()
         self._schema_keys: frozenset[str] | None = None
@@ -150,18 +143,17 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     # Session, authenticator, url_base, timeout and max tries come from mautic_api's MauticStreamMixin.
 
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
-        """Map transport errors the way mautic_api does (TLS/URL problems are fatal, not retried)."""
+        """Transport errors mapped by mautic_api (``http.transport_error``): TLS/URL problems are one-line
+        config errors, never retried; the rest go to singer-sdk's retry loop as they are."""
 
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             try:
                 return func(prepared, context)
-            except requests.exceptions.SSLError as exc:
-                raise sdk_error(ConfigurationError(
-                    f"{tls_error_text(exc)} ({scrub_url(self.mautic_client.base_url)})"
-                )) from None
-            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                    requests.exceptions.InvalidSchema):
-                raise sdk_error(ConfigurationError("Setting 'base_url' is not a valid URL.")) from None
+            except requests.RequestException as exc:
+                mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                if isinstance(mapped, ConfigurationError):
+                    raise sdk_error(mapped) from None
+                raise
 
         return super().request_decorator(send)
 
@@ -189,24 +181,24 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
 
     # --------------------------------------------------------------------------------- requests
 
-    def get_new_paginator(self) -> KeysetPaginator:
-        return KeysetPaginator(self, self.start_token())
-
     def start_token(self) -> Any:
-        """The first page's token (None: from the beginning)."""
+        """The first page's key (None: from the beginning)."""
         return None
 
-    def continue_after_empty_page(self) -> bool:
-        return False
+    def label(self) -> str:
+        return f"Stream '{self.name}'"
 
-    def list_params(self, token: Any) -> dict[str, Any]:
-        """Query of one page: keyset on id, this pass's filters, the stream's options."""
-        where = list(self._pass.where)
-        if token is not None:
-            where.append({"col": "id", "expr": "gt", "val": token})
-        params: dict[str, Any] = {"limit": self.page_size, "orderBy": "id", "orderByDir": "ASC"}
-        if where:
-            params["where"] = check_where(where)
+    def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        """The paginator of one pass: keyset on id over the pass's filter, checked with its check."""
+        return KeysetPaginator(
+            page_size=self.page_size, where=query.where, check=query.check, what=f"pass '{query.label}'",
+            label=self.label(), error=FilterIgnoredError, lower=self.start_token(),
+            stop_at=getattr(query, "last_key", None),
+        )
+
+    def page_params(self, query: PageQuery) -> dict[str, Any]:
+        """Query of one page: the walk's query, the stream's options."""
+        params = query.list_params()
         search = self.options.get("search")
         if search:
             params["search"] = search
@@ -215,9 +207,47 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         return params
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        """PHP-bracket query (``where[0][col]=id``); remembers the token to verify the answer against."""
-        self._token = next_page_token
-        return dict(php_query(self.list_params(next_page_token)))
+        """PHP-bracket query (``where[0][col]=id``) of the walk's next query."""
+        return dict(php_query(self.page_params(next_page_token)))
+
+    def read_walk(self, walk: Paginator, context: Context | None) -> Iterator[dict[str, Any]]:
+        """Every record of one walk, each page verified before its records are yielded.
+
+        The next page is requested as soon as the current one is verified (its key is then known), and
+        fetched while the current page's records are processed and written: still one request in flight.
+        """
+        paginator = WalkPaginator(walk)
+        send = self.request_decorator(self._request)
+        with self.get_http_request_counter() as counter, ThreadPoolExecutor(1, "mautic-page") as pool:
+            counter.with_context(context)
+            pending = pool.submit(send, self._prepare_request(context=context, page=paginator), context)
+            while pending is not None:
+                response = pending.result()
+                counter.increment()
+                rows = self.page_rows(walk, response)
+                paginator.advance(response)
+                pending = None if paginator.finished else pool.submit(
+                    send, self._prepare_request(context=context, page=paginator), context)
+                yield from rows
+
+    def page_rows(self, walk: Paginator, response: requests.Response) -> list[dict[str, Any]]:
+        """One page's records: extracted, checked by the walk (which advances), trimmed by the stream."""
+        _, body = response_json(response)
+        rows = self.extract_rows(body)
+        total = body.get("total") if isinstance(body, Mapping) else None
+        if not (isinstance(total, int) or (isinstance(total, str) and total.isdigit())):
+            total = None
+        if self._progress is not None and total is not None:
+            self._progress.expect(int(total))
+        walk.accept(rows, int(total) if total is not None else None)
+        kept = self.trim_page(rows)
+        if len(kept) < len(rows):
+            walk.stop()
+        return kept
+
+    def trim_page(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows of a verified page this run emits; fewer ends the walk (the rest is for a later run)."""
+        return rows
 
     # ---------------------------------------------------------------------------------- parsing
 
@@ -243,39 +273,9 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
                 )
         return [dict(row) for row in rows]
 
-    def verify_page(self, rows: list[dict[str, Any]]) -> None:
-        """Fail loudly when Mautic ignored the keyset or the pass's filter."""
-        ids = [int(row["id"]) for row in rows]
-        if ids != sorted(ids) or len(set(ids)) != len(ids):
-            raise FilterIgnoredError(
-                f"Stream '{self.name}': Mautic ignored orderBy=id (ids out of order); refusing to page on it."
-            )
-        if self._token is not None and ids and ids[0] <= int(self._token):
-            raise FilterIgnoredError(
-                f"Stream '{self.name}': Mautic ignored the filter 'id gt {self._token}' (got id {ids[0]}); "
-                "refusing to continue, records could be lost."
-            )
-        if self._pass.check is not None:
-            bad = next((row for row in rows if not self._pass.check(row)), None)
-            if bad is not None:
-                raise FilterIgnoredError(
-                    f"Stream '{self.name}': Mautic ignored the filter of pass '{self._pass.label}' "
-                    f"(record id {bad.get('id')} does not satisfy it); refusing to continue."
-                )
-
-    def next_token(self, rows: list[dict[str, Any]]) -> Any:
-        return int(rows[-1]["id"]) if rows else None
-
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        _, body = response_json(response)
-        rows = self.extract_rows(body)
-        if self._progress is not None and isinstance(body, Mapping):
-            total = body.get("total")
-            if isinstance(total, int) or (isinstance(total, str) and total.isdigit()):
-                self._progress.expect(int(total))
-        self.verify_page(rows)
-        self._next_token = self.next_token(rows)
-        yield from rows
+        """The records of one answer (unverified: streams read pages through :meth:`read_walk`)."""
+        return self.extract_rows(response_json(response)[1])
 
     # ---------------------------------------------------------------------------------- records
 
@@ -287,19 +287,18 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         """Run each pass with keyset paging, de-duplicating by primary key within the run."""
         seen: set[Any] = set()
         self._seen_keys = seen  # read by passes computed while the run goes on (tap_mautic.changes)
-        self._yielded = 0
+        yielded = 0
         progress = self._progress = Progress(self.name, self.logger)
+        keys = self.primary_keys
         try:
             for query in self.query_passes(context):
-                self._pass = query
-                self._next_token = None
                 progress.start_walk()
-                for row in self.request_records(context):
-                    key = tuple(row.get(k) for k in self.primary_keys)
+                for row in self.read_walk(self.new_walk(query, context), context):
+                    key = tuple(row.get(k) for k in keys)
                     if key in seen:
                         continue
                     seen.add(key)
-                    self._yielded += 1
+                    yielded += 1
                     progress.tick()
                     yield row
             for row in self.extra_records(context):
@@ -308,7 +307,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
             if context is None or progress.records:
                 progress.finish()
         except StreamPermissionDenied as exc:
-            if self._yielded:
+            if yielded:
                 raise
             self.logger.warning(
                 "Skipping stream '%s': the Mautic user may not read %s (needs permission %s). %s",
@@ -391,4 +390,4 @@ def modified_at(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["MODIFIED_AT", "KeysetPaginator", "MauticStream", "QueryPass", "modified_at", "where_time"]
+__all__ = ["MODIFIED_AT", "MauticStream", "QueryPass", "WalkPaginator", "modified_at", "where_time"]

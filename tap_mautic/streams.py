@@ -12,11 +12,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from mautic_api.catalog import get_context
-from mautic_api.client import check_where
 from mautic_api.errors import MauticError, PermissionDeniedError
+from mautic_api.paging import (
+    CompositeKeysetPaginator,
+    KeysetPaginator,
+    OffsetPaginator,
+    PageQuery,
+    Paginator,
+)
 from tap_mautic.changes import id_batches
 from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
@@ -271,13 +275,6 @@ class CustomFieldStream(EntityStream):
         emitted = {key[0] for key in self._seen_keys}
         yield from id_batches(changed - emitted, self.page_size, self.base_where(), self.base_check)
 
-    def next_token(self, rows: list[dict[str, Any]]) -> Any:
-        token = super().next_token(rows)
-        last_key = getattr(self._pass, "last_key", None)
-        if token is not None and last_key is not None and token >= last_key:
-            return None  # the batch's highest id was read: nothing of the batch is left
-        return token
-
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if not self.config.get("include_deletes", True) or not self.replication_key:
             return
@@ -289,42 +286,32 @@ class CustomFieldStream(EntityStream):
         yield from self._deletion_markers(start)
 
     def _deletion_markers(self, start: datetime) -> Iterable[dict[str, Any]]:
-        client = self.tap.client
-        last_id = 0
-        where_base = [
-            {"col": "bundle", "expr": "eq", "val": "lead"},
-            {"col": "object", "expr": "eq", "val": self.audit_object},
-            {"col": "action", "expr": "eq", "val": "delete"},
-            {"col": "date_added", "expr": "gte", "val": where_time(start)},
-        ]
-        while True:
-            try:
-                page = client.stats_page(
-                    "audit_log", start=0, limit=self.page_size,
-                    order=[{"col": "id", "dir": "ASC"}],
-                    where=[*where_base, {"col": "id", "expr": "gt", "val": last_id}],
-                )
-            except PermissionDeniedError as exc:
-                self.logger.warning(
-                    "Stream '%s': deletes are not emitted because the Mautic user may not read audit_log "
-                    "(it needs an administrator role): %s", self.name, str(exc)[:200],
-                )
-                return
-            if not page.records:
-                return
-            for entry in page.records:
-                entry_id = int(entry["id"])
-                when = _parse(entry.get("date_added"))
-                if (entry_id <= last_id or entry.get("action") != "delete"
-                        or entry.get("object") != self.audit_object or when is None
-                        or when < start.replace(microsecond=0)):
-                    raise MauticError(
-                        f"Stream '{self.name}': audit_log answer does not match the delete filter "
-                        f"(row id {entry.get('id')}); refusing to continue."
-                    )
-                last_id = entry_id
-                deleted_at = to_datetime(entry.get("date_added"))
-                yield {"id": int(entry["object_id"]), DELETED_AT: deleted_at}
+        floor = start.replace(microsecond=0)
+
+        def is_delete(entry: Mapping[str, Any]) -> bool:
+            when = _parse(entry.get("date_added"))
+            return (entry.get("action") == "delete" and entry.get("object") == self.audit_object
+                    and when is not None and when >= floor)
+
+        entries = self.tap.client.iter_stats(
+            "audit_log", page_size=self.page_size, check=is_delete, where=[
+                {"col": "bundle", "expr": "eq", "val": "lead"},
+                {"col": "object", "expr": "eq", "val": self.audit_object},
+                {"col": "action", "expr": "eq", "val": "delete"},
+                {"col": "date_added", "expr": "gte", "val": where_time(start)},
+            ], label=self.label(), error=MauticError, messages={
+                "order": "{label}: audit_log answer does not match the delete filter (ids out of order); "
+                         "refusing to continue.",
+                **dict.fromkeys(("keyset", "check"), "{label}: audit_log answer does not match the delete "
+                                "filter (row id {got}); refusing to continue.")})
+        try:
+            for entry in entries:
+                yield {"id": int(entry["object_id"]), DELETED_AT: to_datetime(entry.get("date_added"))}
+        except PermissionDeniedError as exc:
+            self.logger.warning(
+                "Stream '%s': deletes are not emitted because the Mautic user may not read audit_log "
+                "(it needs an administrator role): %s", self.name, str(exc)[:200],
+            )
 
 
 class ContactsStream(CustomFieldStream):
@@ -361,26 +348,22 @@ class StatsStream(MauticStream):
             row.setdefault(column, None)
         return super().post_process(row, context)
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+    def trim_page(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Id-incremental tables stop at the first row younger than the settle window.
 
         Mautic's ids are taken at insert and become visible at commit, so under concurrent writes id N+1 can
         be readable before id N; an id bookmark past N+1 would skip N forever. Rows of the last
         ``stats_settle_seconds`` (ordered by id, from the first such row on) are read by the next run.
         """
-        rows = list(super().parse_response(response))
         settle = int(self.config.get("stats_settle_seconds", 30))
         if self.replication_key != "id" or not self.date_column or settle <= 0:
-            yield from rows
-            return
+            return rows
         cutoff = self.tap.server_start_time() - timedelta(seconds=settle)
         for n, row in enumerate(rows):
             when = _parse(row.get(self.date_column))
             if when is not None and when >= cutoff:
-                self._next_token = None  # the rest of the table is left for the next run
-                yield from rows[:n]
-                return
-        yield from rows
+                return rows[:n]  # the rest of the table is left for the next run
+        return rows
 
     def start_token(self) -> Any:
         if self.replication_key == "id":
@@ -391,19 +374,22 @@ class StatsStream(MauticStream):
                 return int(value)
         return None
 
-    def list_params(self, token: Any) -> dict[str, Any]:
-        where: list[dict[str, Any]] = []
-        if token is not None:
-            where.append({"col": "id", "expr": "gt", "val": token})
-        elif self.replication_key and self.date_column and self.config.get("start_date"):
+    def base_where(self) -> list[dict[str, Any]]:
+        """``start_date`` as a filter on the table's date column on a first run (no id bookmark yet)."""
+        if self.start_token() is None and self.replication_key and self.date_column and self.config.get(
+                "start_date"):
             start = to_datetime(self.config["start_date"])
             if start:
-                where.append({"col": self.date_column, "expr": "gte",
-                              "val": where_time(datetime.fromisoformat(start))})
-        params: dict[str, Any] = {"start": 0, "limit": self.page_size, "order": [{"col": "id", "dir": "ASC"}]}
-        if where:
-            params["where"] = check_where(where)
-        return params
+                return [{"col": self.date_column, "expr": "gte",
+                         "val": where_time(datetime.fromisoformat(start))}]
+        return []
+
+    def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        return KeysetPaginator(page_size=self.page_size, where=self.base_where(), label=self.label(),
+                               error=FilterIgnoredError, lower=self.start_token())
+
+    def page_params(self, query: PageQuery) -> dict[str, Any]:
+        return query.stats_params()
 
 
 class DeletionsStream(StatsStream):
@@ -419,20 +405,15 @@ class DeletionsStream(StatsStream):
         "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING,
     }
 
-    def list_params(self, token: Any) -> dict[str, Any]:
-        params = super().list_params(token)
-        params["where"] = check_where([{"col": "action", "expr": "eq", "val": "delete"},
-                                       *params.get("where", [])])
-        return params
+    def base_where(self) -> list[dict[str, Any]]:
+        return [{"col": "action", "expr": "eq", "val": "delete"}, *super().base_where()]
 
-    def verify_page(self, rows: list[dict[str, Any]]) -> None:
-        super().verify_page(rows)
-        bad = next((row for row in rows if row.get("action") != "delete"), None)
-        if bad is not None:
-            raise FilterIgnoredError(
-                f"Stream '{self.name}': Mautic ignored the filter 'action eq delete' (audit_log row id "
-                f"{bad.get('id')}); refusing to continue."
-            )
+    def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        return KeysetPaginator(
+            page_size=self.page_size, where=self.base_where(), label=self.label(), error=FilterIgnoredError,
+            lower=self.start_token(), check=lambda row: row.get("action") == "delete",
+            messages={"check": "{label}: Mautic ignored the filter 'action eq delete' (audit_log row id "
+                               "{got}); refusing to continue."})
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         return {
@@ -487,47 +468,9 @@ class CompositeStatsStream(StatsStream):
     def start_token(self) -> Any:
         return None
 
-    def list_params(self, token: Any) -> dict[str, Any]:
-        first, second = self.key
-        where: list[dict[str, Any]] = []
-        if token is not None:
-            mode, a, b = token
-            if mode == "eq":
-                where = [{"col": first, "expr": "eq", "val": a}, {"col": second, "expr": "gt", "val": b}]
-            else:
-                where = [{"col": first, "expr": "gt", "val": a}]
-        params: dict[str, Any] = {"start": 0, "limit": self.page_size,
-                                  "order": [{"col": first, "dir": "ASC"}, {"col": second, "dir": "ASC"}]}
-        if where:
-            params["where"] = check_where(where)
-        return params
-
-    def verify_page(self, rows: list[dict[str, Any]]) -> None:
-        first, second = self.key
-        keys = [(int(r[first]), int(r[second])) for r in rows]
-        ok = keys == sorted(keys) and len(set(keys)) == len(keys)
-        if ok and self._token is not None:
-            mode, a, b = self._token
-            ok = all((k[0] == a and k[1] > b) if mode == "eq" else k[0] > a for k in keys)
-        if not ok:
-            from tap_mautic.client import FilterIgnoredError
-
-            raise FilterIgnoredError(
-                f"Stream '{self.name}': Mautic ignored the order or filter on ({first}, {second}); "
-                "refusing to continue, records could be lost."
-            )
-
-    def next_token(self, rows: list[dict[str, Any]]) -> Any:
-        if not rows:
-            return None
-        first, second = self.key
-        return ("eq", int(rows[-1][first]), int(rows[-1][second]))
-
-    def continue_after_empty_page(self) -> bool:
-        if self._token is not None and self._token[0] == "eq":
-            self._next_token = ("gt", self._token[1], self._token[2])
-            return True
-        return False
+    def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        return CompositeKeysetPaginator(page_size=self.page_size, key=self.key, label=self.label(),
+                                        error=FilterIgnoredError)
 
 
 # ------------------------------------------------------------------------------ form submissions
@@ -544,14 +487,11 @@ class FormSubmissionsResultsStream(MauticStream):
     parent_stream_type = FormsStream
     state_partitioning_keys: list[str] = []  # one state for the stream, not one per form
 
-    def list_params(self, token: Any) -> dict[str, Any]:
-        return {"start": token or 0, "limit": self.page_size}
+    def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        return OffsetPaginator(page_size=self.page_size, label=self.label(), error=FilterIgnoredError)
 
-    def verify_page(self, rows: list[dict[str, Any]]) -> None:
-        return None
-
-    def next_token(self, rows: list[dict[str, Any]]) -> Any:
-        return (self._token or 0) + len(rows) if rows else None
+    def page_params(self, query: PageQuery) -> dict[str, Any]:
+        return {"start": query.start or 0, "limit": query.limit}
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         form_id = (context or {}).get("form_id")

@@ -45,6 +45,10 @@ SEAM = [
     (Sink, "_remove_sdc_metadata_from_record", "(self, record: 'dict') -> 'None'", MauticSink),
     (Sink, "_parse_timestamps_in_record", "(self, record: 'dict', schema: 'dict', treatment: "
      "'DatetimeErrorTreatmentEnum') -> 'None'", None),  # called by MauticSink._validate_and_parse
+    (RESTStream, "_prepare_request", "(self, *, context: 'Context | None', page: 'BaseAPIPaginator') -> "
+     "'requests.PreparedRequest'", None),  # called by MauticStream.read_walk (its own page loop)
+    (RESTStream, "_request", "(self, prepared_request: 'requests.PreparedRequest', "
+     "context: 'Context | None') -> 'requests.Response'", None),  # called by MauticStream.read_walk
     (RESTStream, "backoff_wait_generator", None, MauticStreamMixin),
     (RESTStream, "backoff_max_tries", None, MauticStreamMixin),
     (RESTStream, "backoff_jitter", None, MauticStreamMixin),
