@@ -25,8 +25,11 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.singerlib import RecordMessage
 
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
@@ -345,6 +348,26 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
             for key in extra:
                 del row[key]
         return row
+
+    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[Any]:
+        """singer-sdk's RECORD messages, without its per-record deselection walk when the catalog selects
+        every property (the common case; that walk was 6 % of a contacts sync). Otherwise the SDK's own."""
+        if not self._every_property_selected():
+            yield from super()._generate_record_messages(record)
+            return
+        record = conform_record_data_types(stream_name=self.name, record=record, schema=self.effective_schema,
+                                           level=self.TYPE_CONFORMANCE_LEVEL, logger=self.logger)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
+                                    version=self._stream_version, time_extracted=utc_now())
+
+    def _every_property_selected(self) -> bool:
+        every = getattr(self, "_all_selected", None)
+        if every is None:
+            every = self._all_selected = all(self.mask.values())
+        return every
 
     # ------------------------------------------------------------------------------ incremental
 

@@ -49,6 +49,8 @@ SEAM = [
      "'requests.PreparedRequest'", None),  # called by MauticStream.read_walk (its own page loop)
     (RESTStream, "_request", "(self, prepared_request: 'requests.PreparedRequest', "
      "context: 'Context | None') -> 'requests.Response'", None),  # called by MauticStream.read_walk
+    (RESTStream, "_generate_record_messages", "(self, record: 'types.Record') -> "
+     "'t.Generator[singer.RecordMessage, None, None]'", MauticStream),
     (RESTStream, "backoff_wait_generator", None, MauticStreamMixin),
     (RESTStream, "backoff_max_tries", None, MauticStreamMixin),
     (RESTStream, "backoff_jitter", None, MauticStreamMixin),
