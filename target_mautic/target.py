@@ -1,7 +1,8 @@
 """target-mautic: loads warehouse rows into Mautic (contacts, companies and their memberships).
 
 Why these choices:
-- One shared :class:`MauticClient` for all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
+- One :class:`~target_mautic.connector.MauticConnector` (holding the run's one :class:`MauticClient`)
+  injected into all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
   membership stream can rely on the contacts drained before it (a link sink drains pending contact/company
   sinks first), the results ledger sees rows in order, and one Mautic instance is not hammered by parallel
   batches (the API, not the target, is the bottleneck). The client's session is therefore never shared across
