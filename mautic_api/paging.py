@@ -182,11 +182,14 @@ class Paginator:
 @dataclass
 class KeysetPaginator(Paginator):
     """Keyset on ``id``: ids above ``lower`` (exclusive) up to ``upper`` (inclusive, a clause in the query);
-    ``stop_at`` ends the walk once that id was read, without a clause (a batch of ``id in`` values)."""
+    ``stop_at`` ends the walk once that id was read, without a clause (a batch of ``id in`` values);
+    ``trust_total`` ends it when a page holds all of its query's ``total`` (a look-up of a few values:
+    no extra empty page)."""
 
     lower: int | None = None
     upper: int | None = None
     stop_at: int | None = None
+    trust_total: bool = False
     last_id: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -220,6 +223,8 @@ class KeysetPaginator(Paginator):
             return
         self.last_id = ids[-1]
         if self.stop_at is not None and self.last_id >= self.stop_at:
+            self.finished = True
+        if self.trust_total and total is not None and len(ids) >= total:
             self.finished = True
         if self.upper is not None and self.last_id >= self.upper:
             self.finished = True

@@ -14,6 +14,10 @@ and a ``MauticClient`` call behave the same. Usage::
             body = response_json(response)[1]   # decoded once, cached on the response
             yield from as_records(body.get(self.list_key))
 
+The target's overrides of private Sink and Target methods live here too (:class:`MauticSinkSeam`,
+:class:`MauticTargetSeam`), so that every private singer-sdk name the project overrides is in this one module
+(tests/test_sdk_seam.py pins each one); the target fills in their public hooks.
+
 Configuration and auth errors raised inside a sync become singer-sdk ``ConfigValidationError``, which the
 SDK CLI prints as one line and exits 1 without a traceback; :func:`sdk_error` does the same conversion for
 code outside a stream (the target's sinks).
@@ -32,7 +36,7 @@ from urllib.parse import urlencode, urlsplit
 import click
 import requests
 import simplejson
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, InvalidRecord, RetriableAPIError
 from singer_sdk.plugin_base import SingerCommand
 
 from mautic_api.client import MauticClient
@@ -192,3 +196,124 @@ class MauticStreamMixin:
 
     def backoff_jitter(self, value: float) -> float:
         return value  # wait_generator already jitters, and must not shorten a server-requested wait
+
+
+class MauticSinkSeam:
+    """Mixin for a singer-sdk ``Sink`` (before ``BatchSink``): a record that fails validation is marked, not
+    fatal, so it gets its own failed result line and the run goes on; ``_sdc_deleted_at`` is kept.
+
+    Hooks: :meth:`mark_invalid` (how a record is marked) and :meth:`record_problem` (checks of its own).
+    """
+
+    _validator: Any
+    _key_properties: list[str]
+    schema: dict
+    datetime_error_treatment: Any
+
+    def mark_invalid(self, record: dict, message: str) -> None:
+        """Mark ``record`` as failed with ``message`` (the first problem found wins)."""
+        raise NotImplementedError
+
+    def record_problem(self, record: dict) -> str | None:
+        """A further problem of a record that passed the schema, or None."""
+        return None
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        """A record that does not match its own schema is reported failed instead of ending the run."""
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord as exc:
+                self.mark_invalid(record, f"record does not match the stream's schema: {exc.error_message}")
+                return record
+        try:
+            self._parse_timestamps_in_record(  # type: ignore[attr-defined]
+                record=record, schema=self.schema, treatment=self.datetime_error_treatment
+            )
+        except (ValueError, TypeError, OverflowError) as exc:
+            self.mark_invalid(record, f"unparseable date or date-time: {exc}")
+        problem = self.record_problem(record)
+        if problem is not None:
+            self.mark_invalid(record, problem)
+        return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without its key properties is reported failed, like a null email, not a fatal error."""
+        missing = [k for k in self._key_properties if k not in record]
+        if missing:
+            names = ", ".join(f"'{k}'" for k in missing)
+            self.mark_invalid(record, f"record has no key property {names} (key_properties of its stream)")
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
+        declared = self.schema.get("properties", {}).get("_sdc_deleted_at")
+        super()._remove_sdc_metadata_from_schema()  # type: ignore[misc]
+        if declared is not None:
+            self.schema["properties"]["_sdc_deleted_at"] = declared
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        """Keep ``_sdc_deleted_at``: it is how a record asks for a removal."""
+        deleted_at = record.get("_sdc_deleted_at")
+        super()._remove_sdc_metadata_from_record(record)  # type: ignore[misc]
+        if deleted_at is not None:
+            record["_sdc_deleted_at"] = deleted_at
+
+    def buffered_batches(self) -> list[dict]:
+        """The SDK's contexts of this sink holding records without a result: the batch being drained and
+        the pending one (private SDK attributes, read here only)."""
+        return [c for c in (getattr(self, "_context_draining", None), getattr(self, "_pending_batch", None))
+                if c]
+
+
+class MauticTargetSeam:
+    """Mixin for a singer-sdk ``Target`` (before ``Target``): STATE can be withheld, and the CLI run ends on
+    the target's own errors with one line.
+
+    Hooks: :meth:`state_allowed` (False withholds a STATE message), :meth:`before_state` (e.g. flush
+    results first), :meth:`config_problem` (a setting that must be named before jsonschema sees it) and
+    :meth:`end_run` (turns an error of the run into a clean exit, or returns to let it propagate).
+    """
+
+    _config: dict[str, Any]
+
+    def state_allowed(self) -> bool:
+        return True
+
+    def before_state(self) -> None:
+        """Called right before a STATE message is written."""
+
+    def config_problem(self) -> str | None:
+        """One line naming a setting whose shape would trip jsonschema's own code (a traceback), or None."""
+        return None
+
+    @classmethod
+    def before_invoke(cls) -> None:
+        """Called once before the run starts (e.g. to quiet a logger)."""
+
+    @classmethod
+    def end_run(cls, exc: BaseException, *, reading_stdin: bool) -> None:
+        """Exit cleanly for errors the target reports itself; return to let ``exc`` propagate."""
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        problem = self.config_problem() if raise_errors else None
+        if problem is not None:
+            raise ConfigValidationError(problem, errors=[problem])
+        return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
+
+    def _write_state_message(self, state: dict) -> None:
+        if not self.state_allowed():
+            return
+        self.before_state()
+        super()._write_state_message(state)  # type: ignore[misc]
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """The target's own errors end the run with one clear line and exit code 1, no traceback."""
+        cls.before_invoke()
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[misc]
+        except SystemExit:
+            raise
+        except BaseException as exc:
+            cls.end_run(exc, reading_stdin=kwargs.get("file_input") is None)
+            raise

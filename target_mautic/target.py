@@ -1,7 +1,8 @@
 """target-mautic: loads warehouse rows into Mautic (contacts, companies and their memberships).
 
 Why these choices:
-- One shared :class:`MauticClient` for all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
+- One :class:`~target_mautic.connector.MauticConnector` (holding the run's one :class:`MauticClient`)
+  injected into all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
   membership stream can rely on the contacts drained before it (a link sink drains pending contact/company
   sinks first), the results ledger sees rows in order, and one Mautic instance is not hammered by parallel
   batches (the API, not the target, is the bottleneck). The client's session is therefore never shared across
@@ -31,15 +32,16 @@ from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
-from mautic_api.sdk import MauticCommand, MauticPluginMixin
+from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
 from mautic_api.settings import MAUTIC_SETTINGS
+from target_mautic.connector import API_BATCH_LIMIT, MauticConnector
+from target_mautic.links import LinkSink
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import ResultsFileError, ResultsLedger
-from target_mautic.sinks import LINKS, SINK_CLASSES, MauticSink, StreamSetupError
-from target_mautic.values import FieldSpec, field_specs
+from target_mautic.sinks import SINK_CLASSES, MauticSink, StreamSetupError
+from target_mautic.upserts import UpsertSink
 
 ACCEPTED_STREAMS = tuple(SINK_CLASSES)
-API_BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit
 # A fatal error is logged once; when reading the rest of the input took longer than this, once more, so that
 # under `meltano run` it is again the target's last line before "Loader failed".
 DRAIN_REPEAT_SECONDS = 5.0
@@ -177,7 +179,7 @@ TARGET_SETTINGS = th.PropertiesList(
 )
 
 
-class TargetMautic(MauticPluginMixin, Target):
+class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     """Singer target for Mautic: batched upserts, memberships, a per-record outcome, no loss."""
 
     name = "target-mautic"
@@ -187,25 +189,18 @@ class TargetMautic(MauticPluginMixin, Target):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._client: MauticClient | None = None
+        self._connector: MauticConnector | None = None
         self._ledger: ResultsLedger | None = None
-        self._fields: dict[str, dict[str, FieldSpec]] = {}
-        self._segment_aliases: dict[str, int] | None = None
-        self._batch_size = self._configured_batch_size()
         self._state_withheld_logged = False
         self._draining = False
-        self.segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
         match_on = self._config.get("match_on") if isinstance(self._config, dict) else None
-        if raise_errors and match_on is not None and not _match_on_ok(match_on):
-            from singer_sdk.exceptions import ConfigValidationError
-
-            message = ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
-                       'of such lists per stream, e.g. {"companies": ["companyname"]}.')
-            raise ConfigValidationError(message, errors=[message])
-        return super()._validate_config(raise_errors=raise_errors)
+        if match_on is not None and not _match_on_ok(match_on):
+            return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
+                    'of such lists per stream, e.g. {"companies": ["companyname"]}.')
+        return None
 
     # -- settings and shared objects ------------------------------------------------------------------
     @property
@@ -216,56 +211,22 @@ class TargetMautic(MauticPluginMixin, Target):
     def max_parallelism(self, new_value: int) -> None:
         _ = new_value  # fixed at 1 by design
 
-    def _configured_batch_size(self) -> int:
-        """The config's batch_size (the schema keeps it a positive integer)."""
-        return int(self.config.get("batch_size") or API_BATCH_LIMIT)
+    @property
+    def connector(self) -> MauticConnector:
+        """The run's one connector: all I/O with Mautic, injected into every sink (closed by _close)."""
+        if self._connector is None:
+            self._connector = MauticConnector(self.config, self.logger)
+        return self._connector
 
     @property
-    def batch_size(self) -> int:
-        return self._batch_size
-
-    def lower_batch_size(self, size: int, reason: str) -> None:
-        """The server refused a chunk as too big: halve for the rest of the run."""
-        self.logger.warning(
-            "Mautic refused a batch of %d (%s); retrying with %d", self._batch_size, reason, size
-        )
-        self._batch_size = size
-
-    @property
-    def client(self) -> MauticClient:  # type: ignore[override]  # closed and dropped by _close
-        if self._client is None:
-            self._client = MauticClient(self.config, logger=self.logger, advise=False)
-        return self._client
+    def client(self) -> MauticClient:  # type: ignore[override]
+        return self.connector.client
 
     @property
     def ledger(self) -> ResultsLedger:
         if self._ledger is None:
             self._ledger = ResultsLedger(self.config.get("results_path"), self.logger)
         return self._ledger
-
-    def field_specs(self, object_: str) -> dict[str, FieldSpec]:
-        """Fields of the instance, read once per run from /api/fields/{contact,company}."""
-        if object_ not in self._fields:
-            self._fields[object_] = field_specs(self.client.fields(object_))
-        return self._fields[object_]
-
-    def segment_aliases(self) -> dict[str, int]:
-        """Segment alias (casefolded) -> id, read once per run."""
-        if self._segment_aliases is None:
-            aliases: dict[str, int] = {}
-            start = 0
-            while True:
-                page = self.client.list_page(
-                    "segments", start=start, limit=200, order_by="id", order_dir="ASC"
-                )
-                for seg in page.records:
-                    if seg.get("alias") is not None and seg.get("id") is not None:
-                        aliases[str(seg["alias"]).strip().casefold()] = int(seg["id"])
-                start += len(page.records)
-                if not page.records or start >= page.total:
-                    break
-            self._segment_aliases = aliases
-        return self._segment_aliases
 
     def canonical_stream(self, stream_name: str) -> str:
         contexts = self.config.get("stream_contexts") or {}
@@ -286,17 +247,18 @@ class TargetMautic(MauticPluginMixin, Target):
             )
         return sink_class
 
-    def drain_upserts_first(self, sink: MauticSink) -> None:
+    def drain_upserts_first(self) -> None:
         """A link sink is about to write: contacts/companies buffered so far must be in Mautic first."""
         for other in list(self._sinks_active.values()):
-            if other is sink or getattr(other, "canonical", None) in LINKS:
-                continue
-            if other.current_size:
+            if isinstance(other, UpsertSink) and other.current_size:
                 self.drain_one(other)
 
     def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
         """A batch that fails as a whole fails its records (one result line each) and the run goes on;
-        credentials or instance configuration breaking mid-run stop it. A SIGTERM waits for the batch."""
+        credentials or instance configuration breaking mid-run stop it. A SIGTERM waits for the batch.
+        The sink's results go to the ledger after each drain, in input order."""
+        if isinstance(sink, LinkSink):
+            self.drain_upserts_first()
         reader = self.message_reader
         self._draining = True
         try:
@@ -311,8 +273,16 @@ class TargetMautic(MauticPluginMixin, Target):
             sink.mark_drained()
         finally:
             self._draining = False
+        if isinstance(sink, MauticSink):
+            self.record_results(sink)
         if isinstance(reader, MauticSingerReader):
             reader.check_stop()
+
+    def record_results(self, sink: MauticSink) -> None:
+        """Hand the sink's results so far to the ledger (in input order) and write them out."""
+        for result in sink.take_results():
+            self.ledger.add(result)
+        self.ledger.flush()
 
     def account_unwritten(self, reason: str) -> int:
         """The run stops early: every record read and not yet reported gets a failed result line."""
@@ -320,6 +290,7 @@ class TargetMautic(MauticPluginMixin, Target):
         for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
             if isinstance(sink, MauticSink):
                 reported += sink.account_unwritten(f"not written: {reason}")
+                self.record_results(sink)
         if self._ledger is not None:
             self._ledger.flush()
         return reported
@@ -376,11 +347,11 @@ class TargetMautic(MauticPluginMixin, Target):
         if self._ledger is not None and not self._ledger.closed:
             self._ledger.log_summary()
             self._ledger.close()
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._connector is not None:
+            self._connector.close()  # drops the client; the caches stay for the sinks holding it
 
-    def _write_state_message(self, state: dict) -> None:
+    def state_allowed(self) -> bool:
+        """No STATE once a record failed and ``on_record_error`` is ``fail`` (the bookmark stays before)."""
         if (
             self._ledger is not None
             and self._ledger.failed
@@ -391,10 +362,12 @@ class TargetMautic(MauticPluginMixin, Target):
                     "STATE withheld: %d record(s) failed and on_record_error is 'fail'", self._ledger.failed
                 )
                 self._state_withheld_logged = True
-            return
+            return False
+        return True
+
+    def before_state(self) -> None:
         if self._ledger is not None:
             self._ledger.flush()
-        super()._write_state_message(state)
 
     def process_endofpipe(self) -> None:
         try:
@@ -414,29 +387,31 @@ class TargetMautic(MauticPluginMixin, Target):
         return MauticCommand.of(super().get_singer_command())
 
     @classmethod
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Our own errors end the run with one clear line and exit code 1, no traceback."""
+    def before_invoke(cls) -> None:
         # singer-sdk's reader logs an unparsable line in full, with a traceback: the line is a record (contact
-        # data) and the traceback noise; the one line below replaces both.
+        # data) and the traceback noise; the one line of end_run replaces both.
         logging.getLogger("singer_sdk.singerlib.encoding.simple").setLevel(logging.CRITICAL)
-        try:
-            super().invoke(*args, **kwargs)
-        except RecordsFailedError as exc:
+
+    @classmethod
+    def end_run(cls, exc: BaseException, *, reading_stdin: bool) -> None:
+        """Our own errors end the run with one clear line and exit code 1, no traceback."""
+        if isinstance(exc, RecordsFailedError):
             cls.logger.error("%s", exc)
             sys.exit(1)
-        except (UnknownStreamError, StreamSetupError, MauticError, ResultsFileError, UnreadableInput) as exc:
-            cls._stop(str(exc), reading_stdin=kwargs.get("file_input") is None)
-        except Terminated as exc:
+        if isinstance(exc, UnknownStreamError | StreamSetupError | MauticError | ResultsFileError
+                      | UnreadableInput):
+            cls._stop(str(exc), reading_stdin=reading_stdin)
+        if isinstance(exc, Terminated):
             name = signal.Signals(exc.signum).name
             cls.logger.error("target-mautic stopped by %s: every record read has its result line; records "
                              "not written are reported failed.", name)
             sys.exit(128 + exc.signum)
-        except RecordsWithoutSchemaException as exc:
-            cls._stop(f"Invalid input: {exc}", reading_stdin=kwargs.get("file_input") is None)
-        except SingerReadError as exc:  # its message quotes the line: record data stays out of the log
+        if isinstance(exc, RecordsWithoutSchemaException):
+            cls._stop(f"Invalid input: {exc}", reading_stdin=reading_stdin)
+        if isinstance(exc, SingerReadError):  # its message quotes the line: record data stays out of the log
             first = str(exc).split(":", 1)[0]
             cls._stop(f"Invalid input: {first} (the line is not shown). Nothing after it was read.",
-                      reading_stdin=kwargs.get("file_input") is None)
+                      reading_stdin=reading_stdin)
 
     @classmethod
     def _stop(cls, message: str, *, reading_stdin: bool) -> NoReturn:

@@ -12,12 +12,18 @@ from singer_sdk.plugin_base import PluginBase, SingerCommand
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 from singer_sdk.sinks import Sink
 
-from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticStreamMixin
+from mautic_api.sdk import (
+    MauticCommand,
+    MauticPluginMixin,
+    MauticSinkSeam,
+    MauticStreamMixin,
+    MauticTargetSeam,
+)
 from mautic_api.settings import MauticConfigMixin
 from tap_mautic.client import MauticStream
 from tap_mautic.tap import TapMautic
 from target_mautic.reader import MauticSingerReader
-from target_mautic.sinks import MauticSink
+from target_mautic.sinks import SINK_CLASSES
 from target_mautic.target import TargetMautic
 
 PROCESS_LINES = ("(self, file_input: 't.IO[_RT] | None', callbacks: 'dict[str, t.Callable[[dict], None]]') "
@@ -36,15 +42,17 @@ SEAM = [
      "windows_expand_args: 'bool' = True, "
      "**extra: 't.Any') -> 't.Any'", MauticCommand),
     (Target, "invoke", "(*, about: 'bool' = False, about_format: 'str | None' = None, config: "
-     "'_ConfigInput | None' = None, file_input: 't.IO[str] | None' = None) -> 'None'", TargetMautic),
-    (Target, "_write_state_message", "(self, state: 'dict') -> 'None'", TargetMautic),
+     "'_ConfigInput | None' = None, file_input: 't.IO[str] | None' = None) -> 'None'", MauticTargetSeam),
+    (Target, "_write_state_message", "(self, state: 'dict') -> 'None'", MauticTargetSeam),
+    (PluginBase, "_validate_config", "(self, *, raise_errors: 'bool' = True) -> 'list[str]'",
+     MauticTargetSeam),
     (Tap, "cb_test", "(ctx: 'click.Context', param: 'click.Option', value: 'str') -> 'None'", TapMautic),
-    (Sink, "_validate_and_parse", "(self, record: 'dict') -> 'dict'", MauticSink),
-    (Sink, "_singer_validate_message", "(self, record: 'dict') -> 'None'", MauticSink),
-    (Sink, "_remove_sdc_metadata_from_schema", "(self) -> 'None'", MauticSink),
-    (Sink, "_remove_sdc_metadata_from_record", "(self, record: 'dict') -> 'None'", MauticSink),
+    (Sink, "_validate_and_parse", "(self, record: 'dict') -> 'dict'", MauticSinkSeam),
+    (Sink, "_singer_validate_message", "(self, record: 'dict') -> 'None'", MauticSinkSeam),
+    (Sink, "_remove_sdc_metadata_from_schema", "(self) -> 'None'", MauticSinkSeam),
+    (Sink, "_remove_sdc_metadata_from_record", "(self, record: 'dict') -> 'None'", MauticSinkSeam),
     (Sink, "_parse_timestamps_in_record", "(self, record: 'dict', schema: 'dict', treatment: "
-     "'DatetimeErrorTreatmentEnum') -> 'None'", None),  # called by MauticSink._validate_and_parse
+     "'DatetimeErrorTreatmentEnum') -> 'None'", None),  # called by MauticSinkSeam._validate_and_parse
     (RESTStream, "_prepare_request", "(self, *, context: 'Context | None', page: 'BaseAPIPaginator') -> "
      "'requests.PreparedRequest'", None),  # called by MauticStream.read_walk (its own page loop)
     (RESTStream, "_request", "(self, prepared_request: 'requests.PreparedRequest', "
@@ -89,3 +97,25 @@ def test_both_plugins_get_the_one_cli_error_handler():
         assert {"--config", "--about"} <= {opt for p in command.params for opt in p.opts}
     assert "--discover" in {opt for p in TapMautic.get_singer_command().params for opt in p.opts}
     assert issubclass(TapMautic, MauticPluginMixin) and issubclass(TargetMautic, MauticPluginMixin)
+
+
+def test_the_sink_seam_reads_the_sdk_batch_attributes_it_names():
+    # MauticSinkSeam.buffered_batches reads these private attributes of the SDK's Sink
+    source = inspect.getsource(Sink)
+    assert "self._context_draining" in source and "self._pending_batch" in source
+
+
+def _sdk_private_names(cls: type) -> set[str]:
+    """Private (single underscore) names of singer-sdk classes in ``cls``'s MRO."""
+    return {n for k in cls.__mro__ if k.__module__.startswith("singer_sdk") for n in vars(k)
+            if n.startswith("_") and not n.startswith("__") and n != "_abc_impl"}  # abc bookkeeping
+
+
+@pytest.mark.parametrize("cls", [TargetMautic, *SINK_CLASSES.values()], ids=lambda c: c.__name__)
+def test_every_private_sdk_override_of_the_target_is_in_the_seam_module(cls):
+    sdk_private = _sdk_private_names(cls) | {"invoke"}
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("target_mautic"):
+            overridden = sorted(set(vars(klass)) & sdk_private)
+            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_api.sdk"
+    assert issubclass(cls, MauticTargetSeam if cls is TargetMautic else MauticSinkSeam)

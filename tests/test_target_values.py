@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from target_mautic.sinks import csv_in
+from target_mautic.connector import csv_in
 from target_mautic.values import InvalidValue, ValueMapper, field_specs, format_datetime
 
 FIELDS = [

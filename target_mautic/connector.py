@@ -1,0 +1,280 @@
+"""The connector: every call target-mautic makes to Mautic, and what it remembers about the instance.
+
+Why one object: like the connector of singer-sdk's SQL targets, it is made once per run by the target and
+injected into every sink. Sinks decide *what* to write; the connector owns *how*: the one
+:class:`~mautic_api.client.MauticClient`, look-ups by ``where ... in``, batch calls (halved on the server's
+batch limit, checked after a lost answer), the caches of fields and segment aliases, and the probe for the
+segment batch-add route. Every list read goes through :meth:`MauticConnector._pages`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from mautic_api.client import BatchItemResult, MauticClient
+from mautic_api.errors import BatchLimitError, MauticError, NotFoundError
+from target_mautic.rows import as_int, field_value, norm, reraise_fatal
+from target_mautic.values import FieldSpec, field_specs
+
+LOOKUP_CHUNK = 100
+API_MAX_PER_CALL = 200  # values per `where in` look-up: keeps the query string well under 8 KB
+API_BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit
+LOOKUP_MAX_CHARS = 3000
+RECOVERY_ROUNDS = 4  # look-ups after lost answers to the same chunk before its rows are reported failed
+
+Carrier = TypeVar("Carrier")  # what a batch item is sent for (a row), handed back with its result
+Item = tuple[dict[str, Any], Carrier]
+
+
+def _needs_quotes(text: str) -> bool:
+    return any(ch in text for ch in ',"\n\r') or text != text.strip()
+
+
+def _in_safe(text: str) -> bool:
+    """PHP's str_getcsv reads a backslash before a quote as an escape, so a quoted value holding a backslash
+    can swallow the values after it: such values are looked up with ``eq`` instead of ``in``."""
+    return not (_needs_quotes(text) and "\\" in text)
+
+
+def csv_in(values: Iterable[Any]) -> str:
+    """A value for ``where ... in``: Mautic runs ``str_getcsv`` on it, so quote values holding , or "."""
+    out = []
+    for value in values:
+        text = str(value)
+        if _needs_quotes(text):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return ",".join(out)
+
+
+def chunks_for_lookup(values: Sequence[str], per_call: int = LOOKUP_CHUNK) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        if chunk and (len(chunk) >= per_call or size + len(value) > LOOKUP_MAX_CHARS):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += len(value) + 3
+    if chunk:
+        yield chunk
+
+
+class MauticConnector:
+    """The run's I/O with Mautic, shared by every sink (the target makes one and closes it)."""
+
+    def __init__(self, config: Mapping[str, Any], logger: logging.Logger) -> None:
+        self.config = config
+        self.logger = logger
+        self._client: MauticClient | None = None
+        self._fields: dict[str, dict[str, FieldSpec]] = {}
+        self._segment_aliases: dict[str, int] | None = None
+        self._segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
+        self._batch_size = int(config.get("batch_size") or API_BATCH_LIMIT)
+
+    # -- the client --------------------------------------------------------------------------------------
+    @property
+    def client(self) -> MauticClient:
+        if self._client is None:
+            # the config was validated (and advised on) by the target: the client need not advise again
+            self._client = MauticClient(self.config, logger=self.logger, advise=False)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def version(self) -> Any:
+        return self.client.version
+
+    def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        return self.client.request(method, path, json=json)
+
+    def batch_edit(self, context: str, items: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.client.batch_edit(context, items)
+
+    def batch_new(self, context: str, items: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.client.batch_new(context, items)
+
+    def batch_delete(self, context: str, ids: list[int]) -> Any:
+        return self.client.batch_delete(context, ids)
+
+    # -- what the run remembers about the instance ------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    def lower_batch_size(self, size: int, reason: str) -> None:
+        """The server refused a chunk as too big: halve for the rest of the run."""
+        self.logger.warning(
+            "Mautic refused a batch of %d (%s); retrying with %d", self._batch_size, reason, size
+        )
+        self._batch_size = size
+
+    def field_specs(self, object_: str) -> dict[str, FieldSpec]:
+        """Fields of the instance, read once per run from /api/fields/{contact,company}."""
+        if object_ not in self._fields:
+            self._fields[object_] = field_specs(self.client.fields(object_))
+        return self._fields[object_]
+
+    def segment_aliases(self) -> dict[str, int]:
+        """Segment alias (casefolded) -> id, read once per run."""
+        if self._segment_aliases is None:
+            aliases: dict[str, int] = {}
+            for seg in self._pages("segments", limit=200):
+                if seg.get("alias") is not None and seg.get("id") is not None:
+                    aliases[str(seg["alias"]).strip().casefold()] = int(seg["id"])
+            self._segment_aliases = aliases
+        return self._segment_aliases
+
+    def add_to_segment(self, segment_id: int, contact_ids: list[int]) -> Any | None:
+        """Add contacts to a segment in one call; None when the instance has no batch route (probed on the
+        first call of the run), and the caller adds them one by one."""
+        if self._segment_batch_add is False:
+            return None
+        try:
+            answer = self.client.request(
+                "POST", f"segments/{segment_id}/contacts/add", json={"ids": contact_ids}
+            )
+        except NotFoundError as exc:
+            if self._segment_batch_add is None and "URL not found" in str(exc):
+                self._segment_batch_add = False
+                return None
+            raise
+        self._segment_batch_add = True
+        return answer
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def _pages(
+        self,
+        context: str,
+        *,
+        limit: int,
+        where: list[dict[str, Any]] | None = None,
+        minimal: bool | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a list read: the paging engine's keyset walk (``MauticClient.iter_list``), each
+        page checked; ``total`` is trusted to end a look-up without an extra empty page."""
+        return self.client.iter_list(context, where=where, page_size=limit, minimal=bool(minimal),
+                                     trust_total=True)
+
+    def lookup(self, context: str, column: str, values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
+        """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
+        wanted = sorted({str(v) for v in values if v is not None and str(v) != ""})
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for chunk in chunks_for_lookup([v for v in wanted if _in_safe(v)]):
+            want = {norm(v) for v in chunk}
+            where = [{"col": column, "expr": "in", "val": csv_in(chunk)}]
+            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=True):
+                value = field_value(rec, column)
+                if value is not None and norm(value) in want:
+                    found[norm(value)].append(rec)
+        # Mautic reads `in` with str_getcsv (after decoding the HTML entities its input filter adds), so the
+        # quoted values above match there. A server that splits `in` on commas would miss them and we would
+        # create duplicates; so such values that were not found are confirmed one by one with `eq` (one extra
+        # call per genuinely new value of that kind).
+        for value in wanted:
+            unsure = not _in_safe(value) or _needs_quotes(value) or any(ch in value for ch in "'<>&")
+            if norm(value) in found or not unsure:
+                continue
+            page = self.client.list_page(
+                context,
+                where=[{"col": column, "expr": "eq", "val": value}],
+                limit=50,
+                order_by="id",
+                minimal=True,
+            )
+            for rec in page.records:
+                if norm(field_value(rec, column) or "") == norm(value):
+                    found[norm(value)].append(rec)
+        for recs in found.values():
+            recs.sort(key=lambda r: as_int(r.get("id")) or 0)
+        return found
+
+    def records_by_id(self, context: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The current records for ``ids`` (ids are short: up to 200 per look-up, one page each)."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in chunks_for_lookup([str(i) for i in sorted(set(ids))], per_call=API_MAX_PER_CALL):
+            page = self.client.list_page(
+                context,
+                where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
+                limit=len(chunk) + 1,
+                minimal=True,
+            )
+            for rec in page.records:
+                rid = as_int(rec.get("id"))
+                if rid is not None:
+                    out[rid] = rec
+        return out
+
+    def contact_notes(self, contact_id: int) -> list[Mapping[str, Any]]:
+        """The notes on one contact (one call: a contact carries far fewer than 1000 notes)."""
+        answer = self.client.request("GET", f"contacts/{contact_id}/notes", params={"limit": 1000})
+        notes = answer.get("notes", []) if isinstance(answer, Mapping) else []
+        listed = notes.values() if isinstance(notes, Mapping) else notes
+        return [note for note in listed if isinstance(note, Mapping)]
+
+    # -- batch writes ----------------------------------------------------------------------------------------
+    def batches(
+        self,
+        items: list[Item],
+        call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
+        recover: Callable[[list[Item]], list[BatchItemResult]] | None = None,
+    ) -> Iterable[tuple[Any, BatchItemResult | None, str | None]]:
+        """Send ``items`` in chunks of batch_size; halve on the server's batch limit; map results by index.
+
+        Yields (carrier, item result, None) or (carrier, None, error message) when the whole chunk failed.
+        When the answer to a write that is not resent was lost (``RetryableError.maybe_applied``),
+        ``recover`` finds out what Mautic wrote and returns the chunk's results instead.
+        """
+        i = 0
+        while i < len(items):
+            size = self.batch_size
+            chunk = items[i : i + size]
+            try:
+                results = call([payload for payload, _ in chunk])
+            except BatchLimitError as exc:
+                if size <= 1:
+                    for _, carrier in chunk:
+                        yield carrier, None, str(exc)
+                    i += len(chunk)
+                    continue
+                self.lower_batch_size(max(1, size // 2), str(exc))
+                continue
+            except MauticError as exc:
+                reraise_fatal(exc)
+                recovered = self._recover_chunk(chunk, recover, exc) if recover is not None else exc
+                if isinstance(recovered, MauticError):
+                    for _, carrier in chunk:
+                        yield carrier, None, str(recovered)
+                    i += len(chunk)
+                    continue
+                results = recovered
+            by_index = {r.index: r for r in results}
+            for n, (_, carrier) in enumerate(chunk):
+                yield carrier, by_index.get(n), None
+            i += len(chunk)
+
+    def _recover_chunk(
+        self,
+        chunk: list[Item],
+        recover: Callable[[list[Item]], list[BatchItemResult]],
+        exc: MauticError,
+    ) -> list[BatchItemResult] | MauticError:
+        """After a lost answer, ``recover`` checks what Mautic wrote and sends the rest; if that answer is
+        lost too, check again (a few times). Returns the chunk's results, or the error that ended it."""
+        for _ in range(RECOVERY_ROUNDS):
+            if not getattr(exc, "maybe_applied", False):
+                return exc
+            self.logger.warning("%s; checking what Mautic wrote before sending the rest", exc)
+            try:
+                return recover(chunk)
+            except MauticError as again:
+                reraise_fatal(again)
+                exc = again
+        return exc

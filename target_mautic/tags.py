@@ -1,0 +1,57 @@
+"""contact_tags: a tag on (or, for a deletion marker, off) a contact."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from target_mautic.links import LinkSink
+from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
+from target_mautic.rows import Row
+
+
+class ContactTagsSink(LinkSink):
+    """One PATCH item per contact in batch/edit (``-tag`` removes); its rows share the outcome."""
+
+    canonical = "contact_tags"
+    columns = ("tag",)
+    required_any = ("tag",)
+    key_columns = ("tag",)
+
+    def write(self, pairs: list[tuple[Row, int]]) -> None:
+        per_contact: dict[int, list[Row]] = defaultdict(list)
+        for row, _ in pairs:
+            tag = str(row.record.get("tag") or "").strip()
+            if not tag:
+                self.fail(row, "empty 'tag'")
+                continue
+            per_contact[row.mautic_id or 0].append(row)
+        if self.dry_run:
+            for rows in per_contact.values():
+                for row in rows:
+                    self.report(row, WOULD_DELETE if row.deleted else WOULD_CREATE, "dry run")
+            return
+        items: list[tuple[dict[str, Any], list[Row]]] = []
+        for cid, rows in per_contact.items():
+            tags = []
+            for row in rows:
+                tag = str(row.record["tag"]).strip().lstrip("-")
+                tags.append(f"-{tag}" if row.deleted else tag)
+            items.append(({"id": cid, "tags": tags}, rows))
+        # one PATCH item per contact; the rows of that contact share its outcome
+        todo = [
+            (payload, Row(seq=0, record={}, deleted=False, key={}, mautic_id=rows[0].mautic_id))
+            for payload, rows in items
+        ]
+        groups = {id(r): rows for (_, r), (_, rows) in zip(todo, items, strict=True)}
+        for carrier, result, error in self.connector.batches(
+            todo, lambda batch: self.connector.batch_edit("contacts", batch)
+        ):
+            for row in groups[id(carrier)]:
+                if error is not None:
+                    self.fail(row, error)
+                elif result is not None and result.status in (200, 201):
+                    self.report(row, DELETED if row.deleted else CREATED)
+                else:
+                    status = result.status if result else "?"
+                    self.fail(row, f"HTTP {status}: {(result.error if result else None) or 'rejected'}")

@@ -1,0 +1,377 @@
+"""Upserts of contacts and companies: patch by id, match on ``match_on``, create when missing, never PUT.
+
+Why one base class: contacts and companies share the whole path (match, merge guard, batch with halving,
+per-item outcome); they differ in whether batch/new de-duplicates by itself (contacts on unique fields,
+companies never) and in the merge guard (contacts only, :mod:`target_mautic.merge_guard`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mautic_api.client import BatchItemResult
+from mautic_api.errors import MauticError
+from mautic_api.versions import capabilities as version_capabilities
+from target_mautic.base import MauticSink
+from target_mautic.merge_guard import MergeGuard
+from target_mautic.results import (
+    CREATED,
+    DELETED,
+    FAILED,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    WOULD_CREATE,
+    WOULD_DELETE,
+    WOULD_UPDATE,
+)
+from target_mautic.rows import Row, StreamSetupError, as_int, field_value, norm, reraise_fatal
+from target_mautic.unwritable import unwritable_note, unwritable_values
+from target_mautic.values import InvalidValue, ValueMapper
+
+
+class UpsertSink(MauticSink):
+    """Contacts/companies: patch by id, match on ``match_on``, create when missing, never PUT."""
+
+    object_: str = "contact"
+    context_name: str = "contacts"
+    default_match_on: tuple[str, ...] = ("email",)
+    server_dedupes_on: frozenset[str] = frozenset()  # unique fields batch/new matches on by itself
+
+    def setup(self) -> None:
+        super().setup()
+        self.mapper = ValueMapper(
+            object_=self.object_,
+            fields=self.connector.field_specs(self.object_),
+            overwrite_with_blank=bool(self.settings.get("overwrite_with_blank")),
+            ignore_unknown_fields=bool(self.settings.get("ignore_unknown_fields")),
+            write_points=bool(self.settings.get("write_points")),
+        )
+        unknown_match = [f for f in self.match_on if f not in self.mapper.fields]
+        if unknown_match:
+            raise StreamSetupError(
+                f"Setting 'match_on' for stream '{self.stream_name}' names "
+                f"{', '.join(repr(f) for f in unknown_match)}, which is not a {self.object_} field alias."
+            )
+        self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
+
+    @property
+    def match_on(self) -> list[str]:
+        """``match_on``: a list applies to contacts; an object is keyed by input stream or target name."""
+        configured = self.settings.get("match_on")
+        if isinstance(configured, Mapping):
+            configured = configured.get(self.stream_name, configured.get(self.canonical))
+        elif self.canonical != "contacts":
+            configured = None
+        if isinstance(configured, str):
+            configured = [configured]
+        return list(configured or self.default_match_on)
+
+    def key_of(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        key: dict[str, Any] = {}
+        if record.get("id") is not None:
+            key["id"] = record["id"]
+        for name in self.match_on:
+            if record.get(name) is not None:
+                key[name] = record[name]
+        return key
+
+    def match_key(self, row: Row) -> tuple | None:
+        values = [row.record.get(f) for f in self.match_on]
+        if any(v is None or str(v).strip() == "" for v in values):
+            return None
+        return tuple(norm(v) for v in values)
+
+    # -- main ----------------------------------------------------------------------------------------
+    def process_batch(self, context: dict) -> None:
+        rows = self.rows(context)
+        deletes: list[Row] = []
+        writes: list[Row] = []
+        for row in rows:
+            if row.deleted:
+                if self.settings.get("delete_records"):
+                    deletes.append(row)
+                else:
+                    self.report(
+                        row, SKIPPED, "deletion marker (_sdc_deleted_at) ignored: delete_records is false"
+                    )
+                continue
+            try:
+                row.payload = self.mapper.payload(row.record)
+            except InvalidValue as exc:
+                self.fail(row, str(exc))
+                continue
+            caps = version_capabilities(self.connector.version)
+            unwritable = unwritable_values(row.payload, {*self.mapper.fields, "points"}, caps)
+            if unwritable:
+                for key in unwritable:  # never sent: Mautic would drop them silently (PUT is never used)
+                    del row.payload[key]
+                row.add_note(unwritable_note(unwritable, caps))
+            row.mautic_id = as_int(row.record.get("id"))
+            if row.record.get("id") is not None and row.mautic_id is None:
+                self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
+                continue
+            if row.mautic_id is None and self.match_key(row) is None:
+                self.fail(
+                    row,
+                    f"cannot be matched: no 'id' and no value for match_on ({', '.join(self.match_on)})",
+                )
+                continue
+            writes.append(row)
+        writes = self.merge_duplicates(writes)
+        self.upsert(writes)
+        if deletes:
+            self.delete(deletes)
+        self.flush_results()
+
+    def merge_duplicates(self, rows: list[Row]) -> list[Row]:
+        """Rows naming the same entity are merged into the last one (its values win)."""
+        by_key: dict[tuple, Row] = {}
+        order: list[tuple] = []
+        for row in rows:
+            ident = ("id", row.mautic_id) if row.mautic_id is not None else ("match", self.match_key(row))
+            earlier = by_key.get(ident)
+            if earlier is not None:
+                merged = {**earlier.payload, **row.payload}
+                row.payload = merged
+                self.report(
+                    earlier, SKIPPED, "merged into a later record with the same key in this batch (last wins)"
+                )
+                self.tally_duplicate_merged()
+                order.remove(ident)
+            by_key[ident] = row
+            order.append(ident)
+        return [by_key[k] for k in order]
+
+    def needs_lookup(self) -> bool:
+        """True when records without id must be matched by a look-up (batch/new would not find them)."""
+        return self.dry_run or not set(self.match_on) <= self.server_dedupes_on or not self.create_if_missing
+
+    @property
+    def create_if_missing(self) -> bool:
+        value = self.settings.get("create_if_missing")
+        return True if value is None else bool(value)
+
+    def upsert(self, rows: list[Row]) -> None:
+        edits: list[Row] = [r for r in rows if r.mautic_id is not None]
+        unmatched: list[Row] = [r for r in rows if r.mautic_id is None]
+        creates: list[Row] = []
+        if unmatched and self.needs_lookup():
+            matched, creates = self.resolve_matches(unmatched)
+            edits.extend(matched)
+        else:
+            creates = unmatched
+        if not self.create_if_missing:
+            keep = []
+            for row in creates:
+                self.report(row, SKIPPED, "no matching record in Mautic and create_if_missing is false")
+            creates = keep
+        edits, absent = self.merge_guard(edits)
+        if self.dry_run:
+            self.dry_run_report(edits + absent, creates)
+            return
+        missing = absent + self.send_edits(edits)
+        if self.create_if_missing and missing and not set(self.match_on) <= self.server_dedupes_on:
+            # an unknown id with match values (a company whose id is stale): match by name before creating,
+            # since batch/new would not find the existing record by itself
+            matchable = [r for r in missing if self.match_key(r) is not None]
+            rematched, _ = self.resolve_matches(matchable) if matchable else ([], [])
+            for row in self.send_edits(rematched):
+                self.fail(row, f"{self.object_} id {row.mautic_id} vanished while loading")
+            missing = [r for r in missing if r not in rematched]
+        if self.create_if_missing:
+            creates.extend(missing)
+        else:
+            for row in missing:
+                self.report(
+                    row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
+                )
+        self.send_creates(creates)
+
+    def resolve_matches(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
+        """Look ``rows`` up by match_on (first column with ``in``, the rest compared here)."""
+        first = self.match_on[0]
+        found = self.connector.lookup(self.context_name, first, [r.record.get(first) for r in rows])
+        matched, unmatched = [], []
+        for row in rows:
+            candidates = [
+                rec
+                for rec in found.get(norm(row.record.get(first)), [])
+                if all(norm(field_value(rec, f) or "") == norm(row.record.get(f)) for f in self.match_on)
+            ]
+            if candidates:
+                row.mautic_id = as_int(candidates[0].get("id"))
+                if len(candidates) > 1:
+                    ids = ", ".join(str(c.get("id")) for c in candidates)
+                    row.add_note(
+                        f"{len(candidates)} {self.context_name} match ({ids}); the oldest was updated"
+                    )
+                matched.append(row)
+            else:
+                unmatched.append(row)
+        return matched, unmatched
+
+    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
+        """Refuse PATCHes that would merge records; returns (edits to send, rows whose id does not exist)."""
+        return edits, []
+
+    def records_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The current records for ``ids``."""
+        return self.connector.records_by_id(self.context_name, ids)
+
+    def existing_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` exist in Mautic."""
+        return set(self.records_by_id(ids))
+
+    def dry_run_report(self, edits: list[Row], creates: list[Row]) -> None:
+        existing = self.existing_ids(r.mautic_id for r in edits if r.mautic_id is not None)
+        for row in edits:
+            if row.mautic_id in existing:
+                self.report(row, WOULD_UPDATE, "dry run")
+            elif self.create_if_missing:
+                self.report(row, WOULD_CREATE, f"dry run: id {row.mautic_id} not found, would be created")
+            else:
+                self.report(
+                    row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
+                )
+        for row in creates:
+            self.report(row, WOULD_CREATE, "dry run")
+
+    def send_edits(self, edits: list[Row]) -> list[Row]:
+        """PATCH batch/edit; returns the rows whose id was not found."""
+        missing: list[Row] = []
+        todo: list[tuple[dict[str, Any], Row]] = []
+        for row in edits:
+            if not row.payload:
+                self.report(row, UNCHANGED, "no writable values")
+                continue
+            todo.append(({"id": row.mautic_id, **row.payload}, row))
+        for row, result, error in self.connector.batches(
+            todo, lambda items: self.connector.batch_edit(self.context_name, items)
+        ):
+            if error is not None:
+                self.fail(row, error)
+            elif result is None:
+                self.fail(row, "Mautic returned no status for this item")
+            elif result.status in (200, 201):
+                self.report(row, UPDATED, mautic_id=as_int((result.item or {}).get("id")) or row.mautic_id)
+            elif result.status == 404:
+                row.add_note(f"id {row.mautic_id} not found in Mautic")
+                missing.append(row)
+            else:
+                self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
+        return missing
+
+    def batch_new(self, items: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.connector.batch_new(self.context_name, items)
+
+    def recover_creates(self, chunk: list[tuple[dict[str, Any], Row]]) -> list[BatchItemResult]:
+        """The answer to a create batch was lost and Mautic may have written it: the rows found by match_on
+        now were created by it; only the others are sent again (so nothing exists twice)."""
+        rows = [row for _, row in chunk]
+        matched, _ = self.resolve_matches([r for r in rows if self.match_key(r) is not None])
+        found = {id(r) for r in matched}
+        results: dict[int, BatchItemResult] = {}
+        resend = [(n, payload) for n, (payload, row) in enumerate(chunk) if id(row) not in found]
+        for n, row in enumerate(rows):
+            if id(row) in found:
+                results[n] = BatchItemResult(index=n, status=201, item={"id": row.mautic_id})
+        if resend and all(self.match_key(chunk[n][1]) is not None for n, _ in resend):
+            for sent, result in zip(resend, self.batch_new([p for _, p in resend]), strict=False):
+                results[sent[0]] = BatchItemResult(sent[0], result.status, result.item, result.error)
+        for n, _ in resend:
+            results.setdefault(n, BatchItemResult(n, 0, None, "answer lost and the row cannot be looked up"))
+        return [results[n] for n in range(len(chunk))]
+
+    def send_creates(self, creates: list[Row]) -> None:
+        todo = [(dict(row.payload), row) for row in creates]
+        for row, result, error in self.connector.batches(todo, self.batch_new, recover=self.recover_creates):
+            if error is not None or (result is not None and result.status == 0):
+                self.fail(row, error or result.error)
+            elif result is None:
+                self.fail(row, "Mautic returned no status for this item")
+            elif result.status == 201:
+                self.report(row, CREATED, mautic_id=as_int((result.item or {}).get("id")))
+            elif result.created_by_lost_attempt:
+                self.report(row, CREATED, "created by an attempt whose answer was lost",
+                            mautic_id=as_int((result.item or {}).get("id")))
+            elif result.status == 200:
+                self.report(
+                    row,
+                    UPDATED,
+                    "matched an existing record by its unique fields",
+                    mautic_id=as_int((result.item or {}).get("id")),
+                )
+            else:
+                self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
+
+    def delete(self, rows: list[Row]) -> None:
+        by_id = [r for r in rows if as_int(r.record.get("id")) is not None]
+        by_match = [r for r in rows if as_int(r.record.get("id")) is None]
+        for row in by_id:
+            row.mautic_id = as_int(row.record.get("id"))
+        if by_match:
+            matched, unmatched = self.resolve_matches([r for r in by_match if self.match_key(r) is not None])
+            for row in by_match:
+                if self.match_key(row) is None:
+                    self.fail(row, "deletion marker without 'id' or match_on values")
+            for row in unmatched:
+                self.report(row, UNCHANGED, "not in Mautic; nothing to delete")
+            by_id.extend(matched)
+        if self.dry_run:
+            for row in by_id:
+                self.report(row, WOULD_DELETE, "dry run")
+            return
+        ids = sorted({r.mautic_id for r in by_id if r.mautic_id is not None})
+        deleted: set[int] = set()
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start : start + self.batch_size]
+            try:
+                answer = self.connector.batch_delete(self.context_name, chunk)
+            except MauticError as exc:
+                reraise_fatal(exc)
+                for row in by_id:
+                    if row.mautic_id in chunk:
+                        self.fail(row, str(exc))
+                continue
+            answered = {as_int(item.get("id")) for item in answer if isinstance(item, Mapping)}
+            # Batch delete lists deleted entities with their ids; a missing id is silently absent.
+            deleted.update(i for i in chunk if i in answered)
+            for row in by_id:
+                if row.mautic_id in chunk:
+                    if row.mautic_id in answered:
+                        self.report(row, DELETED)
+                    else:
+                        self.report(row, UNCHANGED, f"id {row.mautic_id} not in Mautic; nothing to delete")
+
+
+class ContactsSink(UpsertSink):
+    """contacts: batch/new de-duplicates on email itself (200 = updated), so no look-up for match_on email."""
+
+    canonical = "contacts"
+    object_ = "contact"
+    context_name = "contacts"
+    default_match_on = ("email",)
+
+    def setup(self) -> None:
+        super().setup()
+        unique = set(self.mapper.unique_fields()) or {"email"}
+        # batch/new matches on the unique identifiers present (OR), so those need no look-up
+        self.server_dedupes_on = frozenset(unique)
+
+    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
+        """A PATCH setting a unique field (email) to another contact's value merges and deletes that one."""
+        if self.settings.get("allow_merge"):
+            return edits, []
+        guard = MergeGuard(self.connector, self.context_name, self.mapper.unique_fields())
+        return guard.check(edits, refuse=self.fail)
+
+class CompaniesSink(UpsertSink):
+    """companies: batch/new never de-duplicates, so every record without id is looked up by match_on first."""
+
+    canonical = "companies"
+    object_ = "company"
+    context_name = "companies"
+    default_match_on = ("companyname",)
+    server_dedupes_on = frozenset()
