@@ -191,6 +191,27 @@ def test_mauticss_own_forms_parse_as_pendulum_parses_them(moment: datetime, sep:
     assert parse_datetime(moment.date().isoformat()) == pendulum.parse(moment.date().isoformat(), tz="UTC")
 
 
+SHAPES = ("dddd-dd-dd", "dddd-dd-dd dd:dd:dd", "dddd-dd-ddTdd:dd:ddZ", "dddd-dd-ddTdd:dd:dd+dd:dd",
+          "dddd-dd-dd dd:dd:dd-dd:dd")
+
+
+@PROPERTY
+@given(shape=st.sampled_from(SHAPES), data=st.data())
+def test_any_string_of_mauticss_shapes_reads_as_pendulum_reads_it(shape: str, data: st.DataObject) -> None:
+    """Out-of-range fields (month 13, hour 24, offset 25:00, odd digits) included: both refuse, or agree."""
+    digit = st.sampled_from("0123456789") | st.characters(categories=["Nd"]) | st.sampled_from("+- x")
+    text = "".join(data.draw(digit) if char == "d" else char for char in shape)
+    try:
+        expected = pendulum.parse(text, tz="UTC")
+    except ValueError:
+        expected = None
+    if not isinstance(expected, datetime):
+        with pytest.raises(ValueFormatError):
+            parse_datetime(text)
+    else:
+        assert parse_datetime(text) == expected
+
+
 @pytest.mark.parametrize("text", ["20240301T123456Z", "2024-03-01 12:34", "2024-03-01T12:34:56.5-02:30",
                                   "2024-03-01T12:34:56,25Z"])
 def test_other_iso_forms_go_to_pendulum(text: str) -> None:
