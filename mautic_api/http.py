@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +40,7 @@ from mautic_api.errors import (
     scrub,
 )
 from mautic_api.retry import wait_from_headers, wait_generator
+from mautic_api.values import wire_datetime
 
 LOGGER = logging.getLogger("mautic_api")
 
@@ -54,9 +55,7 @@ def _format_scalar(value: Any) -> str:
     if isinstance(value, bool):  # PHP http_build_query: true -> 1, false -> 0 ("false" would be truthy)
         return "1" if value else "0"
     if isinstance(value, datetime):  # Mautic compares naive UTC "Y-m-d H:i:s"
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return wire_datetime(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import click
-import pendulum
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -25,6 +24,7 @@ from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
 from mautic_api.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
 from mautic_api.settings import MAUTIC_SETTINGS, Settings
+from mautic_api.values import ValueFormatError, parse_datetime
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
@@ -199,14 +199,12 @@ class TapMautic(MauticPluginMixin, Tap):
         errors = super()._validate_config(raise_errors=raise_errors)
         start = self._config.get("start_date")
         if raise_errors and start not in (None, ""):
-            try:
-                parsed = pendulum.parse(str(start))
-            except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-                parsed = None
-            if not isinstance(parsed, (datetime, pendulum.Date)):
+            try:  # the codec's parser: the one the streams read start_date with
+                parse_datetime(str(start))
+            except ValueFormatError:
                 message = (f"Setting 'start_date' must be an ISO 8601 date or date-time, e.g. "
                            f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
-                raise ConfigValidationError(message, errors=[message])
+                raise ConfigValidationError(message, errors=[message]) from None
         return errors
 
     def sync_all(self) -> None:

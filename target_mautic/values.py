@@ -7,13 +7,22 @@ same for every write path, and they are pure functions that unit tests can cover
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import pendulum
+from mautic_api.values import (
+    ValueFormatError,
+    as_utc,
+    field_kind,
+    field_options,
+    wire_date,
+    wire_datetime,
+    write_boolean,
+    write_field,
+    write_number,
+)
 
 # Keys Mautic computes itself or that cannot be set through the API; a tap's output carries them, so they are
 # dropped silently (not an "unknown property").
@@ -32,12 +41,8 @@ READ_ONLY_KEYS = frozenset(
 CONTACT_SPECIAL_KEYS = frozenset({"id", "tags", "owner", "stage", "ipAddress", "lastActive", "points"})
 COMPANY_SPECIAL_KEYS = frozenset({"id", "owner"})
 
-_TRUE = {"1", "true", "yes", "y", "on", "t"}
-_FALSE = {"0", "false", "no", "n", "off", "f", ""}
-
-
-class InvalidValue(ValueError):
-    """A record value Mautic would reject or misread; the message names the property."""
+# One error for every value the codec refuses; the target's messages prefix it with the property.
+InvalidValue = ValueFormatError
 
 
 @dataclass
@@ -51,26 +56,6 @@ class FieldSpec:
     labels: dict[str, str] = field(default_factory=dict)  # casefolded label -> value
 
 
-def _options(properties: Any) -> tuple[list[str], dict[str, str]]:
-    """Option values and label map from a field's ``properties`` (dict with ``list``, or a pipe string)."""
-    raw: Any = properties.get("list") if isinstance(properties, Mapping) else None
-    values: list[str] = []
-    labels: dict[str, str] = {}
-    if isinstance(raw, str):
-        raw = [part for part in raw.split("|") if part]
-    if isinstance(raw, Mapping):
-        raw = [{"value": k, "label": v} for k, v in raw.items()]
-    for opt in raw or []:
-        if isinstance(opt, Mapping):
-            value = str(opt.get("value", opt.get("label", "")))
-            values.append(value)
-            labels[str(opt.get("label", value)).casefold()] = value
-        else:
-            values.append(str(opt))
-            labels[str(opt).casefold()] = str(opt)
-    return values, labels
-
-
 def field_specs(fields: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
     """Alias -> FieldSpec from the raw field list of the shared client."""
     specs: dict[str, FieldSpec] = {}
@@ -79,7 +64,9 @@ def field_specs(fields: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
         if not alias:
             continue
         ftype = str(f.get("type") or "text")
-        options, labels = _options(f.get("properties")) if ftype in {"select", "multiselect"} else ([], {})
+        options, labels = (
+            field_options(f.get("properties")) if field_kind(ftype) in {"select", "multiselect"} else ([], {})
+        )
         specs[alias] = FieldSpec(
             alias=alias,
             type=ftype,
@@ -93,75 +80,15 @@ def field_specs(fields: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
-    """Aware datetimes are converted to UTC; naive ones are taken as UTC already."""
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    """Aware datetimes are converted to naive UTC; naive ones are taken as UTC already."""
+    return as_utc(value).replace(tzinfo=None)
 
 
-_STARTS_WITH_DATE = re.compile(r"\d{4}-?\d{2}-?\d{2}")
-
-
-def _parse_datetime(value: str) -> dt.datetime:
-    """Any ISO 8601 form (pendulum: ``2024-03-01``, ``2024-03-01 12:34``, ``20240301T1234Z``, offsets);
-    without an offset the value is taken as UTC, as Mautic stores it."""
-    text = value.strip()
-    try:
-        parsed = pendulum.parse(text, tz="UTC") if _STARTS_WITH_DATE.match(text) else None
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dt.datetime):  # not parsable, or a bare time (pendulum would put it on today)
-        raise InvalidValue(f"not an ISO 8601 date or datetime: {value!r}")
-    return parsed
-
-
-def _utc_or_date(value: Any, kind: str) -> dt.date:
-    """A datetime (any offset, or an ISO string) in UTC, or a plain date as given."""
-    if isinstance(value, dt.datetime):
-        return to_utc(value)
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return to_utc(_parse_datetime(value))
-    raise InvalidValue(f"not a {kind}: {value!r}")
-
-
-def format_datetime(value: Any) -> str:
-    """UTC ``YYYY-MM-DD HH:MM:SS`` as Mautic stores datetimes (sinks receive datetime objects)."""
-    return _utc_or_date(value, "datetime").strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_date(value: Any) -> str:
-    """``YYYY-MM-DD``; a datetime is converted to UTC first."""
-    return _utc_or_date(value, "date").strftime("%Y-%m-%d")
-
-
-def to_bool(value: Any) -> bool:
-    """Booleans as JSON true/false; accepts the spellings Mautic's form accepts."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float, Decimal)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise InvalidValue(f"not a boolean: {value!r}")
-
-
-def to_number(value: Any) -> int | float:
-    if isinstance(value, bool):
-        raise InvalidValue(f"not a number: {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (float, Decimal)):
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise InvalidValue(f"not a number: {value!r}") from None
-        return int(number) if number.is_integer() else number
-    raise InvalidValue(f"not a number: {value!r}")
+# The target's names for the shared writers (the sinks and tests import these).
+format_datetime = wire_datetime
+format_date = wire_date
+to_bool = write_boolean
+to_number = write_number
 
 
 def _option(spec: FieldSpec, value: Any) -> str:
@@ -178,39 +105,9 @@ def _option(spec: FieldSpec, value: Any) -> str:
 
 def convert(spec: FieldSpec, value: Any) -> Any:
     """One non-null field value in the form Mautic expects for ``spec.type``."""
-    ftype = spec.type
-    if ftype == "boolean":
-        return to_bool(value)
-    if ftype == "number":
-        return to_number(value)
-    if ftype == "date":
-        return format_date(value)
-    if ftype == "datetime":
-        return format_datetime(value)
-    if ftype == "time":
-        if isinstance(value, (dt.time, dt.datetime)):
-            return value.strftime("%H:%M:%S")
-        return str(value)
-    if ftype == "select":
-        return _option(spec, value)
-    if ftype == "multiselect":
-        items = (
-            value.split("|")
-            if isinstance(value, str)
-            else list(value)
-            if isinstance(value, (list, tuple))
-            else [value]
-        )
-        return [_option(spec, item) for item in items if str(item) != ""]
-    if isinstance(value, (dt.datetime, dt.date)):
-        return format_datetime(value) if isinstance(value, dt.datetime) else format_date(value)
-    if isinstance(value, (dict, list)):
-        raise InvalidValue(f"field '{spec.alias}' ({ftype}) takes a scalar, got {type(value).__name__}")
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, Decimal):
-        return str(value)
-    return value if isinstance(value, str) else str(value)
+    if field_kind(spec.type) == "text" and isinstance(value, dict | list):
+        raise InvalidValue(f"field '{spec.alias}' ({spec.type}) takes a scalar, got {type(value).__name__}")
+    return write_field(spec.type, value, partial(_option, spec))
 
 
 def _ref_id(value: Any) -> Any:

@@ -76,6 +76,8 @@ TAP_ONLY: list[tuple[dict[str, Any], str]] = [
     ({"stream_options": "contacts"}, "stream_options"),
     ({"start_date": "yesterday"}, "'start_date'"),
     ({"start_date": "2024-13-45"}, "'start_date'"),
+    ({"start_date": "12:00"}, "'start_date'"),  # a bare time: pendulum would put it on today
+    ({"start_date": "2024-060"}, "'start_date'"),  # an ordinal date the streams cannot read
     ({"lookback_seconds": -5}, "lookback_seconds"),
     ({"backoff_factor": -1}, "backoff_factor"),
     ({"backoff_factor": 0}, "backoff_factor"),
