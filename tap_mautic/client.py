@@ -33,9 +33,10 @@ from singer_sdk.singerlib import RecordMessage
 
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
-from mautic_api.paging import KeysetPaginator, PageQuery, Paginator
+from mautic_api.paging import CompositeKeysetPaginator, KeysetPaginator, PageQuery, Paginator
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
+from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.progress import Progress
 from tap_mautic.schemas import MODIFIED_AT
@@ -214,7 +215,12 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         return dict(php_query(self.page_params(next_page_token)))
 
     def read_walk(self, walk: Paginator, context: Context | None) -> Iterator[dict[str, Any]]:
-        """Every record of one walk, each page verified before its records are yielded.
+        """Every record of one walk, each page verified before its records are yielded."""
+        for rows in self.read_pages(walk, context):
+            yield from rows
+
+    def read_pages(self, walk: Paginator, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+        """The pages of one walk (the records each run emits), each verified before it is yielded.
 
         The next page is requested as soon as the current one is verified (its key is then known), and
         fetched while the current page's records are processed and written: still one request in flight.
@@ -231,7 +237,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
                 paginator.advance(response)
                 pending = None if paginator.finished else pool.submit(
                     send, self._prepare_request(context=context, page=paginator), context)
-                yield from rows
+                yield rows
 
     def page_rows(self, walk: Paginator, response: requests.Response) -> list[dict[str, Any]]:
         """One page's records: extracted, checked by the walk (which advances), trimmed by the stream."""
@@ -287,35 +293,78 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         return [QueryPass("all")]
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Run each pass with keyset paging, de-duplicating by primary key within the run."""
+        """Run each pass with keyset paging, de-duplicating by primary key within the run.
+
+        After every page whose records were all emitted, the stream's state gets a checkpoint
+        (:mod:`tap_mautic.checkpoint`) and a STATE message goes out, so a run killed anywhere resumes at the
+        page after the last one it emitted; the checkpoint is removed once the stream completes.
+        """
         seen: set[Any] = set()
         self._seen_keys = seen  # read by passes computed while the run goes on (tap_mautic.changes)
         yielded = 0
         progress = self._progress = Progress(self.name, self.logger)
         keys = self.primary_keys
+        state = self.get_context_state(context)
+        start = self.starting_time(context) if self.is_timestamp_replication_key else None
+        mark = Checkpoint.resume(state, start, self.tap.server_start_time())
+        self._bookmark_cap = mark.window_end
+        if mark.resumed:
+            self.logger.info("Stream '%s': resuming the interrupted run (%d pass(es) done, pass at id %s).",
+                             self.name, len(mark.done), mark.last_id)
         try:
             for query in self.query_passes(context):
+                key = pass_key(query)
+                if key in mark.done:
+                    continue
                 progress.start_walk()
-                for row in self.read_walk(self.new_walk(query, context), context):
-                    key = tuple(row.get(k) for k in keys)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    yielded += 1
-                    progress.tick()
-                    yield row
+                walk = self.new_walk(query, context)
+                if mark.current == key and mark.last_id is not None:
+                    resume_walk(walk, mark.last_id)
+                mark.begin(key)
+                for rows in self.read_pages(walk, context):
+                    for row in rows:
+                        pk = tuple(row.get(k) for k in keys)
+                        if pk in seen:
+                            continue
+                        seen.add(pk)
+                        yielded += 1
+                        progress.tick()
+                        yield row
+                    # every record of this page has been written: checkpoint it
+                    if rows:
+                        mark.advance(self.resume_token(walk, rows))
+                        self.write_checkpoint(state, mark)
+                mark.complete()
+                self.write_checkpoint(state, mark)
             for row in self.extra_records(context):
                 progress.tick()
                 yield row
+            state.pop(CHECKPOINT_KEY, None)
             if context is None or progress.records:
                 progress.finish()
         except StreamPermissionDenied as exc:
             if yielded:
                 raise
+            state.pop(CHECKPOINT_KEY, None)
             self.logger.warning(
                 "Skipping stream '%s': the Mautic user may not read %s (needs permission %s). %s",
                 self.name, self.path, self.permission, str(exc).splitlines()[0][:200],
             )
+
+    def resume_token(self, walk: Paginator, rows: list[dict[str, Any]]) -> Any:
+        """Where a resumed walk starts after ``rows`` (the last page emitted): the last emitted key."""
+        if isinstance(walk, KeysetPaginator):
+            return int(rows[-1]["id"])
+        if isinstance(walk, CompositeKeysetPaginator):
+            first, second = walk.key
+            return ["eq", int(rows[-1][first]), int(rows[-1][second])]
+        return walk.token
+
+    def write_checkpoint(self, state: dict[str, Any], mark: Checkpoint) -> None:
+        """Store the checkpoint in the stream's state and emit a STATE message now."""
+        state[CHECKPOINT_KEY] = mark.as_state()
+        self.state_manager.is_flushed = False
+        self._write_state_message()
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Records after the passes (deletion markers)."""
@@ -376,7 +425,12 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         re-read next time)."""
         if not self.replication_key or not self.is_timestamp_replication_key:
             return None
-        return self.tap.server_start_time()
+        return self.bookmark_cap()
+
+    def bookmark_cap(self) -> datetime:
+        """The server's clock at the start of the run, or of the interrupted run this one resumes."""
+        cap = getattr(self, "_bookmark_cap", None)
+        return cap if cap is not None else self.tap.server_start_time()
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None
@@ -387,7 +441,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         # promotes this progress marker only when the stream completes (is_sorted = False).
         key = self.replication_key
         if key and self.is_timestamp_replication_key:
-            latest_record = {**latest_record, key: self.tap.server_start_time().isoformat()}
+            latest_record = {**latest_record, key: self.bookmark_cap().isoformat()}
         super()._increment_stream_state(latest_record, context=context)
 
     def starting_time(self, context: Context | None) -> datetime | None:
