@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from mautic_api.http import php_query, response_json, transport_error
 from mautic_api.paging import CompositeKeysetPaginator, KeysetPaginator, PageQuery, Paginator
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, sdk_error
+from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
 from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.progress import Progress
@@ -53,11 +54,6 @@ class StreamPermissionDenied(FatalAPIError):
 
 class FilterIgnoredError(FatalAPIError):
     """Mautic answered with records outside the requested filter (a dropped ``where`` clause)."""
-
-
-def where_time(value: datetime) -> str:
-    """Mautic's ``where`` value for a timestamp: naive UTC ``YYYY-MM-DD HH:MM:SS``."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
