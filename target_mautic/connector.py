@@ -5,13 +5,22 @@ injected into every sink. Sinks decide *what* to write; the connector owns *how*
 :class:`~mautic_api.client.MauticClient`, look-ups by ``where ... in``, batch calls (halved on the server's
 batch limit, checked after a lost answer), the caches of fields and segment aliases, and the probe for the
 segment batch-add route. Every list read goes through :meth:`MauticConnector._pages`.
+
+Parallel writes: :meth:`MauticConnector.batches` sends up to ``max_concurrency`` chunks at once, one lane
+each. Items are put in lanes by their keys (:func:`lanes`): items sharing any key (an id, a normalised match
+value, a unique field's value) land in the same lane, whose chunks go one after another, so two batches in
+flight never name the same entity (Mautic would otherwise create it twice). The session is shared by the
+lanes: requests' connection pool is thread-safe, the OAuth2 authenticator renews under a lock.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from mautic_api.client import BatchItemResult, MauticClient
@@ -24,9 +33,11 @@ API_MAX_PER_CALL = 200  # values per `where in` look-up: keeps the query string 
 API_BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit
 LOOKUP_MAX_CHARS = 3000
 RECOVERY_ROUNDS = 4  # look-ups after lost answers to the same chunk before its rows are reported failed
+DEFAULT_MAX_CONCURRENCY = 4  # batch calls in flight (measured: README "Performance", benchmarks/results.md)
 
 Carrier = TypeVar("Carrier")  # what a batch item is sent for (a row), handed back with its result
 Item = tuple[dict[str, Any], Carrier]
+Answer = tuple[Any, BatchItemResult | None, str | None]  # (carrier, item result, error of the whole chunk)
 
 
 def _needs_quotes(text: str) -> bool:
@@ -74,6 +85,8 @@ class MauticConnector:
         self._segment_aliases: dict[str, int] | None = None
         self._segment_batch_add: bool | None = None  # POST segments/{id}/contacts/add available?
         self._batch_size = int(config.get("batch_size") or API_BATCH_LIMIT)
+        self.concurrency = max(1, int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
+        self._size_lock = threading.Lock()  # lanes may halve the batch size at the same time
 
     # -- the client --------------------------------------------------------------------------------------
     @property
@@ -110,11 +123,14 @@ class MauticConnector:
         return self._batch_size
 
     def lower_batch_size(self, size: int, reason: str) -> None:
-        """The server refused a chunk as too big: halve for the rest of the run."""
-        self.logger.warning(
-            "Mautic refused a batch of %d (%s); retrying with %d", self._batch_size, reason, size
-        )
-        self._batch_size = size
+        """The server refused a chunk as too big: halve for the rest of the run (once, when lanes race)."""
+        with self._size_lock:
+            if size >= self._batch_size:
+                return
+            self.logger.warning(
+                "Mautic refused a batch of %d (%s); retrying with %d", self._batch_size, reason, size
+            )
+            self._batch_size = size
 
     def field_specs(self, object_: str) -> dict[str, FieldSpec]:
         """Fields of the instance, read once per run from /api/fields/{contact,company}."""
@@ -225,15 +241,57 @@ class MauticConnector:
         items: list[Item],
         call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
         recover: Callable[[list[Item]], list[BatchItemResult]] | None = None,
-    ) -> Iterable[tuple[Any, BatchItemResult | None, str | None]]:
+        keys: Callable[[Any], Iterable[Hashable]] | None = None,
+    ) -> Iterable[Answer]:
         """Send ``items`` in chunks of batch_size; halve on the server's batch limit; map results by index.
 
-        Yields (carrier, item result, None) or (carrier, None, error message) when the whole chunk failed.
+        Yields (carrier, item result, None) or (carrier, None, error message) when the whole chunk failed,
+        in the order of ``items``. With ``keys`` (what names a carrier's entity) and ``max_concurrency`` > 1
+        the items are split into lanes (:func:`lanes`) sent at the same time, each lane chunk after chunk.
         When the answer to a write that is not resent was lost (``RetryableError.maybe_applied``),
-        ``recover`` finds out what Mautic wrote and returns the chunk's results instead.
+        ``recover`` finds out what Mautic wrote and returns the chunk's results instead (within its lane).
+        A fatal error stops every lane before its next chunk; the results already answered are yielded
+        first, then the error is raised (the rows without a result are accounted for by the target).
         """
+        parts = lanes(items, keys, self.batch_size, self.concurrency) if keys is not None else []
+        if len(parts) <= 1:
+            yield from self._lane(items, call, recover, None)
+            return
+        stop = threading.Event()
+
+        def run(lane: list[int]) -> tuple[list[Answer], BaseException | None]:
+            out: list[Answer] = []
+            try:
+                for answer in self._lane([items[pos] for pos in lane], call, recover, stop):
+                    out.append(answer)
+            except BaseException as exc:  # handed to the main thread, which raises it after the others end
+                stop.set()
+                return out, exc
+            return out, None
+
+        answers: dict[int, Answer] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="target-mautic-lane") as pool:
+            for lane, (out, exc) in zip(parts, pool.map(run, parts), strict=True):
+                answers.update(zip(lane, out, strict=False))  # a lane stopped early answers a prefix
+                error = error or exc
+        for pos in sorted(answers):
+            yield answers[pos]
+        if error is not None:
+            raise error
+
+    def _lane(
+        self,
+        items: list[Item],
+        call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
+        recover: Callable[[list[Item]], list[BatchItemResult]] | None,
+        stop: threading.Event | None,
+    ) -> Iterator[Answer]:
+        """One lane's chunks, one after another (the whole of ``items`` when there is one lane)."""
         i = 0
         while i < len(items):
+            if stop is not None and stop.is_set():
+                return
             size = self.batch_size
             chunk = items[i : i + size]
             try:
@@ -278,3 +336,45 @@ class MauticConnector:
                 reraise_fatal(again)
                 exc = again
         return exc
+
+
+def lanes(
+    items: Sequence[Item], keys: Callable[[Any], Iterable[Hashable]], batch_size: int, concurrency: int
+) -> list[list[int]]:
+    """Positions of ``items`` split into at most ``concurrency`` lanes, each in input order.
+
+    Items sharing a key (directly or through other items) stay in one lane, so no two lanes ever hold the
+    same entity. Lanes are filled with whole chunks (``batch_size``), so the calls are as few as with one
+    lane: ``ceil(len(items) / batch_size)`` unless a group of items sharing keys straddles a lane's end.
+    """
+    total = len(items)
+    chunks = math.ceil(total / max(1, batch_size))
+    count = min(concurrency, chunks)
+    if count <= 1:
+        return [list(range(total))]
+    parent = list(range(total))
+
+    def root(pos: int) -> int:
+        while parent[pos] != pos:
+            parent[pos] = parent[parent[pos]]
+            pos = parent[pos]
+        return pos
+
+    owner: dict[Hashable, int] = {}
+    for pos, (_, carrier) in enumerate(items):
+        for key in keys(carrier):
+            first = owner.setdefault(key, pos)
+            a, b = root(first), root(pos)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pos in range(total):
+        groups[root(pos)].append(pos)
+    per_lane = batch_size * math.ceil(chunks / count)
+    out: list[list[int]] = [[] for _ in range(count)]
+    lane = 0
+    for group in groups.values():  # in order of each group's first item
+        while lane < count - 1 and out[lane] and len(out[lane]) + len(group) > per_lane:
+            lane += 1
+        out[lane].extend(group)
+    return [sorted(part) for part in out if part]

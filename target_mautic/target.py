@@ -4,9 +4,9 @@ Why these choices:
 - One :class:`~target_mautic.connector.MauticConnector` (holding the run's one :class:`MauticClient`)
   injected into all sinks, ``max_parallelism = 1``: sinks drain one after another, so a
   membership stream can rely on the contacts drained before it (a link sink drains pending contact/company
-  sinks first), the results ledger sees rows in order, and one Mautic instance is not hammered by parallel
-  batches (the API, not the target, is the bottleneck). The client's session is therefore never shared across
-  threads.
+  sinks first) and the results ledger sees rows in order. Parallelism is inside a drain instead: the
+  connector sends up to ``max_concurrency`` batch calls of one sink at once, in lanes that never share a
+  key, and the drain ends when every lane has answered (so STATE still follows the writes).
 - STATE is the SDK's: emitted only after ``drain_all`` wrote every sink. On top of that, once any record has
   failed and ``on_record_error`` is ``fail``, no further STATE is emitted, so the run's bookmark never moves
   past a row that did not land, and the run exits non-zero at the end.
@@ -34,7 +34,7 @@ from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
 from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
 from mautic_api.settings import MAUTIC_SETTINGS
-from target_mautic.connector import API_BATCH_LIMIT, MauticConnector
+from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import ResultsFileError, ResultsLedger
@@ -110,6 +110,16 @@ TARGET_SETTINGS = th.PropertiesList(
         description=(
             "Items per batch call (Mautic's api_batch_max_limit is 200 by default). When Mautic answers with "
             "its batch-limit error the chunk is halved and retried."
+        ),
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_MAX_CONCURRENCY,
+        description=(
+            "Batch calls of contacts/companies in flight at once (1: one after another). Records are put "
+            "in lanes by their id, match_on values and unique fields (case-insensitive), so two concurrent "
+            "batches never name the same record and Mautic never creates it twice."
         ),
     ),
     th.Property(

@@ -7,7 +7,7 @@ companies never) and in the merge guard (contacts only, :mod:`target_mautic.merg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from mautic_api.client import BatchItemResult
@@ -77,6 +77,31 @@ class UpsertSink(MauticSink):
                 key[name] = record[name]
         return key
 
+    @property
+    def max_size(self) -> int:
+        """Rows per drain: with lanes, a whole number of waves of ``max_concurrency`` chunks (≥ 1000 rows),
+        so every lane has work and the calls stay ``ceil(rows / batch_size)``."""
+        lanes = self.connector.concurrency
+        if self.batch_size_rows is not None or lanes <= 1:
+            return super().max_size
+        wave = self.batch_size * lanes
+        return -(-self.MAX_SIZE_DEFAULT // wave) * wave
+
+    def lane_keys(self, row: Row) -> list[Hashable]:
+        """What names the row's entity, normalised as Mautic matches (case-insensitive): its id, its
+        match_on values and each unique field it sets. Rows sharing one are never in two batches in flight."""
+        keys: list[Hashable] = []
+        if row.mautic_id is not None:
+            keys.append(("id", row.mautic_id))
+        match = self.match_key(row)
+        if match is not None:
+            keys.append(("match", match))
+        for alias in self.mapper.unique_fields():
+            value = row.payload.get(alias)
+            if value is not None and str(value).strip() != "":
+                keys.append(("unique", alias, norm(value)))
+        return keys
+
     def match_key(self, row: Row) -> tuple | None:
         values = [row.record.get(f) for f in self.match_on]
         if any(v is None or str(v).strip() == "" for v in values):
@@ -123,7 +148,6 @@ class UpsertSink(MauticSink):
         self.upsert(writes)
         if deletes:
             self.delete(deletes)
-        self.flush_results()
 
     def merge_duplicates(self, rows: list[Row]) -> list[Row]:
         """Rows naming the same entity are merged into the last one (its values win)."""
@@ -248,7 +272,7 @@ class UpsertSink(MauticSink):
                 continue
             todo.append(({"id": row.mautic_id, **row.payload}, row))
         for row, result, error in self.connector.batches(
-            todo, lambda items: self.connector.batch_edit(self.context_name, items)
+            todo, lambda items: self.connector.batch_edit(self.context_name, items), keys=self.lane_keys
         ):
             if error is not None:
                 self.fail(row, error)
@@ -286,7 +310,9 @@ class UpsertSink(MauticSink):
 
     def send_creates(self, creates: list[Row]) -> None:
         todo = [(dict(row.payload), row) for row in creates]
-        for row, result, error in self.connector.batches(todo, self.batch_new, recover=self.recover_creates):
+        for row, result, error in self.connector.batches(
+            todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys
+        ):
             if error is not None or (result is not None and result.status == 0):
                 self.fail(row, error or result.error)
             elif result is None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
+from target_mautic.connector import DEFAULT_MAX_CONCURRENCY
 
 SIM_USER, SIM_PASSWORD = "admin", "mautic"
 
@@ -48,3 +49,9 @@ def sim():
     """A fresh simulator for a test that writes, injects faults or changes data while paging."""
     with Simulator(contacts=60, seed=11, username=SIM_USER, password=SIM_PASSWORD) as fresh:
         yield fresh
+
+
+@pytest.fixture(params=[1, DEFAULT_MAX_CONCURRENCY], ids=["lanes-1", "lanes-default"])
+def lanes(request: pytest.FixtureRequest) -> dict[str, int]:
+    """Target settings for one batch call at a time, and for the default number of lanes."""
+    return {"max_concurrency": request.param}

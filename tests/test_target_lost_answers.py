@@ -12,13 +12,15 @@ COMPANY_SCHEMA = {
 }
 
 
-def test_lost_answer_to_company_batch_is_checked_not_resent(sim, tmp_path: Path) -> None:
+def test_lost_answer_to_company_batch_is_checked_not_resent(
+    sim, tmp_path: Path, lanes: dict[str, int]
+) -> None:
     before = count(sim, "companies")
     names = [f"Recovered {n} GmbH" for n in range(5)]
     source = messages("companies", COMPANY_SCHEMA, [{"companyname": n, "companycity": "Bonn"} for n in names])
     sim.schedule_fault("malformed", nth=1, path="/api/companies/batch/new")  # written, answer garbled
 
-    run = run_target(sim, tmp_path, source)
+    run = run_target(sim, tmp_path, source, **lanes)
 
     assert run.error is None
     assert run.outcomes("companies") == {"created": 5}
@@ -29,7 +31,9 @@ def test_lost_answer_to_company_batch_is_checked_not_resent(sim, tmp_path: Path)
     assert len(creates) == 1  # not resent: the look-up found all five
 
 
-def test_lost_answer_with_only_part_written_sends_the_rest(sim, tmp_path: Path) -> None:
+def test_lost_answer_with_only_part_written_sends_the_rest(
+    sim, tmp_path: Path, lanes: dict[str, int]
+) -> None:
     before = count(sim, "companies")
     names = [f"Partial {n} AG" for n in range(4)]
     source = messages("companies", COMPANY_SCHEMA, [{"companyname": n} for n in names])
@@ -37,7 +41,7 @@ def test_lost_answer_with_only_part_written_sends_the_rest(sim, tmp_path: Path) 
     # reached Mautic: the look-up then finds none and all four are sent again.
     sim.schedule_fault("timeout", nth=1, path="/api/companies/batch/new")
 
-    run = run_target(sim, tmp_path, source, request_timeout=1)
+    run = run_target(sim, tmp_path, source, request_timeout=1, **lanes)
 
     assert run.outcomes("companies") == {"created": 4}
     assert count(sim, "companies") == before + 4

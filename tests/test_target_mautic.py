@@ -115,10 +115,13 @@ def no_put(run: Run) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # contacts
 # ---------------------------------------------------------------------------------------------------------
-def test_create_update_by_id_create_if_missing_and_invalid_rows(sim: Simulator, tmp_path: Path):
+def test_create_update_by_id_create_if_missing_and_invalid_rows(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int]
+):
     before = count(sim, "leads")
     seeded3 = lead(sim, id=3)
-    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report")
+    run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report",
+                     **lanes)
     assert run.error is None
     no_put(run)
 
@@ -172,10 +175,11 @@ def test_update_by_email_without_lookup_and_idempotent_rerun(sim: Simulator, tmp
     assert rerun.outcomes()["created"] == 0 and rerun.outcomes()["updated"] == 4
 
 
-def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path):
+def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     other = lead(sim, id=6)
     records = [{"id": 5, "email": other["email"], "firstname": "Five"}, {"id": 7, "firstname": "Seven"}]
-    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report")
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report",
+                     **lanes)
     refused = run.result_for(id=5)
     assert (
         refused["outcome"] == "failed" and "allow_merge" in refused["message"] and "6" in refused["message"]
@@ -183,7 +187,8 @@ def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path):
     assert lead(sim, id=6) is not None and lead(sim, id=5)["firstname"] != "Five"
     assert run.result_for(id=7)["outcome"] == "updated"
 
-    allowed = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records[:1]), allow_merge=True)
+    allowed = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records[:1]), allow_merge=True,
+                         **lanes)
     assert allowed.result_for(id=5)["outcome"] == "updated"
     assert lead(sim, id=5)["email"] == other["email"]  # the PATCH went through (Mautic merges 6 into 5)
     assert lead(sim, id=6) is None  # ... and deletes 6, with an audit_log delete row
@@ -205,13 +210,18 @@ def test_create_if_missing_false_reports_instead(sim: Simulator, tmp_path: Path)
     assert run.result_for(email="new.one@example.org")["outcome"] == "skipped"
 
 
-def test_batch_limit_fallback_halves_the_chunk(sim: Simulator, tmp_path: Path):
+def test_batch_limit_fallback_halves_the_chunk(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     records = [{"email": f"bulk{i}@example.org", "firstname": f"B{i}"} for i in range(300)]
-    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"n": 1}), batch_size=250)
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"n": 1}), batch_size=250,
+                     **lanes)
     assert run.error is None and run.outcomes() == Counter({"created": 300})
     batch_calls = [r for r in run.requests if r["path"] == "/api/contacts/batch/new"]
-    assert batch_calls[0]["status"] == 500  # "A max of 200 entities are supported at a time."
-    assert all(r["status"] == 201 for r in batch_calls[1:]) and len(batch_calls) == 4  # 500, 125, 125, 50
+    statuses = [r["status"] for r in batch_calls]
+    if lanes["max_concurrency"] == 1:
+        assert statuses[0] == 500  # "A max of 200 entities are supported at a time."
+        assert all(status == 201 for status in statuses[1:]) and len(statuses) == 4  # 500, 125, 125, 50
+    else:  # lanes of 250 and 50: the 250 is refused, then sent as 125 + 125; the 50 goes alongside
+        assert sorted(statuses) == [201, 201, 201, 500]
     assert count(sim, "leads WHERE email LIKE 'bulk%'") == 300
     assert run.states == [{"n": 1}]
 
@@ -260,26 +270,29 @@ def test_on_record_error_fail_withholds_state_but_writes_valid_rows(sim: Simulat
     assert lead(sim, email="ada.lovelace@example.org") is not None
 
 
-def test_state_after_retried_fault_mid_batch(sim: Simulator, tmp_path: Path):
+def test_state_after_retried_fault_mid_batch(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     records = [{"email": f"fault{i}@example.org"} for i in range(450)]
     sim.schedule_fault("503", nth=2, path="/api/contacts/batch/new")
-    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"upto": 450}))
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"upto": 450}), **lanes)
     assert run.error is None and run.states == [{"upto": 450}]
     assert count(sim, "leads WHERE email LIKE 'fault%'") == 450
     statuses = [r["status"] for r in run.requests if r["path"] == "/api/contacts/batch/new"]
-    assert statuses == [201, 503, 201, 201]
+    if lanes["max_concurrency"] == 1:
+        assert statuses == [201, 503, 201, 201]
+    else:  # three lanes at once: which one meets the fault depends on timing
+        assert sorted(statuses) == [201, 201, 201, 503]
 
 
-def test_no_state_when_a_batch_fails_for_good(sim: Simulator, tmp_path: Path):
+def test_no_state_when_a_batch_fails_for_good(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     records = [{"email": f"lost{i}@example.org"} for i in range(450)]
     sim.schedule_fault("500", nth=2, path="/api/contacts/batch/new")
     text = messages("contacts", CONTACT_SCHEMA, records, {"upto": 450})
-    run = run_target(sim, tmp_path, text)
+    run = run_target(sim, tmp_path, text, **lanes)
     assert isinstance(run.error, RecordsFailedError)
     assert run.states == []  # the bookmark never moves past rows that did not land
     assert run.outcomes() == Counter({"created": 250, "failed": 200})
     assert count(sim, "leads WHERE email LIKE 'lost%'") == 250
-    rerun = run_target(sim, tmp_path, text)  # the replay completes the load without duplicates
+    rerun = run_target(sim, tmp_path, text, **lanes)  # the replay completes the load without duplicates
     assert rerun.error is None and rerun.states == [{"upto": 450}]
     assert count(sim, "leads WHERE email LIKE 'lost%'") == 450
 
@@ -352,11 +365,11 @@ def test_cli_unknown_stream_is_one_line(sim: Simulator, tmp_path: Path):
 # ---------------------------------------------------------------------------------------------------------
 # companies
 # ---------------------------------------------------------------------------------------------------------
-def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path):
+def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     before = count(sim, "companies")
     fixture = FIXTURES / "target_companies" / "upsert.singer"
     mapping = {"dim_companies": "companies"}
-    run = run_target(sim, tmp_path, fixture, stream_contexts=mapping)
+    run = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert run.error is None
     no_put(run)
     # the existing company was patched, not duplicated (batch/new never de-duplicates companies)
@@ -373,7 +386,7 @@ def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path
     assert count(sim, "companies") == before + 3
     assert run.states and run.outcomes("dim_companies") == Counter({"created": 3, "updated": 1, "skipped": 1})
 
-    rerun = run_target(sim, tmp_path, fixture, stream_contexts=mapping)
+    rerun = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert rerun.outcomes()["created"] == 0
     assert count(sim, "companies") == before + 3  # 0 new companies on the second run
 
@@ -441,14 +454,15 @@ def test_memberships_dnc_notes_tags_added_and_removed(sim: Simulator, tmp_path: 
 # ---------------------------------------------------------------------------------------------------------
 # request budget
 # ---------------------------------------------------------------------------------------------------------
-def test_ten_thousand_contacts_in_at_most_60_calls(tmp_path: Path):
+def test_ten_thousand_contacts_in_at_most_60_calls(tmp_path: Path, lanes: dict[str, int]):
     with Simulator(contacts=20, seed=5) as small:
         existing = [r["email"] for r in small.query("SELECT email FROM leads WHERE email IS NOT NULL")]
         records = [
             {"email": existing[i] if i < len(existing) else f"load{i}@example.org", "firstname": f"F{i}"}
             for i in range(10_000)
         ]
-        run = run_target(small, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"done": True}))
+        text = messages("contacts", CONTACT_SCHEMA, records, {"done": True})
+        run = run_target(small, tmp_path, text, **lanes)
         assert run.error is None and run.states == [{"done": True}]
         assert len(run.requests) <= 60, Counter((r["method"], r["path"]) for r in run.requests)
         no_put(run)
@@ -588,7 +602,9 @@ def test_overwrite_with_blank_clears_fields(sim: Simulator, tmp_path: Path):
     assert lead(sim, id=seeded[1]["id"])["city"] == seeded[1]["city"]
 
 
-def test_company_with_stale_id_is_matched_by_name_not_duplicated(sim: Simulator, tmp_path: Path):
+def test_company_with_stale_id_is_matched_by_name_not_duplicated(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int]
+):
     schema = {
         "type": "object",
         "properties": {
@@ -602,7 +618,7 @@ def test_company_with_stale_id_is_matched_by_name_not_duplicated(sim: Simulator,
         {"id": 424242, "companyname": "Company 00003", "companycity": "Torino"},
         {"id": 434343, "companyname": "Brand New GmbH", "companycity": "Graz"},
     ]
-    run = run_target(sim, tmp_path, messages("companies", schema, records))
+    run = run_target(sim, tmp_path, messages("companies", schema, records), **lanes)
     assert run.result_for(id=424242)["mautic_id"] == 3 and run.result_for(id=424242)["outcome"] == "updated"
     assert sim.query("SELECT companycity FROM companies WHERE id = 3") == [{"companycity": "Torino"}]
     assert run.result_for(id=434343)["outcome"] == "created"
