@@ -25,7 +25,8 @@ from mautic_api.errors import (
     RetryableError,
     SerializerBugError,
 )
-from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin, normalize_config
+from mautic_api.sdk import MauticConfigMixin
+from mautic_api.settings import MAUTIC_SETTINGS, normalize_config
 
 __all__ = [
     "CONTEXTS",

@@ -6,7 +6,8 @@ migrating from the PHP library should be able to paste the settings array they a
 How the tap and target use it (both plugin classes)::
 
     from singer_sdk import typing as th
-    from mautic_api.settings import MAUTIC_SETTINGS, MauticConfigMixin
+    from mautic_api.sdk import MauticConfigMixin
+    from mautic_api.settings import MAUTIC_SETTINGS
 
     class TapMautic(MauticConfigMixin, Tap):          # the mixin must come BEFORE Tap / Target
         config_jsonschema = th.PropertiesList(
@@ -14,7 +15,8 @@ How the tap and target use it (both plugin classes)::
             th.Property("start_date", th.DateTimeType),  # plugin-specific settings after them
         ).to_dict()
 
-``MauticConfigMixin`` overrides singer-sdk's ``PluginBase._validate_config`` (called from
+``MauticConfigMixin`` (in :mod:`mautic_api.sdk`, with every other private SDK override) overrides
+singer-sdk's ``PluginBase._validate_config`` (called from
 ``PluginBase.__init__`` right after the config dict is loaded and before JSON-schema validation) and
 replaces ``self._config`` with :func:`normalize_config`'s result: PHP aliases mapped (one deprecation
 warning each), ``base_url`` stripped of ``/api`` and ``/``, ``auth_method`` inferred. A bad or missing
@@ -25,7 +27,6 @@ without a traceback. ``MauticClient(self.config)`` can then be built from the pl
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from mautic_api.errors import ConfigurationError, scrub, scrub_url
+from mautic_api.errors import ConfigurationError, scrub_url
 
 AUTH_METHODS = ("basic", "oauth2", "oauth1a")
 DEFAULT_TIMEOUT = 60.0
@@ -371,49 +372,3 @@ class Settings:
         return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if isinstance(v, str) and v]
 
 
-class MauticConfigMixin:
-    """Put first in the bases of the Tap/Target class: normalises config before singer-sdk validates it.
-
-    It overrides ``PluginBase._validate_config``; see the module docstring for the usage.
-    """
-
-    _config: dict[str, Any]
-    logger: logging.Logger
-
-    def _warn_unknown_settings(self) -> None:
-        """A misspelt key (``passwrd``) would silently do nothing: name it and the closest setting."""
-        schema = getattr(self, "config_jsonschema", None) or {}
-        known = {*schema.get("properties", {}), *PHP_ALIASES, *SDK_SETTINGS}
-        name = getattr(self, "name", "this plugin")
-        for key in sorted(k for k in self._config if isinstance(k, str) and k not in known):
-            if key.startswith("_"):  # Meltano's and the user's own annotations
-                continue
-            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else "; it is ignored."
-            self.logger.warning("Setting '%s' is not a setting of %s%s", key, name, hint)
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        from singer_sdk.exceptions import ConfigValidationError
-
-        if not isinstance(self._config, dict):
-            message = "The config must be a JSON object of settings."
-            raise ConfigValidationError(message, errors=[message])
-        if raise_errors:
-            self._warn_unknown_settings()
-        try:
-            self._config = normalize_config(self._config, self.logger, strict=raise_errors)
-        except ConfigurationError as exc:
-            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
-        # singer-sdk's schema errors quote the value at fault: never let that value be a secret.
-        wrong_type = [k for k in SECRET_SETTINGS if self._config.get(k) not in (None, "")
-                      and not isinstance(self._config[k], str)]
-        if wrong_type and raise_errors:
-            message = f"Setting '{wrong_type[0]}' must be a string (its value is not shown: it is a secret)."
-            raise ConfigValidationError(message, errors=[message])
-        try:
-            return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
-        except ConfigValidationError as exc:
-            secrets = [str(self._config[k]) for k in SECRET_SETTINGS if self._config.get(k) not in (None, "")]
-            errors = [scrub(error, secrets) for error in exc.errors]
-            first = errors[0] if errors else str(exc)
-            raise ConfigValidationError(f"Config validation failed: {first}", errors=errors) from None

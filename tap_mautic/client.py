@@ -25,17 +25,14 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError
-from singer_sdk.helpers._typing import conform_record_data_types
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
-from singer_sdk.singerlib import RecordMessage
 
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
 from mautic_api.paging import CompositeKeysetPaginator, KeysetPaginator, PageQuery, Paginator
 from mautic_api.retry import wait_generator
-from mautic_api.sdk import MauticStreamMixin, sdk_error
+from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
 from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
 from tap_mautic.fields import RecordConverter, to_datetime
@@ -86,7 +83,7 @@ class WalkPaginator(BaseAPIPaginator[PageQuery]):
         return not self.walk.finished
 
 
-class MauticStream(MauticStreamMixin, RESTStream[Any]):
+class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     """A Mautic list endpoint read with keyset paging, the shared session and the shared error policy."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # post_process types and filters (see below)
@@ -359,8 +356,7 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
     def write_checkpoint(self, state: dict[str, Any], mark: Checkpoint) -> None:
         """Store the checkpoint in the stream's state and emit a STATE message now."""
         state[CHECKPOINT_KEY] = mark.as_state()
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        self.emit_state_now()
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Records after the passes (deletion markers)."""
@@ -394,26 +390,6 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
                 del row[key]
         return row
 
-    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[Any]:
-        """singer-sdk's RECORD messages, without its per-record deselection walk when the catalog selects
-        every property (the common case; that walk was 6 % of a contacts sync). Otherwise the SDK's own."""
-        if not self._every_property_selected():
-            yield from super()._generate_record_messages(record)
-            return
-        record = conform_record_data_types(stream_name=self.name, record=record, schema=self.effective_schema,
-                                           level=self.TYPE_CONFORMANCE_LEVEL, logger=self.logger)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=utc_now())
-
-    def _every_property_selected(self) -> bool:
-        every = getattr(self, "_all_selected", None)
-        if every is None:
-            every = self._all_selected = all(self.mask.values())
-        return every
-
     # ------------------------------------------------------------------------------ incremental
 
     def get_replication_key_signpost(self, context: Context | None = None) -> datetime | None:
@@ -427,18 +403,6 @@ class MauticStream(MauticStreamMixin, RESTStream[Any]):
         """The server's clock at the start of the run, or of the interrupted run this one resumes."""
         cap = getattr(self, "_bookmark_cap", None)
         return cap if cap is not None else self.tap.server_start_time()
-
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Context | None = None
-    ) -> None:
-        # Timestamp bookmarks are the server's time at the start of the run, never a record's value:
-        # once the walk completes, every change made before that instant has been read (keyset on id
-        # does not skip rows), and changes made while it paged are read again next run. singer-sdk
-        # promotes this progress marker only when the stream completes (is_sorted = False).
-        key = self.replication_key
-        if key and self.is_timestamp_replication_key:
-            latest_record = {**latest_record, key: self.bookmark_cap().isoformat()}
-        super()._increment_stream_state(latest_record, context=context)
 
     def starting_time(self, context: Context | None) -> datetime | None:
         """The bookmark (or start_date) minus the look-back, or None for a full read."""

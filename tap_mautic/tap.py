@@ -13,7 +13,6 @@ import click
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -194,18 +193,17 @@ class TapMautic(MauticPluginMixin, Tap):
                 self.logger.warning("Setting 'stream_options': %s", _not_a_stream(name, names))
         return streams
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def config_check(self) -> str | None:
         """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced)."""
-        errors = super()._validate_config(raise_errors=raise_errors)
         start = self._config.get("start_date")
-        if raise_errors and start not in (None, ""):
-            try:  # the codec's parser: the one the streams read start_date with
-                parse_datetime(str(start))
-            except ValueFormatError:
-                message = (f"Setting 'start_date' must be an ISO 8601 date or date-time, e.g. "
-                           f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
-                raise ConfigValidationError(message, errors=[message]) from None
-        return errors
+        if start in (None, ""):
+            return None
+        try:  # the codec's parser: the one the streams read start_date with
+            parse_datetime(str(start))
+        except ValueFormatError:
+            return (f"Setting 'start_date' must be an ISO 8601 date or date-time, e.g. "
+                    f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
+        return None
 
     def sync_all(self) -> None:
         """A catalog that selects streams this tap does not have would sync nothing, silently: say so."""

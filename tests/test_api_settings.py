@@ -10,11 +10,11 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from mautic_api import ConfigurationError
+from mautic_api.sdk import MauticConfigMixin
 from mautic_api.settings import (
     MAUTIC_SETTINGS,
     PHP_ALIASES,
     SECRET_SETTINGS,
-    MauticConfigMixin,
     normalize_config,
 )
 

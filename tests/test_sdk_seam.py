@@ -14,12 +14,13 @@ from singer_sdk.sinks import Sink
 
 from mautic_api.sdk import (
     MauticCommand,
+    MauticConfigMixin,
     MauticPluginMixin,
     MauticSinkSeam,
     MauticStreamMixin,
+    MauticStreamSeam,
     MauticTargetSeam,
 )
-from mautic_api.settings import MauticConfigMixin
 from tap_mautic.client import MauticStream
 from tap_mautic.tap import TapMautic
 from target_mautic.reader import MauticSingerReader
@@ -58,7 +59,10 @@ SEAM = [
     (RESTStream, "_request", "(self, prepared_request: 'requests.PreparedRequest', "
      "context: 'Context | None') -> 'requests.Response'", None),  # called by MauticStream.read_walk
     (RESTStream, "_generate_record_messages", "(self, record: 'types.Record') -> "
-     "'t.Generator[singer.RecordMessage, None, None]'", MauticStream),
+     "'t.Generator[singer.RecordMessage, None, None]'", MauticStreamSeam),
+    (RESTStream, "_increment_stream_state", "(self, latest_record: 'types.Record', *, "
+     "context: 'types.Context | None' = None) -> 'None'", MauticStreamSeam),
+    (RESTStream, "_write_state_message", "(self) -> 'None'", None),  # called by emit_state_now
     (RESTStream, "backoff_wait_generator", None, MauticStreamMixin),
     (RESTStream, "backoff_max_tries", None, MauticStreamMixin),
     (RESTStream, "backoff_jitter", None, MauticStreamMixin),
@@ -119,3 +123,27 @@ def test_every_private_sdk_override_of_the_target_is_in_the_seam_module(cls):
             overridden = sorted(set(vars(klass)) & sdk_private)
             assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_api.sdk"
     assert issubclass(cls, MauticTargetSeam if cls is TargetMautic else MauticSinkSeam)
+
+
+def test_the_stream_seam_sets_the_sdk_state_attribute_it_names():
+    # MauticStreamSeam.emit_state_now resets this attribute of singer-sdk's state manager
+    import singer_sdk.streams.core as core
+
+    assert "is_flushed" in inspect.getsource(core)
+
+
+def _tap_classes() -> list[type]:
+    import tap_mautic.streams as streams
+
+    found = {TapMautic, MauticStream}
+    found |= {v for v in vars(streams).values() if isinstance(v, type) and issubclass(v, MauticStream)}
+    return sorted(found, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", _tap_classes(), ids=lambda c: c.__name__)
+def test_every_private_sdk_override_of_the_tap_is_in_the_seam_module(cls):
+    sdk_private = _sdk_private_names(cls)
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("tap_mautic"):
+            overridden = sorted(set(vars(klass)) & sdk_private)
+            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_api.sdk"
