@@ -140,9 +140,9 @@ def test_target_fault_matrix(tmp_path: Path, retry_waits, clean_loads, kind: str
                    timeout_fault_s=1.1) as sim:
         source, records = mixed_input(sim, 2000, 300, 195)
         sim.set_faults(spec, seed=seed * 11)
-        # One lane: the simulator runs in this process (same GIL), so four concurrent 200-row batches answer in
-        # more than request_timeout = 1 s on a loaded machine and every attempt times out. Lanes under lost
-        # answers are tested in tests/test_target_lanes.py.
+        # One lane: the simulator runs in this process (same GIL), so four concurrent 200-row batches answer
+        # in more than request_timeout = 1 s on a loaded machine and every attempt times out. Lanes under
+        # lost answers are tested in tests/test_target_lanes.py.
         run = run_target(sim, tmp_path, source, on_record_error="report", request_timeout=1, max_retries=8,
                          max_concurrency=1)
         sim.set_faults(None)
