@@ -290,8 +290,12 @@ def test_no_state_when_a_batch_fails_for_good(sim: Simulator, tmp_path: Path, la
     run = run_target(sim, tmp_path, text, **lanes)
     assert isinstance(run.error, RecordsFailedError)
     assert run.states == []  # the bookmark never moves past rows that did not land
-    assert run.outcomes() == Counter({"created": 250, "failed": 200})
-    assert count(sim, "leads WHERE email LIKE 'lost%'") == 250
+    outcomes = run.outcomes()
+    if lanes["max_concurrency"] == 1:
+        assert outcomes == Counter({"created": 250, "failed": 200})
+    else:  # batches of 200, 200 and 50 in three lanes at once: which one is the second call depends on timing
+        assert outcomes["failed"] in (200, 50) and outcomes["created"] + outcomes["failed"] == 450
+    assert count(sim, "leads WHERE email LIKE 'lost%'") == outcomes["created"]
     rerun = run_target(sim, tmp_path, text, **lanes)  # the replay completes the load without duplicates
     assert rerun.error is None and rerun.states == [{"upto": 450}]
     assert count(sim, "leads WHERE email LIKE 'lost%'") == 450
