@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
-from mautic_sim.contacts import drop_nulls, parse_dt
+from mautic_sim.field_values import drop_nulls, parse_dt
 from mautic_sim.generic import CONTEXTS, _paging
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error
