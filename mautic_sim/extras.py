@@ -1,6 +1,7 @@
 # ruff: noqa: E501
-"""Mautic's special endpoints: memberships, contact actions and sub-resources, and the smaller contexts
-(files, themes, data widgets, reports data, users/self, campaign events per contact, sending).
+"""Mautic's special endpoints: memberships, contact actions and campaign events per contact; the contact
+sub-resources are in contact_resources.py, the smaller contexts (files, themes, data widgets, reports data,
+users/self, sending) in small_contexts.py.
 
 Every membership or action writes the rows Mautic writes (lead_lists_leads, campaign_leads, companies_leads,
 lead_donotcontact, lead_points_change_log, lead_stages_change_log, lead_event_log, lead_utmtags).
@@ -9,24 +10,22 @@ lead_donotcontact, lead_points_change_log, lead_stages_change_log, lead_event_lo
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import math
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
-from mautic_sim.contacts import drop_nulls, parse_dt
-from mautic_sim.generic import CONTEXTS, _paging
+from mautic_sim.contact_resources import ContactResources
+from mautic_sim.field_values import parse_dt
+from mautic_sim.generic import CONTEXTS
 from mautic_sim.messages import Request, Response
+from mautic_sim.small_contexts import SmallContexts
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
 
 OPS = {"plus": "add (+)", "minus": "subtract (-)", "times": "multiply (x)", "divide": "divide (/)", "set": "set (=)"}
-FILE_DIRS = ("images", "media")
 
 
 def _resp(status: int, body: Any, **kw: Any) -> Response:
@@ -37,7 +36,7 @@ def _contact_missing() -> ApiError:
     return ApiError(404, "Contact not found.")
 
 
-class Extras:
+class Extras(ContactResources, SmallContexts):
     """Routes that are not plain CRUD."""
 
     def __init__(self, app: Mautic):
@@ -404,333 +403,6 @@ class Extras:
             self.store.execute("DELETE FROM lead_utmtags WHERE id = ? AND lead_id = ?", (int(utm_id), lead["id"]))
             row = self._touch(lead["id"])
         return _resp(200, {"recordFound": found is not None, "contact": self.app.contacts.serialize(row, "dnc")})
-
-    # -- contact sub-resources ------------------------------------------------------------------
-    def contact_notes(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        q = req.query
-        if q.get("search") and q.get("orderBy"):
-            raise server_error()  # recorded: search + orderBy on a contact's notes is a 500 (534)
-        notes = [n for n in self.app.generic.backends["notes"].all() if (n.get("lead") or {}).get("id") == lead["id"]]
-        if q.get("search"):
-            notes = [n for n in notes if str(q["search"]).lower() in str(n.get("text") or "").lower()]
-        notes.sort(key=lambda n: n["id"], reverse=True)
-        start, limit = _paging(q, 30)
-        page = notes[start:start + limit] if limit else notes[start:]
-        return _resp(200, {"total": len(notes), "notes": [{**n, "lead": {}} for n in page]})
-
-    def contact_segments(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        out = {}
-        for r in self.store.query("SELECT * FROM lead_lists_leads WHERE lead_id = ? AND manually_removed = 0", (lead["id"],)):
-            s = self.app.generic.get_raw("segments", r["leadlist_id"])
-            if s:
-                out[str(s["id"])] = {"id": s["id"], "name": s.get("name"), "alias": s.get("alias"),
-                                     "dateAdded": iso(r["date_added"]), "manuallyRemoved": bool(r["manually_removed"]),
-                                     "manuallyAdded": bool(r["manually_added"])}
-        return _resp(200, {"total": len(out), "lists": out or []})
-
-    def contact_campaigns(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        out = {}
-        for r in self.store.query("SELECT * FROM campaign_leads WHERE lead_id = ? AND manually_removed = 0", (lead["id"],)):
-            c = self.app.generic.get_raw("campaigns", r["campaign_id"])
-            if c and c.get("isPublished"):  # recorded: an unpublished campaign is not listed (531)
-                out[str(c["id"])] = {"id": c["id"], "name": c.get("name"), "dateAdded": iso(r["date_added"]),
-                                     "manuallyRemoved": bool(r["manually_removed"]),
-                                     "manuallyAdded": bool(r["manually_added"]), "listMembership": []}
-        return _resp(200, {"total": len(out), "campaigns": out or []})
-
-    def contact_companies(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        out = []
-        for r in self.store.query("SELECT * FROM companies_leads WHERE lead_id = ?", (lead["id"],)):
-            comp = self.app.contacts.get_row("companies", r["company_id"])
-            if comp is None:
-                continue
-            item = {"company_id": str(r["company_id"]), "date_associated": r["date_added"], "is_primary": str(r["is_primary"])}
-            item.update({k: _s(v) for k, v in comp.items() if v is not None})
-            out.append(item)
-        return _resp(200, {"total": len(out), "companies": out})
-
-    def contact_devices(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        devs = [d for d in self.app.generic.backends["devices"].all() if (d.get("lead") or {}).get("id") == lead["id"]]
-        devs.sort(key=lambda d: d["id"], reverse=True)
-        return _resp(200, {"total": len(devs), "devices": [drop_nulls({**d, "lead": {}}) for d in devs]})
-
-    def contact_activity(self, req: Request, cid: str) -> Response:
-        lead = self._lead(cid, not_found)
-        return self.activity(req, lead["id"])
-
-    def activity(self, req: Request, lead_id: int | None) -> Response:
-        q = req.query
-        filters = q.get("filters") if isinstance(q.get("filters"), dict) else {}
-        include = phpquery.as_list(filters.get("includeEvents"))
-        exclude = phpquery.as_list(filters.get("excludeEvents"))
-        date_from, date_to = filters.get("dateFrom"), filters.get("dateTo")
-        order = phpquery.as_list(q.get("order")) or ["timestamp", "DESC"]
-        try:
-            page = max(1, int(q.get("page") or 1))
-            limit = int(q.get("limit") or 25)
-        except ValueError:
-            raise server_error() from None
-        where, params = "", []
-        if lead_id is not None:
-            where, params = " WHERE lead_id = ?", [lead_id]
-        events: list[dict[str, Any]] = []
-        for r in self.store.query(f"SELECT rowid AS rid, * FROM campaign_leads{where} ORDER BY date_added DESC LIMIT 500", params):
-            camp = self.app.generic.get_raw("campaigns", r["campaign_id"]) or {}
-            events.append({"event": "campaign_membership", "eventId": f"campaign_membership{r['rid']}",
-                           "eventType": "Campaign membership change",
-                           "eventLabel": f"Contact added to campaign, {camp.get('name')}",
-                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
-                           "details": {"campaignId": r["campaign_id"], "campaignName": camp.get("name"),
-                                       "objectDescription": camp.get("name")}})
-        for r in self.store.query(f"SELECT * FROM lead_points_change_log{where} ORDER BY id DESC LIMIT 500", params):
-            events.append({"event": "point.gained", "eventId": f"point.gained{r['id']}",
-                           "eventLabel": f"{r['event_name']} / {r['delta']}", "eventType": "Point gained",
-                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
-                           "details": {"log": {"eventName": r["event_name"], "actionName": r["action_name"],
-                                               "dateAdded": iso(r["date_added"]), "type": r["type"],
-                                               "delta": str(r["delta"]), "id": str(r["id"]), "lead_id": str(r["lead_id"])}}})
-        for r in self.store.query(f"SELECT * FROM lead_donotcontact{where} ORDER BY id DESC LIMIT 500", params):
-            events.append({"event": "lead.donotcontact", "eventId": f"lead.donotcontact{r['id']}",
-                           "eventLabel": str(r["channel"]).capitalize(), "eventType": "Do not contact",
-                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
-                           "details": {"dnc": {"id": str(r["id"]), "channel": r["channel"], "date_added": iso(r["date_added"]),
-                                               "reason": "Contact unsubscribed from this channel.", "comments": r["comments"]}}})
-        for r in self.store.query(f"SELECT * FROM lead_utmtags{where} ORDER BY id DESC LIMIT 500", params):
-            events.append({"event": "lead.utmtagsadded", "eventId": f"lead.utmtagsadded{r['id']}",
-                           "eventLabel": str(r["utm_campaign"] or "UTM tags"), "eventType": "UTM tags recorded",
-                           "timestamp": iso(r["date_added"]), "contactId": str(r["lead_id"]),
-                           "details": {"utmtags": {"id": r["id"], "utm_campaign": r["utm_campaign"],
-                                                   "utm_source": r["utm_source"], "utm_medium": r["utm_medium"]}}})
-        if include:
-            events = [e for e in events if e["event"] in include]
-        if exclude:
-            events = [e for e in events if e["event"] not in exclude]
-        if date_from:
-            events = [e for e in events if (e["timestamp"] or "")[:19].replace("T", " ") >= str(date_from)]
-        if date_to:
-            events = [e for e in events if (e["timestamp"] or "")[:10] <= str(date_to)]
-        desc = str(order[1] if len(order) > 1 else "DESC").upper() == "DESC"
-        events.sort(key=lambda e: e["timestamp"] or "", reverse=desc)
-        total = len(events)
-        page_events = events[(page - 1) * limit: page * limit]
-        tpl = RECORDED["bodies"]["activity_all"]
-        filt = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
-        if date_from:
-            filt = {"dateFrom": date_from, "dateTo": date_to, **filt}
-        return _resp(200, {"events": page_events, "filters": filt, "order": order[:2] if len(order) >= 2 else ["timestamp", "DESC"],
-                           "types": tpl["types"], "total": total, "page": page, "limit": limit,
-                           "maxPages": float(math.ceil(total / limit)) if limit else 1.0})
-
-    def list_owners(self, req: Request) -> Response:
-        users = self.app.generic.backends["users"].all()
-        users.sort(key=lambda u: (str(u.get("lastName")), str(u.get("firstName"))))
-        return _resp(200, [{"id": u["id"], "firstName": u.get("firstName"), "lastName": u.get("lastName")} for u in users])
-
-    def list_fields(self, req: Request) -> Response:
-        out = {}
-        for f in self.store.fields("lead"):
-            if not f["is_published"]:
-                continue
-            item = {"id": f["id"], "label": f["label"], "alias": f["alias"], "type": f["type"], "group": f["field_group"],
-                    "order": f["field_order"], "object": "lead"}
-            if f["type"] not in ("number", "boolean"):
-                item["properties"] = f["props"] or {}
-            out[str(f["id"])] = item
-        return _resp(200, out)
-
-    def list_segments(self, req: Request) -> Response:
-        segs = sorted(self.app.generic.backends["segments"].all(), key=lambda s: str(s.get("name")))
-        return _resp(200, {str(s["id"]): {"id": s["id"], "name": s.get("name"), "alias": s.get("alias")} for s in segs})
-
-    # -- users ------------------------------------------------------------------------------
-    def users_self(self, req: Request) -> Response:
-        user = self.app.current_user()
-        if user.get("client"):
-            body = copy.deepcopy(RECORDED["bodies"]["users_self_client"])
-            body["username"] = user["name"]
-            body["firstName"], body["lastName"] = self.app.client_id, "[1]"
-            return _resp(200, body)
-        u = self.app.generic.get_raw("users", user["id"]) or RECORDED["admin_user"]
-        out = self.app.user_self(u)
-        if not out.get("email"):
-            out["email"] = "admin@example.com"
-        if user.get("oauth"):
-            out["lastLogin"] = iso(self._now())
-            out["lastActive"] = iso(self._now())
-        return _resp(200, out)
-
-    def list_roles(self, req: Request) -> Response:
-        return _resp(200, [{"id": r["id"], "name": r.get("name")} for r in self.app.generic.backends["roles"].all()])
-
-    def permissioncheck(self, req: Request, uid: str) -> Response:
-        user = self._entity("users", uid)
-        body = self.app.body(req)
-        perms = phpquery.as_list(body.get("permissions") if isinstance(body, dict) else None)
-        admin = bool((user.get("role") or {}).get("isAdmin"))
-        raw = (user.get("role") or {}).get("rawPermissions") or {}
-        out = {}
-        for p in perms:
-            bundle = ":".join(str(p).split(":")[:2])
-            level = str(p).split(":")[-1]
-            out[str(p)] = admin or level in (raw.get(bundle) or [])
-        return _resp(200, out)
-
-    # -- reports, forms, focus, sending ----------------------------------------------------------
-    def report_data(self, req: Request, rid: str) -> Response:
-        report = self._entity("reports", rid)
-        tpl = copy.deepcopy(RECORDED["bodies"]["report_data"])
-        q = req.query
-        rows = self.store.query("SELECT id, email, city FROM leads ORDER BY id")
-        data = [{"id": str(r["id"]), "email": r["email"] or "", "city": r["city"] or ""} for r in rows]
-        total = len(data)
-        if q.get("limit") or q.get("page"):
-            try:
-                limit = int(q.get("limit") or 10)
-                page = int(q.get("page") or 1)
-            except ValueError:
-                raise server_error() from None
-            data = data[(page - 1) * limit: page * limit]
-            tpl["limit"], tpl["page"] = limit, page
-        tpl["totalResults"], tpl["data"] = total, data
-        keys = ["isPublished", "dateAdded", "createdBy", "createdByUser", "id", "name", "system", "isScheduled",
-                "source", "columns", "filters", "tableOrder", "graphs", "groupBy", "settings", "aggregators"]
-        tpl["report"] = {k: report.get(k) for k in keys}
-        tpl["report"]["settings"] = []
-        if q.get("dateFrom"):
-            tpl["dateFrom"] = iso(f"{q['dateFrom']} 00:00:00")
-        if q.get("dateTo"):
-            tpl["dateTo"] = iso(f"{q['dateTo']} 23:59:59")
-        return _resp(200, tpl)
-
-    def _submissions(self, form_id: int, lead_id: int | None, q: dict[str, Any]) -> dict[str, Any]:
-        where, params = "WHERE form_id = ?", [form_id]
-        if lead_id is not None:
-            where += " AND lead_id = ?"
-            params.append(lead_id)
-        start, limit = _paging(q, 30)
-        total = self.store.scalar(f"SELECT COUNT(*) FROM form_submissions {where}", params)
-        lim = f" LIMIT {limit} OFFSET {start}" if limit else ""
-        rows = self.store.query(f"SELECT * FROM form_submissions {where} ORDER BY date_submitted ASC{lim}", params)
-        subs = {str(r["id"]): self._submission_json(r) for r in rows}
-        return {"total": str(total), "submissions": subs or {}}
-
-    def _submission_json(self, r: dict[str, Any]) -> dict[str, Any]:
-        lead = self.app.contacts.get_row("leads", r["lead_id"]) if r["lead_id"] else None
-        return {"id": r["id"], "ipAddress": {"ip": "127.0.0.1"}, "form": {"id": r["form_id"]},
-                "lead": {"id": lead["id"]} if lead else None, "trackingId": r["tracking_id"],
-                "dateSubmitted": iso(r["date_submitted"]), "referer": r["referer"], "page": None, "results": {}}
-
-    def form_submissions(self, req: Request, fid: str) -> Response:
-        self._entity("forms", fid)
-        return _resp(200, self._submissions(int(fid), None, req.query))
-
-    def form_submissions_contact(self, req: Request, fid: str, cid: str) -> Response:
-        self._entity("forms", fid)
-        return _resp(200, self._submissions(int(fid), int(cid), req.query))
-
-    def form_submission(self, req: Request, fid: str, sid: str) -> Response:
-        self._entity("forms", fid)
-        r = self.store.one("SELECT * FROM form_submissions WHERE id = ? AND form_id = ?", (int(sid), int(fid)))
-        if r is None:
-            raise not_found()
-        return _resp(200, {"submission": self._submission_json(r)})
-
-    def form_parts_delete(self, req: Request, fid: str, part: str) -> Response:
-        form = self._entity("forms", fid)
-        ids = {str(i) for i in self.app._ids(req)}
-        key = "fields" if part == "fields" else "actions"
-        items = form.get(key) or []
-        form[key] = [x for x in items if not (isinstance(x, dict) and str(x.get("id")) in ids)]
-        self.app.generic.backends["forms"].update(form["id"], form)
-        return _resp(200, {"form": form})
-
-    def focus_js(self, req: Request, fid: str) -> Response:
-        self._entity("focus", fid)
-        js = f"(function(window){{window.MauticFocus{int(fid)}=function(){{}};}})(window);"
-        return _resp(200, {"js": js})
-
-    def email_send(self, req: Request, eid: str, cid: str | None = None) -> Response:
-        self._entity("emails", eid)
-        if cid is not None:
-            self._lead(cid, not_found)
-        # Like an instance without SMTP: nothing is sent (see docs/simulator.md).
-        return _resp(200, {"success": False, "failed": "Connection could not be established with host \"localhost:25\": "
-                                                       "stream_socket_client(): Unable to connect to localhost:25 (Connection refused)"})
-
-    def sms_send(self, req: Request, sid: str, cid: str) -> Response:
-        self._entity("smses", sid)
-        self._lead(cid, not_found)
-        return _resp(200, json.dumps({"error": {"message": "SMS transport is disabled.", "code": 417}}),
-                     version_header=False)
-
-    # -- files, themes, data ---------------------------------------------------------------------
-    def _dir(self, d: str, q: dict[str, Any]) -> None:
-        if d not in FILE_DIRS:
-            raise ApiError(406, f"{d} not found. Only media or images options are possible.")
-        if q.get("subdir"):
-            raise ApiError(406, f"{q['subdir']} doesn't exist in the {d} dir.")
-
-    def files_list(self, req: Request, d: str) -> Response:
-        self._dir(d, req.query)
-        names = sorted(n for (dd, n) in self.files if dd == d)
-        return _resp(200, {"files": names})
-
-    def files_new(self, req: Request, d: str) -> Response:
-        self._dir(d, req.query)
-        ctype = req.headers.get("content-type", "")
-        m = re.search(r'filename="([^"]+)"', req.body.decode("latin-1")) if "multipart" in ctype else None
-        if not m:
-            return _resp(200, {"file": []})
-        ext = m.group(1).rsplit(".", 1)[-1] if "." in m.group(1) else "bin"
-        name = hashlib.md5(req.body).hexdigest() + f".{ext}"
-        self.files[(d, name)] = len(req.body)
-        return _resp(200, {"file": {"link": f"{self.app.base_url}/media/{d}/{name}", "name": name}})
-
-    def files_delete(self, req: Request, d: str, name: str) -> Response:
-        self._dir(d, {})
-        if (d, name) not in self.files:
-            raise ApiError(404, "File does not exist")
-        del self.files[(d, name)]
-        return _resp(200, {"success": True})
-
-    def theme_get(self, req: Request, name: str) -> Response:
-        if name not in RECORDED["bodies"]["themes"]["themes"]:
-            raise ApiError(500, f'The "/var/www/mautic/themes/{name}" directory does not exist.')
-        return Response(200, _theme_zip(name), {"Content-Disposition": f"attachment; filename=tmp_{name}.zip"},
-                        version_header=False, content_type="application/zip")
-
-    def theme_delete(self, req: Request, name: str) -> Response:
-        raise ApiError(500, f"{name} not found!")
-
-    def data_widget(self, req: Request, name: str) -> Response:
-        key = f"data_{name}"
-        if req.query and name == "created.leads.in.time" and "data_created.leads.in.time_raw" in RECORDED["bodies"]:
-            key = "data_created.leads.in.time_raw"
-        body = RECORDED["bodies"].get(key)
-        if body is None:
-            raise not_found()
-        return _resp(200, body)
-
-
-def _s(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _theme_zip(name: str) -> bytes:
-    import io
-    import zipfile
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(f"{name}/config.json", json.dumps({"name": name, "author": "mautic-sim"}))
-        z.writestr(f"{name}/html/base.html.twig", "<html><body>{% block content %}{% endblock %}</body></html>")
-    return buf.getvalue()
 
 
 __all__ = ["CONTEXTS", "Extras"]

@@ -1,0 +1,160 @@
+# ruff: noqa: E501
+"""Single-entity and batch endpoints of generic contexts, and the batch helpers contacts/companies share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mautic_sim import phpquery
+from mautic_sim.generic import Ctx
+from mautic_sim.messages import Request, Response
+from mautic_sim.util import ApiError, not_found, server_error
+
+BATCH_LIMIT = 200
+
+
+class _BatchPartial(Exception):
+    def __init__(self, entity: Any, details: dict[str, list[str]]):
+        super().__init__("partial")
+        self.entity, self.details = entity, details
+
+
+class BatchRoutes:
+    """get/new/edit/delete and batch new/edit/delete for the generic contexts, as a mixin of ``Mautic``."""
+
+    def g_get(self, req: Request, ctx: Ctx, eid: str) -> Response:
+        e = self.generic.get_raw(ctx.name, eid)
+        if e is None:
+            raise not_found()
+        return Response(200, {ctx.item: self.generic.present(ctx, e)})
+
+    def g_new(self, req: Request, ctx: Ctx) -> Response:
+        e = self.generic.create(ctx, self.body(req))
+        return Response(201, {ctx.item: self.generic.present(ctx, e, created=True)},
+                        {"Location": f"/api/{ctx.path}/{e['id']}"})
+
+    def g_edit(self, req: Request, ctx: Ctx, eid: str) -> Response:
+        payload = self.body(req)
+        if req.method == "PUT" and self.generic.get_raw(ctx.name, eid) is None:
+            if ctx.name == "campaigns":
+                raise ApiError(400, "At least one event is required. Use the Launch Campaign Builder button to add "
+                                    "one.")
+            e = self.generic.create(ctx, payload)
+            return Response(201, {ctx.item: self.generic.present(ctx, e, created=True)},
+                            {"Location": f"/api/{ctx.path}/{e['id']}"})
+        e = self.generic.edit(ctx, int(eid), payload, put=req.method == "PUT")
+        return Response(200, {ctx.item: self.generic.present(ctx, e, created=req.method == "PUT")})
+
+    def g_delete(self, req: Request, ctx: Ctx, eid: str) -> Response:
+        e = self.generic.present(ctx, self.generic.delete(ctx, int(eid)))
+        e = {**e, "id": None}
+        return Response(200, {ctx.item: e})
+
+    def _batch_items(self, req: Request) -> list[tuple[str, Any]]:
+        payload = self.body(req)
+        if isinstance(payload, dict) and payload and all(str(k).isdigit() for k in payload):
+            items = list(payload.items())
+        elif isinstance(payload, list):
+            items = [(str(i), v) for i, v in enumerate(payload)]
+        elif payload == {}:
+            items = []
+        else:
+            raise server_error()
+        if len(items) > BATCH_LIMIT:
+            raise ApiError(500, f"A max of {BATCH_LIMIT} entities are supported at a time.")
+        return items
+
+    @staticmethod
+    def _batch_body(list_key: str, done: dict[int, Any], codes: list[int], errors: dict[int, Any]) -> dict[str, Any]:
+        def pack(d: dict[int, Any]) -> Any:
+            keys = sorted(d)
+            return [d[k] for k in keys] if keys == list(range(len(keys))) else {str(k): d[k] for k in keys}
+        body: dict[str, Any] = {list_key: pack(done), "statusCodes": codes}
+        if errors:
+            body["errors"] = pack(errors)
+        return body
+
+    def _run_batch(self, items: list[tuple[str, Any]], fn: Callable[[Any], tuple[Any, int]],
+                   list_key: str) -> dict[str, Any]:
+        done: dict[int, Any] = {}
+        errors: dict[int, Any] = {}
+        codes: list[int] = []
+        for i, (_, item) in enumerate(items):
+            try:
+                entity, code = fn(item)
+                done[i] = entity
+                codes.append(code)
+            except _BatchPartial as bp:
+                done[i] = bp.entity
+                codes.append(400)
+                errors[i] = {"code": 400, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
+                             "details": bp.details, "type": None}
+            except ApiError as e:
+                codes.append(e.status)
+                if e.status == 404:
+                    errors[i] = {"message": e.message, "code": 404, "type": "api"}
+                else:
+                    errors[i] = {"code": e.status, "message": e.message,
+                                 "details": e.details if e.details is not None else [], "type": None}
+        return self._batch_body(list_key, done, codes, errors)
+
+    def g_batch_new(self, req: Request, ctx: Ctx) -> Response:
+        items = self._batch_items(req)
+        if ctx.batch_new_500:
+            for _, item in items:  # validate first: Mautic fails the whole request without partial writes
+                if not isinstance(item, dict) or any(item.get(k) in (None, "") for k, _ in ctx.required) or (
+                        ctx.name in ("devices",) and not item.get("lead")) or (
+                        ctx.name == "notes" and not self.contacts.get_row("leads", item.get("lead"))) or (
+                        ctx.name == "users" and not item.get("plainPassword")):
+                    raise server_error()
+        body = self._run_batch(items, lambda it: (self.generic.present(ctx, self.generic.create(ctx, it, batch=True), True), 201),
+                               ctx.list_key)
+        return Response(201, body)
+
+    def g_batch_edit(self, req: Request, ctx: Ctx) -> Response:
+        items = self._batch_items(req)
+        put = req.method == "PUT"
+        if (put and ctx.batch_put == "500") or (not put and ctx.batch_patch_500):
+            raise server_error()
+
+        def one(item: Any) -> tuple[Any, int]:
+            if not isinstance(item, dict) or not item.get("id"):
+                raise ApiError(400, "ID is missing from the payload.")
+            if put and isinstance(ctx.batch_put, dict):
+                e = self.generic.get_raw(ctx.name, item["id"])
+                if e is None:
+                    raise not_found()
+                raise _BatchPartial(e, ctx.batch_put)
+            try:
+                return self.generic.present(ctx, self.generic.edit(ctx, int(item["id"]), item, put=put)), 200
+            except ApiError as err:
+                if err.status == 400:
+                    current = self.generic.get_raw(ctx.name, item["id"])
+                    raise _BatchPartial(current, err.details or {}) from None
+                raise
+
+        return Response(200, self._run_batch(items, one, ctx.list_key))
+
+    def _ids(self, req: Request) -> list[int]:
+        raw = req.query.get("ids")
+        if raw is None:
+            body = self.body(req) if req.body else {}
+            raw = body.get("ids") if isinstance(body, dict) else None
+        vals = phpquery.as_list(raw) if not isinstance(raw, str) else raw.split(",")
+        out = []
+        for v in vals:
+            try:
+                out.append(int(str(v).strip()))
+            except ValueError:
+                continue
+        return out
+
+    def g_batch_delete(self, req: Request, ctx: Ctx) -> Response:
+        out = []
+        for i in self._ids(req):
+            try:
+                out.append(self.generic.present(ctx, self.generic.delete(ctx, i)))
+            except ApiError:
+                continue
+        return Response(200, {ctx.list_key: out})
