@@ -36,6 +36,7 @@ from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
 from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
 from tap_mautic.fields import RecordConverter, to_datetime
+from tap_mautic.partition import IdRange, bound_walk, in_range, pinned_range
 from tap_mautic.progress import Progress
 from tap_mautic.schemas import MODIFIED_AT
 
@@ -92,6 +93,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     supports_minimal: bool = False
     permission: str = "view access to this context"
     drop_properties: tuple[str, ...] = ()
+    id_partitioned: bool = True  # False: read whole by partition 0 only (no single id key)
 
     def __init__(
         self,
@@ -135,6 +137,32 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     def page_size(self) -> int:
         size = self.options.get("page_size") or self.config.get("page_size") or 200
         return max(1, int(size))
+
+    def partition_bounds(self, state: dict[str, Any], context: Context | None) -> IdRange | None:
+        """This run's id range (``partition_count``/``partition_index``); None: the stream is not read."""
+        count = int(self.config.get("partition_count") or 1)
+        index = int(self.config.get("partition_index") or 0)
+        if count <= 1:
+            return None, None
+        if not self.id_partitioned:
+            if index == 0:
+                return None, None
+            self.logger.info("Stream '%s': not keyed by one id, read by partition 0 only.", self.name)
+            return None
+        bounds = pinned_range(state, count, index, lambda: self.max_id(context))
+        self.logger.info("Stream '%s': partition %d of %d, ids above %s up to %s.", self.name, index, count,
+                         bounds[0] if bounds[0] is not None else "the first",
+                         bounds[1] if bounds[1] is not None else "the last")
+        return bounds
+
+    def max_id(self, context: Context | None) -> int:
+        """The stream's highest id now (one row, ``id DESC``; 0 when empty). A server that ignores the order
+        only unbalances the partitions: the last one is open-ended."""
+        query = PageQuery((), (("id", "DESC"),), 1)
+        send = self.request_decorator(self._request)
+        response = send(self.prepare_request(context, next_page_token=query), context)
+        rows = self.extract_rows(response_json(response)[1])
+        return max((int(row["id"]) for row in rows), default=0)
 
     # ----------------------------------------------------------------------------- HTTP plumbing
     # Session, authenticator, url_base, timeout and max tries come from mautic_api's MauticStreamMixin.
@@ -301,6 +329,9 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         start = self.starting_time(context) if self.is_timestamp_replication_key else None
         mark = Checkpoint.resume(state, start, self.tap.server_start_time())
         self._bookmark_cap = mark.window_end
+        bounds = self.partition_bounds(state, context)
+        if bounds is None:
+            return
         if mark.resumed:
             self.logger.info("Stream '%s': resuming the interrupted run (%d pass(es) done, pass at id %s).",
                              self.name, len(mark.done), mark.last_id)
@@ -311,6 +342,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                     continue
                 progress.start_walk()
                 walk = self.new_walk(query, context)
+                bound_walk(walk, bounds)
                 if mark.current == key and mark.last_id is not None:
                     resume_walk(walk, mark.last_id)
                 mark.begin(key)
@@ -330,6 +362,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                 mark.complete()
                 self.write_checkpoint(state, mark)
             for row in self.extra_records(context):
+                if not in_range(row.get("id"), bounds):
+                    continue  # a deletion marker of another partition's id
                 progress.tick()
                 yield row
             state.pop(CHECKPOINT_KEY, None)

@@ -201,7 +201,11 @@ class WebhooksStream(EntityStream):
 
 
 class FormsStream(EntityStream):
-    """Forms: parent of form_submissions_results (one child walk per form)."""
+    """Forms: parent of form_submissions_results (one child walk per form).
+
+    Not partitioned: partition 0 reads every form, so that it reads every form's submissions."""
+
+    id_partitioned = False
 
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
         return {"form_id": record["id"]}
@@ -461,6 +465,8 @@ class CompositeStatsStream(StatsStream):
     ``("gt", a, b)`` reads the following groups (``A gt a``). Only top-level ANDs, never an offset.
     """
 
+    id_partitioned = False
+
     def __init__(self, tap: TapMautic, *, key: tuple[str, str], **kwargs: Any) -> None:
         self.key = key
         super().__init__(tap, primary_keys=key, **kwargs)
@@ -485,6 +491,7 @@ class FormSubmissionsResultsStream(MauticStream):
     """
 
     parent_stream_type = FormsStream
+    id_partitioned = False  # offsets, no id filter: read whole by partition 0
     state_partitioning_keys: list[str] = []  # one state for the stream, not one per form
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:

@@ -84,6 +84,12 @@ TAP_SETTINGS = th.PropertiesList(
                             "not readable: it needs an administrator), read contacts and companies in full "
                             "on every Nth run (1: every run; 0: never, updates are missed until a full "
                             "refresh)"),
+    th.Property("partition_count", th.IntegerType(minimum=1), default=1,
+                description="Split every id-keyed stream into this many disjoint id ranges, one per run "
+                            "(K Meltano jobs, each with its own state id, share a large backfill); 1: off"),
+    th.Property("partition_index", th.IntegerType(minimum=0), default=0,
+                description="Which id range this run reads, 0 to partition_count - 1 (the last range has no "
+                            "upper bound; membership tables and form submissions are read by partition 0)"),
     th.Property("backoff_factor", th.NumberType(exclusive_minimum=0, maximum=60), default=1.0,
                 description="Seconds of the first retry wait (then doubling, capped at 60x); 429 answers "
                             "wait as the server asks"),
@@ -194,7 +200,12 @@ class TapMautic(MauticPluginMixin, Tap):
         return streams
 
     def config_check(self) -> str | None:
-        """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced)."""
+        """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced), and
+        ``partition_index`` must name one of the ``partition_count`` partitions."""
+        count, index = self._config.get("partition_count", 1), self._config.get("partition_index", 0)
+        if isinstance(count, int) and isinstance(index, int) and not 0 <= index < count:
+            return (f"Setting 'partition_index' must be 0 to partition_count - 1 = {count - 1} "
+                    f"(got {index}).")
         start = self._config.get("start_date")
         if start in (None, ""):
             return None
