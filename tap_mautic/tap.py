@@ -87,6 +87,10 @@ TAP_SETTINGS = th.PropertiesList(
     th.Property("partition_count", th.IntegerType(minimum=1), default=1,
                 description="Split every id-keyed stream into this many disjoint id ranges, one per run "
                             "(K Meltano jobs, each with its own state id, share a large backfill); 1: off"),
+    th.Property("partition_id_span", th.IntegerType(minimum=1),
+                description="With partition_count > 1 (required then, the same in every partition's run): "
+                            "the id span the ranges split, about the largest id today (ids above it go to "
+                            "the last partition); the boundaries then never depend on when a run starts"),
     th.Property("partition_index", th.IntegerType(minimum=0), default=0,
                 description="Which id range this run reads, 0 to partition_count - 1 (the last range has no "
                             "upper bound; membership tables and form submissions are read by partition 0)"),
@@ -206,6 +210,9 @@ class TapMautic(MauticPluginMixin, Tap):
         if isinstance(count, int) and isinstance(index, int) and not 0 <= index < count:
             return (f"Setting 'partition_index' must be 0 to partition_count - 1 = {count - 1} "
                     f"(got {index}).")
+        if isinstance(count, int) and count > 1 and not self._config.get("partition_id_span"):
+            return ("Setting 'partition_id_span' is required with partition_count > 1: the same id span "
+                    "(about the largest id today) in every partition's run, so the ranges line up.")
         start = self._config.get("start_date")
         if start in (None, ""):
             return None

@@ -78,10 +78,13 @@ TAP_ONLY: list[tuple[dict[str, Any], str]] = [
     ({"start_date": "2024-13-45"}, "'start_date'"),
     ({"start_date": "12:00"}, "'start_date'"),  # a bare time: pendulum would put it on today
     ({"start_date": "2024-060"}, "'start_date'"),  # an ordinal date the streams cannot read
-    ({"partition_count": 3, "partition_index": 3}, "'partition_index' must be 0 to partition_count - 1"),
+    ({"partition_count": 3, "partition_index": 3, "partition_id_span": 9},
+     "'partition_index' must be 0 to partition_count - 1"),
     ({"partition_index": 1}, "'partition_index' must be 0 to partition_count - 1"),
     ({"partition_count": 0}, "partition_count"),
     ({"partition_index": -1}, "partition_index"),
+    ({"partition_count": 3, "partition_index": 1}, "'partition_id_span' is required"),
+    ({"partition_count": 3, "partition_index": 1, "partition_id_span": 0}, "partition_id_span"),
     ({"lookback_seconds": -5}, "lookback_seconds"),
     ({"backoff_factor": -1}, "backoff_factor"),
     ({"backoff_factor": 0}, "backoff_factor"),

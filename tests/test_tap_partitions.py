@@ -20,7 +20,8 @@ def _keys(result, stream: str, keys: tuple[str, ...]) -> list[tuple]:
 def test_three_partitions_union_is_one_full_run(session_sim):
     config = basic_config(session_sim, page_size=7)
     full = sync(config, streams=STREAMS)
-    parts = [sync({**config, "partition_count": 3, "partition_index": i}, streams=STREAMS) for i in range(3)]
+    parts = [sync({**config, "partition_count": 3, "partition_index": i, "partition_id_span": 45},
+                  streams=STREAMS) for i in range(3)]
     for stream, keys in (("contacts", ("id",)), ("email_stats", ("id",)), ("page_hits", ("id",)),
                          ("lead_lists_leads", ("leadlist_id", "lead_id"))):
         whole = _keys(full, stream, keys)
@@ -41,7 +42,7 @@ def test_three_partitions_union_is_one_full_run(session_sim):
 
 def test_the_pinned_range_survives_growth(session_sim):
     """A later run of a partition reads the range of its first run, whatever the stream's max id is now."""
-    config = basic_config(session_sim, partition_count=2, partition_index=0)
+    config = basic_config(session_sim, partition_count=2, partition_index=0, partition_id_span=100)
     first = sync(config, streams=["contacts"])
     pinned = first.last_state["bookmarks"]["contacts"]["partition"]
     state = {"bookmarks": {"contacts": {"partition": {**pinned, "upper": 5}}}}
@@ -57,3 +58,16 @@ def test_ranges_cover_every_id_once(max_id, count):
 
 
 # Bad partition settings (one line naming the setting): rows of tests/test_bad_config.py.
+
+
+def test_partitions_started_at_different_times_still_cover_every_id_once(sim):
+    """The boundaries come from the settings, not from the table when a run starts: contacts created
+    between the partitions' first runs are read exactly once (by the open-ended last partition)."""
+    config = basic_config(sim, page_size=9, partition_count=3, partition_id_span=60)
+    first = sync({**config, "partition_index": 0}, streams=["contacts"])
+    created = sim.create_contacts(25)
+    later = [sync({**config, "partition_index": i}, streams=["contacts"]) for i in (1, 2)]
+    union = Counter(i for run in (first, *later) for i in run.ids("contacts"))
+    every = {row["id"] for row in sim.query("SELECT id FROM leads")}
+    assert set(union) == every and set(union.values()) == {1}
+    assert set(created) <= later[1].ids("contacts")
