@@ -420,16 +420,12 @@ class DeletionsStream(StatsStream):
                                "{got}); refusing to continue."})
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
-        return {
-            "id": int(row["id"]),
-            "object": row.get("object"),
-            "bundle": row.get("bundle"),
-            "object_id": _int_or_none(row.get("object_id")),
-            "name": php_serialized_name(row.get("details")),
-            "deleted_at": to_datetime(row["date_added"]) if row.get("date_added") else None,
-            "user_id": _int_or_none(row.get("user_id")),
-            "user_name": row.get("user_name"),
-        }
+        deletion = {name: row.get(name) for name in ("id", "object", "bundle", "object_id", "user_id",
+                                                      "user_name")}
+        deletion["name"] = php_serialized_name(row.get("details"))
+        deletion["deleted_at"] = row.get("date_added")
+        # typed like every other record (MauticStream's converter), not as an audit_log row
+        return MauticStream.post_process(self, deletion, context)
 
 
 def php_serialized_name(details: Any) -> str | None:
@@ -449,13 +445,6 @@ def php_serialized_name(details: Any) -> str | None:
         return None
     raw = tail.encode("utf-8")[: int(length)]
     return raw.decode("utf-8", errors="replace")
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 class CompositeStatsStream(StatsStream):
