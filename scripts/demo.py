@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.simproc import SimProcess
 from mautic_api.client import MauticClient
 from scripts.pipeline import (
     ROOT,
@@ -35,27 +35,13 @@ from scripts.pipeline import (
 
 OUT = ROOT / "demo-output"
 CONTACTS = int(os.environ.get("DEMO_CONTACTS", "1000"))
-PASSWORD = "mautic"
+PASSWORD = SimProcess.password
 STATE_SUFFIX = "demo"
 JOB = ("tap-mautic", "target-duckdb")
 
 
 def step(text: str) -> None:
     print(f"\n== {text}", flush=True)
-
-
-def start_sim() -> tuple[subprocess.Popen[str], str]:
-    """The simulator on a port the OS picks; its URL is the first line it prints."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mautic_sim.cli", "--port", "0", "--contacts", str(CONTACTS), "--seed", "42",
-         "--password", PASSWORD],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
-    )
-    line = proc.stdout.readline().strip() if proc.stdout else ""
-    if not line.startswith("MAUTIC_SIM_URL="):
-        proc.kill()
-        sys.exit(f"demo: the simulator did not start (first line: {line!r})")
-    return proc, line.split("=", 1)[1]
 
 
 def run_job(env: dict[str, str], *, full_refresh: bool = False) -> tuple[Counter[str], float]:
@@ -133,62 +119,60 @@ def main() -> None:
     OUT.mkdir()
     database = OUT / "warehouse.duckdb"
     step(f"Starting the Mautic simulator with {CONTACTS} contacts")
-    sim, url = start_sim()
-    try:
-        print(f"  {url}")
-        env = meltano_env(OUT, {"MAUTIC_SIM_URL": url, "MAUTIC_SIM_PASSWORD": PASSWORD})
-        client = MauticClient({"base_url": url, "username": "admin", "password": PASSWORD})
+    with SimProcess(contacts=CONTACTS, seed=42) as sim:  # stopped on leaving, whatever happens
+        url = sim.url
+        try:
+            print(f"  {url}")
+            env = meltano_env(OUT, {"MAUTIC_SIM_URL": url, "MAUTIC_SIM_PASSWORD": PASSWORD})
+            client = MauticClient({"base_url": url, "username": "admin", "password": PASSWORD})
 
-        step("meltano --environment sim run tap-mautic target-duckdb   (first run: everything)")
-        emitted, seconds = run_job(env, full_refresh=True)
-        print(f"  done in {seconds:.0f} s")
-        compare_rows(emitted, database)
-        typed = duckdb_query(database, """
-            SELECT id, email, seats, is_vip, attribution, last_purchase_at, interests
-            FROM mautic.contacts WHERE email IS NOT NULL AND seats IS NOT NULL ORDER BY id LIMIT 3""")
-        print("  contacts with typed custom-field columns:")
-        for row in typed:
-            print(f"    {row}")
+            step("meltano --environment sim run tap-mautic target-duckdb   (first run: everything)")
+            emitted, seconds = run_job(env, full_refresh=True)
+            print(f"  done in {seconds:.0f} s")
+            compare_rows(emitted, database)
+            typed = duckdb_query(database, """
+                SELECT id, email, seats, is_vip, attribution, last_purchase_at, interests
+                FROM mautic.contacts WHERE email IS NOT NULL AND seats IS NOT NULL ORDER BY id LIMIT 3""")
+            print("  contacts with typed custom-field columns:")
+            for row in typed:
+                print(f"    {row}")
 
-        step("Changing Mautic: 5 contacts edited, 3 created, 2 deleted (through its REST API)")
-        changes = change_contacts(client)
-        for kind, ids in changes.items():
-            print(f"  {kind:<8} {ids}")
-        time.sleep(1.1)  # Mautic stores seconds: the next run starts in a later second than the changes
+            step("Changing Mautic: 5 contacts edited, 3 created, 2 deleted (through its REST API)")
+            changes = change_contacts(client)
+            for kind, ids in changes.items():
+                print(f"  {kind:<8} {ids}")
+            time.sleep(1.1)  # Mautic stores seconds: the next run starts in a later second than the changes
 
-        step("meltano --environment sim run tap-mautic target-duckdb   (incremental, from the saved state)")
-        emitted, seconds = run_job(env)
-        print(f"  done in {seconds:.0f} s; contacts emitted: {emitted['contacts']} "
-              f"(expected {sum(len(v) for v in changes.values())})")
-        contacts = {r["id"]: r for r in duckdb_query(
-            database, "SELECT id, email, city, seats, _sdc_deleted_at FROM mautic.contacts")}
-        ok_edit = all(contacts[i]["city"] == f"Demo City {n}" for n, i in enumerate(changes["edited"]))
-        ok_new = all(i in contacts for i in changes["created"]) and len(set(changes["created"])) == 3
-        ok_del = all(contacts[i]["_sdc_deleted_at"] for i in changes["deleted"])
-        deletions = duckdb_query(database, "SELECT object, object_id, name, deleted_at, user_name "
-                                           "FROM mautic.deletions ORDER BY id")
-        print(f"  edits in DuckDB: {ok_edit}; new contacts in DuckDB: {ok_new}; deleted contacts marked "
-              f"(_sdc_deleted_at): {ok_del}")
-        print("  deletions table (who was deleted, when, by whom):")
-        for row in deletions[-len(changes["deleted"]):]:
-            print(f"    {row}")
-        state_id = f"sim:tap-mautic-to-target-duckdb:{STATE_SUFFIX}"
-        state = meltano("--environment", "sim", "state", "get", state_id, env=env).stdout.strip()
-        state = state.splitlines()[-1]
-        bookmark = json.loads(state)["singer_state"]["bookmarks"]["contacts"]
-        print(f"  bookmark of contacts: {bookmark}")
-        expected = sum(len(v) for v in changes.values())
-        if emitted["contacts"] != expected or not (ok_edit and ok_new and ok_del):
-            raise PipelineError("the incremental run did not carry exactly the changes")
+            step("meltano --environment sim run tap-mautic target-duckdb   (incremental, from saved state)")
+            emitted, seconds = run_job(env)
+            print(f"  done in {seconds:.0f} s; contacts emitted: {emitted['contacts']} "
+                  f"(expected {sum(len(v) for v in changes.values())})")
+            contacts = {r["id"]: r for r in duckdb_query(
+                database, "SELECT id, email, city, seats, _sdc_deleted_at FROM mautic.contacts")}
+            ok_edit = all(contacts[i]["city"] == f"Demo City {n}" for n, i in enumerate(changes["edited"]))
+            ok_new = all(i in contacts for i in changes["created"]) and len(set(changes["created"])) == 3
+            ok_del = all(contacts[i]["_sdc_deleted_at"] for i in changes["deleted"])
+            deletions = duckdb_query(database, "SELECT object, object_id, name, deleted_at, user_name "
+                                               "FROM mautic.deletions ORDER BY id")
+            print(f"  edits in DuckDB: {ok_edit}; new contacts in DuckDB: {ok_new}; deleted contacts marked "
+                  f"(_sdc_deleted_at): {ok_del}")
+            print("  deletions table (who was deleted, when, by whom):")
+            for row in deletions[-len(changes["deleted"]):]:
+                print(f"    {row}")
+            state_id = f"sim:tap-mautic-to-target-duckdb:{STATE_SUFFIX}"
+            state = meltano("--environment", "sim", "state", "get", state_id, env=env).stdout.strip()
+            state = state.splitlines()[-1]
+            bookmark = json.loads(state)["singer_state"]["bookmarks"]["contacts"]
+            print(f"  bookmark of contacts: {bookmark}")
+            expected = sum(len(v) for v in changes.values())
+            if emitted["contacts"] != expected or not (ok_edit and ok_new and ok_del):
+                raise PipelineError("the incremental run did not carry exactly the changes")
 
-        step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
-        reverse_etl(env, database, segment_id=2)
-        print(f"\nDemo complete; files in {OUT.relative_to(ROOT)}/")
-    except PipelineError as exc:
-        sys.exit(f"demo failed: {exc}")
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+            step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
+            reverse_etl(env, database, segment_id=2)
+            print(f"\nDemo complete; files in {OUT.relative_to(ROOT)}/")
+        except PipelineError as exc:
+            sys.exit(f"demo failed: {exc}")
 
 
 if __name__ == "__main__":
