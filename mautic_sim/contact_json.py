@@ -68,16 +68,19 @@ class ContactSerialization:
                     "doNotContact": one["doNotContact"], "frequencyRules": []})
         return out
 
+    def _raw_cached(self, context: str, item_id: int) -> dict[str, Any] | None:
+        """A users/stages row, from the per-request cache while a list is being serialised."""
+        cache = getattr(self._tl, "cache", None)
+        if cache is None:
+            return self.app.generic.get_raw(context, item_id)
+        if item_id not in cache[context]:
+            cache[context][item_id] = self.app.generic.get_raw(context, item_id)
+        return cache[context][item_id]
+
     def owner_json(self, owner_id: int | None, full: bool = False) -> dict[str, Any] | None:
         if not owner_id:
             return None
-        cache = getattr(self._tl, "cache", None)
-        if cache is not None:
-            if owner_id not in cache["users"]:
-                cache["users"][owner_id] = self.app.generic.get_raw("users", owner_id)
-            user = cache["users"][owner_id]
-        else:
-            user = self.app.generic.get_raw("users", owner_id)
+        user = self._raw_cached("users", owner_id)
         if user is None:
             return None
         if full:
@@ -89,13 +92,7 @@ class ContactSerialization:
     def stage_json(self, stage_id: int | None) -> dict[str, Any] | None:
         if not stage_id:
             return None
-        cache = getattr(self._tl, "cache", None)
-        if cache is not None:
-            if stage_id not in cache["stages"]:
-                cache["stages"][stage_id] = self.app.generic.get_raw("stages", stage_id)
-            st = cache["stages"][stage_id]
-        else:
-            st = self.app.generic.get_raw("stages", stage_id)
+        st = self._raw_cached("stages", stage_id)
         if st is None:
             return None
         return {"createdByUser": st.get("createdByUser"), "modifiedByUser": st.get("modifiedByUser"),
