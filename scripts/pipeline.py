@@ -14,11 +14,15 @@ import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+# Offline and quiet: no usage stats, no check for a newer Meltano (there is no Hub to reach).
+MELTANO_OFFLINE = MappingProxyType({"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                                    "MELTANO_CLI_DISABLE_VERSION_CHECK": "true"})
 _METRIC = re.compile(r"tap-mautic\s+METRIC: (\{.*\})\s*$")
 
 
@@ -31,8 +35,7 @@ def meltano_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[s
     workdir.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        **MELTANO_OFFLINE,
         "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
         "TARGET_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
         "TARGET_JSONL_DESTINATION_PATH": str(workdir),

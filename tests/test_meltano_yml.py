@@ -13,7 +13,7 @@ import yaml
 
 from scripts.meltano_settings import SDK_BUILTIN
 from scripts.pipeline import MELTANO as MELTANO_BIN
-from scripts.pipeline import ROOT
+from scripts.pipeline import MELTANO_OFFLINE, ROOT
 from tap_mautic.tap import TapMautic
 from target_mautic.target import TargetMautic
 
@@ -45,8 +45,7 @@ def project_yml(tmp_path: Path) -> Path:
 
 
 def _meltano(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "MELTANO_CLI_DISABLE_VERSION_CHECK": "1"}
+    env = {**os.environ, **MELTANO_OFFLINE}
     return subprocess.run([str(MELTANO_BIN), *args], cwd=cwd, env=env, capture_output=True, text=True,
                           check=True, timeout=120)
 

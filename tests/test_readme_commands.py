@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from mautic_sim import Simulator
-from scripts.pipeline import MELTANO, duckdb_query, tap_record_counts
+from scripts.pipeline import MELTANO, MELTANO_OFFLINE, duckdb_query, tap_record_counts
 from tests.conftest import SIM_USER
 
 SIM_PASSWORD = "Readme-s3cret-pw"  # distinctive, so that a leak into meltano.yml or a log would be found
@@ -73,8 +73,7 @@ def test_meltano_block_runs_as_written(project_copy: Path, sim: Simulator) -> No
               .replace("api-user", SIM_USER))
     assert sim.url in script and SIM_PASSWORD in script
     original = yaml.safe_load((project_copy / "meltano.yml").read_text())
-    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "MELTANO_CLI_DISABLE_VERSION_CHECK": "true"}
+    env = {**os.environ, **MELTANO_OFFLINE}
     env = {k: v for k, v in env.items() if not k.startswith(("TAP_MAUTIC", "TARGET_", "MELTANO_DATABASE"))}
     done = run_bash(script, project_copy, env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
