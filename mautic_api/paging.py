@@ -17,12 +17,17 @@ Three walks:
   ``a`` (``A eq a AND B gt b``), then the following groups (``A gt a``). Only top-level ANDs, never an offset.
 * :class:`OffsetPaginator`: ``start``/``limit`` where the endpoint has no usable ``where`` (form submissions,
   files, themes) or where the caller trusts ``total`` (custom fields).
+
+Concurrent reads cut one keyset walk into id ranges (:func:`split_ids`), each read by its own bounded
+:class:`KeysetPaginator` (:meth:`KeysetPaginator.bounded`); :func:`range_complete` says when one answer proves
+its range read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
@@ -229,6 +234,10 @@ class KeysetPaginator(Paginator):
         if self.upper is not None and self.last_id >= self.upper:
             self.finished = True
 
+    def bounded(self, lower: int | None, upper: int | None) -> KeysetPaginator:
+        """The same query over the ids ``(lower, upper]`` only, as a fresh walk (one concurrent slice)."""
+        return replace(self, lower=lower, upper=upper)
+
 
 @dataclass
 class CompositeKeysetPaginator(Paginator):
@@ -299,6 +308,34 @@ class OffsetPaginator(Paginator):
             self.finished = True
 
 
+def split_ids(lower: int, upper: int, rows: int, page_size: int, *, most: int | None = None,
+              fill: float = 0.9) -> list[tuple[int, int]]:
+    """``(lower, upper]`` cut into consecutive id ranges ``(a, b]`` expected to hold about ``fill`` of a page
+    each, ``rows`` being spread evenly over the span (at most ``most`` ranges, never an empty span).
+
+    Why ``fill`` < 1: a range holding less than a page is read in one request (see :func:`range_complete`);
+    one holding a full page costs a second request to find its end.
+    """
+    span = upper - lower
+    if span <= 0:
+        return [(lower, upper)]
+    count = max(1, math.ceil(rows / max(1.0, fill * page_size)))
+    if most is not None:
+        count = min(count, max(1, most))
+    count = min(count, span)
+    return list(pairwise(lower + span * i // count for i in range(count + 1)))
+
+
+def range_complete(size: int, page_size: int, total: int | None) -> bool:
+    """Whether one answer of a bounded keyset query holds the whole range: a short page *and* a ``total``
+    (Mautic's COUNT of the same query) no larger than it.
+
+    A short page alone proves nothing (forms carry joined rows, permission filters thin pages), nor does a
+    ``total`` alone (5.1+ may cache the count); both together do. Otherwise the range is read on.
+    """
+    return size < page_size and total is not None and total <= size
+
+
 def iter_records(
     paginator: Paginator, read: Callable[[PageQuery], Any]
 ) -> Iterator[dict[str, Any]]:
@@ -320,4 +357,6 @@ __all__ = [
     "Paginator",
     "check_where",
     "iter_records",
+    "range_complete",
+    "split_ids",
 ]

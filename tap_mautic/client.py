@@ -9,8 +9,10 @@ target read Mautic the same way.
 Paging is the one engine of ``mautic_api.paging``: each pass of a stream is one paginator (keyset on id,
 a composite key, or an offset for form submissions) that owns its position and checks every answer
 against the query it asked for (Mautic silently drops a ``where`` clause it does not understand and then
-returns *everything*); singer-sdk drives it through :class:`WalkPaginator`. The next page is fetched while
-the current one's records are processed (one request in flight).
+returns *everything*); singer-sdk drives it through :class:`WalkPaginator`. With ``max_concurrency`` 1 the
+next page is fetched while the current one's records are processed (one request in flight); above 1 a
+keyset walk larger than two pages is cut into id ranges read at the same time and emitted in id order
+(:mod:`tap_mautic.slices`), so checkpoints and bookmarks mean exactly what they mean sequentially.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from singer_sdk.pagination import BaseAPIPaginator
 
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
-from mautic_api.paging import CompositeKeysetPaginator, KeysetPaginator, PageQuery, Paginator
+from mautic_api.paging import (
+    CompositeKeysetPaginator,
+    KeysetPaginator,
+    PageQuery,
+    Paginator,
+    range_complete,
+    split_ids,
+)
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
@@ -39,11 +48,15 @@ from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.partition import IdRange, bound_walk, in_range, pinned_range
 from tap_mautic.progress import Progress
 from tap_mautic.schemas import MODIFIED_AT
+from tap_mautic.slices import SlicePage, read_in_order
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_mautic.tap import TapMautic
+
+
+DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per stream (measured: README "Performance")
 
 
 class StreamPermissionDenied(FatalAPIError):
@@ -82,6 +95,26 @@ class WalkPaginator(BaseAPIPaginator[PageQuery]):
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         return not self.walk.finished
+
+
+class QueryPage(BaseAPIPaginator[PageQuery]):
+    """A single query outside a walk's sequence (one slice's page, the largest-id probe)."""
+
+    def get_next(self, response: requests.Response) -> PageQuery | None:
+        return None
+
+
+@dataclass
+class Page:
+    """One verified answer: the rows the stream emits, how many Mautic sent, and its ``total``."""
+
+    rows: list[dict[str, Any]]
+    size: int
+    total: int | None
+
+    @property
+    def trimmed(self) -> bool:
+        return len(self.rows) < self.size
 
 
 class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
@@ -232,28 +265,124 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         for rows in self.read_pages(walk, context):
             yield from rows
 
-    def read_pages(self, walk: Paginator, context: Context | None) -> Iterator[list[dict[str, Any]]]:
-        """The pages of one walk (the records each run emits), each verified before it is yielded.
+    @property
+    def concurrency(self) -> int:
+        """Requests one stream may have in flight (``max_concurrency``; 1: one at a time)."""
+        return max(1, int(self.config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
 
-        The next page is requested as soon as the current one is verified (its key is then known), and
-        fetched while the current page's records are processed and written: still one request in flight.
-        """
+    def read_pages(self, walk: Paginator, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+        """The pages of one walk (the records each run emits), each verified before it is yielded, in key
+        order: sequentially, or in concurrent id-range slices for a plain keyset walk when
+        ``max_concurrency`` > 1."""
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            sliceable = (self.concurrency > 1 and isinstance(walk, KeysetPaginator) and walk.stop_at is None
+                         and not walk.trust_total)
+            if sliceable:
+                yield from self.read_sliced(walk, context, counter.increment)
+            else:
+                yield from self.read_sequential(walk, context, counter.increment)
+
+    def read_sequential(self, walk: Paginator, context: Context | None,
+                        count: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
+        """The rest of a walk page after page. The next page is requested as soon as the current one is
+        verified (its key is then known) and fetched while the current page's records are processed and
+        written: still one request in flight."""
         paginator = WalkPaginator(walk)
         send = self.request_decorator(self._request)
-        with self.get_http_request_counter() as counter, ThreadPoolExecutor(1, "mautic-page") as pool:
-            counter.with_context(context)
+        with ThreadPoolExecutor(1, "mautic-page") as pool:
             pending = pool.submit(send, self._prepare_request(context=context, page=paginator), context)
             while pending is not None:
                 response = pending.result()
-                counter.increment()
+                count()
                 rows = self.page_rows(walk, response)
                 paginator.advance(response)
                 pending = None if paginator.finished else pool.submit(
                     send, self._prepare_request(context=context, page=paginator), context)
                 yield rows
 
+    def read_sliced(self, walk: KeysetPaginator, context: Context | None,
+                    count: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
+        """A keyset walk in concurrent id ranges, emitted in id order (:mod:`tap_mautic.slices`).
+
+        The first page is read alone: its ``total`` says whether the walk is worth cutting (more than two
+        pages left); then one probe asks for the largest id in the walk (``orderBy id DESC``, limit 1), and
+        the ids in between are cut into ranges of about one page each. The last range keeps the walk's own
+        upper bound (none: ids created during the run are read, as sequentially). The probe is only a hint:
+        a wrong answer costs requests, never records, since every range is read until proven complete.
+        """
+        send = self.request_decorator(self._request)
+        first = self.fetch_page(walk, walk.query(), context, send)
+        count()
+        yield first.rows
+        if walk.finished or first.trimmed:
+            return
+        if range_complete(first.size, walk.page_size, first.total):
+            walk.stop()
+            return
+        left = first.total - first.size if first.total is not None else 0
+        top = None
+        if left > walk.page_size:
+            top = self.largest_id(walk, context, send)
+            count()
+        if top is None:
+            yield from self.read_sequential(walk, context, count)
+            return
+        lower = int(walk.last_id or 0)
+        spans: list[tuple[int, int | None]] = (
+            list(split_ids(lower, top, left, walk.page_size)) if top > lower else [(lower, top)])
+        spans[-1] = (spans[-1][0], walk.upper)
+
+        def read(low: int, high: int | None) -> SlicePage:
+            return self.read_slice(walk, low, high, context, send)
+
+        for page in read_in_order(spans, read, self.concurrency, name=f"mautic-{self.name}"):
+            count()
+            if page.rows:
+                walk.last_id = int(page.rows[-1]["id"])
+            yield page.rows
+        walk.stop()
+
+    def read_slice(self, walk: KeysetPaginator, lower: int, upper: int | None, context: Context | None,
+                   send: Callable[..., requests.Response]) -> SlicePage:
+        """One page of the ids ``(lower, upper]`` of ``walk``'s query, and the ranges left in it (run on a
+        slice thread: it touches only its own paginator)."""
+        part = walk.bounded(lower, upper)
+        page = self.fetch_page(part, part.query(), context, send)
+        if page.trimmed:
+            return SlicePage(page.rows, stopped=True)
+        if part.finished or range_complete(page.size, part.page_size, page.total):
+            return SlicePage(page.rows)
+        start = int(part.last_id or lower)
+        left = page.total - page.size if page.total is not None else 0
+        if upper is not None and left > part.page_size:
+            return SlicePage(page.rows, list(split_ids(start, upper, left, part.page_size,
+                                                       most=2 * self.concurrency)))
+        return SlicePage(page.rows, [(start, upper)])
+
+    def fetch_page(self, walk: Paginator, query: PageQuery, context: Context | None,
+                   send: Callable[..., requests.Response]) -> Page:
+        """Send one query of ``walk`` and verify its answer (the walk advances)."""
+        response = send(self._prepare_request(context=context, page=QueryPage(query)), context)
+        return self.verified_page(walk, response)
+
+    def largest_id(self, walk: KeysetPaginator, context: Context | None,
+                   send: Callable[..., requests.Response]) -> int | None:
+        """The largest id left in ``walk`` (its query ordered by id DESC, one row), or None."""
+        query = walk.query()
+        probe = PageQuery(query.where, (("id", "DESC"),), 1)
+        response = send(self._prepare_request(context=context, page=QueryPage(probe)), context)
+        rows = self.extract_rows(response_json(response)[1])
+        ids = [int(row["id"]) for row in rows]
+        return max(ids) if ids else None
+
     def page_rows(self, walk: Paginator, response: requests.Response) -> list[dict[str, Any]]:
         """One page's records: extracted, checked by the walk (which advances), trimmed by the stream."""
+        return self.verified_page(walk, response).rows
+
+    def verified_page(self, walk: Paginator, response: requests.Response) -> Page:
+        """One answer extracted, checked by the walk (which advances) and trimmed by the stream; a trimmed
+        page ends the walk."""
         _, body = response_json(response)
         rows = self.extract_rows(body)
         total = body.get("total") if isinstance(body, Mapping) else None
@@ -265,7 +394,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         kept = self.trim_page(rows)
         if len(kept) < len(rows):
             walk.stop()
-        return kept
+        return Page(kept, len(rows), int(total) if total is not None else None)
 
     def trim_page(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows of a verified page this run emits; fewer ends the walk (the rest is for a later run)."""

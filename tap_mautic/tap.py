@@ -27,6 +27,7 @@ from mautic_api.values import ValueFormatError, parse_datetime
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
+from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
 # Measured with benchmarks/bench_tap.py (contacts; simulator on loopback in the same process). With 50 ms
@@ -84,6 +85,11 @@ TAP_SETTINGS = th.PropertiesList(
                             "not readable: it needs an administrator), read contacts and companies in full "
                             "on every Nth run (1: every run; 0: never, updates are missed until a full "
                             "refresh)"),
+    th.Property("max_concurrency", th.IntegerType(minimum=1, maximum=32), default=DEFAULT_MAX_CONCURRENCY,
+                description="Requests one stream may have in flight: a keyset walk of more than two pages is "
+                            "cut into id ranges read at the same time and emitted in id order (state and "
+                            "bookmarks as with 1); about the number of PHP workers Mautic may give this "
+                            "run; 1: one request at a time"),
     th.Property("partition_count", th.IntegerType(minimum=1), default=1,
                 description="Split every id-keyed stream into this many disjoint id ranges, one per run "
                             "(K Meltano jobs, each with its own state id, share a large backfill); 1: off"),
