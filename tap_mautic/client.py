@@ -17,6 +17,7 @@ keyset walk larger than two pages is cut into id ranges read at the same time an
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per stream (measured: README "
 
 class StreamPermissionDenied(FatalAPIError):
     """The credentials may not read this stream's endpoint: the stream is skipped with one warning."""
+
+
+class SliceCancelledError(Exception):
+    """A concurrent slice's request after its walk already ended; never retried, never seen by the run."""
 
 
 class FilterIgnoredError(FatalAPIError):
@@ -311,7 +316,14 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         upper bound (none: ids created during the run are read, as sequentially). The probe is only a hint:
         a wrong answer costs requests, never records, since every range is read until proven complete.
         """
-        send = self.request_decorator(self._request)
+        stop = threading.Event()
+
+        def request(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            if stop.is_set():  # the walk ended (an error elsewhere): no more tries for this slice
+                raise SliceCancelledError(self.name)
+            return self._request(prepared, context)
+
+        send = self.request_decorator(request)
         first = self.fetch_page(walk, walk.query(), context, send)
         count()
         yield first.rows
@@ -336,7 +348,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         def read(low: int, high: int | None) -> SlicePage:
             return self.read_slice(walk, low, high, context, send)
 
-        for page in read_in_order(spans, read, self.concurrency, name=f"mautic-{self.name}"):
+        for page in read_in_order(spans, read, self.concurrency, name=f"mautic-{self.name}", stop=stop):
             count()
             if page.rows:
                 walk.last_id = int(page.rows[-1]["id"])

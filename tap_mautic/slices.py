@@ -9,14 +9,18 @@ settle window) ends the walk exactly where a sequential read would have.
 
 A range whose answer does not prove it complete (``paging.range_complete``) is continued after its last id,
 cut again by the ``total`` Mautic counted for it, so a dense cluster of ids is read concurrently too.
-Memory is bounded: at most ``2 * concurrency`` ranges are started ahead of the one being emitted.
+Memory is bounded: at most ``2 * concurrency`` ranges are started ahead of the one being emitted. The
+reading threads are daemons and are told to stop when the walk ends early (an error, a trimmed page), so a
+failed run exits at once instead of waiting for a slice's retries.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,17 +43,50 @@ class _Slot:
     future: Future[SlicePage] | None = None
 
 
+class _DaemonPool:
+    """Threads running submitted reads; daemons, so a process that failed never waits for them."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue())
+        self.threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
+                        for n in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.jobs.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the reader of the future
+                future.set_exception(exc)
+
+    def close(self) -> None:
+        """Threads end after their current read (the caller cancels the reads it still holds)."""
+        for _ in self.threads:
+            self.jobs.put(None)
+
+
 def read_in_order(spans: list[IdSpan], read: Callable[[int, int | None], SlicePage], concurrency: int,
-                  *, name: str = "mautic-slice") -> Iterator[SlicePage]:
+                  *, name: str = "mautic-slice", stop: threading.Event | None = None) -> Iterator[SlicePage]:
     """Each range's pages in id order, ``read(lower, upper)`` running on up to ``concurrency`` threads.
 
     The ranges a page says are left (``more``) are read next, before every later range. A failed read raises
     when its range's turn comes, so every page before it has been yielded. Leaving early (a trimmed page, an
-    error, the consumer stopping) cancels the ranges not yet started.
+    error, the consumer stopping) cancels the ranges not yet started and sets ``stop`` (a read in flight
+    checks it before each retry).
     """
     ahead = 2 * concurrency
     slots = deque(_Slot(span) for span in spans)
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+    pool = _DaemonPool(concurrency, name)
     try:
         while slots:
             for started, slot in enumerate(slots):  # start the earliest ranges, at most `ahead` of them
@@ -64,7 +101,12 @@ def read_in_order(spans: list[IdSpan], read: Callable[[int, int | None], SlicePa
             if page.stopped:
                 return
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if stop is not None:
+            stop.set()
+        for slot in slots:
+            if slot.future is not None:
+                slot.future.cancel()  # not started yet: never sent
+        pool.close()
 
 
 __all__ = ["IdSpan", "SlicePage", "read_in_order"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
+from tap_mautic.client import DEFAULT_MAX_CONCURRENCY as TAP_MAX_CONCURRENCY
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY
 
 SIM_USER, SIM_PASSWORD = "admin", "mautic"
@@ -54,4 +55,10 @@ def sim():
 @pytest.fixture(params=[1, DEFAULT_MAX_CONCURRENCY], ids=["lanes-1", "lanes-default"])
 def lanes(request: pytest.FixtureRequest) -> dict[str, int]:
     """Target settings for one batch call at a time, and for the default number of lanes."""
+    return {"max_concurrency": request.param}
+
+
+@pytest.fixture(params=[1, TAP_MAX_CONCURRENCY], ids=["slices-1", "slices-default"])
+def slices(request: pytest.FixtureRequest) -> dict[str, int]:
+    """Tap settings for one request at a time, and for the default number of concurrent id-range slices."""
     return {"max_concurrency": request.param}

@@ -41,15 +41,16 @@ def test_never_modified_contacts_are_picked_up(sim):
         assert rec["_mautic_modified_at"] == to_datetime(rec["dateAdded"])
 
 
-def test_no_record_lost_when_contacts_change_while_paging():
-    """10% of contacts touched and new ones created mid-sync: nothing lost, the next run returns only them."""
+def test_no_record_lost_when_contacts_change_while_paging(slices):
+    """10% of contacts touched and new ones created mid-sync: nothing lost, the next run returns only them
+    (read one page at a time and in concurrent slices)."""
     with Simulator(contacts=250, seed=5, username=SIM_USER, password=SIM_PASSWORD) as sim:
-        cfg = basic_config(sim, page_size=20, lookback_seconds=0)
+        cfg = basic_config(sim, page_size=20, lookback_seconds=0, **slices)
         first = sync(cfg, streams=["contacts"])
         assert first.ids("contacts") == {r["id"] for r in sim.query("SELECT id FROM leads")}
         _next_second()
         all_ids = sorted(r["id"] for r in sim.query("SELECT id FROM leads"))
-        before = set(all_ids[5::25])  # changed before the incremental run starts
+        before = set(all_ids[5::5])  # changed before the incremental run starts (3 pages: it pages)
         sim.touch_contacts(before)
         _next_second()
 
@@ -160,7 +161,11 @@ def test_exclude_anonymous_and_stream_options(sim):
     assert result.ids("contacts") == identified
     assert anonymous.isdisjoint(result.ids("contacts"))
     contacts_requests = [e for e in sim.request_log if e["path"] == "/api/contacts"]
-    assert all("limit=9" in e["query"] and "minimal=1" in e["query"] for e in contacts_requests)
+    assert all("minimal=1" in e["query"] for e in contacts_requests)
+    # pages ask for 9; the one probe for the largest id (concurrent slices) asks for 1, newest first
+    pages = [e for e in contacts_requests if "orderByDir=DESC" not in e["query"]]
+    assert pages and all("limit=9" in e["query"] for e in pages)
+    assert all("limit=1" in e["query"] for e in contacts_requests if e not in pages)
 
 
 def test_other_contexts_replicate_on_modification(sim):
