@@ -52,9 +52,9 @@ def _run(tmp, config, catalog, state) -> SyncResult:
     return SyncResult.from_lines(proc.stdout.splitlines())
 
 
-def test_killed_run_resumes_where_it_stopped(tmp_path):
+def test_killed_run_resumes_where_it_stopped(tmp_path, slices):
     with Simulator(contacts=CONTACTS, seed=5, username=SIM_USER, password=SIM_PASSWORD) as sim:
-        config = basic_config(sim, page_size=PAGE)
+        config = basic_config(sim, page_size=PAGE, **slices)
         catalog = catalog_for(config, ["contacts"])
         first, state = _killed_run(tmp_path, config, catalog, CONTACTS // 2)
         checkpoint = state["bookmarks"]["contacts"][CHECKPOINT_KEY]
@@ -74,11 +74,11 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
     assert final["replication_key_value"] == checkpoint["window"][1]
 
 
-def test_resumed_pass_is_read_after_the_checkpoint(session_sim):
+def test_resumed_pass_is_read_after_the_checkpoint(session_sim, slices):
     """In-process: a stored checkpoint makes the pass start after its last id (no id at or below it)."""
     from tests.fixtures.tap_helpers import sync
 
-    config = basic_config(session_sim, page_size=10)
+    config = basic_config(session_sim, page_size=10, **slices)
     full = sync(config, streams=["contacts"])
     mark = full.states[2]["bookmarks"]["contacts"][CHECKPOINT_KEY]
     assert mark["last_id"] is not None

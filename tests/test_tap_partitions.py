@@ -17,8 +17,8 @@ def _keys(result, stream: str, keys: tuple[str, ...]) -> list[tuple]:
     return [tuple(rec[k] for k in keys) for rec in result.records.get(stream, [])]
 
 
-def test_three_partitions_union_is_one_full_run(session_sim):
-    config = basic_config(session_sim, page_size=7)
+def test_three_partitions_union_is_one_full_run(session_sim, slices):
+    config = basic_config(session_sim, page_size=7, **slices)
     full = sync(config, streams=STREAMS)
     parts = [sync({**config, "partition_count": 3, "partition_index": i, "partition_id_span": 45},
                   streams=STREAMS) for i in range(3)]
@@ -60,10 +60,10 @@ def test_ranges_cover_every_id_once(max_id, count):
 # Bad partition settings (one line naming the setting): rows of tests/test_bad_config.py.
 
 
-def test_partitions_started_at_different_times_still_cover_every_id_once(sim):
+def test_partitions_started_at_different_times_still_cover_every_id_once(sim, slices):
     """The boundaries come from the settings, not from the table when a run starts: contacts created
     between the partitions' first runs are read exactly once (by the open-ended last partition)."""
-    config = basic_config(sim, page_size=9, partition_count=3, partition_id_span=60)
+    config = basic_config(sim, page_size=9, partition_count=3, partition_id_span=60, **slices)
     first = sync({**config, "partition_index": 0}, streams=["contacts"])
     created = sim.create_contacts(25)
     later = [sync({**config, "partition_index": i}, streams=["contacts"]) for i in (1, 2)]

@@ -39,10 +39,10 @@ def _latest(*runs) -> dict[tuple[str, int], dict]:
 
 
 @pytest.mark.parametrize("version", sorted(VERSIONS))
-def test_ten_percent_changed_between_and_during_runs(version):
+def test_ten_percent_changed_between_and_during_runs(version, slices):
     with Simulator(contacts=200, seed=9, username=SIM_USER, password=SIM_PASSWORD,
                    mautic_version=version) as sim:
-        cfg = basic_config(sim, page_size=20, lookback_seconds=0)
+        cfg = basic_config(sim, page_size=20, lookback_seconds=0, **slices)
         streams = ["contacts", "companies"]
         first = sync(cfg, streams=streams)
         all_ids = sorted(r["id"] for r in sim.query("SELECT id FROM leads"))
