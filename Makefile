@@ -36,8 +36,10 @@ demo: $(STAMP) $(PLUGINS_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The whole suite at the plugins' defaults, then the tap and target suites at max_concurrency 1.
 test: lint $(PLUGINS_STAMP)
 	$(BIN)/python -m pytest -q
+	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q -m 'not slow' tests/test_tap_*.py tests/test_target_*.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

@@ -7,6 +7,7 @@ while pytest collects the tests. Tests that change data or inject faults start t
 from __future__ import annotations
 
 import atexit
+import os
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from tap_mautic.client import DEFAULT_MAX_CONCURRENCY as TAP_MAX_CONCURRENCY
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY
 
 SIM_USER, SIM_PASSWORD = "admin", "mautic"
+# `make test` runs the tap and target suites twice: at the plugins' default max_concurrency, then with this set
+# to 1 (one request / batch call at a time). A test that sets max_concurrency itself keeps its own value.
+CONCURRENCY_OVERRIDE = os.environ.get("MAUTIC_TEST_MAX_CONCURRENCY")
 
 SESSION_SIM = Simulator(contacts=120, seed=7, username=SIM_USER, password=SIM_PASSWORD).start()
 atexit.register(SESSION_SIM.stop)
@@ -27,8 +31,10 @@ def basic_config(sim: Simulator, **extra: Any) -> dict[str, Any]:
     ``stats_settle_seconds`` is 0: the tests read event rows moments after writing them, which the tap's
     settle window would hold back to the next run (tests/test_tap_settle.py tests the window itself).
     """
-    return {"base_url": sim.url, "username": SIM_USER, "password": SIM_PASSWORD, "stats_settle_seconds": 0,
-            **extra}
+    config = {"base_url": sim.url, "username": SIM_USER, "password": SIM_PASSWORD, "stats_settle_seconds": 0}
+    if CONCURRENCY_OVERRIDE:
+        config["max_concurrency"] = int(CONCURRENCY_OVERRIDE)
+    return {**config, **extra}
 
 
 @pytest.fixture
