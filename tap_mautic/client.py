@@ -345,22 +345,28 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             list(split_ids(lower, top, left, walk.page_size)) if top > lower else [(lower, top)])
         spans[-1] = (spans[-1][0], walk.upper)
 
-        def read(low: int, high: int | None) -> SlicePage:
-            return self.read_slice(walk, low, high, context, send)
+        def fetch(low: int, high: int | None) -> requests.Response:
+            """On a slice thread: only the HTTP exchange (the body waits as bytes)."""
+            query = walk.bounded(low, high).query()
+            return send(self._prepare_request(context=context, page=QueryPage(query)), context)
 
-        for page in read_in_order(spans, read, self.concurrency, name=f"mautic-{self.name}", stop=stop):
+        def finish(low: int, high: int | None, response: requests.Response) -> SlicePage:
+            return self.slice_page(walk, low, high, response)
+
+        for page in read_in_order(spans, fetch, self.concurrency, finish=finish, name=f"mautic-{self.name}",
+                                  stop=stop):
             count()
             if page.rows:
                 walk.last_id = int(page.rows[-1]["id"])
             yield page.rows
         walk.stop()
 
-    def read_slice(self, walk: KeysetPaginator, lower: int, upper: int | None, context: Context | None,
-                   send: Callable[..., requests.Response]) -> SlicePage:
-        """One page of the ids ``(lower, upper]`` of ``walk``'s query, and the ranges left in it (run on a
-        slice thread: it touches only its own paginator)."""
+    def slice_page(self, walk: KeysetPaginator, lower: int, upper: int | None,
+                   response: requests.Response) -> SlicePage:
+        """The answer for the ids ``(lower, upper]`` of ``walk``'s query, verified by a paginator of that
+        range, and the ranges left in it."""
         part = walk.bounded(lower, upper)
-        page = self.fetch_page(part, part.query(), context, send)
+        page = self.verified_page(part, response)
         if page.trimmed:
             return SlicePage(page.rows, stopped=True)
         if part.finished or range_complete(page.size, part.page_size, page.total):

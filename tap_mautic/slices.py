@@ -9,7 +9,8 @@ settle window) ends the walk exactly where a sequential read would have.
 
 A range whose answer does not prove it complete (``paging.range_complete``) is continued after its last id,
 cut again by the ``total`` Mautic counted for it, so a dense cluster of ids is read concurrently too.
-Memory is bounded: at most ``2 * concurrency`` ranges are started ahead of the one being emitted. The
+Memory is bounded: at most ``concurrency`` ranges are read or wait beside the one being emitted, and their
+answers wait as bytes (decoded and verified on the emitting thread when their turn comes). The
 reading threads are daemons and are told to stop when the walk ends early (an error, a trimmed page), so a
 failed run exits at once instead of waiting for a slice's retries.
 """
@@ -40,7 +41,7 @@ class SlicePage:
 @dataclass
 class _Slot:
     span: IdSpan
-    future: Future[SlicePage] | None = None
+    future: Future[Any] | None = None
 
 
 class _DaemonPool:
@@ -75,27 +76,36 @@ class _DaemonPool:
             self.jobs.put(None)
 
 
-def read_in_order(spans: list[IdSpan], read: Callable[[int, int | None], SlicePage], concurrency: int,
-                  *, name: str = "mautic-slice", stop: threading.Event | None = None) -> Iterator[SlicePage]:
-    """Each range's pages in id order, ``read(lower, upper)`` running on up to ``concurrency`` threads.
+def read_in_order(spans: list[IdSpan], fetch: Callable[[int, int | None], Any], concurrency: int, *,
+                  finish: Callable[[int, int | None, Any], SlicePage] | None = None,
+                  name: str = "mautic-slice", stop: threading.Event | None = None) -> Iterator[SlicePage]:
+    """Each range's pages in id order, ``fetch(lower, upper)`` running on up to ``concurrency`` threads and
+    ``finish(lower, upper, answer)`` (decoding, verifying) on the caller's thread when the range's turn comes
+    (without ``finish``, ``fetch`` returns the page itself). Answers wait as they came (bytes, not decoded
+    records), so the pages read ahead cost little memory.
 
     The ranges a page says are left (``more``) are read next, before every later range. A failed read raises
     when its range's turn comes, so every page before it has been yielded. Leaving early (a trimmed page, an
     error, the consumer stopping) cancels the ranges not yet started and sets ``stop`` (a read in flight
     checks it before each retry).
     """
-    ahead = 2 * concurrency
     slots = deque(_Slot(span) for span in spans)
     pool = _DaemonPool(concurrency, name)
+
+    def start_earliest() -> None:
+        for started, slot in enumerate(slots):  # at most `concurrency` ranges read or waiting
+            if started >= concurrency:
+                break
+            if slot.future is None:
+                slot.future = pool.submit(fetch, *slot.span)
+
     try:
         while slots:
-            for started, slot in enumerate(slots):  # start the earliest ranges, at most `ahead` of them
-                if started >= ahead:
-                    break
-                if slot.future is None:
-                    slot.future = pool.submit(read, *slot.span)
+            start_earliest()
             head = slots.popleft()
-            page = head.future.result() if head.future is not None else read(*head.span)
+            start_earliest()  # the head's place goes to the next range while the head is written
+            answer = head.future.result() if head.future is not None else fetch(*head.span)
+            page = finish(*head.span, answer) if finish is not None else answer
             slots.extendleft(_Slot(span) for span in reversed(page.more))
             yield page
             if page.stopped:

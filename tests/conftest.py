@@ -17,8 +17,8 @@ from tap_mautic.client import DEFAULT_MAX_CONCURRENCY as TAP_MAX_CONCURRENCY
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY
 
 SIM_USER, SIM_PASSWORD = "admin", "mautic"
-# `make test` runs the tap and target suites twice: at the plugins' default max_concurrency, then with this set
-# to 1 (one request / batch call at a time). A test that sets max_concurrency itself keeps its own value.
+# `make test` runs the tap and target suites twice: at the plugins' default max_concurrency, then with this
+# set to 1 (one request / batch call at a time). A test that sets max_concurrency itself keeps its own value.
 CONCURRENCY_OVERRIDE = os.environ.get("MAUTIC_TEST_MAX_CONCURRENCY")
 
 SESSION_SIM = Simulator(contacts=120, seed=7, username=SIM_USER, password=SIM_PASSWORD).start()

@@ -93,7 +93,7 @@ def test_at_most_concurrency_reads_at_once_and_a_bounded_number_ahead():
     for _ in read_in_order([(i, i + 1) for i in range(60)], read, 3):
         emitted += 1
         time.sleep(0.01)  # a slow consumer: reads must not run far ahead of it
-        assert now["started"] - emitted <= 2 * 3
+        assert now["started"] - emitted <= 3 + 1
     assert emitted == 60
     assert now["most"] <= 3
 
