@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import requests
 import urllib3
 
@@ -90,8 +91,14 @@ def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------- answers
 
 
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
 def response_json(response: requests.Response) -> tuple[bool, Any]:
-    """``(is_json, body)`` of an answer, decoded once and cached on the response object."""
+    """``(is_json, body)`` of an answer, decoded once and cached on the response object.
+
+    A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes); a body msgspec refuses (not
+    JSON, NaN, a BOM, another charset) goes the way of ``json.loads`` as before, with the same outcome."""
     cached = getattr(response, "_mautic_decoded", None)
     if cached is not None:
         return cached
@@ -100,6 +107,14 @@ def response_json(response: requests.Response) -> tuple[bool, Any]:
         result_bin: tuple[bool, Any] = (True, response.content)  # a theme download: not JSON by design
         response._mautic_decoded = result_bin  # type: ignore[attr-defined]
         return result_bin
+    if response.content and (response.encoding or "").lower().replace("_", "-") in _UTF8:
+        try:  # msgspec reads a page twice as fast as json; what it refuses takes json's path below
+            result = (True, msgspec.json.decode(response.content))
+        except msgspec.DecodeError:
+            pass
+        else:
+            response._mautic_decoded = result  # type: ignore[attr-defined]
+            return result
     text = response.text if response.content else ""
     if not text.strip():
         result: tuple[bool, Any] = (True, None)
