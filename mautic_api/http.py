@@ -32,6 +32,7 @@ import msgspec
 import requests
 import urllib3
 
+from mautic_api.answers import ListAnswerShape
 from mautic_api.errors import (
     ConfigurationError,
     MauticAPIError,
@@ -94,11 +95,12 @@ def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 _UTF8 = frozenset({"utf-8", "utf8"})
 
 
-def response_json(response: requests.Response) -> tuple[bool, Any]:
+def response_json(response: requests.Response, shape: ListAnswerShape | None = None) -> tuple[bool, Any]:
     """``(is_json, body)`` of an answer, decoded once and cached on the response object.
 
-    A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes); a body msgspec refuses (not
-    JSON, NaN, a BOM, another charset) goes the way of ``json.loads`` as before, with the same outcome."""
+    A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes), to ``shape`` when given and
+    the answer fits it (:mod:`mautic_api.answers`); a body msgspec refuses (not JSON, NaN, a BOM, another
+    charset) goes the way of ``json.loads`` as before, with the same outcome."""
     cached = getattr(response, "_mautic_decoded", None)
     if cached is not None:
         return cached
@@ -108,8 +110,9 @@ def response_json(response: requests.Response) -> tuple[bool, Any]:
         response._mautic_decoded = result_bin  # type: ignore[attr-defined]
         return result_bin
     if response.content and (response.encoding or "").lower().replace("_", "-") in _UTF8:
+        fitted = shape.decode(response.content) if shape is not None else None
         try:  # msgspec reads a page twice as fast as json; what it refuses takes json's path below
-            result = (True, msgspec.json.decode(response.content))
+            result = (True, fitted if fitted is not None else msgspec.json.decode(response.content))
         except msgspec.DecodeError:
             pass
         else:
