@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -108,20 +109,13 @@ def field_schema(field: Mapping[str, Any]) -> dict[str, Any]:
 
     number -> integer (number when it has a scale), boolean -> boolean, date -> date, datetime -> date-time,
     multiselect -> array of strings, everything else (text, email, tel, url, select, lookup, country,
-    region, locale, timezone, time, html, textarea, ...) -> string.
+    region, locale, timezone, time, html, textarea, ...) -> string. See :data:`KINDS`.
     """
-    kind = field_kind(field.get("type"))
-    if kind == "number":
-        return json_schema("number" if number_scale(field.get("properties")) > 0 else "integer")
-    if kind == "boolean":
-        return json_schema("boolean")
-    if kind == "date":
-        return json_schema("string", "date")
-    if kind == "datetime":
-        return json_schema("string", "date-time")
-    if kind == "multiselect":
-        return string_array_schema()
-    return json_schema("string")
+    return KINDS[field_kind(field.get("type"))].schema(field)
+
+
+def _number_schema(field: Mapping[str, Any]) -> dict[str, Any]:
+    return json_schema("number" if number_scale(field.get("properties")) > 0 else "integer")
 
 
 _STATS_STRING_IDS = frozenset({"tracking_id", "copy_id", "message_id", "twitter_tweet_id", "redirect_id",
@@ -506,19 +500,44 @@ def write_multiselect(value: Any, choose: Callable[[Any], str] = str) -> list[st
 def write_field(field_type: Any, value: Any, choose: Callable[[Any], str] = str) -> Any:
     """One non-null value in the form Mautic expects for a field of ``field_type``; ``choose`` maps a
     select value to one of the field's options (or raises)."""
-    kind = field_kind(field_type)
-    if kind == "boolean":
-        return write_boolean(value)
-    if kind == "number":
-        return write_number(value)
-    if kind == "date":
-        return wire_date(value)
-    if kind == "datetime":
-        return wire_datetime(value)
-    if kind == "time":
-        return write_time(value)
-    if kind == "select":
-        return choose(value)
-    if kind == "multiselect":
-        return write_multiselect(value, choose)
-    return write_text(value)
+    return KINDS[field_kind(field_type)].write(value, choose)
+
+
+# --------------------------------------------------------------------------------------- the kind table
+
+Writer = Callable[[Any, Callable[[Any], str]], Any]
+
+
+@dataclass(frozen=True)
+class FieldKind:
+    """One kind of Mautic field: its JSON schema (from the field's definition), and how a value is written
+    to Mautic's forms (``choose`` picks a select option). Its reader is the schema's (:meth:`reader`): the
+    tap reads what the (possibly edited) catalog's schema says, so readers follow schemas, not kinds."""
+
+    schema: Callable[[Mapping[str, Any]], dict[str, Any]]
+    write: Writer
+
+    def reader(self, field: Mapping[str, Any]) -> Reader:
+        return reader_for(self.schema(field))
+
+
+def _plain(write: Callable[[Any], Any]) -> Writer:
+    """A writer that needs no option chooser."""
+    return lambda value, choose: write(value)
+
+
+def _fixed(json_type: str, fmt: str | None = None) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    return lambda field: json_schema(json_type, fmt)
+
+
+# kind (``FIELD_KINDS``' values) -> its schema and writer: the one place a kind's behaviour is decided.
+KINDS: Mapping[str, FieldKind] = MappingProxyType({
+    "text": FieldKind(_fixed("string"), _plain(write_text)),
+    "time": FieldKind(_fixed("string"), _plain(write_time)),
+    "select": FieldKind(_fixed("string"), lambda value, choose: choose(value)),
+    "multiselect": FieldKind(lambda field: string_array_schema(), write_multiselect),
+    "boolean": FieldKind(_fixed("boolean"), _plain(write_boolean)),
+    "number": FieldKind(_number_schema, _plain(write_number)),
+    "date": FieldKind(_fixed("string", "date"), _plain(wire_date)),
+    "datetime": FieldKind(_fixed("string", "date-time"), _plain(wire_datetime)),
+})
