@@ -201,6 +201,21 @@ def _grant_of(request: requests.PreparedRequest) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- session
 
+class WholeBodyAdapter(requests.adapters.HTTPAdapter):
+    """Reads a body in pieces of 1 MiB instead of requests' 10 KB: a page of 200 contacts is megabytes, and
+    each piece is a round through urllib3 in Python (~5 ms of CPU per page, on the tap's critical path).
+    Still through ``iter_content``, so a broken answer raises the same requests exceptions."""
+
+    BODY_CHUNK = 1 << 20
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             **kwargs: Any) -> requests.Response:
+        response = super().send(request, stream=stream, **kwargs)
+        if not stream:  # what Session.send does next (``response.content``), in bigger pieces
+            response._content = b"".join(response.iter_content(self.BODY_CHUNK)) or b""
+        return response
+
+
 class MauticSession(requests.Session):
     """A requests.Session that remembers the Mautic-Version it saw and the advice it already logged.
 
@@ -219,7 +234,7 @@ class MauticSession(requests.Session):
         if user_agent:
             self.headers["User-Agent"] = user_agent
         self.hooks["response"].append(self._on_response)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        adapter = WholeBodyAdapter(pool_connections=4, pool_maxsize=16)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
