@@ -19,16 +19,15 @@ delivered), **duplicated** (deliveries beyond the first of an id), new contacts 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
 import time
-from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.baselines import offset_read
+from benchmarks.throughput import singer_stdout
 from mautic_sim import Simulator
 from mautic_sim.util import db_ts
 from tap_mautic.tap import DEFAULT_PAGE_SIZE, TapMautic
@@ -109,14 +108,13 @@ def run_tap(url: str, state: dict[str, Any] | None = None,
     tap = TapMautic(config=config, state=state, parse_env_config=False)
     for name, stream in tap.streams.items():
         stream.selected = name == "contacts"
-    buf = io.StringIO()
     began = time.perf_counter()
-    with redirect_stdout(buf):
+    with singer_stdout() as buf:
         tap.sync_all()
     seconds = time.perf_counter() - began
     ids: list[int] = []
     last_state = None
-    for line in buf.getvalue().splitlines():
+    for line in buf.getvalue().decode().splitlines():
         if '"RECORD"' in line[:20]:
             message = json.loads(line)
             if message["stream"] == "contacts":

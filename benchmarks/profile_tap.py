@@ -94,8 +94,12 @@ def profile(contacts: int) -> tuple[Profile, int]:
     return self_times(session.root_frame()), records
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def short(path: str) -> str:
-    for marker, prefix in (("site-packages/", ""), ("/wt-bench/", ""), ("/lib/python3", "python3")):
+    """A frame's file relative to site-packages, the project (whatever its checkout is called) or Python."""
+    for marker, prefix in (("site-packages/", ""), (f"{ROOT}/", ""), ("/lib/python3", "python3")):
         if marker in path:
             return prefix + path.split(marker, 1)[1]
     return path

@@ -17,6 +17,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import requests
 
 from benchmarks import bench_target, rawloop
-from benchmarks.simproc import SimProcess
+from benchmarks.simproc import RECORD_PREFIXES, SimProcess
 from tap_mautic.tap import TapMautic
 from target_mautic.target import TargetMautic
 
@@ -56,18 +57,30 @@ class TapRun:
         return self.records / self.seconds if self.seconds else 0.0
 
 
+@contextlib.contextmanager
+def singer_stdout() -> Iterator[io.BytesIO]:
+    """stdout redirected to bytes, read once the block ends: tap-mautic's msgspec writer writes to
+    ``sys.stdout.buffer``, which a ``StringIO`` does not have."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    try:
+        with contextlib.redirect_stdout(out):
+            yield raw
+    finally:
+        out.flush()
+        out.detach()  # leaves ``raw`` open for the caller
+
+
 def sync_contacts(config: dict[str, Any]) -> tuple[int, float]:
     """One in-process tap-mautic sync of the contacts stream: records emitted, seconds."""
     tap = TapMautic(config=config, parse_env_config=False)
     for name, stream in tap.streams.items():
         stream.selected = name == "contacts"
-    buf = io.StringIO()
     began = time.perf_counter()
-    with contextlib.redirect_stdout(buf):
+    with singer_stdout() as buf:
         tap.sync_all()
     seconds = time.perf_counter() - began
-    records = sum(1 for line in buf.getvalue().splitlines() if line.startswith(('{"type":"RECORD"',
-                                                                                 '{"type": "RECORD"')))
+    records = sum(1 for line in buf.getvalue().splitlines() if line.startswith(RECORD_PREFIXES))
     return records, seconds
 
 

@@ -28,9 +28,11 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import requests
 import urllib3
 
+from mautic_api.answers import ListAnswerShape
 from mautic_api.errors import (
     ConfigurationError,
     MauticAPIError,
@@ -90,8 +92,15 @@ def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------- answers
 
 
-def response_json(response: requests.Response) -> tuple[bool, Any]:
-    """``(is_json, body)`` of an answer, decoded once and cached on the response object."""
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
+def response_json(response: requests.Response, shape: ListAnswerShape | None = None) -> tuple[bool, Any]:
+    """``(is_json, body)`` of an answer, decoded once and cached on the response object.
+
+    A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes), to ``shape`` when given and
+    the answer fits it (:mod:`mautic_api.answers`); a body msgspec refuses (not JSON, NaN, a BOM, another
+    charset) goes the way of ``json.loads`` as before, with the same outcome."""
     cached = getattr(response, "_mautic_decoded", None)
     if cached is not None:
         return cached
@@ -100,6 +109,15 @@ def response_json(response: requests.Response) -> tuple[bool, Any]:
         result_bin: tuple[bool, Any] = (True, response.content)  # a theme download: not JSON by design
         response._mautic_decoded = result_bin  # type: ignore[attr-defined]
         return result_bin
+    if response.content and (response.encoding or "").lower().replace("_", "-") in _UTF8:
+        fitted = shape.decode(response.content) if shape is not None else None
+        try:  # msgspec reads a page twice as fast as json; what it refuses takes json's path below
+            result = (True, fitted if fitted is not None else msgspec.json.decode(response.content))
+        except msgspec.DecodeError:
+            pass
+        else:
+            response._mautic_decoded = result  # type: ignore[attr-defined]
+            return result
     text = response.text if response.content else ""
     if not text.strip():
         result: tuple[bool, Any] = (True, None)
@@ -183,6 +201,21 @@ def _grant_of(request: requests.PreparedRequest) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- session
 
+class WholeBodyAdapter(requests.adapters.HTTPAdapter):
+    """Reads a body in pieces of 1 MiB instead of requests' 10 KB: a page of 200 contacts is megabytes, and
+    each piece is a round through urllib3 in Python (~5 ms of CPU per page, on the tap's critical path).
+    Still through ``iter_content``, so a broken answer raises the same requests exceptions."""
+
+    BODY_CHUNK = 1 << 20
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             **kwargs: Any) -> requests.Response:
+        response = super().send(request, stream=stream, **kwargs)
+        if not stream:  # what Session.send does next (``response.content``), in bigger pieces
+            response._content = b"".join(response.iter_content(self.BODY_CHUNK)) or b""
+        return response
+
+
 class MauticSession(requests.Session):
     """A requests.Session that remembers the Mautic-Version it saw and the advice it already logged.
 
@@ -201,7 +234,7 @@ class MauticSession(requests.Session):
         if user_agent:
             self.headers["User-Agent"] = user_agent
         self.hooks["response"].append(self._on_response)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        adapter = WholeBodyAdapter(pool_connections=4, pool_maxsize=16)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 

@@ -45,9 +45,10 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib import RecordMessage
 
+from mautic_api.answers import ListAnswerShape
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, RetryableError, scrub
-from mautic_api.http import classify_response, php_query
+from mautic_api.http import classify_response, php_query, response_json
 from mautic_api.retry import wait_generator
 
 if TYPE_CHECKING:
@@ -294,8 +295,13 @@ class MauticStreamMixin:
             headers["User-Agent"] = self.mautic_client.settings.user_agent
         return headers
 
+    def answer_shape(self) -> ListAnswerShape | None:
+        """What the stream reads of its list answers (None: all of it); see :mod:`mautic_api.answers`."""
+        return None
+
     def validate_response(self, response: requests.Response) -> None:
         """Map the answer with mautic_api's rules; retryable ones become singer-sdk RetriableAPIError."""
+        response_json(response, self.answer_shape())  # decoded here once (cached), to the stream's shape
         client = self.mautic_client
         try:
             classify_response(response, secrets=client.secrets(), auth_method=client.settings.auth_method)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -108,20 +109,13 @@ def field_schema(field: Mapping[str, Any]) -> dict[str, Any]:
 
     number -> integer (number when it has a scale), boolean -> boolean, date -> date, datetime -> date-time,
     multiselect -> array of strings, everything else (text, email, tel, url, select, lookup, country,
-    region, locale, timezone, time, html, textarea, ...) -> string.
+    region, locale, timezone, time, html, textarea, ...) -> string. See :data:`KINDS`.
     """
-    kind = field_kind(field.get("type"))
-    if kind == "number":
-        return json_schema("number" if number_scale(field.get("properties")) > 0 else "integer")
-    if kind == "boolean":
-        return json_schema("boolean")
-    if kind == "date":
-        return json_schema("string", "date")
-    if kind == "datetime":
-        return json_schema("string", "date-time")
-    if kind == "multiselect":
-        return string_array_schema()
-    return json_schema("string")
+    return KINDS[field_kind(field.get("type"))].schema(field)
+
+
+def _number_schema(field: Mapping[str, Any]) -> dict[str, Any]:
+    return json_schema("number" if number_scale(field.get("properties")) > 0 else "integer")
 
 
 _STATS_STRING_IDS = frozenset({"tracking_id", "copy_id", "message_id", "twitter_tweet_id", "redirect_id",
@@ -274,11 +268,29 @@ def read_boolean(value: Any) -> bool | None:
     raise ValueFormatError(value)
 
 
+def _utc_wire_form(value: Any) -> bool:
+    """True for a string in one of Mautic's UTC forms (``Y-m-d``, ``Y-m-d H:i:s``, ISO with ``T``, ``Z`` or
+    ``+00:00``) that is a real date and time: its ISO form is then a matter of slicing, not of parsing and
+    formatting (the tap reads several per record). Anything else takes the general path."""
+    if type(value) is not str or not _mautic_form(value):
+        return False
+    size = len(value)
+    if size == 25 and not value.endswith("+00:00"):
+        return False
+    try:  # validates the digits (month 13, February 30); Python 3.10 reads neither "Z" nor "+00:00" here
+        datetime.fromisoformat(value[:19])
+    except ValueError:
+        return False
+    return True
+
+
 def read_datetime(value: Any) -> str | None:
     """ISO 8601 UTC to the second (``2024-03-01T12:34:00+00:00``) from Mautic's ``Y-m-d H:i:s`` (UTC) or
     ISO with an offset; microseconds are dropped."""
     if value is None or value == "":
         return None
+    if _utc_wire_form(value):
+        return f"{value[:10]}T{value[11:19] or '00:00:00'}+00:00"
     return _datetime_of(value).replace(microsecond=0).isoformat()
 
 
@@ -286,6 +298,8 @@ def read_date(value: Any) -> str | None:
     """``YYYY-MM-DD``; a datetime is converted to UTC first."""
     if value is None or value == "":
         return None
+    if _utc_wire_form(value):
+        return value[:10]
     return _datetime_of(value, "date").date().isoformat()
 
 
@@ -353,18 +367,50 @@ def reader_for(schema: Mapping[str, Any]) -> Reader:
     return identity
 
 
+def kept_type(schema: Mapping[str, Any]) -> type | None:
+    """The Python type whose values the schema's reader returns unchanged (a JSON string for a plain string,
+    an int for an integer or a number, a bool for a boolean), so a record's converter can pass them by
+    without a call; None when every value needs its reader."""
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    if "object" in types or "array" in types or not types:
+        return None
+    if "string" in types:
+        return None if schema.get("format") in ("date-time", "date") else str
+    if "integer" in types or "number" in types:
+        return int  # a float still needs its reader: it may be non-finite, or whole for an integer
+    if "boolean" in types:
+        return bool
+    return None
+
+
+ReadPlan = tuple[tuple[str, Reader, "type | None"], ...]
+
+
+def read_plan(properties: Mapping[str, Mapping[str, Any]]) -> ReadPlan:
+    """``(property, reader, kept type)`` for every property whose values may need converting, computed once
+    per schema so that each value costs a type check, not a dispatch on its schema."""
+    plan = []
+    for name, schema in properties.items():
+        reader = reader_for(schema)
+        if reader is not identity:
+            plan.append((name, reader, kept_type(schema)))
+    return tuple(plan)
+
+
 def _object_reader(properties: Mapping[str, Any]) -> Reader:
     """Convert the known keys of a nested object (owner, tags, ...); other keys pass through as sent."""
-    readers = {name: reader_for(schema) for name, schema in properties.items()}
+    plan = read_plan(properties)
 
     def read(value: Any) -> Any:
         if not isinstance(value, Mapping):
             return value or None  # Mautic sends [] for an empty object
         out = dict(value)
-        for name, reader in readers.items():
-            if out.get(name) is not None:
+        for name, reader, kept in plan:
+            item = out.get(name)
+            if item is not None and type(item) is not kept:
                 try:
-                    out[name] = reader(out[name])
+                    out[name] = reader(item)
                 except ValueFormatError:
                     out[name] = None
         return out
@@ -454,19 +500,44 @@ def write_multiselect(value: Any, choose: Callable[[Any], str] = str) -> list[st
 def write_field(field_type: Any, value: Any, choose: Callable[[Any], str] = str) -> Any:
     """One non-null value in the form Mautic expects for a field of ``field_type``; ``choose`` maps a
     select value to one of the field's options (or raises)."""
-    kind = field_kind(field_type)
-    if kind == "boolean":
-        return write_boolean(value)
-    if kind == "number":
-        return write_number(value)
-    if kind == "date":
-        return wire_date(value)
-    if kind == "datetime":
-        return wire_datetime(value)
-    if kind == "time":
-        return write_time(value)
-    if kind == "select":
-        return choose(value)
-    if kind == "multiselect":
-        return write_multiselect(value, choose)
-    return write_text(value)
+    return KINDS[field_kind(field_type)].write(value, choose)
+
+
+# --------------------------------------------------------------------------------------- the kind table
+
+Writer = Callable[[Any, Callable[[Any], str]], Any]
+
+
+@dataclass(frozen=True)
+class FieldKind:
+    """One kind of Mautic field: its JSON schema (from the field's definition), and how a value is written
+    to Mautic's forms (``choose`` picks a select option). Its reader is the schema's (:meth:`reader`): the
+    tap reads what the (possibly edited) catalog's schema says, so readers follow schemas, not kinds."""
+
+    schema: Callable[[Mapping[str, Any]], dict[str, Any]]
+    write: Writer
+
+    def reader(self, field: Mapping[str, Any]) -> Reader:
+        return reader_for(self.schema(field))
+
+
+def _plain(write: Callable[[Any], Any]) -> Writer:
+    """A writer that needs no option chooser."""
+    return lambda value, choose: write(value)
+
+
+def _fixed(json_type: str, fmt: str | None = None) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    return lambda field: json_schema(json_type, fmt)
+
+
+# kind (``FIELD_KINDS``' values) -> its schema and writer: the one place a kind's behaviour is decided.
+KINDS: Mapping[str, FieldKind] = MappingProxyType({
+    "text": FieldKind(_fixed("string"), _plain(write_text)),
+    "time": FieldKind(_fixed("string"), _plain(write_time)),
+    "select": FieldKind(_fixed("string"), lambda value, choose: choose(value)),
+    "multiselect": FieldKind(lambda field: string_array_schema(), write_multiselect),
+    "boolean": FieldKind(_fixed("boolean"), _plain(write_boolean)),
+    "number": FieldKind(_number_schema, _plain(write_number)),
+    "date": FieldKind(_fixed("string", "date"), _plain(wire_date)),
+    "datetime": FieldKind(_fixed("string", "date-time"), _plain(wire_datetime)),
+})

@@ -25,6 +25,7 @@ from mautic_api.values import (
     read_datetime,
     read_integer,
     read_number,
+    read_plan,
     read_string,
     read_string_array,
     reader_for,
@@ -64,7 +65,8 @@ class RecordConverter:
     MAX_WARNINGS_PER_PROPERTY = 5
 
     def __init__(self, properties: Mapping[str, Mapping[str, Any]], logger: logging.Logger, stream: str):
-        self.converters = {name: converter_for(schema) for name, schema in properties.items()}
+        self.plan = read_plan(properties)
+        self.converters = {name: reader for name, reader, _ in self.plan}
         self.logger = logger
         self.stream = stream
         self._warned: dict[str, int] = {}
@@ -76,23 +78,33 @@ class RecordConverter:
         try:
             return conv(value)
         except (Unconvertible, TypeError, ValueError, OverflowError):
-            count = self._warned.get(name, 0) + 1
-            self._warned[name] = count
-            if count <= self.MAX_WARNINGS_PER_PROPERTY:
-                shown = value if isinstance(value, str | int | float | bool) else type(value).__name__
-                self.logger.warning(
-                    "Stream '%s', record id %s: property '%s' value %r cannot be converted to its type; "
-                    "emitted as null.%s",
-                    self.stream, record_id, name, shown,
-                    " Further warnings for this property are suppressed."
-                    if count == self.MAX_WARNINGS_PER_PROPERTY else "",
-                )
-            return None
+            return self.unconvertible(name, value, record_id)
+
+    def unconvertible(self, name: str, value: Any, record_id: Any) -> None:
+        """Null for a value its type cannot hold, with a warning (at most a few per property)."""
+        count = self._warned.get(name, 0) + 1
+        self._warned[name] = count
+        if count <= self.MAX_WARNINGS_PER_PROPERTY:
+            shown = value if isinstance(value, str | int | float | bool) else type(value).__name__
+            self.logger.warning(
+                "Stream '%s', record id %s: property '%s' value %r cannot be converted to its type; "
+                "emitted as null.%s",
+                self.stream, record_id, name, shown,
+                " Further warnings for this property are suppressed."
+                if count == self.MAX_WARNINGS_PER_PROPERTY else "",
+            )
+        return None
 
     def convert_record(self, record: dict[str, Any], record_id: Any = None) -> dict[str, Any]:
-        for name in list(record):
-            if name in self.converters:
-                record[name] = self.convert(name, record[name], record_id)
+        """The record, converted in place: per property one type check; a reader only where needed."""
+        for name, reader, kept in self.plan:
+            value = record.get(name)
+            if value is None or type(value) is kept:
+                continue
+            try:
+                record[name] = reader(value)
+            except (Unconvertible, TypeError, ValueError, OverflowError):
+                record[name] = self.unconvertible(name, value, record_id)
         return record
 
 

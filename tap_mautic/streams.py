@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mautic_api.answers import ListAnswerShape
 from mautic_api.catalog import get_context
 from mautic_api.errors import MauticError, PermissionDeniedError
 from mautic_api.paging import (
@@ -226,7 +227,18 @@ class CustomFieldStream(EntityStream):
 
     def __init__(self, tap: TapMautic, *, field_aliases: list[str], **kwargs: Any) -> None:
         self.field_aliases = field_aliases
+        self._shape: ListAnswerShape | None = None
         super().__init__(tap, **kwargs)
+
+    def answer_shape(self) -> ListAnswerShape:
+        """Pages decoded to the schema's own properties and ``fields.all`` only: the per-group copies of
+        every field (``fields.core``, ...) are nine tenths of a page and never read. An answer with any other
+        key (one the catalog's schema lacks, an alias sent at the top level) is decoded in full as before."""
+        if self._shape is None:
+            aliases = set(self.field_aliases)
+            own = [key for key in self.effective_schema.get("properties", {}) if key not in aliases]
+            self._shape = ListAnswerShape(self.list_key, own, {"fields": ("all",)})
+        return self._shape
 
     def base_where(self) -> list[dict[str, Any]]:
         if self.name == "contacts" and self.config.get("exclude_anonymous"):

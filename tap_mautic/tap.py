@@ -13,6 +13,7 @@ import click
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -112,6 +113,9 @@ class TapMautic(MauticPluginMixin, Tap):
     name = "tap-mautic"
     package_name = "mautic-singer"
     dynamic_catalog = True
+    # msgspec encodes a RECORD ~10x faster than the default simplejson writer (the tap's largest SDK cost
+    # per record); it writes bytes to sys.stdout.buffer.
+    message_writer_class = MsgSpecWriter
     # BATCH and ACTIVATE_VERSION are singer-sdk defaults this tap neither needs nor tests.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,

@@ -6,8 +6,10 @@ retry loop is replaced so the tests never wait, and records the requested waits 
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -24,7 +26,7 @@ from mautic_api import (
     SerializerBugError,
 )
 from mautic_api.client import as_records, as_total, check_where
-from mautic_api.http import php_query
+from mautic_api.http import MauticSession, php_query
 from mautic_api.retry import retry_wait_seconds, wait_from_headers, wait_generator
 
 BASE = "http://mautic.test"
@@ -488,3 +490,37 @@ def test_binary_answers_are_returned_as_bytes():
             responses.GET, f"{BASE}/api/themes/aurora", body=b"PK\x03\x04zip", content_type="application/zip"
         )
         assert MauticClient(CONFIG).request("GET", "themes/aurora") == b"PK\x03\x04zip"
+
+
+class _BigAnswers(BaseHTTPRequestHandler):
+    """``/big``: a 3 MB body; ``/cut``: announces 3 MB, sends half and hangs up."""
+
+    BODY = b"x" * (3 << 20)
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        self.wfile.write(self.BODY if self.path == "/big" else self.BODY[: len(self.BODY) // 2])
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def big_answers():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BigAnswers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_session_reads_a_body_of_several_pieces_whole_and_a_cut_one_fails_as_requests_does(big_answers):
+    session = MauticSession(timeout=30, verify=False, user_agent=None)
+    assert session.get(f"{big_answers}/big").content == _BigAnswers.BODY
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        session.get(f"{big_answers}/cut")

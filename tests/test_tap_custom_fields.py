@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from mautic_api.client import MauticClient
+from tap_mautic.tap import TapMautic
 from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.fixtures.tap_helpers import make_tap, sync
 
 # alias -> (Mautic type, expected JSON-schema type, format)
 EXPECTED_TYPES = {
@@ -99,3 +100,40 @@ def test_company_fields_are_flattened_and_typed(sim):
     assert schema["companynumber_of_employees"]["type"] == ["integer", "null"]
     names = {r["id"]: r["companyname"] for r in sim.query("SELECT id, companyname FROM companies")}
     assert {rec["id"]: rec["companyname"] for rec in result.records["companies"]} == names
+
+
+def test_a_field_created_after_discovery_is_not_emitted(sim):
+    cfg = basic_config(sim)
+    tap = make_tap(cfg, streams=["contacts"])  # discovered before the field exists
+    MauticClient(cfg).create("contactFields",
+                             {"label": "Loyalty tier", "alias": "loyalty_tier", "type": "text"})
+    result = sync(cfg, tap=tap)
+    assert result.records["contacts"]
+    assert "loyalty_tier" not in result.schemas["contacts"]["properties"]
+    assert not [rec["id"] for rec in result.records["contacts"] if "loyalty_tier" in rec]
+
+
+def test_properties_left_out_of_the_catalog_are_not_emitted(sim, caplog):
+    """A catalog narrower than discovery: a top-level property (``points``) and a custom field
+    (``favorite_color``) removed from its schema are in every answer, and in no record."""
+    cfg = basic_config(sim)
+    catalog = make_tap(cfg).catalog_dict
+    removed = ("points", "favorite_color")
+    for entry in catalog["streams"]:
+        chosen = entry["tap_stream_id"] == "contacts"
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = chosen
+        if chosen:
+            for name in removed:
+                del entry["schema"]["properties"][name]
+            entry["metadata"] = [m for m in entry["metadata"] if not set(m["breadcrumb"][1:]) & set(removed)]
+    tap = TapMautic(config=cfg, catalog=catalog, parse_env_config=False)
+    with caplog.at_level(logging.WARNING):
+        result = sync(cfg, tap=tap)
+    records = result.records["contacts"]
+    assert len(records) == sim.query("SELECT COUNT(*) AS n FROM leads")[0]["n"]
+    assert not [rec["id"] for rec in records if set(removed) & set(rec)]
+    assert all("email" in rec and "dateAdded" in rec for rec in records)
+    warned = [r.getMessage() for r in caplog.records if "not in the schema" in r.getMessage()]
+    assert len(warned) == 1 and all(name in warned[0] for name in removed)

@@ -25,12 +25,16 @@ from singer_sdk.helpers._typing import get_datelike_property_type
 
 from mautic_api.values import (
     FALSE_WORDS,
+    FIELD_KINDS,
     FIELD_TYPES,
+    KINDS,
     TRUE_WORDS,
     ValueFormatError,
     field_kind,
     parse_datetime,
     read_boolean,
+    read_datetime,
+    reader_for,
     write_boolean,
 )
 from tap_mautic.fields import RecordConverter, field_schema
@@ -232,3 +236,23 @@ def test_date_objects_and_naive_datetimes_are_utc() -> None:
     assert target_writes(field, date(2024, 3, 1)) == "2024-03-01 00:00:00"
     assert target_writes(field, datetime(2024, 3, 1, 12, 34, 56, 999999)) == "2024-03-01 12:34:56"
     assert tap_reads(field, "2024-03-01 12:34:56") == "2024-03-01T12:34:56+00:00"
+
+
+def test_every_field_kind_has_its_schema_and_writer_in_the_table():
+    assert set(FIELD_KINDS.values()) == set(KINDS)
+    readers = {kind: entry.reader({}).__name__ for kind, entry in KINDS.items()}
+    assert readers == {"text": "read_string", "time": "read_string", "select": "read_string",
+                       "multiselect": "read_string_array", "boolean": "read_boolean",
+                       "number": "read_integer", "date": "read_date", "datetime": "read_datetime"}
+    assert KINDS["number"].reader({"properties": {"scale": "2"}}) is reader_for({"type": ["number"]})
+
+
+@PROPERTY
+@given(st.datetimes(MIN_DT, MAX_DT), st.sampled_from(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                                                       "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S+00:00",
+                                                       "%Y-%m-%d"]))
+def test_mautic_utc_forms_read_as_pendulum_reads_them(when, form):
+    """read_datetime's shortcut for Mautic's UTC forms gives what the general parse gives."""
+    text = when.strftime(form)
+    expected = pendulum.parse(text, tz="UTC").in_timezone("UTC").replace(microsecond=0)
+    assert read_datetime(text) == expected.isoformat()
