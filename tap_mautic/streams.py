@@ -288,7 +288,7 @@ class CustomFieldStream(EntityStream):
             tracking.count_run(state, full)  # reached only once every pass above was read
             return
         yield from super().query_passes(context)
-        emitted = {key[0] for key in self._seen_keys}
+        emitted = set(self._seen_keys)  # contacts/companies: one key, kept as the id itself
         yield from id_batches(changed - emitted, self.page_size, self.base_where(), self.base_check)
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
