@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from mautic_api.sdk import MauticSinkSeam
 from target_mautic.results import FAILED, RecordResult
 from target_mautic.rows import Row, StreamSetupError, non_finite_property
+from target_mautic.validation import ShapeCachedValidator, types_only
 
 if TYPE_CHECKING:
     from target_mautic.connector import MauticConnector
@@ -53,6 +55,14 @@ class MauticSink(MauticSinkSeam, BatchSink):
         if self.batch_size_rows is not None:
             return self.batch_size_rows
         return max(self.MAX_SIZE_DEFAULT, self.batch_size)
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """singer-sdk's validator; for a schema of types only, consulted once per record shape
+        (:mod:`target_mautic.validation`: the same records fail, with the same messages)."""
+        validator = super().get_validator()
+        if validator is None or self.validate_field_string_format or not types_only(validator.schema):
+            return validator
+        return ShapeCachedValidator(validator)
 
     # -- seam hooks (mautic_api.sdk.MauticSinkSeam) ------------------------------------------------------
     def mark_invalid(self, record: dict, message: str) -> None:
