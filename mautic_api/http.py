@@ -136,7 +136,7 @@ def classify_response(
     secrets: Iterable[str] = (),
     auth_method: str | None = None,
     batch: bool = False,
-    warned: set[str] | None = None,
+    warned: LoggedOnce | None = None,
 ) -> Any:
     """Return the decoded JSON body of a successful answer, or raise the mautic_api exception it means.
 
@@ -168,7 +168,7 @@ def classify_response(
     return body
 
 
-def _check_redirects(response: requests.Response, warned: set[str] | None) -> None:
+def _check_redirects(response: requests.Response, warned: LoggedOnce | None) -> None:
     """A redirected API call means base_url is not the final address: requests turns a redirected POST
     into a GET and drops the Authorization header on another host, so writes would silently misbehave."""
     hops = [r for r in response.history if 300 <= r.status_code < 400]
@@ -184,10 +184,29 @@ def _check_redirects(response: requests.Response, warned: set[str] | None) -> No
     )
     if method.upper() not in ("GET", "HEAD"):
         raise ConfigurationError(message + " (a redirected write is not safe).", status=first.status_code)
-    if warned is None or message not in warned:
-        if warned is not None:
-            warned.add(message)
+    if warned is None or warned.first(message):
         LOGGER.warning("%s.", message)
+
+
+class LoggedOnce:
+    """Advice already logged in this run. :meth:`first` checks and records under a lock, so threads sharing
+    the session (the target's lanes, the tap's slices) log a message once, never once each."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first(self, message: str) -> bool:
+        """True the first time ``message`` is seen (the caller logs it), False after."""
+        with self._lock:
+            if message in self._seen:
+                return False
+            self._seen.add(message)
+            return True
+
+    def __contains__(self, message: object) -> bool:
+        with self._lock:
+            return message in self._seen
 
 
 def _grant_of(request: requests.PreparedRequest) -> str | None:
@@ -228,7 +247,7 @@ class MauticSession(requests.Session):
         self.default_timeout = timeout
         self.verify = (ca_bundle_from_env() or True) if verify and self.trust_env else verify
         self.mautic_version: str | None = None
-        self.warned: set[str] = set()  # advice logged once per run (a redirected base_url)
+        self.warned = LoggedOnce()  # advice logged once per run (a redirected base_url)
         self._version_lock = threading.Lock()
         self.headers["Accept"] = "application/json"
         if user_agent:

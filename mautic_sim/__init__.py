@@ -21,7 +21,7 @@ from typing import Any
 from mautic_sim.app import Mautic
 from mautic_sim.seed import install
 from mautic_sim.seed import seed as seed_data
-from mautic_sim.server import Faults, SimServer, serve_in_thread
+from mautic_sim.server import Faults, SimServer, parse_logged_bodies, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow
 from mautic_sim.versions import DEFAULT_VERSION
@@ -142,7 +142,11 @@ class Simulator:
 
     @property
     def request_log(self) -> list[dict[str, Any]]:
-        return list(self._server.request_log) if self._server else []
+        if self._server is None:
+            return []
+        with self._server.log_lock:
+            parse_logged_bodies(self._server.request_log)
+            return list(self._server.request_log)
 
     def clear_log(self) -> None:
         if self._server:

@@ -225,7 +225,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
 
         def one(item: Any) -> tuple[Any, int]:
             row, status = self.contacts.save_contact(item, "new", None, source="api-batch")
-            return self.contacts.serialize(row, "new" if status == 201 else "repo"), status
+            return self.contacts.serialize(row, "new" if status == 201 else "repo", raw=True), status
         return Response(201, self._run_batch(items, one, "contacts"))
 
     def contacts_batch_edit(self, req: Request) -> Response:
@@ -240,14 +240,14 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                 if not put:
                     raise not_found()
                 new, _ = self.contacts.save_contact(item, "put", None)
-                return self.contacts.serialize(new, "new"), 201
+                return self.contacts.serialize(new, "new", raw=True), 201
             try:
                 saved, _ = self.contacts.save_contact(item, "put" if put else "patch", row)
             except ApiError as err:
                 if err.status == 400:
-                    raise _BatchPartial(self.contacts.serialize(row, "repo"), err.details or {}) from None
+                    raise _BatchPartial(self.contacts.serialize(row, "repo", raw=True), err.details or {}) from None
                 raise
-            return self.contacts.serialize(saved, "edit"), 200
+            return self.contacts.serialize(saved, "edit", raw=True), 200
         return Response(200, self._run_batch(items, one, "contacts"))
 
     def batch_delete(self, req: Request, kind: str) -> Response:

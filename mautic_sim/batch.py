@@ -80,23 +80,24 @@ class BatchRoutes:
         done: dict[int, Any] = {}
         errors: dict[int, Any] = {}
         codes: list[int] = []
-        for i, (_, item) in enumerate(items):
-            try:
-                entity, code = fn(item)
-                done[i] = entity
-                codes.append(code)
-            except _BatchPartial as bp:
-                done[i] = bp.entity
-                codes.append(400)
-                errors[i] = {"code": 400, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
-                             "details": bp.details, "type": None}
-            except ApiError as e:
-                codes.append(e.status)
-                if e.status == 404:
-                    errors[i] = {"message": e.message, "code": 404, "type": "api"}
-                else:
-                    errors[i] = {"code": e.status, "message": e.message,
-                                 "details": e.details if e.details is not None else [], "type": None}
+        with self.store.transaction():  # one commit for the batch, not one per write
+            for i, (_, item) in enumerate(items):
+                try:
+                    entity, code = fn(item)
+                    done[i] = entity
+                    codes.append(code)
+                except _BatchPartial as bp:
+                    done[i] = bp.entity
+                    codes.append(400)
+                    errors[i] = {"code": 400, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
+                                 "details": bp.details, "type": None}
+                except ApiError as e:
+                    codes.append(e.status)
+                    if e.status == 404:
+                        errors[i] = {"message": e.message, "code": 404, "type": "api"}
+                    else:
+                        errors[i] = {"code": e.status, "message": e.message,
+                                     "details": e.details if e.details is not None else [], "type": None}
         return self._batch_body(list_key, done, codes, errors)
 
     def g_batch_new(self, req: Request, ctx: Ctx) -> Response:

@@ -17,6 +17,14 @@ from mautic_sim.field_values import (
 )
 from mautic_sim.util import Raw, iso, js
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _exact(v: Any) -> str:
+    """A value as the whole body's ``json.dumps`` encodes it (``js`` writes a non-finite float as null)."""
+    return _ENCODE(v) if isinstance(v, float) else js(v)
+
+
 DEVICE_FLAT = ["title", "firstname", "lastname", "company", "position", "email", "phone", "mobile", "address1",
                "address2", "city", "state", "zipcode", "timezone", "country"]
 
@@ -141,6 +149,59 @@ class ContactSerialization:
         parts.append('"all":{' + ",".join(flat) + "}")
         return Raw("{" + ",".join(parts) + "}")
 
+    def _styled_plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        """``_raw_plan`` for the "new" and "edit" styles (a write's answer): the entry's static part as
+        ``field_entry`` makes it in that style, and "points" apart (null in a new entry, 0 in its flat value)."""
+        fields = self.store.fields("lead")
+        plan = fields[0].get(f"_plan_{style}") if fields else None
+        if plan is None:
+            plan = []
+            for f in fields:
+                if not f["is_published"]:
+                    continue
+                static = field_entry(f, None, style, "lead")
+                static.pop("value"), static.pop("normalizedValue")
+                prefix = json.dumps(static, separators=(",", ":"))[:-1] + ',"value":'
+                if f["alias"] == "points":
+                    kind = "points" if style == "new" else "typed"
+                elif f["type"] in ("number", "boolean", "select", "multiselect"):
+                    kind = "typed"
+                else:
+                    kind = "simple"
+                plan.append((f["field_group"], js(f["alias"]), prefix, kind, f))
+            if fields:
+                fields[0][f"_plan_{style}"] = plan
+        return plan
+
+    def _groups_styled(self, row: dict[str, Any], style: str) -> Raw:
+        """``fields`` of a contact in the "new" or "edit" style as JSON text: the same bytes as ``_groups``
+        (values typed by whether they were submitted), built from cached fragments (a batch answer's hot path)."""
+        submitted = getattr(self.app._local, "submitted", None) or set()
+        groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
+        flat = [f'"id":"{row["id"]}"']
+        for group, alias, prefix, kind, f in self._styled_plan(style):
+            value = row.get(f["alias"])
+            if kind == "simple":
+                vj = nvj = fj = "null" if value is None else _exact(value)
+                if value is None:
+                    nvj = '""'
+            else:
+                v = out_value(f, value, style, f["alias"] in submitted)
+                fj = _exact(v)
+                if kind == "points":
+                    vj, nvj = "null", '""'
+                else:
+                    vj = fj
+                    nvj = '""' if v is None else _exact(normalized(f, v))
+            bucket = groups.get(group)
+            if bucket is None:
+                bucket = groups[group] = []
+            bucket.append(f'{alias}:{prefix}{vj},"normalizedValue":{nvj}}}')
+            flat.append(f"{alias}:{fj}")
+        parts = [f'"{g}":' + ("{" + ",".join(items) + "}" if items else "[]") for g, items in groups.items()]
+        parts.append('"all":{' + ",".join(flat) + "}")
+        return Raw("{" + ",".join(parts) + "}")
+
     def serialize_many(self, rows: list[dict[str, Any]], style: str = "repo",
                        minimal: bool = False, raw: bool = False) -> list[dict[str, Any]]:
         """Serialize contacts, loading tags and DNC for the whole page at once."""
@@ -180,13 +241,14 @@ class ContactSerialization:
 
     def serialize(self, row: dict[str, Any], style: str = "repo", minimal: bool = False,
                   tags: list[dict[str, Any]] | None = None, dnc: list[dict[str, Any]] | None = None,
-                  deleted: bool = False, fields_row: dict[str, Any] | None = None) -> dict[str, Any]:
+                  deleted: bool = False, fields_row: dict[str, Any] | None = None, raw: bool = False) -> dict[str, Any]:
+        """One contact; ``raw``: its ``fields`` as pre-encoded JSON text (only for an answer's body)."""
         if tags is None or dnc is None:
             if fields_row is not None:
                 one = self.serialize_many([row], style, minimal)[0]
                 return self.serialize(row, style, minimal, one.get("tags", []), one.get("doNotContact", []),
                                       deleted, fields_row)
-            one = self.serialize_many([row], style, minimal)[0]
+            one = self.serialize_many([row], style, minimal, raw=raw)[0]
             if deleted:
                 one["id"] = None
             return one
@@ -214,6 +276,8 @@ class ContactSerialization:
         cache = getattr(self._tl, "cache", None)
         if cache and cache.get("raw") and style in ("list", "repo"):
             out["fields"] = self._groups_raw(row, style)
+        elif cache and cache.get("raw") and style in ("new", "edit"):
+            out["fields"] = self._groups_styled(row, style)
         else:
             out["fields"] = self._groups("lead", row, style)
         if minimal:

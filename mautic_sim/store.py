@@ -7,9 +7,11 @@ keeps ``Simulator.query``/``execute`` consistent with what the HTTP threads see.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from mautic_sim import mariadb
@@ -114,6 +116,21 @@ class Store:
             cur = self.conn.execute(sql, params)
             self._field_cache.clear() if "lead_fields" in sql else None
             return cur.lastrowid or 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One SQLite transaction for a batch request's many writes (each autocommitted, they cost a commit
+        each). Held under the lock, so no other request writes into it; always committed, so what was written
+        before an error stays written, as Mautic's per-entity flushes leave it."""
+        with self.lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
 
     def executemany(self, sql: str, rows: Any) -> None:
         with self.lock:

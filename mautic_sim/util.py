@@ -52,8 +52,19 @@ def php_serialize(value: Any) -> str:
     return php_serialize(str(value))
 
 
-class Raw(str):
-    """Pre-encoded JSON text spliced into a response as is (the contacts page builds its fields as text)."""
+class Raw:
+    """Pre-encoded JSON text spliced into a response as is (the contacts page builds its fields as text).
+
+    Not a ``str``: the JSON encoder hands it to :func:`dumps`' ``default`` hook, so a body without fragments
+    (a batch answer of 200 contacts) is encoded in one pass of the C encoder, never walked in Python."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 _RAW_MARK = re.compile(r'"\\u0000RAW(\d+)\\u0000"')
@@ -63,17 +74,13 @@ def dumps(body: Any) -> bytes:
     """Compact JSON like Mautic's, with ``Raw`` fragments spliced in."""
     raws: list[str] = []
 
-    def swap(v: Any) -> Any:
+    def fragment(v: Any) -> str:
         if isinstance(v, Raw):
-            raws.append(str(v))
+            raws.append(v.text)
             return f"\x00RAW{len(raws) - 1}\x00"
-        if isinstance(v, dict):
-            return {k: swap(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [swap(x) for x in v]
-        return v
+        raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
 
-    text = json.dumps(swap(body), separators=(",", ":"))
+    text = json.dumps(body, separators=(",", ":"), default=fragment)
     if raws:
         text = _RAW_MARK.sub(lambda m: raws[int(m.group(1))], text)
     return text.encode()

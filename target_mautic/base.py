@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from mautic_api.sdk import MauticSinkSeam
 from target_mautic.results import FAILED, RecordResult
 from target_mautic.rows import Row, StreamSetupError, non_finite_property
+from target_mautic.validation import ShapeCachedValidator, types_only
 
 if TYPE_CHECKING:
     from target_mautic.connector import MauticConnector
@@ -54,6 +56,14 @@ class MauticSink(MauticSinkSeam, BatchSink):
             return self.batch_size_rows
         return max(self.MAX_SIZE_DEFAULT, self.batch_size)
 
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """singer-sdk's validator; for a schema of types only, consulted once per record shape
+        (:mod:`target_mautic.validation`: the same records fail, with the same messages)."""
+        validator = super().get_validator()
+        if validator is None or self.validate_field_string_format or not types_only(validator.schema):
+            return validator
+        return ShapeCachedValidator(validator)
+
     # -- seam hooks (mautic_api.sdk.MauticSinkSeam) ------------------------------------------------------
     def mark_invalid(self, record: dict, message: str) -> None:
         record.setdefault(INVALID, message)
@@ -61,6 +71,23 @@ class MauticSink(MauticSinkSeam, BatchSink):
     def record_problem(self, record: dict) -> str | None:
         bad = non_finite_property(record)
         return None if bad is None else f"property '{bad}': NaN and Infinity are not values Mautic can store"
+
+    # -- drains (a drain may run in the background while the next batch fills: target_mautic.background) --
+    def start_drain(self) -> dict:
+        """The SDK's, and the batch's record count set aside: records read while it drains count toward the
+        next batch (``current_size``), not toward the one being written."""
+        context = super().start_drain()
+        self._draining_count = self._batch_records_read
+        self._batch_records_read = 0
+        return context
+
+    def mark_drained(self) -> None:
+        """The SDK's tally for the drained batch (its count set aside), the next batch's count kept."""
+        reading = self._batch_records_read
+        self._batch_records_read = getattr(self, "_draining_count", 0)
+        self._draining_count = 0
+        super().mark_drained()
+        self._batch_records_read = reading
 
     # -- rows and results --------------------------------------------------------------------------------
     def process_record(self, record: dict, context: dict) -> None:
@@ -88,16 +115,18 @@ class MauticSink(MauticSinkSeam, BatchSink):
         results, self._results = self._results, []
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
-    def unwritten_records(self) -> list[tuple[int, dict[str, Any]]]:
+    def unwritten_records(self, contexts: list[dict] | None = None) -> list[tuple[int, dict[str, Any]]]:
         """Records read but without a result yet: the batch being drained (minus its reported rows) and
-        the pending one."""
+        the pending one (or those of ``contexts``)."""
         reported = {seq for seq, _ in self._results}
-        buffered = [pair for context in self.buffered_batches() for pair in context.get("records", [])]
+        batches = self.buffered_batches() if contexts is None else contexts
+        buffered = [pair for context in batches for pair in context.get("records", [])]
         return [(seq, rec) for seq, rec in buffered if seq not in reported]
 
-    def account_unwritten(self, message: str) -> int:
-        """The run stops: every record read without a result is reported failed; returns the results held."""
-        for seq, rec in self.unwritten_records():
+    def account_unwritten(self, message: str, contexts: list[dict] | None = None) -> int:
+        """The run stops: every record read without a result is reported failed; returns the results held.
+        With ``contexts``, only the records of those batches (a background drain that failed as a whole)."""
+        for seq, rec in self.unwritten_records(contexts):
             rec.pop(INVALID, None)
             try:
                 key = self.key_of(rec)
@@ -106,7 +135,7 @@ class MauticSink(MauticSinkSeam, BatchSink):
             self._results.append(
                 (seq, RecordResult(stream=self.stream_name, key=key, outcome=FAILED, message=message))
             )
-        for context in self.buffered_batches():
+        for context in self.buffered_batches() if contexts is None else contexts:
             context["records"] = []
         return len(self._results)
 

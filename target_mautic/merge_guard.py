@@ -1,7 +1,8 @@
 """The merge guard: refuse a contact PATCH that would make Mautic merge two contacts.
 
 Why: Mautic answers a PATCH that sets a unique field (email) to another contact's value by merging that
-other contact into the patched one and deleting it. Unless ``allow_merge``, such rows are refused (failed).
+other contact into the patched one and deleting it. Unless ``allow_merge``, such rows are refused (failed),
+and so is a later edit of the same batch giving another contact a value an earlier edit just gave away.
 """
 
 from __future__ import annotations
@@ -58,20 +59,31 @@ class MergeGuard:
             found = self.connector.lookup(self.context, alias, values) if values else {}
             holders[alias] = {k: [as_int(rec.get("id")) or 0 for rec in v] for k, v in found.items()}
         refused: set[int] = set()
-        for row in changing:
+        # a new value claimed by an earlier edit of this batch: that edit gives it to its contact first, so a
+        # later edit of another contact would merge that one away (lanes keep rows sharing a value in order)
+        claimed: dict[tuple[str, str], int | None] = {}
+        for row in sorted(changing, key=lambda r: r.seq):
             for alias in unique:
                 value = row.payload.get(alias)
                 others = (
                     [i for i in holders[alias].get(norm(value), []) if i != row.mautic_id] if value else []
                 )
+                earlier = claimed.get((alias, norm(value))) if value else None
+                if not others and earlier is not None and earlier != row.mautic_id:
+                    others = [earlier]
                 if others:
                     refuse(
                         row,
-                        f"refused: {alias} {value!r} belongs to contact {others[0]}; this PATCH would "
-                        f"merge contact {others[0]} into {row.mautic_id} and delete it "
+                        f"refused: {alias} {value!r} belongs to contact {others[0]}"
+                        f"{' (set by an earlier record of this batch)' if others == [earlier] else ''}; "
+                        f"this PATCH would merge contact {others[0]} into {row.mautic_id} and delete it "
                         "(set allow_merge: true to allow)",
                     )
                     refused.add(id(row))
                     break
+            else:
+                for alias in unique:
+                    if row.payload.get(alias):
+                        claimed.setdefault((alias, norm(row.payload[alias])), row.mautic_id)
         skip = refused | {id(r) for r in absent}
         return [r for r in edits if id(r) not in skip], absent

@@ -65,6 +65,8 @@ def as_int(value: Any) -> int | None:
 
 
 def _non_finite(value: Any) -> bool:
+    if value is None or type(value) in (str, int, bool):  # the usual values, decided without isinstance calls
+        return False
     if isinstance(value, float):
         return not math.isfinite(value)
     if isinstance(value, Decimal):

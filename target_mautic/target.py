@@ -34,6 +34,7 @@ from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
 from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
 from mautic_api.settings import MAUTIC_SETTINGS
+from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
@@ -203,6 +204,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self._ledger: ResultsLedger | None = None
         self._state_withheld_logged = False
         self._draining = False
+        self._draining_all = False
+        self._background = BackgroundDrain()
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
@@ -259,14 +262,58 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
 
     def drain_upserts_first(self) -> None:
         """A link sink is about to write: contacts/companies buffered so far must be in Mautic first."""
+        self.finish_background()
         for other in list(self._sinks_active.values()):
             if isinstance(other, UpsertSink) and other.current_size:
                 self.drain_one(other)
 
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+        """The SDK's (every sink, then STATE), after the drain in flight: never in the background."""
+        self.finish_background()
+        self._draining_all = True
+        try:
+            super().drain_all(is_endofpipe=is_endofpipe)
+        finally:
+            self._draining_all = False
+
+    def drains_in_background(self, sink: Sink) -> bool:
+        """A contacts/companies batch that just filled up, with lanes: sent while the next records are read
+        (:mod:`target_mautic.background`). ``max_concurrency`` 1 keeps every drain in line with reading."""
+        return (isinstance(sink, UpsertSink) and self.connector.concurrency > 1 and sink.is_full
+                and not self._draining_all)
+
+    def finish_background(self, *, raise_fatal: bool = True) -> bool:
+        """Wait for the drain in flight and settle it as :meth:`drain_one` settles a drain; True if there
+        was one. A fatal error is raised (or, with ``raise_fatal`` false, left for the caller's accounting:
+        the batch stays buffered, so its rows without a result are reported by ``account_unwritten``)."""
+        done = self._background.wait()
+        if done is None:
+            return False
+        sink, error = done.sink, done.error
+        if error is not None and (isinstance(error, ConfigurationError | StreamSetupError)
+                                  or not isinstance(error, Exception)):
+            if raise_fatal:
+                raise error
+            return True
+        if error is not None:
+            self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, error)
+            sink.account_unwritten(f"not written: {error}", contexts=[done.context])
+        sink.mark_drained()
+        self.record_results(sink)
+        reader = self.message_reader
+        if raise_fatal and isinstance(reader, MauticSingerReader):
+            reader.check_stop()  # a SIGTERM during the drain in flight: nothing further is sent
+        return True
+
     def drain_one(self, sink: Sink) -> None:  # type: ignore[misc]
         """A batch that fails as a whole fails its records (one result line each) and the run goes on;
         credentials or instance configuration breaking mid-run stop it. A SIGTERM waits for the batch.
-        The sink's results go to the ledger after each drain, in input order."""
+        The sink's results go to the ledger after each drain, in input order. With lanes, a batch that
+        filled up is sent in the background (:meth:`drains_in_background`); any drain waits for it first."""
+        self.finish_background()
+        if self.drains_in_background(sink) and isinstance(sink, MauticSink):
+            self._background.start(sink, sink.start_drain())
+            return
         if isinstance(sink, LinkSink):
             self.drain_upserts_first()
         reader = self.message_reader
@@ -295,7 +342,9 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self.ledger.flush()
 
     def account_unwritten(self, reason: str) -> int:
-        """The run stops early: every record read and not yet reported gets a failed result line."""
+        """The run stops early: the drain in flight finishes, then every record read and not yet reported
+        gets a failed result line."""
+        self.finish_background(raise_fatal=False)
         reported = 0
         for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
             if isinstance(sink, MauticSink):
@@ -354,6 +403,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             raise
 
     def _close(self) -> None:
+        self.finish_background(raise_fatal=False)
+        self._background.close()
         if self._ledger is not None and not self._ledger.closed:
             self._ledger.log_summary()
             self._ledger.close()
@@ -382,9 +433,13 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
-        finally:
-            ledger = self.ledger
+        except Terminated:
+            raise  # a SIGTERM during the last drains: listen() reports the records not written, then closes
+        except BaseException:
             self._close()
+            raise
+        ledger = self.ledger
+        self._close()
         if ledger.failed and self.config.get("on_record_error", "fail") == "fail":
             raise RecordsFailedError(
                 f"{ledger.failed} record(s) failed (on_record_error is 'fail'); no "

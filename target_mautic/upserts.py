@@ -7,6 +7,7 @@ companies never) and in the merge guard (contacts only, :mod:`target_mautic.merg
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -56,9 +57,10 @@ class UpsertSink(MauticSink):
             )
         self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
 
-    @property
+    @functools.cached_property
     def match_on(self) -> list[str]:
-        """``match_on``: a list applies to contacts; an object is keyed by input stream or target name."""
+        """``match_on``: a list applies to contacts; an object is keyed by input stream or target name
+        (read once: it is asked twice per record)."""
         configured = self.settings.get("match_on")
         if isinstance(configured, Mapping):
             configured = configured.get(self.stream_name, configured.get(self.canonical))
@@ -113,6 +115,8 @@ class UpsertSink(MauticSink):
         rows = self.rows(context)
         deletes: list[Row] = []
         writes: list[Row] = []
+        caps = version_capabilities(self.connector.version)
+        known = {*self.mapper.fields, "points"}
         for row in rows:
             if row.deleted:
                 if self.settings.get("delete_records"):
@@ -127,8 +131,7 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
-            caps = version_capabilities(self.connector.version)
-            unwritable = unwritable_values(row.payload, {*self.mapper.fields, "points"}, caps)
+            unwritable = unwritable_values(row.payload, known, caps)
             if unwritable:
                 for key in unwritable:  # never sent: Mautic would drop them silently (PUT is never used)
                     del row.payload[key]

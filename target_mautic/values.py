@@ -143,6 +143,7 @@ class ValueMapper:
     write_points: bool = False
     extra_ignored: frozenset[str] = frozenset()  # keys the sink consumes itself (match keys, link columns)
     dropped: set[str] = field(default_factory=set)
+    _unique: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def special_keys(self) -> frozenset[str]:
@@ -160,7 +161,10 @@ class ValueMapper:
         ]
 
     def unique_fields(self) -> list[str]:
-        return [alias for alias, spec in self.fields.items() if spec.unique]
+        """Aliases of the unique identifier fields (asked per row when lanes are formed: computed once)."""
+        if self._unique is None:
+            self._unique = [alias for alias, spec in self.fields.items() if spec.unique]
+        return list(self._unique)
 
     def payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The PATCH/POST body for ``record`` (without ``id``). Raises InvalidValue naming the property."""

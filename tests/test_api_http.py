@@ -6,6 +6,7 @@ retry loop is replaced so the tests never wait, and records the requested waits 
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from mautic_api import (
     SerializerBugError,
 )
 from mautic_api.client import as_records, as_total, check_where
-from mautic_api.http import MauticSession, php_query
+from mautic_api.http import LoggedOnce, MauticSession, php_query
 from mautic_api.retry import retry_wait_seconds, wait_from_headers, wait_generator
 
 BASE = "http://mautic.test"
@@ -482,6 +483,39 @@ def test_redirects_warn_on_reads_and_stop_writes(caplog):
         assert "redirected (301) to https://new.test: set 'base_url'" in caplog.text
         with pytest.raises(ConfigurationError, match="redirected write is not safe"):
             client.create("contacts", {"email": "a@b.c"})
+
+
+def test_redirect_advice_is_logged_once_by_threads_sharing_the_session(caplog):
+    """Lanes and slices share one session: the check-and-record of the advice is atomic, one line per run."""
+    caplog.set_level("WARNING", logger="mautic_api")
+    with responses.RequestsMock() as rs:
+        rs.add(responses.GET, f"{BASE}/api/contacts", status=301,
+               headers={"Location": "https://new.test/api/contacts"})
+        rs.add(responses.GET, "https://new.test/api/contacts", json=_ok())
+        client = MauticClient(CONFIG)
+        start = threading.Barrier(8)
+
+        def read() -> None:
+            start.wait()
+            for _ in range(5):
+                client.list_page("contacts")
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible: a check-then-add would race
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(previous)
+    assert caplog.text.count("set 'base_url' to the final address") == 1
+
+
+def test_logged_once_says_first_once():
+    seen = LoggedOnce()
+    assert seen.first("a") and not seen.first("a") and seen.first("b") and "a" in seen
 
 
 def test_binary_answers_are_returned_as_bytes():

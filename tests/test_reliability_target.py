@@ -133,8 +133,10 @@ def test_an_old_results_file_is_truncated_at_start(sim: Simulator, tmp_path: Pat
 
 
 # -- the accounting invariant: SIGTERM ----------------------------------------------------------------------
-def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulator, tmp_path: Path) -> None:
-    """SIGTERM arrives while 200 contacts are being sent: they finish; 50 buffered companies are reported."""
+def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulator, tmp_path: Path,
+                                                                    lanes: dict[str, int]) -> None:
+    """SIGTERM arrives while 200 contacts are being sent: they finish; 50 buffered companies are reported.
+    With lanes the target reads on while a full batch is sent: contacts read meanwhile are reported too."""
     company_schema = {"type": "object", "properties": {"companyname": {"type": "string"}}}
     schema = {"type": "SCHEMA", "stream": "companies", "key_properties": [], "schema": company_schema}
     lines = [json.dumps(schema)]
@@ -142,7 +144,7 @@ def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulato
               for i in range(50)]
     lines += contact_lines(emails(200, "term"))
     lines += contact_lines(emails(10, "unread"))[1:]
-    config = basic_config(sim, results_path=str(tmp_path / "results.jsonl"), batch_size_rows=200)
+    config = basic_config(sim, results_path=str(tmp_path / "results.jsonl"), batch_size_rows=200, **lanes)
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.Popen([str(BIN / "target-mautic"), "--config", str(tmp_path / "config.json")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -160,8 +162,14 @@ def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulato
     assert signalled and proc.returncode == 143, err
     assert "Traceback" not in err and "SIGTERM" in err, err
     out = results(tmp_path)
-    assert len(out) == 250  # every record read: 200 contacts, 50 companies
-    assert [r["outcome"] for r in out if r["stream"] == "contacts"] == ["created"] * 200
+    contacts = [r for r in out if r["stream"] == "contacts"]
+    read_ahead = contacts[200:]  # read while the full batch was sent in the background (lanes only)
+    if lanes["max_concurrency"] == 1:
+        assert len(out) == 250  # every record read: 200 contacts, 50 companies
+    assert len(out) == 250 + len(read_ahead) and len(read_ahead) <= 10
+    assert [r["outcome"] for r in contacts[:200]] == ["created"] * 200
+    assert all(r["outcome"] == "failed" and "not written" in r["message"] for r in read_ahead)
+    assert not sim.query("SELECT id FROM leads WHERE email LIKE 'unread.%'")
     companies = [r for r in out if r["stream"] == "companies"]
     assert len(companies) == 50 and {r["outcome"] for r in companies} == {"failed"}
     assert all("not written" in r["message"] for r in companies)

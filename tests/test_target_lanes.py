@@ -6,13 +6,18 @@ a few records make several chunks, hence several lanes at the default ``max_conc
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mautic_sim import Simulator
+from target_mautic.background import BackgroundDrain
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY, lanes
 from target_mautic.rows import norm
+from target_mautic.upserts import ContactsSink
 from tests.conftest import SIM_PASSWORD, SIM_USER
 from tests.test_target_mautic import CONTACT_SCHEMA, count, messages, run_target
 
@@ -131,3 +136,82 @@ def test_contact_schema_default_lanes_still_write_each_email_once(sim: Simulator
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), batch_size=10)
     assert run.error is None
     assert count(sim, "leads WHERE lower(email) LIKE 'many%'") == 40
+
+
+def _background_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each drain started in the background (by stream)."""
+    started: list[str] = []
+    original = BackgroundDrain.start
+
+    def start(self: BackgroundDrain, sink: Any, context: dict[str, Any]) -> None:
+        started.append(sink.stream_name)
+        original(self, sink, context)
+
+    monkeypatch.setattr(BackgroundDrain, "start", start)
+    return started
+
+
+def test_full_batches_drain_in_the_background_as_in_a_sequential_run(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int], monkeypatch: pytest.MonkeyPatch
+):
+    """Batches of 6 while the next records are read: 12 emails recur (other case) in later batches, so each
+    batch must see what the one before it wrote; memberships of the contacts created by the batch still in
+    flight fill up their sink, which must wait for that batch."""
+    started = _background_starts(monkeypatch)
+    recurring = [{"email": f"BG{i % 12}@example.org" if i % 2 else f"bg{i % 12}@example.org",
+                  "firstname": f"BG {i}"} for i in range(36)]
+    late = [{"email": f"late{n}@example.org", "firstname": f"Late {n}"} for n in range(6)]
+    records = recurring[:12] + late + recurring[12:]
+    seg_schema = {"type": "object",
+                  "properties": {"email": {"type": "string"}, "segment_id": {"type": "integer"}}}
+    members = [{"email": f"late{n}@example.org", "segment_id": 1} for n in range(6)]
+    text = (messages("contacts", CONTACT_SCHEMA, records[:18], {"n": 1})
+            + messages("segment_memberships", seg_schema, members)
+            + messages("contacts", CONTACT_SCHEMA, records[18:], {"n": 2}))
+    def slow_writes(method: str, path: str, query: str) -> None:
+        if path == "/api/contacts/batch/new":
+            time.sleep(0.1)  # a batch is still in flight when the memberships fill up
+
+    sim.add_hook(slow_writes)
+    run = run_target(sim, tmp_path, text, batch_size=2, batch_size_rows=6, **lanes)
+    assert run.error is None and run.states == [{"n": 2}]
+    assert bool(started) == (lanes["max_concurrency"] > 1)
+    if started:
+        assert started.count("contacts") >= 4 and "segment_memberships" not in started
+    assert count(sim, "leads WHERE lower(email) LIKE 'bg%'") == 12
+    contacts = [r for r in run.results if r["stream"] == "contacts"]
+    assert [r["key"]["email"] for r in contacts] == [r["email"] for r in records]  # input order
+    assert Counter(r["outcome"] for r in contacts) == Counter({"created": 18, "updated": 24})
+    for n in range(12):  # the last record of each email won
+        assert sim.query("SELECT firstname FROM leads WHERE lower(email) = ?",
+                         (f"bg{n}@example.org",))[0]["firstname"] == f"BG {24 + n}"
+    assert run.outcomes("segment_memberships") == Counter({"created": 6}), run.results
+    members_now = sim.query("SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = 1")
+    member_ids = {row["lead_id"] for row in members_now}
+    for n in range(6):
+        lead_id = sim.query("SELECT id FROM leads WHERE email = ?", (f"late{n}@example.org",))[0]["id"]
+        assert lead_id in member_ids
+
+
+def test_a_background_drain_failing_as_a_whole_fails_only_its_rows(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    started = _background_starts(monkeypatch)
+    original = ContactsSink.upsert
+    calls: list[int] = []
+
+    def upsert(self: ContactsSink, rows: list[Any]) -> None:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("boom in the second batch")
+        original(self, rows)
+
+    monkeypatch.setattr(ContactsSink, "upsert", upsert)
+    records = [{"email": f"whole{i}@example.org", "firstname": f"W{i}"} for i in range(18)]
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"n": 1}), batch_size=2,
+                     batch_size_rows=6, on_record_error="report")
+    assert run.error is None and len(started) >= 2
+    outcomes = [r["outcome"] for r in run.results]
+    assert outcomes == ["created"] * 6 + ["failed"] * 6 + ["created"] * 6
+    assert all("not written: boom in the second batch" in r["message"] for r in run.results[6:12])
+    assert count(sim, "leads WHERE email LIKE 'whole%'") == 12

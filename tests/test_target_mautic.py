@@ -194,6 +194,22 @@ def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path, lanes:
     assert not any(r["path"] == "/api/contacts" for r in allowed.requests)  # no guard look-up
 
 
+def test_two_edits_giving_one_new_email_to_two_contacts_refuse_the_later(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int]
+):
+    """No contact holds the email yet: the first edit gives it to contact 5, so the second (contact 7) would
+    make Mautic merge 5 into 7 and delete it. The later record is refused, as against an existing holder."""
+    records = [{"id": 5, "email": "Shared.New@example.org", "firstname": "Five"},
+               {"id": 7, "email": "shared.new@example.org ", "firstname": "Seven"}]
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report",
+                     **lanes)
+    assert run.result_for(id=5)["outcome"] == "updated"
+    refused = run.result_for(id=7)
+    assert refused["outcome"] == "failed" and "allow_merge" in refused["message"]
+    assert "belongs to contact 5 (set by an earlier record of this batch)" in refused["message"]
+    assert lead(sim, id=5)["email"] == "Shared.New@example.org" and lead(sim, id=7)["firstname"] != "Seven"
+
+
 def test_create_if_missing_false_reports_instead(sim: Simulator, tmp_path: Path):
     records = [{"id": 999999, "email": "nope@example.org"}, {"email": "new.one@example.org"}]
     run = run_target(
