@@ -190,6 +190,11 @@ TARGET_SETTINGS = th.PropertiesList(
 )
 
 
+def stopped_because(exc: BaseException) -> str:
+    """The result line's reason for a record the run did not write because of ``exc``."""
+    return f"the run stopped: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+
+
 class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     """Singer target for Mautic: batched upserts, memberships, a per-record outcome, no loss."""
 
@@ -398,7 +403,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         except RecordsFailedError:
             raise
         except BaseException as exc:
-            self.account_unwritten(f"the run stopped: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            self.account_unwritten(stopped_because(exc))
             self._close()
             raise
 
@@ -435,7 +440,9 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             super().process_endofpipe()
         except Terminated:
             raise  # a SIGTERM during the last drains: listen() reports the records not written, then closes
-        except BaseException:
+        except BaseException as exc:
+            # a fatal error in the last drains: every record read gets its line before the file is closed
+            self.account_unwritten(stopped_because(exc))
             self._close()
             raise
         ledger = self.ledger

@@ -256,3 +256,27 @@ def test_line_separators_in_values_keep_one_result_per_line(sim: Simulator, tmp_
                {"email": "ok@example.org"}]
     run = run_target(sim, tmp_path, "\n".join(contact_lines(records)) + "\n", on_record_error="report")
     assert [r["key"]["email"] for r in run.results] == [r["email"] for r in records]
+
+
+def test_a_fatal_error_in_the_last_drain_still_gives_every_record_its_line(sim: Simulator, tmp_path: Path,
+                                                                           lanes) -> None:
+    """Credentials revoked while the end of input is being written: the run stops with one line, and every
+    record read still has exactly one result line (before the fix the results file was closed first)."""
+    records = emails(450, "last")
+    calls = {"n": 0}
+
+    def revoke(method: str, path: str, query: str) -> None:
+        if path == "/api/contacts/batch/new":
+            calls["n"] += 1
+            if calls["n"] == 3:  # the end-of-input drain at one lane; the third chunk of it at the default
+                sim.app.password = "revoked"
+
+    sim.add_hook(revoke)
+    done = cli(sim, tmp_path, "\n".join(contact_lines(records)) + "\n", **lanes)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    lines = results(tmp_path)
+    assert sorted(r["key"]["email"] for r in lines) == sorted(r["email"] for r in records)
+    failed = [r for r in lines if r["outcome"] == "failed"]
+    assert failed and all("not written" in r["message"] or "401" in r["message"] or "credential" in
+                          r["message"].lower() for r in failed)
