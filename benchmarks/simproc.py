@@ -74,6 +74,11 @@ class SimProcess:
             self._log.close()
             self._log = None
 
+    @property
+    def pid(self) -> int:
+        """The simulator's process id (0 when not running), to read its CPU time."""
+        return self._proc.pid if self._proc is not None else 0
+
     def log_lines(self) -> list[str]:
         if self._log is None:
             return []

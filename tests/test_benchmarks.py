@@ -98,3 +98,27 @@ def test_child_peak_rss_is_its_own(tmp_path: Path) -> None:
     assert len(ballast) and big.returncode == 0 and big.records == 1
     assert big.peak_rss_mb >= 200
     assert small.returncode == 3 and small.peak_rss_mb < 60
+
+
+def test_p3_time_split_is_written_in_its_own_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/profile_target.py measures CPU beside wall time and replaces only its own section."""
+    from benchmarks import profile_target
+
+    results = tmp_path / "results.md"
+    results.write_text("# Benchmark results\n\ntable\n\n## Profile\n\nkept\n\n"
+                       f"{profile_target.HEADING}\n\nold split\n")
+    monkeypatch.setattr(run, "RESULTS", results)
+    try:
+        assert profile_target.main(["--upserts", "300", "--latency-ms", "20", "--write"]) == 0
+    finally:
+        logging.disable(logging.NOTSET)
+    text = results.read_text()
+    assert "old split" not in text and "table" in text and "kept" in text
+    assert text.count(profile_target.HEADING) == 1
+    rows = [line for line in text.splitlines() if line.startswith("| concurrency 1") or
+            line.startswith("| default")]
+    assert len(rows) == 3
+    for row in rows:
+        calls, wall, target_cpu, sim_cpu = (float(c) for c in row.strip("|").split("|")[1:])
+        assert calls == 3 and wall > 0  # 300 upserts: 1 field read + 2 batches of 200
+        assert target_cpu + sim_cpu > 0 and min(target_cpu, sim_cpu) >= 0
