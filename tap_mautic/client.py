@@ -369,8 +369,10 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         page = self.verified_page(part, response)
         if page.trimmed:
             return SlicePage(page.rows, stopped=True)
-        if part.finished or range_complete(page.size, part.page_size, page.total):
+        if part.finished or (upper is not None and range_complete(page.size, part.page_size, page.total)):
             return SlicePage(page.rows)
+        # The open-ended last range is read until an empty page, as a sequential walk is; being last, that
+        # request goes out after every other range, so rows created meanwhile are read in this run too.
         start = int(part.last_id or lower)
         left = page.total - page.size if page.total is not None else 0
         if upper is not None and left > part.page_size:

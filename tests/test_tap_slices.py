@@ -3,20 +3,22 @@ every answer verified, at most ``max_concurrency`` requests in flight."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mautic_api.paging import range_complete, split_ids
+from mautic_api.paging import KeysetPaginator, range_complete, split_ids
 from mautic_sim import Simulator
 from tap_mautic.client import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError
 from tap_mautic.slices import SlicePage, read_in_order
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.fixtures.tap_helpers import make_tap, sync
 from tests.fixtures.tap_proxy import DenyingProxy
 
 # ------------------------------------------------------------------------------------ pure parts
@@ -148,3 +150,27 @@ def test_a_bad_max_concurrency_is_one_config_error(session_sim, tmp_path):
     proc = run_cli(tmp_path, basic_config(session_sim, max_concurrency=0), "--discover")
     assert proc.returncode != 0
     assert "max_concurrency" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _answer(ids: list[int], total: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response.headers["Content-Type"] = "application/json"
+    body = {"total": str(total), "contacts": {str(i): {"id": i} for i in ids}}
+    response._content = json.dumps(body).encode()  # an answer as requests holds it once read
+    return response
+
+
+def test_a_bounded_range_ends_on_a_short_counted_page_the_open_one_on_an_empty_page(session_sim):
+    """A short page whose count agrees completes a bounded range; the open-ended last range is read on until
+    an empty page (asked for after every other range), so rows created during the walk are read, as
+    sequentially."""
+    stream = make_tap(basic_config(session_sim, page_size=10), streams=["contacts"]).streams["contacts"]
+    walk = KeysetPaginator(page_size=10, label="Stream 'contacts'")
+    bounded = stream.slice_page(walk, 0, 20, _answer([3, 4, 5], 3))
+    assert [r["id"] for r in bounded.rows] == [3, 4, 5] and bounded.more == []
+    unbounded = stream.slice_page(walk, 20, None, _answer([23, 24], 2))
+    assert unbounded.more == [(24, None)]
+    assert stream.slice_page(walk, 24, None, _answer([], 0)).more == []
+    # a bounded range whose count says more is read on from its last id
+    assert stream.slice_page(walk, 0, 20, _answer([3, 4, 5], 9)).more == [(5, 20)]
