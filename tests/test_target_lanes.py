@@ -21,6 +21,9 @@ from target_mautic.upserts import ContactsSink
 from tests.conftest import SIM_PASSWORD, SIM_USER
 from tests.test_target_mautic import CONTACT_SCHEMA, count, messages, run_target
 
+# the tests of lanes ask for them: `make test` also runs this file with MAUTIC_TEST_MAX_CONCURRENCY=1
+LANES = DEFAULT_MAX_CONCURRENCY
+
 CONTACTS = {
     "type": "object",
     "properties": {
@@ -62,7 +65,7 @@ def test_same_email_in_other_case_across_lanes_makes_no_duplicate(sim: Simulator
         {"email": spellings[i // 10 % 3].format(n=i % 10), "lastname": f"Lane {i}"} for i in range(30)
     ]
     text = messages("contacts", CONTACTS, records, {"done": 1})
-    run = run_target(sim, tmp_path, text, match_on=["lastname"], batch_size=2)
+    run = run_target(sim, tmp_path, text, match_on=["lastname"], batch_size=2, max_concurrency=LANES)
     assert run.error is None and run.states == [{"done": 1}]
     assert count(sim, "leads WHERE lower(trim(email)) LIKE 'dup%'") == 10  # one contact per email
     assert run.outcomes() == Counter({"created": 10, "updated": 20})
@@ -80,7 +83,7 @@ def test_lost_answer_in_one_lane_is_recovered_within_it(sim: Simulator, tmp_path
     names = [f"Lane Recovered {n} SA" for n in range(6)]
     sim.schedule_fault("malformed", nth=2, path="/api/companies/batch/new")  # one lane's answer garbled
     run = run_target(sim, tmp_path, messages("companies", COMPANIES, [{"companyname": n} for n in names]),
-                     batch_size=2)
+                     batch_size=2, max_concurrency=LANES)
     assert run.error is None
     assert run.outcomes() == {"created": 6}
     assert count(sim, "companies") == before + 6  # each exactly once
@@ -133,7 +136,8 @@ def test_contact_schema_default_lanes_still_write_each_email_once(sim: Simulator
     """The default match (email, which batch/new de-duplicates by itself) across many lanes."""
     records = [{"email": f"Many{i % 40}@Example.org" if i % 2 else f"many{i % 40}@example.org",
                 "firstname": f"M{i}"} for i in range(400)]
-    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), batch_size=10)
+    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), batch_size=10,
+                     max_concurrency=LANES)
     assert run.error is None
     assert count(sim, "leads WHERE lower(email) LIKE 'many%'") == 40
 
@@ -209,7 +213,7 @@ def test_a_background_drain_failing_as_a_whole_fails_only_its_rows(
     monkeypatch.setattr(ContactsSink, "upsert", upsert)
     records = [{"email": f"whole{i}@example.org", "firstname": f"W{i}"} for i in range(18)]
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records, {"n": 1}), batch_size=2,
-                     batch_size_rows=6, on_record_error="report")
+                     batch_size_rows=6, on_record_error="report", max_concurrency=LANES)
     assert run.error is None and len(started) >= 2
     outcomes = [r["outcome"] for r in run.results]
     assert outcomes == ["created"] * 6 + ["failed"] * 6 + ["created"] * 6
