@@ -25,6 +25,8 @@ def _exact(v: Any) -> str:
     return _ENCODE(v) if isinstance(v, float) else js(v)
 
 
+WRITE_STYLES = ("new", "edit")  # the styles of a write's answer
+
 DEVICE_FLAT = ["title", "firstname", "lastname", "company", "position", "email", "phone", "mobile", "address1",
                "address2", "city", "state", "zipcode", "timezone", "country"]
 
@@ -107,64 +109,25 @@ class ContactSerialization:
                 "id": st["id"], "name": st.get("name"), "category": st.get("category"),
                 "weight": st.get("weight"), "description": st.get("description")}
 
-    def _raw_plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
-        """Per published field: (group, JSON alias, JSON prefix of the entry, kind, field), cached with the fields."""
+    def _plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+        """Per published field: (group, JSON alias, JSON prefix of the entry, kind, field), cached with the
+        fields. The prefix is the entry's static part as ``field_entry`` makes it, in the style of a write's
+        answer ("new", "edit") or else as the repository reads it; "points" is a kind of its own in a new
+        entry (null there, 0 in the flat values)."""
         fields = self.store.fields("lead")
         plan = fields[0].get(f"_plan_{style}") if fields else None
         if plan is None:
+            entry_style = style if style in WRITE_STYLES else "repo"
             plan = []
             for f in fields:
                 if not f["is_published"]:
                     continue
-                static = field_entry(f, None, "repo", "lead")
+                static = field_entry(f, None, entry_style, "lead")
                 static.pop("value"), static.pop("normalizedValue")
                 prefix = json.dumps(static, separators=(",", ":"))[:-1] + ',"value":'
-                simple = f["type"] not in ("number", "boolean", "select", "multiselect") and f["alias"] != "points"
-                plan.append((f["field_group"], js(f["alias"]), prefix, "simple" if simple else "typed", f))
-            if fields:
-                fields[0][f"_plan_{style}"] = plan
-        return plan
-
-    def _groups_raw(self, row: dict[str, Any], style: str) -> Raw:
-        """``fields`` of a contact as JSON text: same content as ``_groups``, built from cached fragments."""
-        groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
-        flat = [f'"id":"{row["id"]}"']
-        for group, alias, prefix, kind, f in self._raw_plan(style):
-            value = row.get(f["alias"])
-            if kind == "simple":
-                if value is None:
-                    vj, nvj = "null", '""'
-                else:
-                    vj = nvj = js(value)
-            else:
-                v = out_value(f, value, style)
-                vj = js(v)
-                nvj = '""' if v is None else js(normalized(f, v))
-            bucket = groups.get(group)
-            if bucket is None:
-                bucket = groups[group] = []
-            bucket.append(f'{alias}:{prefix}{vj},"normalizedValue":{nvj}}}')
-            flat.append(f"{alias}:{vj}")
-        parts = [f'"{g}":' + ("{" + ",".join(items) + "}" if items else "[]") for g, items in groups.items()]
-        parts.append('"all":{' + ",".join(flat) + "}")
-        return Raw("{" + ",".join(parts) + "}")
-
-    def _styled_plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
-        """``_raw_plan`` for the "new" and "edit" styles (a write's answer): the entry's static part as
-        ``field_entry`` makes it in that style, and "points" apart (null in a new entry, 0 in its flat value)."""
-        fields = self.store.fields("lead")
-        plan = fields[0].get(f"_plan_{style}") if fields else None
-        if plan is None:
-            plan = []
-            for f in fields:
-                if not f["is_published"]:
-                    continue
-                static = field_entry(f, None, style, "lead")
-                static.pop("value"), static.pop("normalizedValue")
-                prefix = json.dumps(static, separators=(",", ":"))[:-1] + ',"value":'
-                if f["alias"] == "points":
-                    kind = "points" if style == "new" else "typed"
-                elif f["type"] in ("number", "boolean", "select", "multiselect"):
+                if f["alias"] == "points" and style == "new":
+                    kind = "points"
+                elif f["type"] in ("number", "boolean", "select", "multiselect") or f["alias"] == "points":
                     kind = "typed"
                 else:
                     kind = "simple"
@@ -173,26 +136,28 @@ class ContactSerialization:
                 fields[0][f"_plan_{style}"] = plan
         return plan
 
-    def _groups_styled(self, row: dict[str, Any], style: str) -> Raw:
-        """``fields`` of a contact in the "new" or "edit" style as JSON text: the same bytes as ``_groups``
-        (values typed by whether they were submitted), built from cached fragments (a batch answer's hot path)."""
-        submitted = getattr(self.app._local, "submitted", None) or set()
+    def _groups_raw(self, row: dict[str, Any], style: str) -> Raw:
+        """``fields`` of a contact as JSON text, the same bytes as ``_groups``, built from cached fragments (a
+        list page's and a batch answer's hot path). A write's answer types values by whether they were
+        submitted and encodes floats as the whole body's ``json.dumps`` does."""
+        write = style in WRITE_STYLES
+        encode = _exact if write else js
+        submitted = (getattr(self.app._local, "submitted", None) or set()) if write else set()
         groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
         flat = [f'"id":"{row["id"]}"']
-        for group, alias, prefix, kind, f in self._styled_plan(style):
+        for group, alias, prefix, kind, f in self._plan(style):
             value = row.get(f["alias"])
             if kind == "simple":
-                vj = nvj = fj = "null" if value is None else _exact(value)
-                if value is None:
-                    nvj = '""'
+                vj = fj = "null" if value is None else encode(value)
+                nvj = '""' if value is None else vj
             else:
                 v = out_value(f, value, style, f["alias"] in submitted)
-                fj = _exact(v)
+                fj = encode(v)
                 if kind == "points":
                     vj, nvj = "null", '""'
                 else:
                     vj = fj
-                    nvj = '""' if v is None else _exact(normalized(f, v))
+                    nvj = '""' if v is None else encode(normalized(f, v))
             bucket = groups.get(group)
             if bucket is None:
                 bucket = groups[group] = []
@@ -274,10 +239,8 @@ class ContactSerialization:
             return drop_nulls(out)
         out["color"] = row.get("color")
         cache = getattr(self._tl, "cache", None)
-        if cache and cache.get("raw") and style in ("list", "repo"):
+        if cache and cache.get("raw") and style in ("list", "repo", *WRITE_STYLES):
             out["fields"] = self._groups_raw(row, style)
-        elif cache and cache.get("raw") and style in ("new", "edit"):
-            out["fields"] = self._groups_styled(row, style)
         else:
             out["fields"] = self._groups("lead", row, style)
         if minimal:
