@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.baselines import offset_read
-from benchmarks.throughput import singer_stdout
+from benchmarks.throughput import contacts_output
 from mautic_sim import Simulator
 from mautic_sim.util import db_ts
-from tap_mautic.tap import DEFAULT_PAGE_SIZE, TapMautic
+from tap_mautic.tap import DEFAULT_PAGE_SIZE
 
 
 class ChangeSchedule:
@@ -105,16 +105,10 @@ def run_tap(url: str, state: dict[str, Any] | None = None,
     config: dict[str, Any] = {"base_url": url, "username": "admin", "password": "mautic"}
     if page_size:
         config["page_size"] = page_size
-    tap = TapMautic(config=config, state=state, parse_env_config=False)
-    for name, stream in tap.streams.items():
-        stream.selected = name == "contacts"
-    began = time.perf_counter()
-    with singer_stdout() as buf:
-        tap.sync_all()
-    seconds = time.perf_counter() - began
+    output, seconds = contacts_output(config, state)
     ids: list[int] = []
     last_state = None
-    for line in buf.getvalue().decode().splitlines():
+    for line in output.decode().splitlines():
         if '"RECORD"' in line[:20]:
             message = json.loads(line)
             if message["stream"] == "contacts":

@@ -150,13 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args.contacts, records, prof, args.top)
     print(text)
     if args.write:
-        path: Path = run.RESULTS
-        old = path.read_text() if path.exists() else "# Benchmark results\n"
-        at = old.find("\n" + run.PROFILE_HEADING)
-        head = old[:at + 1] if at >= 0 else old.rstrip("\n") + "\n\n"
-        after = old.find("\n## ", at + 1) if at >= 0 else -1
-        tail = "\n" + old[after + 1:] if after >= 0 else ""  # later sections (a reading of the run) stay
-        path.write_text(head + text + tail)
+        run.replace_section(run.PROFILE_HEADING, text, run.RESULTS)  # later sections (a reading) stay
     return 0
 
 

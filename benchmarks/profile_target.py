@@ -119,17 +119,6 @@ def render(upserts: int, latency_ms: int, runs: list[Split]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    path: Path = run.RESULTS
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    at = old.find("\n" + HEADING)
-    if at < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    after = old.find("\n## ", at + 1)
-    path.write_text(old[:at + 1] + text + (old[after:] if after >= 0 else ""))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upserts", type=int, default=10_000)
@@ -146,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args.upserts, args.latency_ms, runs)
     print(text)
     if args.write:
-        write_section(text)
+        run.replace_section(HEADING, text, run.RESULTS)
     return 0
 
 

@@ -318,6 +318,19 @@ def render_markdown(rows: list[Row], started: datetime, seconds: float, machine:
     return text + ("\n" + profile if profile else "")
 
 
+def replace_section(heading: str, text: str, path: Path | None = None) -> None:
+    """Write ``text`` (starting with ``heading``) as that section of results.md: in place of the section of
+    the same heading when there is one, else at the end; every other section stays."""
+    path = path or RESULTS
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    at = old.find("\n" + heading)
+    if at < 0:
+        path.write_text(old.rstrip("\n") + "\n\n" + text)
+        return
+    after = old.find("\n## ", at + 1)
+    path.write_text(old[:at + 1] + text + (old[after:] if after >= 0 else ""))
+
+
 def kept_profile(path: Path) -> str:
     """The "Profile" section of an existing results.md (written by benchmarks/profile_tap.py), to keep."""
     if not path.exists():

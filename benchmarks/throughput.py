@@ -71,16 +71,21 @@ def singer_stdout() -> Iterator[io.BytesIO]:
         out.detach()  # leaves ``raw`` open for the caller
 
 
-def sync_contacts(config: dict[str, Any]) -> tuple[int, float]:
-    """One in-process tap-mautic sync of the contacts stream: records emitted, seconds."""
-    tap = TapMautic(config=config, parse_env_config=False)
+def contacts_output(config: dict[str, Any], state: dict[str, Any] | None = None) -> tuple[bytes, float]:
+    """One in-process tap-mautic sync of the contacts stream only: its Singer output, seconds."""
+    tap = TapMautic(config=config, state=state, parse_env_config=False)
     for name, stream in tap.streams.items():
         stream.selected = name == "contacts"
     began = time.perf_counter()
     with singer_stdout() as buf:
         tap.sync_all()
-    seconds = time.perf_counter() - began
-    records = sum(1 for line in buf.getvalue().splitlines() if line.startswith(RECORD_PREFIXES))
+    return buf.getvalue(), time.perf_counter() - began
+
+
+def sync_contacts(config: dict[str, Any]) -> tuple[int, float]:
+    """One in-process tap-mautic sync of the contacts stream: records emitted, seconds."""
+    output, seconds = contacts_output(config)
+    records = sum(1 for line in output.splitlines() if line.startswith(RECORD_PREFIXES))
     return records, seconds
 
 
