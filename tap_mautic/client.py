@@ -324,7 +324,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             return self._request(prepared, context)
 
         send = self.request_decorator(request)
-        first = self.fetch_page(walk, walk.query(), context, send)
+        first = self.verified_page(walk, self.send_query(walk.query(), context, send))
         count()
         yield first.rows
         if walk.finished or first.trimmed:
@@ -347,8 +347,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
 
         def fetch(low: int, high: int | None) -> requests.Response:
             """On a slice thread: only the HTTP exchange (the body waits as bytes)."""
-            query = walk.bounded(low, high).query()
-            return send(self._prepare_request(context=context, page=QueryPage(query)), context)
+            return self.send_query(walk.bounded(low, high).query(), context, send)
 
         def finish(low: int, high: int | None, response: requests.Response) -> SlicePage:
             return self.slice_page(walk, low, high, response)
@@ -380,18 +379,17 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                                                        most=2 * self.concurrency)))
         return SlicePage(page.rows, [(start, upper)])
 
-    def fetch_page(self, walk: Paginator, query: PageQuery, context: Context | None,
-                   send: Callable[..., requests.Response]) -> Page:
-        """Send one query of ``walk`` and verify its answer (the walk advances)."""
-        response = send(self._prepare_request(context=context, page=QueryPage(query)), context)
-        return self.verified_page(walk, response)
+    def send_query(self, query: PageQuery, context: Context | None,
+                   send: Callable[..., requests.Response]) -> requests.Response:
+        """One query outside a walk's page sequence (a slice's page, the first page, the probe)."""
+        return send(self._prepare_request(context=context, page=QueryPage(query)), context)
 
     def largest_id(self, walk: KeysetPaginator, context: Context | None,
                    send: Callable[..., requests.Response]) -> int | None:
         """The largest id left in ``walk`` (its query ordered by id DESC, one row), or None."""
         query = walk.query()
         probe = PageQuery(query.where, (("id", "DESC"),), 1)
-        response = send(self._prepare_request(context=context, page=QueryPage(probe)), context)
+        response = self.send_query(probe, context, send)
         rows = self.extract_rows(response_json(response)[1])
         ids = [int(row["id"]) for row in rows]
         return max(ids) if ids else None
