@@ -12,7 +12,7 @@ PLUGINS_STAMP := .meltano/.installed
 # `make bench BENCH_ARGS="--quick"` (a short check of every row) or `BENCH_ARGS="--write"` (to results.md)
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench clean meltano
+.PHONY: demo test test-real real-mautic lint bench clean meltano
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,8 +38,13 @@ lint: $(STAMP)
 
 # The whole suite at the plugins' defaults, then the tap and target suites at max_concurrency 1.
 test: lint $(PLUGINS_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/real
 	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q -m 'not slow' tests/test_tap_*.py tests/test_target_*.py
+
+# Opt-in, never in CI: the suite against a real Mautic 5.1.0 built by scripts/real_mautic.sh (README,
+# "Development"). Reads MAUTIC_REAL_URL and the rest from the instance folder.
+test-real: $(STAMP) $(PLUGINS_STAMP)
+	eval "$$(scripts/real_mautic.sh env)" && scripts/real_mautic.sh start && $(BIN)/python -m pytest -q tests/real
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
