@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.real.conftest import RealMautic
-from tests.test_readme_python_client import CLIENT_ID, CLIENT_SECRET, EXAMPLE_URL, section_blocks
 from tests.real.support import client
+from tests.test_readme_python_client import CLIENT_ID, CLIENT_SECRET, EXAMPLE_URL, section_blocks
 
 # the PHP-serialized arrays Mautic keeps in oauth2_clients (the real-mautic README shows the format)
 GRANTS = 'a:2:{i:0;s:18:"client_credentials";i:1;s:13:"refresh_token";}'
@@ -32,8 +32,8 @@ def test_python_blocks_run_against_a_real_mautic(real: RealMautic, tmp_path: Pat
                  int(row_id), random_id, CLIENT_SECRET, REDIRECTS, GRANTS)
     api = client(real)
     try:  # 30 contacts: 20 with an @example.com address, 10 anonymous visitors (no email)
-        items = [{"email": f"person{i}@example.com", "firstname": f"P{i}"} if i % 3 else {"firstname": f"V{i}"}
-                 for i in range(30)]
+        items = [{"email": f"person{i}@example.com", "firstname": f"P{i}"} if i % 3
+                 else {"firstname": f"V{i}"} for i in range(30)]
         assert all(r.ok for r in api.batch_new("contacts", items))
     finally:
         api.close()

@@ -66,7 +66,7 @@ def test_company_upserts_match_by_name(real: RealMautic, tmp_path: Path):
     rows = {r["companyname"]: r for r in real.sql("SELECT id, companyname, companycity FROM companies")}
     assert rows["Acme Real"]["companycity"] == "Paris"
     assert rows["Umbrella Real"]["companycity"] == "Raccoon City"
-    assert [r["mautic_id"] for r in results] == [int(rows["Acme Real"]["id"]), int(rows["Umbrella Real"]["id"])]
+    assert [r["mautic_id"] for r in results] == [int(rows[n]["id"]) for n in ("Acme Real", "Umbrella Real")]
     assert len(rows) == 4
 
 
@@ -102,7 +102,8 @@ def test_link_streams_write_the_memberships_the_results_report(real: RealMautic,
     assert "nobody@example.org" in failed[0]["message"]
 
     members = {int(r["lead_id"]) for r in real.sql(
-        "SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s AND manually_removed = 0", seeded.segment)}
+        "SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s AND manually_removed = 0",
+        seeded.segment)}
     assert set(picked) <= members
     globex = real.sql("SELECT id FROM companies WHERE companyname = 'Globex Real'")[0]["id"]
     assert {int(r["lead_id"]) for r in real.sql(
