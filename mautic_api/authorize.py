@@ -37,6 +37,7 @@ import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -54,7 +55,7 @@ DEFAULT_PORT = 6288
 DEFAULT_REDIRECT_URI = f"http://127.0.0.1:{DEFAULT_PORT}{CALLBACK_PATH}"
 DEFAULT_WAIT_SECONDS = 300.0
 # The host of the redirect URI -> the address the listener binds (the browser resolves the name itself).
-_LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1"}
+_LOOPBACK: Mapping[str, str] = MappingProxyType({"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1"})
 
 
 class AuthorizationError(MauticError):
