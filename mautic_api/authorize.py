@@ -103,9 +103,8 @@ def redirect_target(uri: str) -> RedirectTarget:
     return RedirectTarget(uri.strip(), _LOOPBACK[parts.hostname], port, parts.path or "/")
 
 
-def _other_port_example(target: RedirectTarget) -> str:
-    port = target.port + 1 if target.port < 65535 else target.port - 1
-    return urlunsplit(("http", f"127.0.0.1:{port}", target.path, "", ""))
+def _other_port(target: RedirectTarget) -> int:
+    return target.port + 1 if target.port < 65535 else target.port - 1
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,8 @@ def authorize(
         raise ConfigurationError(
             f"cannot listen on {target.bind_host}:{target.port} for the redirect URI {target.uri} "
             f"({exc.strerror or exc}): stop what uses that port, or register another URI such as "
-            f"{_other_port_example(target)} in Mautic and pass it with --redirect-uri."
+            f"{urlunsplit(('http', f'127.0.0.1:{_other_port(target)}', target.path, '', ''))} in Mautic and "
+            f"pass it with --redirect-uri (or --port {_other_port(target)})."
         ) from None
     thread = threading.Thread(target=server.serve_forever, name="mautic-auth-callback", daemon=True)
     thread.start()
@@ -565,6 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="mautic-auth: %(levelname)s: %(message)s")
     try:
         config = _load_config(args.config)
+        if args.command == "authorize" and args.port is not None and not 0 < args.port < 65536:
+            raise ConfigurationError(
+                f"--port {args.port} is not a port between 1 and 65535: Mautic admits only the registered "
+                "port, so it must be the one in the client's Redirect URI."
+            )
         if args.command == "authorize":
             info = authorize(
                 config,

@@ -279,8 +279,13 @@ def test_a_port_in_use_is_one_line_naming_the_flag(oauth_sim, tmp_path, monkeypa
                      "--redirect-uri", uri]) == 1
     err = _one_line_error(capsys)
     assert f"cannot listen on 127.0.0.1:{urlsplit(uri).port} for the redirect URI {uri}" in err
-    assert "Address already in use" in err and "pass it with --redirect-uri" in err
+    assert "Address already in use" in err and "pass it with --redirect-uri (or --port " in err
     assert opened == []
+
+
+def test_port_zero_is_refused_naming_the_flag(oauth_sim, tmp_path, capsys) -> None:
+    assert main(["authorize", "--config", _write(tmp_path, _config(oauth_sim, tmp_path)), "--port", "0"]) == 1
+    assert "--port 0 is not a port between 1 and 65535" in _one_line_error(capsys)
 
 
 def test_deny_is_a_one_line_error(oauth_sim, callback_uri, tmp_path, monkeypatch, capsys) -> None:
