@@ -94,11 +94,17 @@ def redirect_target(uri: str) -> RedirectTarget:
         port = parts.port
     except ValueError:
         port, parts = None, None
-    if parts is None or parts.scheme != "http" or parts.hostname not in _LOOPBACK or parts.fragment:
+    if (
+        parts is None
+        or parts.scheme != "http"
+        or parts.hostname not in _LOOPBACK
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
         raise ConfigurationError(
             f"--redirect-uri {uri!r} is not a loopback http:// URI this command can listen on: use {shape}."
         )
-    if not port or "@" in parts.netloc:
+    if not port:
         raise ConfigurationError(f"--redirect-uri {uri!r} must name a port between 1 and 65535: use {shape}.")
     return RedirectTarget(uri.strip(), _LOOPBACK[parts.hostname], port, parts.path or "/")
 
