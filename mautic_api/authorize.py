@@ -2,15 +2,17 @@
 
 Why: an OAuth2 client that was not created by an admin has no ``client_credentials`` grant, so its first
 access and refresh token can only come from the ``authorization_code`` flow, which needs a browser. This
-command runs it with a loopback redirect URI (RFC 8252): it listens on
-``http://127.0.0.1:<free port>/callback``, prints (and, where a graphical browser exists, opens) Mautic's
-authorize URL, receives the code, checks ``state``, exchanges the code at ``/oauth/v2/token`` and writes
-the tokens to ``token_store_path`` through the token store code the tap and target read
+command runs it with a loopback redirect URI (RFC 8252): it listens on :data:`DEFAULT_REDIRECT_URI`
+(``http://127.0.0.1:6288/callback``) or the URI given with ``--redirect-uri``/``--port``, prints that URI
+(the one that must be registered in Mautic) and Mautic's authorize URL (opening it where a graphical browser
+exists), receives the code, checks ``state``, exchanges the code at ``/oauth/v2/token`` and writes the
+tokens to ``token_store_path`` through the token store code the tap and target read
 (:class:`~mautic_api.auth.RefreshTokenAuth`: atomic, mode 0600).
 
-Mautic admits a redirect URI that *starts with* one registered on the client (oauth2-php
-``validateRedirectUri``, by code reading), so registering ``http://127.0.0.1`` admits the free port; with
-``--port`` a fixed one such as ``http://127.0.0.1:8765/callback`` can be registered instead.
+The redirect URI is fixed, not a free port, because Mautic's OAuth2 server (friendsofsymfony/oauth2-php
+``OAuth2::validateRedirectUri``) admits a redirect URI only if it starts with a registered one *and* has the
+same host and the same port; a real Mautic 5.1.0 answered 400 ``redirect_uri_mismatch`` for another port or
+``localhost`` instead of ``127.0.0.1``. So the user registers one exact URI once, and every run listens there.
 
 The state check and the URL are done here rather than with oauthlib's ``WebApplicationClient``, because
 oauthlib refuses ``http://`` redirect URIs unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set, and the loopback
@@ -35,8 +37,9 @@ import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, TextIO
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from mautic_api.auth import TOKEN_PATH, NoAuth, RefreshTokenAuth
 from mautic_api.errors import ConfigurationError, MauticError
@@ -46,7 +49,13 @@ from mautic_api.settings import Settings
 LOGGER = logging.getLogger("mautic_api")
 AUTHORIZE_PATH = "/oauth/v2/authorize"
 CALLBACK_PATH = "/callback"
+# 6288 ("MAUT" on a phone keypad): unprivileged, below every OS's ephemeral range (Linux 32768-60999,
+# Windows/macOS 49152-65535, so no outgoing connection holds it by chance) and no common dev-server default.
+DEFAULT_PORT = 6288
+DEFAULT_REDIRECT_URI = f"http://127.0.0.1:{DEFAULT_PORT}{CALLBACK_PATH}"
 DEFAULT_WAIT_SECONDS = 300.0
+# The host of the redirect URI -> the address the listener binds (the browser resolves the name itself).
+_LOOPBACK: Mapping[str, str] = MappingProxyType({"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1"})
 
 
 class AuthorizationError(MauticError):
@@ -64,6 +73,47 @@ class Callback:
 
 
 @dataclass(frozen=True)
+class RedirectTarget:
+    """The loopback redirect URI this run listens on: as registered in Mautic, and where to bind."""
+
+    uri: str
+    bind_host: str
+    port: int
+    path: str
+
+
+def redirect_target(uri: str) -> RedirectTarget:
+    """Check a ``--redirect-uri``: ``http://127.0.0.1:<port>/<path>`` (or ``localhost``), port explicit.
+
+    The port must be written out because Mautic compares it as written (a registered URI without one admits
+    only redirect URIs without one, i.e. port 80).
+    """
+    shape = "http://127.0.0.1:<port>/<path>, as registered in Mautic"
+    try:
+        parts = urlsplit(uri.strip())
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if (
+        parts is None
+        or parts.scheme != "http"
+        or parts.hostname not in _LOOPBACK
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise ConfigurationError(
+            f"--redirect-uri {uri!r} is not a loopback http:// URI this command can listen on: use {shape}."
+        )
+    if not port:
+        raise ConfigurationError(f"--redirect-uri {uri!r} must name a port between 1 and 65535: use {shape}.")
+    return RedirectTarget(uri.strip(), _LOOPBACK[parts.hostname], port, parts.path or "/")
+
+
+def _other_port(target: RedirectTarget) -> int:
+    return target.port + 1 if target.port < 65535 else target.port - 1
+
+
+@dataclass(frozen=True)
 class TokenStatus:
     """What ``mautic-auth status`` reports: never a secret."""
 
@@ -75,6 +125,7 @@ class TokenStatus:
     store_note: str | None
     access_token_expires: int | None
     saved_at: int | None
+    advice: str | None = None  # what this auth method needs next, if anything (never "authorize" by default)
 
 
 # ---------------------------------------------------------------------------------------------- loopback
@@ -83,8 +134,9 @@ class TokenStatus:
 class _CallbackServer(http.server.HTTPServer):
     """One-shot HTTP server on 127.0.0.1 that waits for the browser's redirect."""
 
-    def __init__(self, port: int) -> None:
-        super().__init__(("127.0.0.1", port), _CallbackHandler)
+    def __init__(self, target: RedirectTarget) -> None:
+        self.callback_path = target.path
+        super().__init__((target.bind_host, target.port), _CallbackHandler)
         self.received = threading.Event()
         self.callback: Callback | None = None
 
@@ -94,7 +146,7 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path != CALLBACK_PATH:
+        if (parts.path or "/") != self.server.callback_path:
             self.send_error(404)
             return
         params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -184,51 +236,73 @@ def authorize_url(settings: Settings, redirect_uri: str, state: str) -> str:
 def authorize(
     config: Mapping[str, Any],
     *,
-    port: int = 0,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
     open_browser: Callable[[str], Any] | None = open_in_browser,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     out: TextIO | None = None,
 ) -> TokenStatus:
     """Run the authorization-code flow for ``config`` and store the tokens; what is stored, without secrets.
 
-    ``open_browser`` receives the authorize URL (tests pass a scripted user agent); ``port`` 0 takes a free
-    port. Raises :class:`AuthorizationError` or :class:`ConfigurationError` with a one-line message.
+    ``redirect_uri`` must be registered on the client in Mautic (the listener binds its port; tests pass an
+    ephemeral one); ``open_browser`` receives the authorize URL (tests pass a scripted user agent). Raises
+    :class:`AuthorizationError` or :class:`ConfigurationError` with a one-line message.
     """
     out = out or sys.stdout
     settings = _settings(config)
     assert settings.token_store_path
     check_store_writable(settings.token_store_path)
+    target = redirect_target(redirect_uri)
     try:
-        server = _CallbackServer(port)
+        server = _CallbackServer(target)
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot listen on 127.0.0.1:{port} for the redirect ({exc.strerror}): choose another --port."
+            f"cannot listen on {target.bind_host}:{target.port} for the redirect URI {target.uri} "
+            f"({exc.strerror or exc}): stop what uses that port, or register another URI such as "
+            f"{urlunsplit(('http', f'127.0.0.1:{_other_port(target)}', target.path, '', ''))} in Mautic and "
+            f"pass it with --redirect-uri (or --port {_other_port(target)})."
         ) from None
     thread = threading.Thread(target=server.serve_forever, name="mautic-auth-callback", daemon=True)
     thread.start()
     try:
-        redirect_uri = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK_PATH}"
         state = secrets.token_urlsafe(24)
-        url = authorize_url(settings, redirect_uri, state)
+        url = authorize_url(settings, target.uri, state)
+        print(
+            "Redirect URI (it must be registered on this client in Mautic, Settings > API Credentials; "
+            "Mautic admits it only with the same scheme, host and port and a path that starts with a "
+            f"registered one):\n\n  {target.uri}\n",
+            file=out,
+            flush=True,
+        )
         print(f"Open this URL in a browser, log in to Mautic and accept:\n\n  {url}\n", file=out, flush=True)
-        print(f"Waiting for Mautic to redirect to {redirect_uri} ...", file=out, flush=True)
+        print(
+            f"Waiting up to {wait_seconds:g} s for Mautic to redirect to {target.uri} ...",
+            file=out,
+            flush=True,
+        )
         if open_browser is not None:
             open_browser(url)
         if not server.received.wait(wait_seconds):
-            raise AuthorizationError(
-                f"no answer reached {redirect_uri} within {wait_seconds:g} s: if Mautic said "
-                '"The redirect URI provided does not match registered URI(s)", add http://127.0.0.1 (or '
-                "this exact URI, with --port) to the client's Redirect URIs in Mautic's Settings > API "
-                "Credentials, then run again."
-            )
+            raise AuthorizationError(_timeout_message(target, wait_seconds))
         callback = server.callback
     finally:
         server.shutdown()
         server.server_close()
     assert callback is not None
     code = _check_callback(callback, state)
-    body = _exchange(settings, code, redirect_uri)
+    body = _exchange(settings, code, target.uri)
     return _store(settings, body)
+
+
+def _timeout_message(target: RedirectTarget, wait_seconds: float) -> str:
+    """Why nothing came back, most likely: Mautic showed the browser a 400 ``redirect_uri_mismatch``."""
+    return (
+        f"no answer reached {target.uri} within {wait_seconds:g} s. Most likely Mautic answered the browser "
+        '400 redirect_uri_mismatch ("The redirect URI provided does not match registered URI(s).") because '
+        f"{target.uri} is not among the client's Redirect URIs: add exactly this URI in Mautic (Settings > "
+        "API Credentials; scheme, host and port must be identical - 127.0.0.1 is not localhost - and the "
+        "path must start with the registered one), or pass a registered one with --redirect-uri; then run "
+        "again."
+    )
 
 
 def _check_callback(callback: Callback, state: str) -> str:
@@ -318,14 +392,14 @@ def _store(settings: Settings, body: Mapping[str, Any]) -> TokenStatus:
 
 def _read_store(path: str) -> tuple[dict[str, Any] | None, str | None]:
     if not os.path.exists(path):
-        return None, "no token store yet (run mautic-auth authorize)"
+        return None, None
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
-        return None, "the token store is unreadable (run mautic-auth authorize to rewrite it)"
+        return None, "the token store is unreadable and ignored (mautic-auth authorize rewrites it)"
     if not isinstance(data, dict):
-        return None, "the token store is not a JSON object (run mautic-auth authorize to rewrite it)"
+        return None, "the token store is not a JSON object and is ignored (mautic-auth authorize rewrites it)"
     mode = stat.S_IMODE(os.stat(path).st_mode)
     note = (
         None
@@ -347,10 +421,27 @@ def settings_status(settings: Settings) -> TokenStatus:
         "auth_method": settings.auth_method,
         "client_id": settings.client_id,
     }
-    if settings.auth_method != "oauth2":
-        grant = "basic (username and password; no token)" if settings.auth_method == "basic" else "oauth1a"
+    if settings.auth_method == "basic":
         return TokenStatus(
-            **common, grant=grant, store_path=None, store_note=None, access_token_expires=None, saved_at=None
+            **common,
+            grant="basic (username and password with every request; no token)",
+            store_path=None,
+            store_note=None,
+            access_token_expires=None,
+            saved_at=None,
+            advice="nothing to authorize or store (mautic-auth is for OAuth2 authorization-code clients); "
+            "tap-mautic --test checks the credentials",
+        )
+    if settings.auth_method == "oauth1a":
+        return TokenStatus(
+            **common,
+            grant="oauth1a (access token and secret from the config; Mautic < 4)",
+            store_path=None,
+            store_note=None,
+            access_token_expires=None,
+            saved_at=None,
+            advice="nothing to store: the OAuth1a tokens are settings (mautic-auth is for OAuth2); "
+            "tap-mautic --test checks them",
         )
     path = settings.token_store_path
     data, note = _read_store(path) if path else (None, None)
@@ -378,6 +469,7 @@ def settings_status(settings: Settings) -> TokenStatus:
             access_token_expires=settings.access_token_expires,
             saved_at=None,
         )
+    setting = "" if path else ", with 'token_store_path' set"
     return TokenStatus(
         **common,
         grant="client_credentials (a new access token each run; nothing stored)",
@@ -385,6 +477,9 @@ def settings_status(settings: Settings) -> TokenStatus:
         store_note=note,
         access_token_expires=None,
         saved_at=None,
+        advice="nothing to authorize or store for client_credentials; tap-mautic --test checks that the "
+        "client has that grant (a client created in Mautic's UI has not; only such a client needs "
+        f"mautic-auth authorize once{setting})",
     )
 
 
@@ -415,6 +510,8 @@ def format_status(info: TokenStatus, now: float | None = None) -> str:
         lines.append(f"access token expires: {_when(info.access_token_expires, now)}")
     if info.store_note:
         lines.append(f"note: {info.store_note}")
+    if info.advice:
+        lines.append(f"next: {info.advice}")
     return "\n".join(lines)
 
 
@@ -445,8 +542,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("authorize", help="run Mautic's authorization-code flow and store the tokens")
     run.add_argument("--config", action="append", required=True, help="tap/target config JSON (repeatable)")
-    run.add_argument(
-        "--port", type=int, default=0, help="loopback port of the redirect URI (default: a free one)"
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--redirect-uri",
+        default=DEFAULT_REDIRECT_URI,
+        help=f"the loopback redirect URI registered on the client in Mautic (default {DEFAULT_REDIRECT_URI})",
+    )
+    where.add_argument(
+        "--port",
+        type=int,
+        help=f"short for --redirect-uri http://127.0.0.1:<port>{CALLBACK_PATH}",
     )
     run.add_argument("--no-browser", action="store_true", help="only print the URL, do not open a browser")
     run.add_argument(
@@ -466,10 +571,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="mautic-auth: %(levelname)s: %(message)s")
     try:
         config = _load_config(args.config)
+        if args.command == "authorize" and args.port is not None and not 0 < args.port < 65536:
+            raise ConfigurationError(
+                f"--port {args.port} is not a port between 1 and 65535: Mautic admits only the registered "
+                "port, so it must be the one in the client's Redirect URI."
+            )
         if args.command == "authorize":
             info = authorize(
                 config,
-                port=args.port,
+                redirect_uri=(
+                    args.redirect_uri if args.port is None else f"http://127.0.0.1:{args.port}{CALLBACK_PATH}"
+                ),
                 open_browser=None if args.no_browser else open_in_browser,
                 wait_seconds=args.timeout,
             )

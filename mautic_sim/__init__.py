@@ -207,5 +207,5 @@ class Simulator:
                 self.app.contacts.delete_contact(row)
 
     def set_redirect_uris(self, uris: Iterable[str]) -> None:
-        """The OAuth2 client's registered redirect URIs (Mautic admits a redirect URI that starts with one)."""
+        """The OAuth2 client's registered redirect URIs (each admits URIs it prefixes, with its host and port)."""
         self.app.authorize.redirect_uris = list(uris)

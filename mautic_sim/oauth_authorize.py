@@ -8,12 +8,18 @@ redirect URI the client did not register (682). ``accepted=Accept`` posted to ``
 to ``<redirect_uri>?state=…&code=…``; a redirect URI that is not registered is a 400 ``redirect_uri_mismatch``
 (672); a code works once (676: 400 ``invalid_grant`` "Code doesn't exist or is invalid for the client").
 
-By code reading, not recorded (friendsofsymfony/oauth2-php ``OAuth2``): a redirect URI is accepted when it
-*starts with* a registered one, case-insensitively, and has no ``/../`` in its path (``validateRedirectUri``), so a
-registered ``http://127.0.0.1`` admits a loopback redirect on any port; codes live 30 s
-(``DEFAULT_AUTH_CODE_LIFETIME``); the token request must repeat the redirect URI (``enforce_redirect``) and it
-must match the code's; "Deny" redirects with ``error=access_denied``; the consent form's values come from the
-query string or, for the form's own fields, from the posted ``fos_oauth_server_authorize_form[...]``.
+A redirect URI is admitted as friendsofsymfony/oauth2-php ``OAuth2::validateRedirectUri`` does (lib/OAuth2.php,
+read at the 5.1.0 vendor tree): no ``/../`` or ``/./`` in its url-decoded path, it *starts with* a registered URI
+compared case-insensitively, **and** its host and port, as PHP's ``parse_url`` gives them, are identical to that
+URI's (the host compared as written, a missing port only equal to a missing port). Checked on a real 5.1.0 with
+``http://127.0.0.1:8765/callback`` registered (2026-12): ``.../callback/sub?x=1`` and ``.../callbackXYZ`` pass;
+``http://localhost:8765/callback``, ``http://127.0.0.1:9999/callback`` and ``http://127.0.0.1:8765/other`` get
+400 ``redirect_uri_mismatch``. So a registered bare ``http://127.0.0.1`` admits no loopback port at all.
+
+By code reading, not recorded: codes live 30 s (``DEFAULT_AUTH_CODE_LIFETIME``); the token request must repeat the
+redirect URI (``enforce_redirect``) and it must pass the same rule against the code's; "Deny" redirects with
+``error=access_denied``; the consent form's values come from the query string or, for the form's own fields,
+from the posted ``fos_oauth_server_authorize_form[...]``.
 
 Codes live in memory (they expire in 30 s; a restarted simulator simply forgets them).
 """
@@ -27,8 +33,9 @@ import re
 import secrets
 import threading
 import time
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import ApiError
@@ -38,7 +45,8 @@ if TYPE_CHECKING:
 
 COOKIE = "mauticsim"
 CODE_LIFETIME_S = 30
-DEFAULT_REDIRECT_URIS = ("http://127.0.0.1/cb", "http://127.0.0.1")
+# The recorded client's URI, and the one ``mautic-auth authorize`` uses unless told otherwise (registered once).
+DEFAULT_REDIRECT_URIS = ("http://127.0.0.1/cb", "http://127.0.0.1:6288/callback")
 FORM = "fos_oauth_server_authorize_form"
 _HTML = "text/html; charset=UTF-8"
 _TRAVERSAL = re.compile(r"/\.\.?(/|$)")
@@ -48,14 +56,34 @@ def _oauth_error(status: int, message: str, type_: str) -> ApiError:
     return ApiError(status, message, type_=type_, controller=False, http10=True)
 
 
+def _page_error(status: int, message: str, type_: str) -> ApiError:
+    """An OAuth2 error of the authorize page: the session is open there, so Symfony marks the answer as
+    ``max-age=0, must-revalidate, private`` with an ``Expires`` of now (recorded 673 and on a real 5.1.0,
+    2026-12-06), where the token endpoint says ``no-cache, private``."""
+    headers = {"Cache-Control": "max-age=0, must-revalidate, private", "Expires": formatdate(usegmt=True)}
+    return ApiError(status, message, type_=type_, controller=False, http10=True, headers=headers)
+
+
+def _host_port(uri: str) -> tuple[str, int | None] | None:
+    """Host (as written, brackets kept) and port of ``uri`` as PHP's ``parse_url`` reports them; None if unparsable."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = parts.netloc.rpartition("@")[2]
+    host = netloc[: netloc.find("]") + 1] if netloc.startswith("[") else netloc.partition(":")[0]
+    return host, port
+
+
 def redirect_uri_allowed(uri: str, registered: list[str]) -> bool:
-    """oauth2-php ``validateRedirectUri``: a case-insensitive prefix match, no path traversal."""
+    """oauth2-php ``OAuth2::validateRedirectUri``: case-insensitive prefix, same host, same port, no traversal."""
     if not uri or not registered:
         return False
-    path = urlsplit(uri).path
-    if _TRAVERSAL.search(path):
+    given = _host_port(uri)
+    if given is None or _TRAVERSAL.search(unquote(urlsplit(uri).path)):
         return False
-    return any(uri[: len(r)].lower() == r.lower() for r in registered)
+    return any(uri[: len(r)].lower() == r.lower() and _host_port(r) == given for r in registered)
 
 
 class OAuthAuthorize:
@@ -116,8 +144,8 @@ class OAuthAuthorize:
             raise _oauth_error(400, "Unknown client", "invalid_client")
         redirect = params.get("redirect_uri", "")
         if not redirect_uri_allowed(redirect, self.redirect_uris):
-            raise _oauth_error(400, "The redirect URI provided does not match registered URI(s).",
-                               "redirect_uri_mismatch")
+            raise _page_error(400, "The redirect URI provided does not match registered URI(s).",
+                              "redirect_uri_mismatch")
         sep = "&" if "?" in redirect else "?"
         state = params.get("state", "")
         if "accepted" not in form:
