@@ -177,16 +177,16 @@ def test_edit_to_another_contacts_email_fails_per_record_and_allow_merge_is_depr
     sim: Simulator, tmp_path: Path, lanes: dict[str, int], caplog: pytest.LogCaptureFixture
 ):
     """Mautic refuses such an edit, it never merges: a real 5.1.0 answered PATCH /api/contacts/batch/edit
-    [{id: 1, email: <contact 3's>}] with item 422 "email: This field must be unique." and left both contacts as
-    they were (2026-12-06). The record fails naming the value and the holder (looked up after the 422 only), the
-    rest of the batch is written, no look-up is spent before the batch, and ``allow_merge`` is deprecated: one
-    warning, the same outcome."""
+    [{id: 1, email: <contact 3's>}] with item 422 "email: This field must be unique." and left both contacts
+    as they were (2026-12-06). The record fails naming the value and the holder (looked up after the 422
+    only), the rest of the batch is written, no look-up is spent before the batch, and ``allow_merge`` is
+    deprecated: one warning, the same outcome."""
     other = lead(sim, id=6)
     records = [{"id": 5, "email": other["email"], "firstname": "Five"}, {"id": 7, "firstname": "Seven"}]
     for settings in ({}, {"allow_merge": True}):
         caplog.clear()
-        run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report",
-                         **lanes, **settings)
+        run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records),
+                         on_record_error="report", **lanes, **settings)
         refused = run.result_for(id=5)
         assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
         assert f"email {other['email']!r} is already held by contact 6" in refused["message"]
@@ -330,7 +330,7 @@ def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path
     run = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert run.error is None
     no_put(run)
-    # the existing company was patched, not duplicated (batch/new never de-duplicates companies)
+    # the existing company was patched, not duplicated (batch/new never matches companies: it answers 422)
     rows = sim.query("SELECT id, companycity FROM companies WHERE companyname = 'Company 00002'")
     assert rows == [{"id": 2, "companycity": "Lyon"}]
     # duplicates within the batch merged, last wins (Mautic compares names case-insensitively)
@@ -347,6 +347,36 @@ def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path
     rerun = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert rerun.outcomes()["created"] == 0
     assert count(sim, "companies") == before + 3  # 0 new companies on the second run
+
+
+def test_company_names_taken_by_another_company_fail_per_record(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int]
+):
+    """companyname is a unique identifier: a real 5.1.0 answered PATCH /api/companies/batch/edit [{id: 1,
+    companyname: "uni b"}, ...] with item 422 "companyname: This field must be unique." and POST
+    /api/companies/batch/new with an existing name likewise (2026-12-06). A record renaming a company to
+    another's name, or creating one by another match_on whose name exists, fails naming the holder."""
+    acme = sim.query("SELECT id, companyname FROM companies ORDER BY id LIMIT 2")
+    schema = {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
+                                               "companyname": {"type": ["string", "null"]},
+                                               "companywebsite": {"type": ["string", "null"]},
+                                               "companycity": {"type": ["string", "null"]}}}
+    records = [{"id": acme[0]["id"], "companyname": acme[1]["companyname"].upper(), "companycity": "Taken"},
+               {"companywebsite": "https://new.example.org", "companyname": acme[1]["companyname"]},
+               {"id": acme[1]["id"], "companycity": "Kept"}]
+    run = run_target(sim, tmp_path, messages("companies", schema, records), on_record_error="report",
+                     match_on={"companies": ["companywebsite"]}, **lanes)
+    renamed = run.result_for(id=acme[0]["id"])
+    assert renamed["outcome"] == "failed" and "HTTP 422" in renamed["message"]
+    assert (f"companyname {acme[1]['companyname'].upper()!r} is already held by company {acme[1]['id']}"
+            in renamed["message"])
+    created = run.result_for(companywebsite="https://new.example.org")
+    assert created["outcome"] == "failed"
+    assert f"is already held by company {acme[1]['id']}" in created["message"]
+    assert run.result_for(id=acme[1]["id"])["outcome"] == "updated"
+    assert sim.query("SELECT id, companyname, companycity FROM companies WHERE id IN (?, ?) ORDER BY id",
+                     (acme[0]["id"], acme[1]["id"]))[0]["companyname"] == acme[0]["companyname"]
+    assert not sim.query("SELECT 1 FROM companies WHERE companywebsite = 'https://new.example.org'")
 
 
 # ---------------------------------------------------------------------------------------------------------
