@@ -100,8 +100,8 @@ TARGET_SETTINGS = th.PropertiesList(
         th.BooleanType,
         default=False,
         description=(
-            "Allow a PATCH that sets a unique field (email) to a value held by another contact. Mautic then "
-            "merges that other contact into the patched one and deletes it; by default such rows are refused."
+            "Deprecated, no effect: Mautic (5.x-7.x) refuses an edit that sets a unique field (email) to a "
+            "value another contact holds (HTTP 422, reported per record); it never merges the two."
         ),
     ),
     th.Property(
@@ -211,6 +211,12 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self._draining = False
         self._draining_all = False
         self._background = BackgroundDrain()
+        if self.config.get("allow_merge"):
+            self.logger.warning(
+                "Setting 'allow_merge' is deprecated and has no effect: Mautic refuses (HTTP 422) an edit "
+                "that gives a contact another contact's email and never merges them; such records are "
+                "reported failed, naming the contact that holds the value."
+            )
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
