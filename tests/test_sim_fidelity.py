@@ -250,3 +250,13 @@ def test_company_names_are_unique_on_batch_new_and_edits(sim: Simulator) -> None
     assert r.json()["companies"][0]["fields"]["core"]["companyname"]["value"] == "Uni A"
     assert sim.query("SELECT companyname, companycity FROM companies WHERE id IN (?, ?) ORDER BY id", (a, b)) == [
         {"companyname": "Uni A", "companycity": None}, {"companyname": "Uni B", "companycity": "Y"}]
+
+
+def test_a_points_change_moves_the_contacts_date_modified(sim: Simulator) -> None:
+    # Real Mautic 5.1.0 (2026-12-06): POST /api/contacts/{id}/points/plus/3 -> 200 {"success":1}, and
+    # leads.date_modified moved, so an incremental tap run re-reads the contact (tests/real/test_real_tap.py).
+    before = _get(sim, "/contacts/1")["contact"]["dateModified"]
+    # (the seeded contact's dateModified lies in the past: no wait is needed for it to move)
+    assert _post(sim, "/contacts/1/points/plus/3").json() == {"success": 1}
+    after = _get(sim, "/contacts/1")["contact"]["dateModified"]
+    assert after != before
