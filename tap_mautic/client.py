@@ -45,7 +45,14 @@ from mautic_api.paging import (
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
-from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
+from tap_mautic.checkpoint import (
+    CHECKPOINT_KEY,
+    Checkpoint,
+    note_resumable,
+    pass_key,
+    quiet_unsorted_warning,
+    resume_walk,
+)
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.partition import IdRange, bound_walk, in_range, pinned_range
 from tap_mautic.progress import Progress
@@ -171,6 +178,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         self._seen_keys: set[Any] = set()
         self._schema_keys: frozenset[str] | None = None
         self._warned_keys: set[str] = set()
+        quiet_unsorted_warning()  # see tap_mautic.checkpoint.UnsortedWarningFilter
 
     # ----------------------------------------------------------------------------------- settings
 
@@ -582,8 +590,10 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         return walk.token
 
     def write_checkpoint(self, state: dict[str, Any], mark: Checkpoint) -> None:
-        """Store the checkpoint in the stream's state and emit a STATE message now."""
+        """Store the checkpoint in the stream's state and emit a STATE message now (saying, where singer-sdk
+        said otherwise, that the progress is resumable)."""
         state[CHECKPOINT_KEY] = mark.as_state()
+        note_resumable(state)
         self.emit_state_now()
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
