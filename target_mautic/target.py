@@ -168,7 +168,8 @@ TARGET_SETTINGS = th.PropertiesList(
         th.StringType,
         description=(
             "File to write one JSON line per input record to: stream, key, mautic_id, outcome "
-            "(created|updated|unchanged|skipped|deleted|failed, or would_* in dry runs) and Mautic's message."
+            "(created|updated|unchanged|skipped|deleted|failed|not_written, or would_* in dry runs), "
+            "message and warnings."
         ),
     ),
     th.Property(

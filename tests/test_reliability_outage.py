@@ -88,13 +88,15 @@ def closed_port() -> int:
 
 def test_the_default_budget_rides_out_a_minute(retry_waits: list[float]) -> None:
     """Defaults: 8 retries, at most 120 s of waiting; the waits add up to more than a minute (91.5 s at the
-    least: 0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30), never more than the budget."""
+    least: 0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30), never more than the budget. The waits are jittered: when they
+    run long the budget ends the retries after the seventh, so only bounds are checked."""
     client = MauticClient({"base_url": f"http://127.0.0.1:{closed_port()}", "username": "u", "password": "p"})
     assert (client.settings.max_retries, client.settings.max_retry_seconds) == (8, 120.0)
-    with pytest.raises(RetryableError, match=r"cannot connect .* \(gave up after 9 attempts\)"):
+    with pytest.raises(RetryableError, match=r"cannot connect .* \(gave up after \d attempts\)") as raised:
         client.request("GET", "contacts")
-    assert len(retry_waits) == 8
-    assert 91.5 <= sum(retry_waits) <= 120.0
+    assert len(retry_waits) in (7, 8)
+    assert f"(gave up after {len(retry_waits) + 1} attempts)" in str(raised.value)
+    assert 91.5 <= sum(retry_waits) <= 120.0 + 1e-9
 
 
 def test_max_retry_seconds_ends_the_retries_first(retry_waits: list[float]) -> None:
