@@ -5,6 +5,7 @@ The oracle is the instance's MariaDB, never the API under test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -19,7 +20,6 @@ import pytest
 from mautic_api.client import MauticClient
 
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run(tool: str, tmp_path: Path, config: dict[str, Any], *args: str, stdin: str = ""
@@ -42,8 +42,9 @@ def test_a_field_deleted_after_the_input_was_produced(real: Any, tmp_path: Path)
     client.request("DELETE", f"fields/contact/{field_id}/delete")
     assert not real.sql("SELECT id FROM lead_fields WHERE alias = 'favourite_colour'")
 
-    schema = {"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"], "schema": {
-        "type": "object", "properties": {"email": {"type": "string"}, "favourite_colour": {"type": "string"}}}}
+    properties = {"email": {"type": "string"}, "favourite_colour": {"type": "string"}}
+    schema = {"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
+              "schema": {"type": "object", "properties": properties}}
     rows = [{"email": f"deleted.field.{i}@example.org", "favourite_colour": "teal"} for i in range(12)]
     text = "\n".join([json.dumps(schema), *(json.dumps({"type": "RECORD", "stream": "contacts", "record": r})
                                            for r in rows)]) + "\n"
@@ -102,10 +103,8 @@ class GoingDown:
         self.down.set()
         self.listener.close()
         for sock in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 
