@@ -207,4 +207,14 @@ def as_list(value: Any) -> Any:
     return value
 
 
-__all__ = ["MAX_DEPTH", "PhpEnum", "PhpObject", "PhpSerialError", "as_list", "dumps", "loads"]
+def plain(value: Any) -> Any:
+    """``value`` with every array keyed 0..n-1 turned into a list, at every depth (objects kept)."""
+    if isinstance(value, dict):
+        listed = as_list(value)
+        if isinstance(listed, list):
+            return [plain(v) for v in listed]
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+__all__ = ["MAX_DEPTH", "PhpEnum", "PhpObject", "PhpSerialError", "as_list", "dumps", "loads", "plain"]
