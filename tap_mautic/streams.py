@@ -22,6 +22,8 @@ from mautic_api.paging import (
     PageQuery,
     Paginator,
 )
+from mautic_api.php_serial import PhpSerialError
+from mautic_api.php_serial import loads as php_loads
 from tap_mautic.changes import id_batches
 from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
@@ -372,7 +374,7 @@ class StatsStream(MauticStream):
         ``stats_settle_seconds`` (ordered by id, from the first such row on) are read by the next run.
         """
         settle = int(self.config.get("stats_settle_seconds", 30))
-        if self.replication_key != "id" or not self.date_column or settle <= 0:
+        if not self.is_sorted or not self.date_column or settle <= 0:
             return rows
         cutoff = self.tap.server_start_time() - timedelta(seconds=settle)
         for n, row in enumerate(rows):
@@ -409,35 +411,70 @@ class StatsStream(MauticStream):
 
 
 class DeletionsStream(StatsStream):
-    """Who and what was deleted, read from ``audit_log`` (``action=delete``), one record per deletion.
+    """Who and what was deleted, and why, read from ``audit_log`` (``action=delete``), one record each.
 
     Why: a deletion marker in ``contacts``/``companies`` carries only the id, and a loader that upserts it
     blanks the row, so the warehouse loses who was deleted. Mautic's audit log keeps the object, its id, its
     name (in ``details``, PHP-serialized) and the user who deleted it. Incremental on the audit log id.
+
+    A merged contact is deleted too: Mautic writes its ``merge`` row (``{merged_into: victor}``) just before
+    its ``delete`` row, so the walk reads ``action in (delete, merge)`` in id order and a deletion that
+    follows a merge of the same contact gets ``reason: merge`` and ``merged_into`` (merge rows themselves are
+    the ``contact_merges`` stream). Checked on a real 5.1.0 (2026-12-06): ``where action in delete,merge`` on
+    /api/stats/audit_log answered the merge row 12 and the delete row 13.
     """
 
     SCHEMA_PROPERTIES: dict[str, Any] = {
         "id": INTEGER, "object": STRING, "bundle": STRING, "object_id": INTEGER, "name": STRING,
-        "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING,
+        "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING, "reason": STRING,
+        "merged_into": INTEGER,
     }
 
+    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
+        self._merged: dict[int, int | None] = {}  # loser id -> victor, from the merge rows read so far
+        super().__init__(tap, **kwargs)
+
     def base_where(self) -> list[dict[str, Any]]:
-        return [{"col": "action", "expr": "eq", "val": "delete"}, *super().base_where()]
+        return [{"col": "action", "expr": "in", "val": "delete,merge"}, *super().base_where()]
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
         return KeysetPaginator(
             page_size=self.page_size, where=self.base_where(), label=self.label(), error=FilterIgnoredError,
-            lower=self.start_token(), check=lambda row: row.get("action") == "delete",
-            messages={"check": "{label}: Mautic ignored the filter 'action eq delete' (audit_log row id "
-                               "{got}); refusing to continue."})
+            lower=self.start_token(), check=lambda row: row.get("action") in ("delete", "merge"),
+            messages={"check": "{label}: Mautic ignored the filter 'action in delete,merge' (audit_log row "
+                               "id {got}); refusing to continue."})
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if row.get("action") == "merge":
+            if row.get("object") == "lead" and row.get("object_id") is not None:
+                self._merged[int(row["object_id"])] = merged_into_of(row.get("details"))
+            return None
         deletion = {name: row.get(name) for name in ("id", "object", "bundle", "object_id", "user_id",
                                                       "user_name")}
         deletion["name"] = php_serialized_name(row.get("details"))
         deletion["deleted_at"] = row.get("date_added")
+        loser = int(row["object_id"]) if row.get("object") == "lead" and row.get("object_id") else None
+        if loser is not None and loser in self._merged:
+            deletion["reason"], deletion["merged_into"] = "merge", self._merged.pop(loser)
+        else:
+            deletion["reason"], deletion["merged_into"] = "delete", None
         # typed like every other record (MauticStream's converter), not as an audit_log row
         return MauticStream.post_process(self, deletion, context)
+
+
+def merged_into_of(details: Any) -> int | None:
+    """The victor named by a ``merge`` audit row's details (``a:1:{s:11:"merged_into";i:2;}``)."""
+    if not isinstance(details, str):
+        return None
+    try:
+        value = php_loads(details)
+    except PhpSerialError:
+        return None
+    victor = value.get("merged_into") if isinstance(value, dict) else None
+    try:
+        return int(victor) if victor is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def php_serialized_name(details: Any) -> str | None:
@@ -534,8 +571,9 @@ def _custom_field_properties(fields: list[dict[str, Any]], fixed: dict[str, Any]
     return props, aliases
 
 
-def build_streams(tap: TapMautic) -> list[MauticStream]:
-    """Every stream of the tap, from the catalog of contexts and what the instance reports at discovery."""
+def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
+    """Every stream of the tap but the history ones (tap_mautic.history), from the catalog of contexts and
+    what the instance reports at discovery (``tables``: /api/stats, read here when not given)."""
     streams: list[MauticStream] = []
     for name, (ctx_name, incremental, permission) in ENTITY_STREAMS.items():
         ctx = get_context(ctx_name)
@@ -577,7 +615,8 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
         list_key="submissions", schema=object_schema(sub_props), permission="form:forms:viewown/viewother",
     ))
 
-    tables = tap.stats_tables()
+    if tables is None:
+        tables = tap.stats_tables()
     for table in sorted(tables):
         columns = list(tables[table])
         if "id" not in columns and table not in COMPOSITE_KEYS:

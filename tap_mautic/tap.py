@@ -29,6 +29,7 @@ from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
 from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
+from tap_mautic.history import build_history_streams
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
 # Measured with benchmarks/bench_tap.py (contacts; simulator on loopback in the same process). With 50 ms
@@ -205,7 +206,8 @@ class TapMautic(MauticPluginMixin, Tap):
         return tables
 
     def discover_streams(self) -> list:
-        streams = build_streams(self)
+        tables = self.stats_tables()
+        streams = [*build_streams(self, tables), *build_history_streams(self, tables)]
         names = sorted(stream.name for stream in streams)
         options = self.config.get("stream_options") or {}
         for name in sorted(options) if isinstance(options, dict) else []:
