@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mautic_api.errors import NotFoundError, PermissionDeniedError
+from mautic_api.php_serial import PhpSerialError, loads
 from mautic_api.versions import Capabilities
 from tap_mautic.client import FilterIgnoredError, QueryPass, where_time
 from tap_mautic.fields import to_datetime
@@ -166,6 +167,38 @@ class ChangeTracking:
         except PermissionDeniedError as exc:
             self.denied(stream, exc)
             return None
+
+    def merges_after(self, audit_id: int, page_size: int) -> list[tuple[int, int, int | None]] | None:
+        """Contact merges written after the audit log id ``audit_id``: (audit id, loser, victor), by id;
+        None when the user may not read audit_log. One walk per run serves every stream: the answer for the
+        lowest id asked is kept and filtered for the later ones."""
+        with self._lock:
+            cached = getattr(self, "_merges", None)
+            if cached is not None and cached[0] <= audit_id:
+                return [m for m in cached[1] if m[0] > audit_id]
+        entries = self.tap.client.iter_stats(
+            "audit_log", page_size=page_size, lower=audit_id or None,
+            check=lambda row: row.get("action") == "merge" and row.get("object") == "lead",
+            where=[{"col": "bundle", "expr": "eq", "val": "lead"},
+                   {"col": "object", "expr": "eq", "val": "lead"},
+                   {"col": "action", "expr": "eq", "val": "merge"}],
+            label="Merged contacts", error=FilterIgnoredError,
+            messages={"check": "{label}: Mautic ignored the filter of the audit_log merge walk (row id "
+                               "{got}); refusing to continue."})
+        merges: list[tuple[int, int, int | None]] = []
+        try:
+            for entry in entries:
+                try:
+                    victor = loads(entry.get("details") or "").get("merged_into")
+                except (PhpSerialError, AttributeError):
+                    victor = None
+                known = isinstance(victor, int | str) and str(victor).isdigit()
+                merges.append((int(entry["id"]), int(entry["object_id"]), int(victor) if known else None))
+        except PermissionDeniedError:
+            return None
+        with self._lock:
+            self._merges = (audit_id, merges)
+        return merges
 
     def denied(self, stream: str, exc: Exception) -> None:
         """The one warning of a run whose user may not read audit_log."""

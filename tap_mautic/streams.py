@@ -125,6 +125,12 @@ RECORDED_TABLE_COLUMNS: dict[str, list[str]] = {
                   "query", "redirect_id", "referer", "region", "remote_host", "source", "source_id",
                   "tracking_id", "url", "url_title", "user_agent"],
 }
+# Id-incremental tables whose lead_id a merge rewrites in place (the updateLead methods the 5.1.0 merge
+# subscribers call; mautic_sim.merges.REPOINTED): their rows under the victor are read again after a merge.
+# (email_stats and dynamic_content_stats are re-pointed too, but read in full every run.)
+REPOINTED_BY_MERGE = frozenset({"lead_event_log", "lead_points_change_log", "asset_downloads",
+                                "form_submissions", "page_hits", "video_hits"})
+MERGE_POSITION = "merges_read_up_to"  # the audit log id of the last merge whose rows this stream re-read
 _DATE_COLUMN_PREFERENCE = ("date_added", "date_hit", "date_triggered", "date_submitted", "date_download",
                            "date_sent", "date_fired", "date_replied", "date_opened")
 
@@ -403,11 +409,59 @@ class StatsStream(MauticStream):
         return []
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        self._walk_start = self.start_token()
         return KeysetPaginator(page_size=self.page_size, where=self.base_where(), label=self.label(),
-                               error=FilterIgnoredError, lower=self.start_token())
+                               error=FilterIgnoredError, lower=self._walk_start)
 
     def page_params(self, query: PageQuery) -> dict[str, Any]:
         return query.stats_params()
+
+    # ------------------------------------------------------------------ rows re-pointed by merges
+
+    def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """After the new rows: the rows a merge moved to its victor since the last run, at or below the
+        bookmark this run started from (rows above it were just read with their current ``lead_id``).
+
+        Why: Mautic rewrites ``lead_id`` in place on a merge, so an id bookmark never sees those rows again.
+        They are emitted on this stream, after the sorted pass, without moving the bookmark (it stays at the
+        highest new id): singer-sdk's sort check and the resumable bookmark hold, and a loader upserting by
+        ``id`` replaces the rows it holds under the loser. The merges come from audit_log (one walk per run,
+        shared by the streams); the stream keeps the last merge it handled (``merges_read_up_to``), so a
+        merge during a run is handled by the next run.
+        """
+        if (self.table not in REPOINTED_BY_MERGE or self.replication_key != "id"
+                or not self.config.get("include_merges", True)):
+            return
+        state = self.get_context_state(context)
+        position = state.get(MERGE_POSITION)
+        merges = self.tap.change_tracking.merges_after(int(position or 0), self.page_size)
+        if merges is None:
+            return  # audit_log not readable: warned about by the streams that read it
+        start = getattr(self, "_walk_start", None)
+        victors = sorted({victor for _, _, victor in merges if victor is not None})
+        if position is not None and start is not None and victors:
+            self._rereading = True
+            try:
+                for n in range(0, len(victors), 100):
+                    batch = victors[n:n + 100]
+                    wanted = frozenset(batch)
+                    walk = KeysetPaginator(
+                        page_size=self.page_size, label=self.label(), error=FilterIgnoredError, upper=start,
+                        where=[{"col": "lead_id", "expr": "in", "val": ",".join(map(str, batch))}],
+                        check=lambda row, wanted=wanted: _int_or_none(row.get("lead_id")) in wanted,
+                        what=f"rows of {len(batch)} merged contacts")
+                    for rows in self.read_pages(walk, context):
+                        yield from rows
+            finally:
+                self._rereading = False
+        if merges or position is None:
+            state[MERGE_POSITION] = max([int(position or 0), *(m[0] for m in merges)])
+
+    def _increment_stream_state(self, latest_record: dict[str, Any], *,
+                                context: Context | None = None) -> None:
+        if getattr(self, "_rereading", False):
+            return  # a re-pointed row below the bookmark: the bookmark stays at the highest new id
+        super()._increment_stream_state(latest_record, context=context)
 
 
 class DeletionsStream(StatsStream):
@@ -552,6 +606,13 @@ class FormSubmissionsResultsStream(MauticStream):
 
 
 # ---------------------------------------------------------------------------------------- builder
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _parse(value: Any) -> datetime | None:

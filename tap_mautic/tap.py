@@ -64,6 +64,10 @@ TAP_SETTINGS = th.PropertiesList(
     th.Property("include_deletes", th.BooleanType, default=True,
                 description="Emit {id, _sdc_deleted_at} for contacts/companies deleted since the bookmark "
                             "(read from audit_log; needs an administrator)"),
+    th.Property("include_merges", th.BooleanType, default=True,
+                description="After a contact merge, emit again the victor's rows of the id-incremental "
+                            "tables the merge rewrote (lead_event_log, page_hits, ...; read from audit_log; "
+                            "needs an administrator)"),
     th.Property("lookback_seconds", th.NumberType(minimum=0, maximum=86400), default=1,
                 description="Seconds subtracted from the bookmark in the modification filter "
                             "(Mautic stores seconds)"),
