@@ -218,6 +218,33 @@ class ContactMergesStream(StatsStream):
             messages={"check": "{label}: Mautic ignored the filter 'action eq merge' (audit_log row id "
                                "{got}); refusing to continue."})
 
+    _trimmed = False
+
+    def trim_page(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = super().trim_page(rows)
+        if len(kept) < len(rows):
+            self._trimmed = True
+        return kept
+
+    def read_pages(self, walk: Paginator, context: Context | None) -> Iterator[list[dict[str, Any]]]:
+        """The merge rows the run's shared merge walk already read (tap_mautic.changes), when it covers this
+        stream's bookmark: no call of its own; else its own keyset walk."""
+        start = self.start_token()
+        cached = None if start is None else self.tap.change_tracking.cached_merge_rows(start)
+        if cached is None:
+            read: list[dict[str, Any]] = []
+            for rows in super().read_pages(walk, context):
+                read += rows
+                yield rows
+            if not self._trimmed:  # the settle window held rows back: they are not all read
+                self.tap.change_tracking.remember_merge_rows(start or 0, read)
+            return
+        self.logger.info("Stream '%s': %d merge row(s) from this run's merge walk (no call).", self.name,
+                         len(cached))
+        rows = self.trim_page(sorted(cached, key=lambda row: int(row["id"])))
+        if rows:
+            yield rows
+
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         details = parse_details(row.get("details")) or {}
         merge = {"id": row.get("id"), "loser_id": row.get("object_id"),

@@ -440,7 +440,7 @@ class StatsStream(MauticStream):
         start = getattr(self, "_walk_start", None)
         victors = sorted({victor for _, _, victor in merges if victor is not None})
         if position is not None and start is not None and victors:
-            self._rereading = True
+            self.bookmark_frozen = True  # these rows are below the bookmark: it stays at the highest new id
             try:
                 for n in range(0, len(victors), 100):
                     batch = victors[n:n + 100]
@@ -453,15 +453,9 @@ class StatsStream(MauticStream):
                     for rows in self.read_pages(walk, context):
                         yield from rows
             finally:
-                self._rereading = False
+                self.bookmark_frozen = False
         if merges or position is None:
             state[MERGE_POSITION] = max([int(position or 0), *(m[0] for m in merges)])
-
-    def _increment_stream_state(self, latest_record: dict[str, Any], *,
-                                context: Context | None = None) -> None:
-        if getattr(self, "_rereading", False):
-            return  # a re-pointed row below the bookmark: the bookmark stays at the highest new id
-        super()._increment_stream_state(latest_record, context=context)
 
 
 class DeletionsStream(StatsStream):

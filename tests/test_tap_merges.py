@@ -95,6 +95,24 @@ def test_no_merges_no_rows_read_again_and_one_lookup(sim: Simulator) -> None:
     assert len(audit_calls) == 1  # one merge lookup per run, shared by the four streams
 
 
+def test_one_merge_walk_per_run_serves_contact_merges_and_the_event_streams(sim: Simulator) -> None:
+    """Whichever runs first, contact_merges or an event stream, the other reuses its merge rows."""
+    cfg = basic_config(sim, lookback_seconds=0)
+    streams = ["contact_merges", "page_hits", "lead_event_log"]
+    first = sync(cfg, streams=streams)
+    a, b = sim.create_contacts(2)
+    _with_activity(sim, a)
+    for merge in (False, True):
+        if merge:
+            sim.merge_contacts(loser=a, victor=b)
+        sim.clear_log()
+        second = sync(cfg, streams=streams, state=first.last_state)
+        calls = [r for r in sim.request_log if "/stats/audit_log" in r["path"]]
+        assert len(calls) == 1, (merge, calls)
+        assert len(second.records.get("contact_merges", [])) == int(merge)
+        first = second
+
+
 def test_without_audit_log_access_merges_are_not_detected(sim: Simulator, caplog: Any) -> None:
     a, b = sim.create_contacts(2)
     _with_activity(sim, a)
