@@ -12,6 +12,8 @@ an administrator (audit_log access); without it they are skipped with one warnin
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +27,9 @@ from tap_mautic.streams import StatsStream
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-# A changed value, typed by its field's type: text, number, boolean, list of strings (multiselect), null.
-VALUE: dict[str, Any] = {"type": ["string", "number", "boolean", "array", "null"],
-                         "items": {"type": "string"}}
+# A changed value: typed by its field's type, then written as text so that one column holds every field's
+# values (a union type becomes JSON in target-duckdb and text[] in target-postgres, where a string fails).
+VALUE: dict[str, Any] = STRING
 
 FIELD_CHANGE_PROPERTIES: dict[str, Any] = {
     "audit_id": INTEGER, "object_id": INTEGER, "alias": STRING, "field_type": STRING,
@@ -180,19 +182,21 @@ class FieldChangesStream(StatsStream):
         return row  # typed in expand()
 
 
-def _typed(reader: Any, value: Any) -> Any:
-    """One side of a change as the stream's other records type the field (text for a field gone since)."""
+def _typed(reader: Any, value: Any) -> str | None:
+    """One side of a change, typed as the stream's other records type the field, as text: numbers and
+    booleans in their JSON form (``3``, ``1.25``, ``true``), dates ``YYYY-MM-DD``, date-times ISO 8601 UTC,
+    a multiselect as a JSON array; a field gone since as Mautic logged it."""
     plain = _php_plain(value)
     if plain is None:
         return None
-    if reader is None:
-        return plain if isinstance(plain, list) else str(plain)
-    if isinstance(plain, float) and plain.is_integer():
-        plain = int(plain)  # Mautic types every number change as float: 3.0 for an integer field's 3
-    try:
-        return reader(plain)
-    except ValueError:
-        return str(plain)
+    if reader is not None:
+        if isinstance(plain, float) and plain.is_integer():
+            plain = int(plain)  # Mautic types every number change as float: 3.0 for an integer field's 3
+        with contextlib.suppress(ValueError):  # a value the field's type cannot read stays as logged
+            plain = reader(plain)
+    if plain is None or isinstance(plain, str):
+        return plain
+    return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
 
 
 def _int(value: Any) -> int | None:

@@ -41,10 +41,15 @@ def _db_value(alias: str, value: Any) -> Any:
     return str(value)
 
 
-def _replayed(alias: str, value: Any) -> Any:
+def _replayed(alias: str, value: str | None) -> Any:
+    """A change record's text value as the field's type reads it."""
     if value is None:
         return 0.0 if alias == "points" else None  # a contact created without points has 0, and no change
-    return float(value) if alias in ("acc_ratio", "points") else value
+    if alias in ("acc_ratio", "points"):
+        return float(value)
+    if alias == "is_vip":
+        return {"true": True, "false": False}[value]
+    return value
 
 
 def test_deduplicate_merge_between_incremental_runs(real: RealMautic, tmp_path: Any) -> None:
