@@ -165,6 +165,9 @@ class MauticStreamSeam:
         """The timestamp every bookmark of this run is capped at (the server's clock at run start)."""
         raise NotImplementedError
 
+    # True while a stream emits records that must not move its bookmark (set and reset by the stream)
+    bookmark_frozen: bool = False
+
     def emit_state_now(self) -> None:
         """Write a STATE message now (a mid-stream checkpoint), not at singer-sdk's next flush."""
         self.state_manager.is_flushed = False
@@ -197,6 +200,8 @@ class MauticStreamSeam:
         # once the walk completes, every change made before that instant has been read (keyset on id
         # does not skip rows), and changes made while it paged are read again next run. singer-sdk
         # promotes this progress marker only when the stream completes (is_sorted = False).
+        if self.bookmark_frozen:
+            return  # a record below the bookmark, emitted again on purpose (rows a contact merge re-pointed)
         key = self.replication_key
         if key and self.is_timestamp_replication_key:
             latest_record = {**latest_record, key: self.bookmark_cap().isoformat()}

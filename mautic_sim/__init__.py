@@ -213,6 +213,14 @@ class Simulator:
             if row is not None:
                 self.app.contacts.delete_contact(row)
 
+    def merge_contacts(self, loser: int, victor: int) -> dict[str, Any]:
+        """Merge contact ``loser`` into ``victor`` as Mautic does outside the API (``mautic:contacts:deduplicate``,
+        the UI merge, a form identifying a tracked visitor): ContactMerger's field combination, ``lead_id``
+        re-pointed in the event and membership tables, the ``update``/``merge``/``delete`` audit_log rows by
+        System. A test-only control (Mautic's API has no merge call); returns the victor's row."""
+        from mautic_sim.merges import merge_contacts
+        return merge_contacts(self.app.contacts, int(victor), int(loser))
+
     def set_redirect_uris(self, uris: Iterable[str]) -> None:
         """The OAuth2 client's registered redirect URIs (each admits URIs it prefixes, with its host and port)."""
         self.app.authorize.redirect_uris = list(uris)

@@ -20,6 +20,7 @@ from mautic_sim.field_values import (
     parse_dt,
     too_long,
 )
+from mautic_sim.merges import change_details, delete_contact_rows, field_changes, php_datetime
 from mautic_sim.util import ApiError, db_ts, validation_error
 
 if TYPE_CHECKING:
@@ -203,7 +204,12 @@ class Contacts(ContactSerialization):
                 if identified:
                     app.log_event(lead_id, "lead", source, "identified_contact",
                                   json.dumps({"object_description": user["name"]}))
-                app.audit("lead", "lead", lead_id, "create", values)
+                changes = field_changes(self.store.fields("lead"), None, {**values, "points": special.get("points")})
+                if changes and changes[-1][0] == "points":  # a new contact's points change from int 0
+                    changes[-1] = ("points", 0, changes[-1][2])
+                app.audit("lead", "lead", lead_id, "create", change_details(
+                    changes, extra={"dateIdentified": ["", php_datetime(app.now())]} if identified else None,
+                    manipulator=f"lead:{source}", user_name=user["name"]))
                 if identified:  # recorded (633): an "identified" row follows the "create" row
                     app.audit("lead", "lead", lead_id, "identified", {})
             else:
@@ -211,8 +217,13 @@ class Contacts(ContactSerialization):
                 rec = {**values, **special, "modified_by": user["id"], "modified_by_user": user["name"]}
                 if self.moves_modified(row, dnc_only=not values and not special and "doNotContact" in payload):
                     rec["date_modified"] = now
+                changes = field_changes(self.store.fields("lead"), row,
+                                        {**values, **({"points": special["points"]} if "points" in special else {})})
                 self.store.update("leads", lead_id, rec)
-                app.audit("lead", "lead", lead_id, "update", values)
+                details = change_details(changes, manipulator=f"lead:{source}", user_name=user["name"])
+                if "points" in details:  # the entity's own points change starts from the stored integer
+                    details["points"] = [int(row.get("points") or 0), details["points"][1]]
+                app.audit("lead", "lead", lead_id, "update", details)
             self._apply_tags(lead_id, payload.get("tags"))
             if values.get("company"):
                 self._link_company_by_name(lead_id, values["company"], now)
@@ -307,15 +318,8 @@ class Contacts(ContactSerialization):
 
     def delete_contact(self, row: dict[str, Any]) -> dict[str, Any]:
         body = self.serialize(row, "repo", deleted=True)
-        lid = row["id"]
         with self.store.lock:
-            for sql in ("DELETE FROM leads WHERE id = ?", "DELETE FROM lead_tags_xref WHERE lead_id = ?",
-                        "DELETE FROM lead_lists_leads WHERE lead_id = ?", "DELETE FROM campaign_leads WHERE lead_id = ?",
-                        "DELETE FROM companies_leads WHERE lead_id = ?", "DELETE FROM lead_donotcontact WHERE lead_id = ?",
-                        "DELETE FROM lead_notes WHERE json_extract(data, '$.lead.id') = ?"):  # lead_notes cascade
-                self.store.execute(sql, (lid,))
-            name = " ".join(x for x in (row.get("firstname"), row.get("lastname")) if x) or row.get("email") or ""
-            self.app.audit("lead", "lead", lid, "delete", {"name": name})
+            delete_contact_rows(self, row)  # with the rows MariaDB's foreign keys delete or unlink
         return body
 
     def save_company(self, payload: Any, mode: str, row: dict[str, Any] | None,
@@ -351,14 +355,16 @@ class Contacts(ContactSerialization):
                                                       **({"date_modified": now}
                                                          if self.app.version.modified_on_create else {}),
                                                       **values})
-                self.app.audit("lead", "company", cid, "create", values)
+                self.app.audit("lead", "company", cid, "create", change_details(
+                    field_changes(self.store.fields("company"), None, values), top_level=()))
             else:
                 cid = row["id"]
                 rec = {**values, "modified_by": user["id"], "modified_by_user": user["name"]}
                 if self.moves_modified(row):
                     rec["date_modified"] = now
                 self.store.update("companies", cid, rec)
-                self.app.audit("lead", "company", cid, "update", values)
+                self.app.audit("lead", "company", cid, "update", change_details(
+                    field_changes(self.store.fields("company"), row, values), top_level=()))
             saved = self.store.one("SELECT * FROM companies WHERE id = ?", (cid,))
         assert saved is not None
         return saved, status

@@ -372,6 +372,8 @@ class Extras(ContactResources, SmallContexts):
                 "date_added": self._now()})
             # a real 5.1.0 saves the contact: its dateModified moves (tests/real/test_real_tap.py, 2026-12-06)
             self._touch(lead["id"])
+            if int(new) != cur:  # real 5.1.0 (2026-12-06, points/plus/5 on 3 points): update {points: [3, 8]}
+                self.app.audit("lead", "lead", lead["id"], "update", {"points": [cur, int(new)]})
         return _resp(200, {"success": 1})
 
     def point_groups(self, req: Request, cid: str) -> Response:

@@ -13,7 +13,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from mautic_sim.util import RECORDED, db_ts, iso
+from mautic_sim.util import RECORDED, db_ts, iso, php_serialize
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
@@ -271,11 +271,43 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
     named = [start_id + i for i, r in enumerate(leads) if r[2]]
     seed_more(app, rng, named, now, refs, max(3, contacts // 50))
     seed_notes(app, named, now, seed_value)
+    seed_history(app, now)
 
 
 NOTE_TEXTS = [("call", "Called, interested in the Pro plan"), ("email", "<b>Email</b> follow-up sent"),
               ("meeting", "Demo meeting booked"), ("general", "Asked for a quote"),
               ("call", "No answer, try again next week"), ("general", "Met at the trade fair")]
+
+
+def seed_history(app: Mautic, now: Any) -> None:
+    """Audit rows as a real Mautic keeps them: each seeded contact's ``create`` row with its field values
+    (the 5.1.0 details shape, mautic_sim.merges), a ``create`` row per seeded company, and a contact merged
+    and deleted long ago (its id past every seeded contact, so nothing refers to it)."""
+    from mautic_sim.merges import change_details, field_changes
+    store = app.store
+    lead_fields = [f for f in store.fields("lead") if f["alias"] not in ("points", "last_active")]
+    company_fields = store.fields("company")
+    with store.lock:
+        creates = store.query("SELECT l.*, a.id AS audit_id FROM audit_log a JOIN leads l ON l.id = a.object_id "
+                              "WHERE a.object = 'lead' AND a.action = 'create' AND a.details = 'a:0:{}'")
+        store.executemany("UPDATE audit_log SET details = ? WHERE id = ?", [
+            (php_serialize(change_details(field_changes(lead_fields, None, {f["alias"]: row.get(f["alias"])
+                                                                            for f in lead_fields}),
+                                          manipulator="lead:api-batch", user_name="Admin User")), row["audit_id"])
+            for row in creates])
+        companies = store.query("SELECT * FROM companies ORDER BY id")
+        store.executemany(
+            "INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, action, details, date_added, "
+            "ip_address) VALUES (1, 'Admin User', 'lead', 'company', ?, 'create', ?, ?, '127.0.0.1')",
+            [(row["id"], php_serialize(change_details(field_changes(company_fields, None, row), top_level=())),
+              row["date_added"]) for row in companies])
+        gone = (store.scalar("SELECT COALESCE(MAX(id), 0) FROM leads") or 0) + 1000
+        victor = store.scalar("SELECT MIN(id) FROM leads") or 1
+        when = db_ts(now - timedelta(days=300))
+        for action, details in (("merge", {"merged_into": victor}), ("delete", {"name": "Merged Long-ago"})):
+            store.execute("INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, action, details, "
+                          "date_added, ip_address) VALUES (0, 'System', 'lead', 'lead', ?, ?, ?, ?, '127.0.0.1')",
+                          (gone, action, php_serialize(details), when))
 
 
 def seed_notes(app: Mautic, leads: list[int], now: Any, seed_value: int) -> None:

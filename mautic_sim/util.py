@@ -32,8 +32,22 @@ def iso(value: str | None) -> str | None:
     return value.replace(" ", "T") + "+00:00" if "T" not in value else value
 
 
+class PhpObject:
+    """A PHP object for :func:`php_serialize` (a ``DateTime`` in an audit row's details)."""
+
+    __slots__ = ("class_name", "properties")
+
+    def __init__(self, class_name: str, properties: dict[str, Any]) -> None:
+        self.class_name = class_name
+        self.properties = properties
+
+
 def php_serialize(value: Any) -> str:
     """PHP ``serialize()`` for the plain values Mautic stores (field properties, audit details)."""
+    if isinstance(value, PhpObject):
+        body = "".join(php_serialize(k) + php_serialize(v) for k, v in value.properties.items())
+        name = value.class_name
+        return f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{{body}}}'
     if value is None:
         return "N;"
     if isinstance(value, bool):
@@ -41,6 +55,8 @@ def php_serialize(value: Any) -> str:
     if isinstance(value, int):
         return f"i:{value};"
     if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"d:{int(value)};"  # PHP writes 3.0 as d:3 (serialize_precision -1)
         return f"d:{value!r};"
     if isinstance(value, str):
         return f's:{len(value.encode("utf-8"))}:"{value}";'

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mautic_api.errors import NotFoundError, PermissionDeniedError
+from mautic_api.php_serial import PhpSerialError, loads
 from mautic_api.versions import Capabilities
 from tap_mautic.client import FilterIgnoredError, QueryPass, where_time
 from tap_mautic.fields import to_datetime
@@ -166,6 +167,62 @@ class ChangeTracking:
         except PermissionDeniedError as exc:
             self.denied(stream, exc)
             return None
+
+    def merges_after(self, audit_id: int, page_size: int) -> list[tuple[int, int, int | None]] | None:
+        """Contact merges written after the audit log id ``audit_id``: (audit id, loser, victor), by id;
+        None when the user may not read audit_log. One walk per run serves every stream: the answer for the
+        lowest id asked is kept and filtered for the later ones."""
+        rows = self.merge_rows_after(audit_id, page_size)
+        if rows is None:
+            return None
+        out: list[tuple[int, int, int | None]] = []
+        for entry in rows:
+            try:
+                victor = loads(entry.get("details") or "").get("merged_into")
+            except (PhpSerialError, AttributeError):
+                victor = None
+            known = isinstance(victor, int | str) and str(victor).isdigit()
+            out.append((int(entry["id"]), int(entry["object_id"]), int(victor) if known else None))
+        return out
+
+    def cached_merge_rows(self, audit_id: int) -> list[dict[str, Any]] | None:
+        """The merge rows after ``audit_id`` when this run's merge walk already covers them (no call), else
+        None: the ``contact_merges`` stream then reads its own pages."""
+        with self._lock:
+            cached = getattr(self, "_merges", None)
+            if cached is None or cached[0] > audit_id:
+                return None
+            return [dict(row) for row in cached[1] if int(row["id"]) > audit_id]
+
+    def remember_merge_rows(self, audit_id: int, rows: list[dict[str, Any]]) -> None:
+        """Every merge row after ``audit_id``, read by the ``contact_merges`` stream: the run's merge walk,
+        for the streams that ask after it."""
+        with self._lock:
+            cached = getattr(self, "_merges", None)
+            if cached is None or cached[0] > audit_id:
+                self._merges = (audit_id, [dict(row) for row in rows])
+
+    def merge_rows_after(self, audit_id: int, page_size: int) -> list[dict[str, Any]] | None:
+        """The audit_log merge rows after ``audit_id`` (one walk per run, see :meth:`merges_after`)."""
+        cached = self.cached_merge_rows(audit_id)
+        if cached is not None:
+            return cached
+        entries = self.tap.client.iter_stats(
+            "audit_log", page_size=page_size, lower=audit_id or None,
+            check=lambda row: row.get("action") == "merge" and row.get("object") == "lead",
+            where=[{"col": "bundle", "expr": "eq", "val": "lead"},
+                   {"col": "object", "expr": "eq", "val": "lead"},
+                   {"col": "action", "expr": "eq", "val": "merge"}],
+            label="Merged contacts", error=FilterIgnoredError,
+            messages={"check": "{label}: Mautic ignored the filter of the audit_log merge walk (row id "
+                               "{got}); refusing to continue."})
+        try:
+            rows = [dict(entry) for entry in entries]
+        except PermissionDeniedError:
+            return None
+        with self._lock:
+            self._merges = (audit_id, rows)
+        return [dict(row) for row in rows]
 
     def denied(self, stream: str, exc: Exception) -> None:
         """The one warning of a run whose user may not read audit_log."""

@@ -22,6 +22,8 @@ from mautic_api.paging import (
     PageQuery,
     Paginator,
 )
+from mautic_api.php_serial import PhpSerialError
+from mautic_api.php_serial import loads as php_loads
 from tap_mautic.changes import id_batches
 from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
@@ -123,6 +125,12 @@ RECORDED_TABLE_COLUMNS: dict[str, list[str]] = {
                   "query", "redirect_id", "referer", "region", "remote_host", "source", "source_id",
                   "tracking_id", "url", "url_title", "user_agent"],
 }
+# Id-incremental tables whose lead_id a merge rewrites in place (the updateLead methods the 5.1.0 merge
+# subscribers call; mautic_sim.merges.REPOINTED): their rows under the victor are read again after a merge.
+# (email_stats and dynamic_content_stats are re-pointed too, but read in full every run.)
+REPOINTED_BY_MERGE = frozenset({"lead_event_log", "lead_points_change_log", "asset_downloads",
+                                "form_submissions", "page_hits", "video_hits"})
+MERGE_POSITION = "merges_read_up_to"  # the audit log id of the last merge whose rows this stream re-read
 _DATE_COLUMN_PREFERENCE = ("date_added", "date_hit", "date_triggered", "date_submitted", "date_download",
                            "date_sent", "date_fired", "date_replied", "date_opened")
 
@@ -372,7 +380,7 @@ class StatsStream(MauticStream):
         ``stats_settle_seconds`` (ordered by id, from the first such row on) are read by the next run.
         """
         settle = int(self.config.get("stats_settle_seconds", 30))
-        if self.replication_key != "id" or not self.date_column or settle <= 0:
+        if not self.is_sorted or not self.date_column or settle <= 0:
             return rows
         cutoff = self.tap.server_start_time() - timedelta(seconds=settle)
         for n, row in enumerate(rows):
@@ -401,43 +409,120 @@ class StatsStream(MauticStream):
         return []
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
+        self._walk_start = self.start_token()
         return KeysetPaginator(page_size=self.page_size, where=self.base_where(), label=self.label(),
-                               error=FilterIgnoredError, lower=self.start_token())
+                               error=FilterIgnoredError, lower=self._walk_start)
 
     def page_params(self, query: PageQuery) -> dict[str, Any]:
         return query.stats_params()
 
+    # ------------------------------------------------------------------ rows re-pointed by merges
+
+    def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """After the new rows: the rows a merge moved to its victor since the last run, at or below the
+        bookmark this run started from (rows above it were just read with their current ``lead_id``).
+
+        Why: Mautic rewrites ``lead_id`` in place on a merge, so an id bookmark never sees those rows again.
+        They are emitted on this stream, after the sorted pass, without moving the bookmark (it stays at the
+        highest new id): singer-sdk's sort check and the resumable bookmark hold, and a loader upserting by
+        ``id`` replaces the rows it holds under the loser. The merges come from audit_log (one walk per run,
+        shared by the streams); the stream keeps the last merge it handled (``merges_read_up_to``), so a
+        merge during a run is handled by the next run.
+        """
+        if (self.table not in REPOINTED_BY_MERGE or self.replication_key != "id"
+                or not self.config.get("include_merges", True)):
+            return
+        state = self.get_context_state(context)
+        position = state.get(MERGE_POSITION)
+        merges = self.tap.change_tracking.merges_after(int(position or 0), self.page_size)
+        if merges is None:
+            return  # audit_log not readable: warned about by the streams that read it
+        start = getattr(self, "_walk_start", None)
+        victors = sorted({victor for _, _, victor in merges if victor is not None})
+        if position is not None and start is not None and victors:
+            self.bookmark_frozen = True  # these rows are below the bookmark: it stays at the highest new id
+            try:
+                for n in range(0, len(victors), 100):
+                    batch = victors[n:n + 100]
+                    wanted = frozenset(batch)
+                    walk = KeysetPaginator(
+                        page_size=self.page_size, label=self.label(), error=FilterIgnoredError, upper=start,
+                        where=[{"col": "lead_id", "expr": "in", "val": ",".join(map(str, batch))}],
+                        check=lambda row, wanted=wanted: _int_or_none(row.get("lead_id")) in wanted,
+                        what=f"rows of {len(batch)} merged contacts")
+                    for rows in self.read_pages(walk, context):
+                        yield from rows
+            finally:
+                self.bookmark_frozen = False
+        if merges or position is None:
+            state[MERGE_POSITION] = max([int(position or 0), *(m[0] for m in merges)])
+
 
 class DeletionsStream(StatsStream):
-    """Who and what was deleted, read from ``audit_log`` (``action=delete``), one record per deletion.
+    """Who and what was deleted, and why, read from ``audit_log`` (``action=delete``), one record each.
 
     Why: a deletion marker in ``contacts``/``companies`` carries only the id, and a loader that upserts it
     blanks the row, so the warehouse loses who was deleted. Mautic's audit log keeps the object, its id, its
     name (in ``details``, PHP-serialized) and the user who deleted it. Incremental on the audit log id.
+
+    A merged contact is deleted too: Mautic writes its ``merge`` row (``{merged_into: victor}``) just before
+    its ``delete`` row, so the walk reads ``action in (delete, merge)`` in id order and a deletion that
+    follows a merge of the same contact gets ``reason: merge`` and ``merged_into`` (merge rows themselves are
+    the ``contact_merges`` stream). Checked on a real 5.1.0 (2026-12-06): ``where action in delete,merge`` on
+    /api/stats/audit_log answered the merge row 12 and the delete row 13.
     """
 
     SCHEMA_PROPERTIES: dict[str, Any] = {
         "id": INTEGER, "object": STRING, "bundle": STRING, "object_id": INTEGER, "name": STRING,
-        "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING,
+        "deleted_at": DATETIME, "user_id": INTEGER, "user_name": STRING, "reason": STRING,
+        "merged_into": INTEGER,
     }
 
+    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
+        self._merged: dict[int, int | None] = {}  # loser id -> victor, from the merge rows read so far
+        super().__init__(tap, **kwargs)
+
     def base_where(self) -> list[dict[str, Any]]:
-        return [{"col": "action", "expr": "eq", "val": "delete"}, *super().base_where()]
+        return [{"col": "action", "expr": "in", "val": "delete,merge"}, *super().base_where()]
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
         return KeysetPaginator(
             page_size=self.page_size, where=self.base_where(), label=self.label(), error=FilterIgnoredError,
-            lower=self.start_token(), check=lambda row: row.get("action") == "delete",
-            messages={"check": "{label}: Mautic ignored the filter 'action eq delete' (audit_log row id "
-                               "{got}); refusing to continue."})
+            lower=self.start_token(), check=lambda row: row.get("action") in ("delete", "merge"),
+            messages={"check": "{label}: Mautic ignored the filter 'action in delete,merge' (audit_log row "
+                               "id {got}); refusing to continue."})
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if row.get("action") == "merge":
+            if row.get("object") == "lead" and row.get("object_id") is not None:
+                self._merged[int(row["object_id"])] = merged_into_of(row.get("details"))
+            return None
         deletion = {name: row.get(name) for name in ("id", "object", "bundle", "object_id", "user_id",
                                                       "user_name")}
         deletion["name"] = php_serialized_name(row.get("details"))
         deletion["deleted_at"] = row.get("date_added")
+        loser = int(row["object_id"]) if row.get("object") == "lead" and row.get("object_id") else None
+        if loser is not None and loser in self._merged:
+            deletion["reason"], deletion["merged_into"] = "merge", self._merged.pop(loser)
+        else:
+            deletion["reason"], deletion["merged_into"] = "delete", None
         # typed like every other record (MauticStream's converter), not as an audit_log row
         return MauticStream.post_process(self, deletion, context)
+
+
+def merged_into_of(details: Any) -> int | None:
+    """The victor named by a ``merge`` audit row's details (``a:1:{s:11:"merged_into";i:2;}``)."""
+    if not isinstance(details, str):
+        return None
+    try:
+        value = php_loads(details)
+    except PhpSerialError:
+        return None
+    victor = value.get("merged_into") if isinstance(value, dict) else None
+    try:
+        return int(victor) if victor is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def php_serialized_name(details: Any) -> str | None:
@@ -517,6 +602,13 @@ class FormSubmissionsResultsStream(MauticStream):
 # ---------------------------------------------------------------------------------------- builder
 
 
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _parse(value: Any) -> datetime | None:
     text = to_datetime(value) if value else None
     return datetime.fromisoformat(text) if text else None
@@ -534,8 +626,9 @@ def _custom_field_properties(fields: list[dict[str, Any]], fixed: dict[str, Any]
     return props, aliases
 
 
-def build_streams(tap: TapMautic) -> list[MauticStream]:
-    """Every stream of the tap, from the catalog of contexts and what the instance reports at discovery."""
+def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
+    """Every stream of the tap but the history ones (tap_mautic.history), from the catalog of contexts and
+    what the instance reports at discovery (``tables``: /api/stats, read here when not given)."""
     streams: list[MauticStream] = []
     for name, (ctx_name, incremental, permission) in ENTITY_STREAMS.items():
         ctx = get_context(ctx_name)
@@ -577,7 +670,8 @@ def build_streams(tap: TapMautic) -> list[MauticStream]:
         list_key="submissions", schema=object_schema(sub_props), permission="form:forms:viewown/viewother",
     ))
 
-    tables = tap.stats_tables()
+    if tables is None:
+        tables = tap.stats_tables()
     for table in sorted(tables):
         columns = list(tables[table])
         if "id" not in columns and table not in COMPOSITE_KEYS:

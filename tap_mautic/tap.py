@@ -29,6 +29,7 @@ from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
 from tap_mautic.changes import ChangeTracking
 from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
+from tap_mautic.history import build_history_streams
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
 # Measured with benchmarks/bench_tap.py (contacts; simulator on loopback in the same process). With 50 ms
@@ -63,6 +64,10 @@ TAP_SETTINGS = th.PropertiesList(
     th.Property("include_deletes", th.BooleanType, default=True,
                 description="Emit {id, _sdc_deleted_at} for contacts/companies deleted since the bookmark "
                             "(read from audit_log; needs an administrator)"),
+    th.Property("include_merges", th.BooleanType, default=True,
+                description="After a contact merge, emit again the victor's rows of the id-incremental "
+                            "tables the merge rewrote (lead_event_log, page_hits, ...; read from audit_log; "
+                            "needs an administrator)"),
     th.Property("lookback_seconds", th.NumberType(minimum=0, maximum=86400), default=1,
                 description="Seconds subtracted from the bookmark in the modification filter "
                             "(Mautic stores seconds)"),
@@ -205,7 +210,8 @@ class TapMautic(MauticPluginMixin, Tap):
         return tables
 
     def discover_streams(self) -> list:
-        streams = build_streams(self)
+        tables = self.stats_tables()
+        streams = [*build_streams(self, tables), *build_history_streams(self, tables)]
         names = sorted(stream.name for stream in streams)
         options = self.config.get("stream_options") or {}
         for name in sorted(options) if isinstance(options, dict) else []:
