@@ -5,13 +5,11 @@ One source, three places: the plugins' own ``config_jsonschema`` (what ``--about
 (``plugins/extractors/tap-mautic--<variant>.yml``, ``plugins/loaders/target-mautic--<variant>.yml``), which
 ``meltano add extractor tap-mautic --from-ref <file>`` reads in any Meltano project. Run after adding a
 setting: ``.venv/bin/python scripts/meltano_settings.py``; tests/test_meltano_yml.py fails when the code, the
-project and the definition files drift apart. ``--pip-url index`` writes the package-index ``pip_url``
-(after the first upload to PyPI; README, "Publishing").
+project and the definition files drift apart.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ DISTRIBUTION = "mautic-singer"
 REPOSITORY = "https://github.com/mautic-singer/mautic-singer"
 VARIANT = "mautic-singer"
 PIP_URLS = {"git": f"git+{REPOSITORY}.git", "index": DISTRIBUTION}
+PIP_URL_FORM = "git"  # "index" once the distribution is on PyPI (README, "Publishing")
 # Settings singer-sdk adds to every plugin; Meltano knows them without a declaration, so meltano.yml leaves
 # them out, and the Hub definitions list those the plugin supports.
 SDK_BUILTIN = frozenset(
@@ -119,7 +118,7 @@ def hub_settings(cls: type) -> list[dict[str, Any]]:
     return sorted(out, key=lambda s: s["name"])
 
 
-def hub_definition(name: str, pip_url: str = "git") -> dict[str, Any]:
+def hub_definition(name: str, pip_url: str = PIP_URL_FORM) -> dict[str, Any]:
     """The Meltano Hub plugin definition of ``name`` (keys sorted, as the Hub's linter wants them)."""
     plugin_type, cls = PLUGINS[name]
     definition = {
@@ -142,7 +141,7 @@ def definition_path(name: str) -> Path:
     return PLUGINS_DIR / plugin_type / f"{name}--{VARIANT}.yml"
 
 
-def render_definition(name: str, pip_url: str = "git") -> str:
+def render_definition(name: str, pip_url: str = PIP_URL_FORM) -> str:
     """The text of ``name``'s definition file."""
     plugin_type, _ = PLUGINS[name]
     return HEADER.format(name=name, type=plugin_type[:-1]) + dump(hub_definition(name, pip_url))
@@ -152,11 +151,7 @@ def dump(doc: Any) -> str:
     return yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False, width=10**6)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pip-url", choices=sorted(PIP_URLS), default="git",
-                        help="the Hub definitions' pip_url: git repository (default) or package index")
-    args = parser.parse_args(argv)
+def main() -> None:
     doc = yaml.safe_load(MELTANO_YML.read_text())
     header = "".join(line + "\n" for line in MELTANO_YML.read_text().splitlines() if line.startswith("#"))
     for plugin in doc["plugins"]["extractors"] + doc["plugins"]["loaders"]:
@@ -166,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in PLUGINS:
         path = definition_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_definition(name, args.pip_url))
+        path.write_text(render_definition(name))
 
 
 class _NoAliasDumper(yaml.SafeDumper):

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from mautic_sim import Simulator
-from scripts.meltano_settings import definition_path
+from scripts.meltano_settings import REPOSITORY, definition_path
 from scripts.pipeline import MELTANO, MELTANO_OFFLINE
 from tests.fixtures.packaging import ROOT, build_distributions
 from tests.test_readme_commands import bash_block, run_bash
@@ -28,7 +28,7 @@ from tests.test_readme_commands import bash_block, run_bash
 pytestmark = pytest.mark.e2e
 
 SECTION = "## Add to your Meltano project"
-DEFS_URL = "https://raw.githubusercontent.com/mautic-singer/mautic-singer/main/plugins"
+DEFS_URL = REPOSITORY.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main/plugins"
 SOURCE_PASSWORD, STAGING_PASSWORD = "Source-s3cret-pw", "Staging-s3cret-pw"  # distinctive, to find leaks
 # Hub-only metadata Meltano drops on `meltano add` (the rest of a definition lands in meltano.yml as it is)
 CONTACT_COLUMNS = "SELECT id, email, firstname, lastname, city FROM leads"
@@ -81,6 +81,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, sims: tuple[Simulator, Sim
     output = ""
     staging_before = {r["id"]: r for r in staging.query(CONTACT_COLUMNS)}
     for n, cwd in ((0, base), (1, base / "my-project")):
+        assert f"DEFS={DEFS_URL}" in bash_block(SECTION, n)
         script = (bash_block(SECTION, n).replace(DEFS_URL, str(defs))
                   .replace("https://staging.mautic.example.com", staging.url)
                   .replace("https://mautic.example.com", source.url)
@@ -121,6 +122,16 @@ def test_the_installed_plugins_accept_what_their_definitions_declare(project: Pr
         declared = {s["name"] for s in project.definitions[name]["settings"]}
         assert declared == set(about["settings"]["properties"]) - {"faker_config"}, name
         assert sorted(project.definitions[name]["capabilities"]) == sorted(about["capabilities"])
+
+
+def test_config_list_shows_the_definitions_defaults(project: Project) -> None:
+    done = subprocess.run([str(MELTANO), "config", "list", "tap-mautic", "--all"], cwd=project.path,
+                          env={**os.environ, **MELTANO_OFFLINE}, capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = {line.split(" ", 1)[0]: line for line in done.stdout.splitlines() if line and line[0] != " "}
+    assert "current value: 4 (default)" in lines["max_concurrency"], done.stdout[-3000:]
+    assert "stream_maps" in lines and "faker_config" not in lines
 
 
 def test_secrets_went_to_dot_env_only(project: Project) -> None:

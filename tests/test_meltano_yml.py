@@ -16,6 +16,7 @@ import yaml
 
 from scripts.meltano_settings import (
     DISTRIBUTION,
+    PIP_URL_FORM,
     PIP_URLS,
     PLUGINS_DIR,
     REPOSITORY,
@@ -133,8 +134,8 @@ def test_definitions_carry_the_hub_metadata(plugin: str) -> None:
     assert hub["docs"].startswith(REPOSITORY) and hub["repo"] == REPOSITORY
     assert hub["description"] and hub["label"] == "Mautic" and hub["domain_url"].startswith("https://")
     assert definition_path(plugin).name == f"{plugin}--{hub['variant']}.yml"
-    # from git now; `--pip-url index` after the upload names the distribution pyproject.toml builds
-    assert hub["pip_url"] == PIP_URLS["git"] == f"git+{REPOSITORY}.git"
+    # from git until the upload to PyPI, then the distribution pyproject.toml builds
+    assert hub["pip_url"] == PIP_URLS[PIP_URL_FORM] and PIP_URLS["git"] == f"git+{REPOSITORY}.git"
     assert re.search(rf'^name = "{DISTRIBUTION}"$', (ROOT / "pyproject.toml").read_text(), re.M)
     assert PIP_URLS["index"] == DISTRIBUTION == TapMautic.package_name == TargetMautic.package_name
     assert f"pip_url: {DISTRIBUTION}\n" in render_definition(plugin, "index")
