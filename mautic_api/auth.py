@@ -177,6 +177,7 @@ class _OAuth2Base(MauticAuth):
             data=form,
             auth=NoAuth(),
             max_retries=self.settings.max_retries,
+            max_retry_seconds=self.settings.max_retry_seconds,
             secrets=[*self.secrets(), *(v for k, v in form.items() if k not in ("grant_type", "client_id"))],
             auth_method="oauth2",
         )

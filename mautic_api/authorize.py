@@ -348,6 +348,7 @@ def _exchange(settings: Settings, code: str, redirect_uri: str) -> dict[str, Any
             data=form,
             auth=NoAuth(),
             max_retries=settings.max_retries,
+            max_retry_seconds=settings.max_retry_seconds,
             secrets=[*settings.secrets(), code],
             auth_method="oauth2",
             idempotent=False,

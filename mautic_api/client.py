@@ -222,6 +222,7 @@ class MauticClient:
             params=params,
             json=json,
             max_retries=self.settings.max_retries,
+            max_retry_seconds=self.settings.max_retry_seconds,
             secrets=self.secrets(),
             auth_method=self.settings.auth_method,
             logger=self.logger,

@@ -347,6 +347,7 @@ def send(
     data: Any = None,
     auth: Any = None,
     max_retries: int = 5,
+    max_retry_seconds: float | None = None,
     timeout: float | None = None,
     secrets: Iterable[str] = (),
     auth_method: str | None = None,
@@ -356,7 +357,8 @@ def send(
 ) -> tuple[requests.Response, Any]:
     """Send one request with the retry policy; return ``(response, decoded body)`` or raise.
 
-    Retries (up to ``max_retries`` times) on :class:`RetryableError`: 429 (waiting as the server asks),
+    Retries (up to ``max_retries`` times, and while the waits add up to at most ``max_retry_seconds``) on
+    :class:`RetryableError`: 429 (waiting as the server asks),
     502/503/504, connection errors and resets, read timeouts and truncated JSON on a 2xx. Never on
     400/401/403/404/422 nor on Mautic's request-caused 500s. A request that is not ``idempotent`` is not
     resent after an error that may have followed its execution (``RetryableError.maybe_applied``): the
@@ -366,7 +368,7 @@ def send(
     secrets = [s for s in secrets if s]
     query = php_query(params) if isinstance(params, Mapping) else params
     path = urlsplit(url).path
-    waits = wait_generator()
+    waits = wait_generator(budget=max_retry_seconds)
     next(waits)
     attempt = 0
     started = time.monotonic()
@@ -403,6 +405,10 @@ def send(
                 exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
                 raise
             resent_after_maybe_applied = resent_after_maybe_applied or exc.maybe_applied
-            wait = waits.send(exc)
+            try:
+                wait = waits.send(exc)
+            except StopIteration:  # max_retry_seconds spent
+                exc.args = (f"{exc.args[0]} (gave up after {attempt} attempts)",)
+                raise exc from None
             log.warning("%s; retry %d/%d in %.1f s", scrub(str(exc), secrets), attempt, max_retries, wait)
             _sleep(wait)

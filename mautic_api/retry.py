@@ -9,6 +9,7 @@ computed here and handed to the exception).
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Generator, Mapping
@@ -79,20 +80,32 @@ def retry_wait_seconds(exc_or_response: Any) -> float | None:
 
 
 def wait_generator(
-    *, factor: float = BACKOFF_FACTOR, max_value: float = BACKOFF_MAX
+    *, factor: float = BACKOFF_FACTOR, max_value: float = BACKOFF_MAX, budget: float | None = None
 ) -> Generator[float, Any, None]:
     """``backoff`` wait generator for the Mautic policy: server hint if any, else jittered exponential.
+
+    ``budget``: the seconds our own backoff waits of one request may add up to (``max_retry_seconds``;
+    None: no limit); the last is shortened to what is left. The generator ends (``StopIteration``) once
+    the budget is spent: the caller gives up, as after ``max_retries``. A wait the server asks for (429)
+    is neither shortened nor counted: the server said when it will answer (an earlier retry only earns
+    another 429), and Mautic's rate limit may ask for minutes; ``max_retries`` and ``MAX_WAIT_SECONDS``
+    bound those. Waiting time is what is counted, not the time the attempts took, so a budget means the
+    same with any ``request_timeout`` and tests can record the waits instead of sleeping them.
 
     Protocol of ``backoff.on_exception``: primed with ``send(None)``, then sent each exception.
     """
     expo = backoff.expo(base=2, factor=factor, max_value=max_value)
     next(expo)
+    left = math.inf if budget is None else max(0.0, budget)
     exc = yield 0
     while True:
         step = next(expo)
         hinted = retry_wait_seconds(exc)
         if hinted is not None:
             value = hinted + random.uniform(0, min(1.0, hinted * 0.1 + 0.05))
+        elif left <= 0:
+            return
         else:  # "equal jitter": half fixed, half random, never ~0
-            value = step / 2 + backoff.full_jitter(step / 2)
+            value = min(step / 2 + backoff.full_jitter(step / 2), left)
+            left -= value
         exc = yield value

@@ -319,7 +319,7 @@ class MauticStreamMixin:
         return f"{response.status_code} for path {urlsplit(response.url or '').path}"
 
     def backoff_wait_generator(self) -> Any:
-        return wait_generator()
+        return wait_generator(budget=self.mautic_client.settings.max_retry_seconds)
 
     def backoff_max_tries(self) -> int:
         return self.mautic_client.settings.max_retries + 1

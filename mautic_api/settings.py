@@ -41,7 +41,11 @@ from mautic_api.errors import ConfigurationError, scrub_url
 
 AUTH_METHODS = ("basic", "oauth2", "oauth1a")
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 5
+# Together the defaults ride out an outage of at least 90 s: 8 retries wait 0.5-1, 1-2, ... s (doubling, at
+# most 60 s each), 91.5 s at the least, and the waits of one request stop at max_retry_seconds.
+DEFAULT_MAX_RETRIES = 8
+DEFAULT_MAX_RETRY_SECONDS = 120.0
+MAX_RETRY_SECONDS = 86400.0  # a day of waiting for one request
 MAX_TIMEOUT = 3600.0  # an hour per request; more overflows the socket layer (1e12 raised OverflowError)
 MAX_RETRIES = 100
 _FALSE_WORDS = ("0", "false", "no", "off")
@@ -108,6 +112,13 @@ MAUTIC_SETTINGS = th.PropertiesList(
         th.IntegerType,
         default=DEFAULT_MAX_RETRIES,
         description="Retries of 429/502/503/504, resets and timeouts (attempts = max_retries + 1)",
+    ),
+    th.Property(
+        "max_retry_seconds",
+        th.NumberType,
+        default=DEFAULT_MAX_RETRY_SECONDS,
+        description="Seconds one request may spend waiting between its retries in all; it gives up at "
+                    "max_retries or this, whichever comes first",
     ),
     th.Property("user_agent", th.StringType, description="User-Agent header sent to Mautic"),
     th.Property("verify_ssl", th.BooleanType, default=True, description="Verify the TLS certificate"),
@@ -296,6 +307,20 @@ def normalize_config(
                 "exponentially: more would wait for days)."
             )
 
+    budget = out.get("max_retry_seconds")
+    if _blank(budget):
+        out["max_retry_seconds"] = DEFAULT_MAX_RETRY_SECONDS
+    else:
+        try:
+            out["max_retry_seconds"] = float(budget)
+        except (TypeError, ValueError):
+            raise ConfigurationError("Setting 'max_retry_seconds' must be a number of seconds.") from None
+        seconds = out["max_retry_seconds"]
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_RETRY_SECONDS:
+            raise ConfigurationError(
+                f"Setting 'max_retry_seconds' must be a number of seconds from 0 to {MAX_RETRY_SECONDS:g}."
+            )
+
     verify = out.get("verify_ssl")
     if verify is None:
         out["verify_ssl"] = True
@@ -350,6 +375,7 @@ class Settings:
     token_store_path: str | None = None
     request_timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
     user_agent: str | None = None
     verify_ssl: bool = True
 

@@ -29,9 +29,12 @@ class Capabilities:
     date_modified_moves_on_update: bool
     # sheet §5: from 5.2 do-not-contact-only saves do not move dateModified (PR #13994)
     dnc_moves_date_modified: bool
-    # sheet §6: POST/PATCH drop values with 0 < |v| < 1 up to 7.1 (mautic#16590; fixed in 7.2 by PR #16591;
-    # *inferred* for 5.x/6.x). Numeric 0 is dropped on every version (mautic#15030, fix PR #17318 open).
-    drops_fractions: bool
+    # sheet §6: a contact EDIT (PATCH, batch/edit, or POST/batch/new matching an existing contact by email)
+    # does not store values with 0 < |v| < 1 up to 7.1 (mautic#16590; fixed in 7.2 by PR #16591); a contact
+    # CREATE stores them. Proven on a real 5.1.0 (tests/real/test_real_writes.py); 5.2-7.1 *inferred*.
+    # Numeric 0 is never stored by a contact POST/PATCH on any version (mautic#15030, fix PR #17318 open).
+    # Company writes store both (real 5.1.0; later versions *inferred*): see target_mautic.unwritable.
+    drops_fractions_on_edit: bool
     drops_zero: bool = True
     # sheet §8: the API rate limiter (429 + X-RateLimit-*) was removed in 7.0 (PR #14876)
     rate_limiter: bool = True
@@ -46,12 +49,12 @@ def capabilities(header: str | None) -> Capabilities:
     parsed = parse_version(header)
     if parsed is None:
         return Capabilities(None, date_modified_moves_on_update=False, dnc_moves_date_modified=False,
-                            drops_fractions=True)
+                            drops_fractions_on_edit=True)
     return Capabilities(
         header,
         date_modified_moves_on_update=parsed < (6, 0),
         dnc_moves_date_modified=parsed < (5, 2),
-        drops_fractions=parsed < (7, 2),
+        drops_fractions_on_edit=parsed < (7, 2),
         rate_limiter=parsed < (7, 0),
     )
 

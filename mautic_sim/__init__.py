@@ -128,6 +128,13 @@ class Simulator:
         """Random faults per request, e.g. ``"429:0.1,502:0.05"``; reproducible for a given seed."""
         self.faults.set(spec, seed)
 
+    def go_down(self) -> None:
+        """Mautic's host goes down (until :meth:`stop`): new connections are refused, a request on a connection
+        kept alive is reset. From a hook (:meth:`add_hook`), the request that runs it is reset too."""
+        if self._server is None:
+            raise RuntimeError("start the simulator first")
+        self._server.go_down()
+
     def expire_tokens(self) -> None:
         self.app.expire_tokens()
 

@@ -244,8 +244,9 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             try:
                 saved, _ = self.contacts.save_contact(item, "put" if put else "patch", row)
             except ApiError as err:
-                if err.status == 400:
-                    raise _BatchPartial(self.contacts.serialize(row, "repo", raw=True), err.details or {}) from None
+                if err.status in (400, 422):
+                    raise _BatchPartial(self.contacts.serialize(row, "repo", raw=True), err.details or {},
+                                        err.status) from None
                 raise
             return self.contacts.serialize(saved, "edit", raw=True), 200
         return Response(200, self._run_batch(items, one, "contacts"))
@@ -325,8 +326,8 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             try:
                 saved, _ = self.contacts.save_company(item, "put" if put else "patch", row, dedupe=False)
             except ApiError as err:
-                if err.status == 400:
-                    raise _BatchPartial(self.contacts.serialize_company(row), err.details or {}) from None
+                if err.status in (400, 422):
+                    raise _BatchPartial(self.contacts.serialize_company(row), err.details or {}, err.status) from None
                 raise
             return self.contacts.serialize_company(saved), 200
         return Response(200, self._run_batch(items, one, "companies"))

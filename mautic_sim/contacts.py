@@ -20,7 +20,7 @@ from mautic_sim.field_values import (
     parse_dt,
     too_long,
 )
-from mautic_sim.util import db_ts, validation_error
+from mautic_sim.util import ApiError, db_ts, validation_error
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
@@ -67,11 +67,8 @@ class Contacts(ContactSerialization):
                     values[alias] = None
                 continue
             raw = payload[alias]
-            if mode in ("new", "patch") and not isinstance(raw, bool) and _is_zero(raw):
-                continue  # Mautic drops numeric zero on POST/PATCH (mautic#15030)
-            if mode in ("new", "patch") and self.app.version.drops_fractions and _is_fraction(raw) \
-                    and f["type"] == "number":
-                continue  # and 0 < |v| < 1 up to 7.1 (mautic#16590, fixed in 7.2 by PR #16591)
+            if obj == "lead" and self.dropped_on_write(f, raw, mode):
+                continue
             value, err = clean_value(f, raw)
             if not err:
                 err = too_long(f, value)
@@ -82,6 +79,47 @@ class Contacts(ContactSerialization):
                 continue
             values[alias] = value
         return values, errors
+
+    def dropped_on_write(self, field: dict[str, Any], raw: Any, mode: str) -> bool:
+        """Whether a contact POST/PATCH leaves ``raw`` unstored (contacts only: companies store both).
+
+        Real 5.1.0 (2026-12-06, tests/real/test_real_writes.py): POST /api/contacts/new with a number field at 0.55
+        -> 201, stored 0.55; at 0 -> 201, NULL; PATCH /api/contacts/{id}/edit with 0.37 or 0 -> 200, unchanged
+        (also on NULL); POST new / batch/new matching by email (an edit) with 0.37 -> 200, unchanged. Zero:
+        mautic#15030; fractions on edits: mautic#16590, fixed in 7.2 (5.2-7.1 *inferred*)."""
+        if mode not in ("new", "patch") or isinstance(raw, bool):
+            return False
+        if _is_zero(raw):
+            return True
+        return (mode == "patch" and self.app.version.drops_fractions_on_edit and field["type"] == "number"
+                and _is_fraction(raw))
+
+    def unique_violations(self, obj: str, values: dict[str, Any], row: dict[str, Any] | None) -> None:
+        """422 when a unique identifier field (contact email, company name) would be held by another record.
+
+        Mautic's UniqueCustomField constraint (LeadBundle/Form/Validator/Constraints/UniqueCustomFieldValidator,
+        on Lead and Company since 5.0, still on Lead in 7.x) checks each published unique field's form value,
+        the submitted one or else the current one: valid when no record holds it or only this one. Real 5.1.0
+        (2026-12-06): PATCH /api/contacts/1/edit {"email": <contact 2's email>} -> 422
+        {"errors":[{"code":422,"message":"email: This field must be unique.","details":{"email":["This field
+        must be unique."]}}]}, nothing merged or deleted; the same for PUT, for another case of the email, for
+        companyname on companies (also batch/new and POST new with force), and for a PATCH of a contact whose
+        email a second contact holds too."""
+        table = "leads" if obj == "lead" else "companies"
+        details: dict[str, list[str]] = {}
+        for f in self.store.fields(obj):
+            if not f["is_unique_identifier"] or not f["is_published"]:
+                continue
+            alias = f["alias"]
+            value = values.get(alias) if alias in values else (row or {}).get(alias)
+            if value in (None, "") or isinstance(value, dict | list):
+                continue
+            holders = self.store.query(
+                f'SELECT id FROM {table} WHERE "{alias}" = ? LIMIT 2', (str(value).strip(),))  # case-insensitive
+            if len(holders) > 1 or (holders and (row is None or holders[0]["id"] != row["id"])):
+                details[alias] = ["This field must be unique."]
+        if details:
+            raise ApiError(422, ", ".join(f"{k}: {' '.join(v)}" for k, v in details.items()), details=details)
 
     def moves_modified(self, row: dict[str, Any], dnc_only: bool = False) -> bool:
         """Whether an update of ``row`` sets date_modified on the simulated version (versions sheet §5).
@@ -120,21 +158,18 @@ class Contacts(ContactSerialization):
         if not isinstance(payload, dict):
             payload = {}
         status = 200
-        merged_away: dict[str, Any] | None = None
         if mode == "new":
             dup = self.find_duplicate(payload)
             if dup is not None:
                 row, mode = dup, "patch"
             else:
                 status = 201
-        elif row is not None:
-            dup = self.find_duplicate(payload)
-            if dup is not None and dup["id"] != row["id"]:
-                merged_away = dup  # an edit that takes another contact's email merges that contact into this one
         overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
         values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
         if errors:
             raise validation_error(errors)
+        # an edit giving this contact another contact's email is refused, never merged (real 5.1.0: 422)
+        self.unique_violations("lead", values, row)
         app = self.app
         app._local.submitted = set(payload)
         now = db_ts(app.now())
@@ -178,8 +213,6 @@ class Contacts(ContactSerialization):
                     rec["date_modified"] = now
                 self.store.update("leads", lead_id, rec)
                 app.audit("lead", "lead", lead_id, "update", values)
-            if merged_away is not None:
-                self._merge_into(lead_id, merged_away)
             self._apply_tags(lead_id, payload.get("tags"))
             if values.get("company"):
                 self._link_company_by_name(lead_id, values["company"], now)
@@ -200,21 +233,6 @@ class Contacts(ContactSerialization):
             saved = self.store.one("SELECT * FROM leads WHERE id = ?", (lead_id,))
         assert saved is not None
         return saved, status
-
-    def _merge_into(self, winner_id: int, loser: dict[str, Any]) -> None:
-        """ContactMerger (code reading, not recorded): the edited contact keeps its values, takes the other's
-        where it has none, inherits tags and memberships; the other contact is deleted (audit_log)."""
-        winner = self.store.one("SELECT * FROM leads WHERE id = ?", (winner_id,)) or {}
-        fill = {a: v for a, v in loser.items() if a not in ("id", "date_added", "created_by", "created_by_user")
-                and v not in (None, "") and winner.get(a) in (None, "")}
-        fill["points"] = int(winner.get("points") or 0) + int(loser.get("points") or 0)
-        self.store.update("leads", winner_id, fill)
-        for table in ("lead_tags_xref", "lead_lists_leads", "campaign_leads", "companies_leads"):
-            self.store.execute(f"UPDATE OR IGNORE {table} SET lead_id = ? WHERE lead_id = ?", (winner_id, loser["id"]))
-        # the merge subscriber moves the loser's notes to the winner (LeadNoteRepository::updateLead)
-        self.store.execute("UPDATE lead_notes SET data = json_set(data, '$.lead.id', ?) "
-                           "WHERE json_extract(data, '$.lead.id') = ?", (winner_id, loser["id"]))
-        self.delete_contact(loser)
 
     def _apply_tags(self, lead_id: int, tags: Any) -> None:
         if not tags:
@@ -322,6 +340,8 @@ class Contacts(ContactSerialization):
         values, errors = self.apply_fields("company", payload, row, mode, True)
         if errors:
             raise validation_error(errors)
+        # batch/new does not match by name, so an existing name is refused (real 5.1.0: 422), as on edits
+        self.unique_violations("company", values, row)
         now = db_ts(self.app.now())
         user = self.app.current_user()
         with self.store.lock:

@@ -370,6 +370,8 @@ class Extras(ContactResources, SmallContexts):
                 "lead_id": lead["id"], "ip_id": 1, "type": "API", "event_name": body.get("eventName") or OPS[op],
                 "action_name": body.get("actionName") or "API", "delta": int(n) if n.is_integer() else n,
                 "date_added": self._now()})
+            # a real 5.1.0 saves the contact: its dateModified moves (tests/real/test_real_tap.py, 2026-12-06)
+            self._touch(lead["id"])
         return _resp(200, {"success": 1})
 
     def point_groups(self, req: Request, cid: str) -> Response:

@@ -148,6 +148,14 @@ class SimServer(ThreadingHTTPServer):
         self.write_lock = threading.Lock()
         self.rate_limit = 0  # api_rate_limiter_limit: API calls per hour, 0 = off (Mautic's default)
         self._rate_window: tuple[int, int] = (0, 0)  # (hour, calls in it)
+        self.down = False  # the host went down: every request on an open connection is reset
+
+    def go_down(self) -> None:
+        """The host goes down for good: the listening socket is closed (a new connection is refused, as by a
+        stopped web server) and a request on a connection kept open is reset. Safe to call from a hook."""
+        self.down = True
+        self.shutdown()  # from a handler thread: serve_forever runs on its own thread
+        self.server_close()
 
     def rate_limited(self) -> bool:
         """Mautic's API rate limiter (5.x, 6.x; removed in 7.0, so never on 7.1)."""
@@ -191,6 +199,10 @@ class Handler(BaseHTTPRequestHandler):
         srv = self.server
         for hook in list(srv.hooks):
             hook(self.command, path, qs)
+        if srv.down:
+            self._record(path, qs, 0, b"")
+            self._reset()
+            return None
         if srv.latency_ms:
             time.sleep(srv.latency_ms / 1000)
         fault = srv.faults.pick(path)

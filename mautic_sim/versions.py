@@ -29,9 +29,12 @@ class MauticVersion:
     # §4: a later 7.x applies both `where` and the forced filters (published=1, "view own"); 5.1-6.x let
     # `where` replace them. Which 7.x release changed it is not known (*inferred* for 7.1 here).
     where_keeps_forced_filters: bool = False
-    # §6: values with 0 < |v| < 1 are dropped on POST/PATCH up to 7.1 (*inferred* for 5.x/6.x: same int
-    # cast; mautic#16590, fixed by PR #16591 in 7.2). Numeric 0 is dropped on every version (mautic#15030).
-    drops_fractions: bool = True
+    # §6: a contact EDIT (PATCH, batch/edit, or POST/batch/new matching an existing contact by email) does not
+    # store values with 0 < |v| < 1 up to 7.1 (mautic#16590, fixed by PR #16591 in 7.2); a CREATE stores them.
+    # Proven on a real 5.1.0 (tests/real/test_real_writes.py, 2026-12-06); 5.2-7.1 *inferred* (same code).
+    # Numeric 0 is never stored by a contact POST/PATCH (create: NULL, edit: unchanged; mautic#15030). Company
+    # writes store both (real 5.1.0; other versions *inferred*).
+    drops_fractions_on_edit: bool = True
 
     @property
     def date_modified_reliable(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,42 @@ from typing import Any
 from mautic_api.paging import CompositeKeysetPaginator, KeysetPaginator, OffsetPaginator, Paginator
 
 CHECKPOINT_KEY = "progress"
+# singer-sdk 0.54 (helpers/_state.py, increment_state) keeps the bookmark of a stream that is not declared
+# sorted under "progress_markers" until the stream ends, with this note, and logs UNSORTED_WARNING once per
+# stream; both say progress is not resumable, which the checkpoint above makes untrue for tap-mautic.
+SDK_PROGRESS_MARKERS, SDK_NOTE = "progress_markers", "Note"
+UNSORTED_WARNING = "Stream is assumed to be unsorted, progress is not resumable if interrupted"
+RESUMABLE_NOTE = ("Rows are not in bookmark order: the bookmark is the largest value seen once the stream "
+                  "ends; "
+                  f"an interrupted sync resumes after its last checkpoint ('{CHECKPOINT_KEY}').")
+
+
+class UnsortedWarningFilter(logging.Filter):
+    """Drops singer-sdk's "Stream is assumed to be unsorted, progress is not resumable if interrupted".
+
+    Why a filter: our streams are rightly not declared sorted (``is_sorted``: rows of an incremental stream
+    come in id order, not in ``date_modified`` order, so the SDK must keep the largest value seen, which it
+    does under ``progress_markers``), yet an interrupted sync resumes exactly from the checkpoint. singer-sdk
+    logs the warning on its ``singer_sdk`` logger with no hook to change it; a filter on that one logger
+    removes exactly this record (a logger's filters see only records logged on it, not its children's).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(UNSORTED_WARNING)
+
+
+def quiet_unsorted_warning() -> None:
+    """Install :class:`UnsortedWarningFilter` on singer-sdk's logger once (called by every stream)."""
+    sdk_logger = logging.getLogger("singer_sdk")
+    if not any(isinstance(f, UnsortedWarningFilter) for f in sdk_logger.filters):
+        sdk_logger.addFilter(UnsortedWarningFilter())
+
+
+def note_resumable(state: dict[str, Any]) -> None:
+    """Replace singer-sdk's "Progress is not resumable if interrupted." in an interrupted stream's state."""
+    markers = state.get(SDK_PROGRESS_MARKERS)
+    if isinstance(markers, dict) and SDK_NOTE in markers:
+        markers[SDK_NOTE] = RESUMABLE_NOTE
 
 
 def pass_key(query: Any) -> str:
@@ -87,4 +124,5 @@ class Checkpoint:
                 "pass": self.current, "last_id": self.last_id}
 
 
-__all__ = ["CHECKPOINT_KEY", "Checkpoint", "pass_key", "resume_walk"]
+__all__ = ["CHECKPOINT_KEY", "RESUMABLE_NOTE", "Checkpoint", "note_resumable", "pass_key",
+           "quiet_unsorted_warning", "resume_walk"]

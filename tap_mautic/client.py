@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import backoff
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator
 
@@ -44,7 +45,14 @@ from mautic_api.paging import (
 from mautic_api.retry import wait_generator
 from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
-from tap_mautic.checkpoint import CHECKPOINT_KEY, Checkpoint, pass_key, resume_walk
+from tap_mautic.checkpoint import (
+    CHECKPOINT_KEY,
+    Checkpoint,
+    note_resumable,
+    pass_key,
+    quiet_unsorted_warning,
+    resume_walk,
+)
 from tap_mautic.fields import RecordConverter, to_datetime
 from tap_mautic.partition import IdRange, bound_walk, in_range, pinned_range
 from tap_mautic.progress import Progress
@@ -62,6 +70,17 @@ DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per stream (measured: README "
 
 class StreamPermissionDenied(FatalAPIError):
     """The credentials may not read this stream's endpoint: the stream is skipped with one warning."""
+
+
+# What singer-sdk's request loop retries (``RESTStream.request_decorator``, singer-sdk 0.54).
+RETRIED_EXCEPTIONS = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class SliceCancelledError(Exception):
@@ -159,6 +178,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         self._seen_keys: set[Any] = set()
         self._schema_keys: frozenset[str] | None = None
         self._warned_keys: set[str] = set()
+        quiet_unsorted_warning()  # see tap_mautic.checkpoint.UnsortedWarningFilter
 
     # ----------------------------------------------------------------------------------- settings
 
@@ -198,28 +218,69 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     # Session, authenticator, url_base, timeout and max tries come from mautic_api's MauticStreamMixin.
 
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
-        """Transport errors mapped by mautic_api (``http.transport_error``): TLS/URL problems are one-line
-        config errors, never retried; the rest go to singer-sdk's retry loop as they are."""
+        """singer-sdk's retry loop around ``func``, with mautic_api's reading of its failures.
+
+        A transport error (``http.transport_error``) that is about the config (TLS, URL) is one config line,
+        never retried; the rest go to singer-sdk's retry loop as they are. When the retries are spent
+        (``max_retries`` or ``max_retry_seconds``), the last failure becomes one line naming the stream, the
+        cause and the attempts, as a request of the target or of the field discovery says it: a
+        ``requests`` exception must not leave the loop, or the run ends in chained tracebacks. This holds on
+        every thread that sends (the read-ahead, the concurrent slices): their exception is re-raised on the
+        emitting thread, already mapped. singer-sdk's own decorator (``RESTStream.request_decorator``) is
+        rebuilt here with the same retried exceptions but without ``backoff``'s log lines: they print the raw
+        ``requests`` text (an ERROR "Giving up" line beside ours); :meth:`backoff_handler` says it once.
+        """
+
+        def retried(target: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
+            return backoff.on_exception(
+                self.backoff_wait_generator, RETRIED_EXCEPTIONS, max_tries=self.backoff_max_tries,
+                on_backoff=self.backoff_handler, jitter=self.backoff_jitter, logger=None,
+            )(target)
 
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            attempts = 0
+
+            def attempt(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+                nonlocal attempts
+                attempts += 1
+                try:
+                    return func(prepared, context)
+                except requests.RequestException as exc:
+                    mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                    if isinstance(mapped, ConfigurationError):
+                        raise sdk_error(mapped) from None
+                    raise
+
             try:
-                return func(prepared, context)
+                return retried(attempt)(prepared, context)
             except requests.RequestException as exc:
                 mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
-                if isinstance(mapped, ConfigurationError):
-                    raise sdk_error(mapped) from None
-                raise
+                raise self.stream_error(self.gave_up(mapped, attempts)) from None
+            except RetriableAPIError as exc:
+                cause = exc.__cause__ if isinstance(exc.__cause__, MauticError) else MauticError(str(exc))
+                raise self.stream_error(self.gave_up(cause, attempts)) from None
 
-        return super().request_decorator(send)
+        return send
+
+    @staticmethod
+    def gave_up(exc: MauticError, attempts: int) -> MauticError:
+        """``exc`` once its request's retries are spent: its message says after how many attempts."""
+        exc.args = (f"{exc.args[0] if exc.args else exc} (gave up after {attempts} attempts)",)
+        return exc
 
     def backoff_wait_generator(self) -> Iterator[float]:  # type: ignore[override]
         """mautic_api's policy (server-requested wait, else jittered exponential), scaled by
         ``backoff_factor``."""
         factor = float(self.config.get("backoff_factor") or 1.0)
-        return wait_generator(factor=factor, max_value=60.0 * factor)
+        return wait_generator(factor=factor, max_value=60.0 * factor,
+                              budget=self.mautic_client.settings.max_retry_seconds)
 
     def backoff_handler(self, details: Any) -> None:
         exc = details.get("exception")
+        if isinstance(exc, requests.RequestException):  # mautic_api's words, not the raw requests text
+            request = exc.request
+            exc = transport_error(exc, (request.method if request else None) or "GET",
+                                  urlsplit((request.url if request else None) or "").path)
         self.logger.warning(
             "Stream '%s': %s; retry %d/%d in %.1f s", self.name,
             str(exc).splitlines()[0][:300] if exc else "?",
@@ -529,8 +590,10 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         return walk.token
 
     def write_checkpoint(self, state: dict[str, Any], mark: Checkpoint) -> None:
-        """Store the checkpoint in the stream's state and emit a STATE message now."""
+        """Store the checkpoint in the stream's state and emit a STATE message now (saying, where singer-sdk
+        said otherwise, that the progress is resumable)."""
         state[CHECKPOINT_KEY] = mark.as_state()
+        note_resumable(state)
         self.emit_state_now()
 
     def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:

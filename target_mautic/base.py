@@ -14,7 +14,7 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from mautic_api.sdk import MauticSinkSeam
-from target_mautic.results import FAILED, RecordResult
+from target_mautic.results import FAILED, NOT_WRITTEN, RecordResult
 from target_mautic.rows import Row, StreamSetupError, non_finite_property
 from target_mautic.validation import ShapeCachedValidator, types_only
 
@@ -99,12 +99,8 @@ class MauticSink(MauticSinkSeam, BatchSink):
     ) -> None:
         if mautic_id is None:
             mautic_id = row.mautic_id
-        text = message
-        if row.note:
-            text = f"{row.note}; {message}" if message else row.note
-        result = RecordResult(
-            stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id, message=text
-        )
+        result = RecordResult(stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id,
+                              message=message, warnings=list(row.warnings))
         self._results.append((row.seq, result))
 
     def fail(self, row: Row, message: str) -> None:
@@ -123,9 +119,11 @@ class MauticSink(MauticSinkSeam, BatchSink):
         buffered = [pair for context in batches for pair in context.get("records", [])]
         return [(seq, rec) for seq, rec in buffered if seq not in reported]
 
-    def account_unwritten(self, message: str, contexts: list[dict] | None = None) -> int:
-        """The run stops: every record read without a result is reported failed; returns the results held.
-        With ``contexts``, only the records of those batches (a background drain that failed as a whole)."""
+    def account_unwritten(self, message: str, contexts: list[dict] | None = None, *,
+                          outcome: str = NOT_WRITTEN) -> int:
+        """The run stops: every record read without a result is reported ``not_written``; returns the
+        results held. With ``contexts`` and ``outcome`` failed, only the records of those batches (a
+        background drain that failed as a whole: they were sent, and refused)."""
         for seq, rec in self.unwritten_records(contexts):
             rec.pop(INVALID, None)
             try:
@@ -133,7 +131,7 @@ class MauticSink(MauticSinkSeam, BatchSink):
             except Exception:  # a record too broken to name still gets its line
                 key = {}
             self._results.append(
-                (seq, RecordResult(stream=self.stream_name, key=key, outcome=FAILED, message=message))
+                (seq, RecordResult(stream=self.stream_name, key=key, outcome=outcome, message=message))
             )
         for context in self.buffered_batches() if contexts is None else contexts:
             context["records"] = []
@@ -169,10 +167,24 @@ class MauticSink(MauticSinkSeam, BatchSink):
                     name,
                 )
             return
-        names = ", ".join(f"'{n}'" for n in unknown)
-        raise StreamSetupError(
-            f"Stream '{self.stream_name}': propert{'y' if len(unknown) == 1 else 'ies'} {names} "
-            f"{'is' if len(unknown) == 1 else 'are'} not a field alias of this Mautic instance "
-            f"({self.canonical}). Create the field in Mautic, rename the column (stream_maps), or set "
-            "ignore_unknown_fields: true."
-        )
+        raise StreamSetupError(unknown_properties_message(self.stream_name, self.canonical, unknown))
+
+
+SHOWN_UNKNOWN = 3  # properties named in the refusal of a SCHEMA; the rest are counted
+NAME_CHARS = 40  # a property name longer than this is cut in that message
+
+
+def unknown_properties_message(stream: str, canonical: str, unknown: list[str]) -> str:
+    """One line (well under 300 characters) refusing a SCHEMA: the first few unknown properties, the count.
+
+    Why short: the line is the run's last, under ``meltano run`` too, and the cause of every ``not_written``
+    result line; a SCHEMA of a table whose columns were deleted in Mautic can hold hundreds of them."""
+    shown = ", ".join(
+        f"'{n if len(n) <= NAME_CHARS else n[: NAME_CHARS - 3] + '...'}'" for n in unknown[:SHOWN_UNKNOWN])
+    more = f" and {len(unknown) - SHOWN_UNKNOWN} more" if len(unknown) > SHOWN_UNKNOWN else ""
+    if len(unknown) == 1:
+        what = f"property {shown} is not a field alias"
+    else:
+        what = f"{len(unknown)} properties ({shown}{more}) are not field aliases"
+    return (f"Stream '{stream}': {what} of this Mautic instance ({canonical}). Create the field in Mautic, "
+            "rename the column (stream_maps), or set ignore_unknown_fields: true.")

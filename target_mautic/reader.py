@@ -20,6 +20,13 @@ BOM = "\ufeff"
 MESSAGE_TYPES = frozenset(m.value for m in SingerMessageType)
 
 
+def _is_tty(stream: t.Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class UnreadableInput(Exception):
     """An input line that is not a Singer message (its content is never shown: it may be contact data)."""
 
@@ -40,6 +47,8 @@ class MauticSingerReader(SimpleSingerReader):
         self.line_number = 0
         self.waiting = False  # blocked reading the next line: a signal may stop the run at once
         self.stop_signal: int | None = None
+        self.source: t.Iterator[str] | None = None  # the input being read (the rest is read by rest())
+        self.key_properties: dict[str, list[str]] = {}  # per stream, from its last SCHEMA message
 
     def check_stop(self) -> None:
         if self.stop_signal is not None:
@@ -47,6 +56,8 @@ class MauticSingerReader(SimpleSingerReader):
 
     def _lines(self, file_input: t.IO[str]) -> t.Iterator[str]:
         lines = iter(file_input)
+        if not _is_tty(file_input):
+            self.source = lines
         while True:
             self.waiting = True
             try:
@@ -72,6 +83,8 @@ class MauticSingerReader(SimpleSingerReader):
             if kind not in MESSAGE_TYPES:
                 shown = f"type {kind!r}" if isinstance(kind, str) and len(kind) < 40 else "no message type"
                 raise UnreadableInput(f"line {self.line_number} is not a Singer message ({shown})")
+            if kind == "SCHEMA":
+                self.note_schema(message)
             callback = callbacks.get(kind)
             try:
                 if callback is not None:
@@ -83,6 +96,34 @@ class MauticSingerReader(SimpleSingerReader):
             stats[kind] += 1
             self.check_stop()
         return stats
+
+    def note_schema(self, message: dict) -> None:
+        keys = message.get("key_properties")
+        if isinstance(message.get("stream"), str) and isinstance(keys, list):
+            self.key_properties[message["stream"]] = [k for k in keys if isinstance(k, str)]
+
+    def rest(self) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
+        """``(stream, record)`` of every RECORD message left in the input (the run stopped: they are read
+        only to be reported, never loaded); SCHEMA messages update :attr:`key_properties`; lines that are
+        not Singer messages are passed over. Nothing when the input is a terminal (it may never end)."""
+        if self.source is None:
+            return
+        lines, self.source = self.source, None
+        try:
+            for line in lines:
+                try:
+                    message = deserialize_json(line.lstrip(BOM))
+                except (ValueError, RecursionError, UnicodeError):
+                    continue
+                if not isinstance(message, dict):
+                    continue
+                if message.get("type") == "SCHEMA":
+                    self.note_schema(message)
+                elif (message.get("type") == "RECORD" and isinstance(message.get("stream"), str)
+                      and isinstance(message.get("record"), dict)):
+                    yield message["stream"], message["record"]
+        except (OSError, ValueError, UnicodeError):  # an input that breaks off: what was read is reported
+            return
 
     def deserialize_json(self, line: str) -> dict:
         """The SDK's parsing (decimals kept exact), without its logging of the line."""

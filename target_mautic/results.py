@@ -2,6 +2,19 @@
 
 Why a separate ledger: Mautic's batch answers succeed partly; without a line per input row nobody can tell
 which warehouse rows did not land. The ledger also decides whether STATE may still be emitted.
+
+The one vocabulary of outcomes (the README's "Results file" lists the same):
+
+* ``created``, ``updated``, ``unchanged``, ``deleted``: written (or, for ``unchanged``, known to be as asked);
+* ``skipped``: not written on purpose (a setting or the input said so: ``delete_records`` false, a later
+  record with the same key, ``create_if_missing`` false);
+* ``failed``: Mautic or the target refused this record (a bad value, Mautic's error, retries spent);
+* ``not_written``: the run stopped before this record was sent (a fatal error, SIGTERM, an unreadable line):
+  nothing is wrong with the record, rerun the input.
+
+``would_create``, ``would_update``, ``would_delete`` are what a ``dry_run`` reports instead of the first
+three. Each line has a ``message`` (why, or null) and ``warnings`` (what was not quite as asked, e.g. a value
+Mautic cannot store, while the rest was written).
 """
 
 from __future__ import annotations
@@ -10,16 +23,18 @@ import json
 import logging
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED = (
-    "created", "updated", "unchanged", "skipped", "deleted", "failed",
+CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, NOT_WRITTEN = (
+    "created", "updated", "unchanged", "skipped", "deleted", "failed", "not_written",
 )  # fmt: skip
 # dry_run outcomes say what would have happened
 WOULD_CREATE, WOULD_UPDATE, WOULD_DELETE = "would_create", "would_update", "would_delete"
-OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, WOULD_CREATE, WOULD_UPDATE, WOULD_DELETE)
+OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, NOT_WRITTEN, WOULD_CREATE, WOULD_UPDATE,
+            WOULD_DELETE)
+STOPPED_BEFORE = "the run stopped before this record"  # the start of every not_written message
 
 
 @dataclass
@@ -31,6 +46,7 @@ class RecordResult:
     outcome: str
     mautic_id: int | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class ResultsFileError(Exception):
@@ -56,6 +72,7 @@ class ResultsLedger:
                 ) from None
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.failed = 0
+        self.not_written = 0
         self._failures_logged = 0
         self._closed = False
 
@@ -72,6 +89,8 @@ class ResultsLedger:
                         json.dumps(result.key, default=str),
                         result.message,
                     )
+            elif result.outcome == NOT_WRITTEN:
+                self.not_written += 1
             if self._file is not None:
                 line = {
                     "stream": result.stream,
@@ -79,6 +98,7 @@ class ResultsLedger:
                     "mautic_id": result.mautic_id,
                     "outcome": result.outcome,
                     "message": result.message,
+                    "warnings": result.warnings,
                 }
                 text = json.dumps(line, default=str, ensure_ascii=False)
                 # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line
@@ -103,6 +123,11 @@ class ResultsLedger:
             self._logger.warning(
                 "%d record(s) failed; see the messages above or the results file", self.failed
             )
+        if self.not_written:
+            self._logger.warning(
+                "%d record(s) not written: the run stopped before them; rerun the input (writes are upserts)",
+                self.not_written,
+            )
 
     @property
     def closed(self) -> bool:
@@ -116,4 +141,4 @@ class ResultsLedger:
                 self._file = None
 
 
-__all__ = ["OUTCOMES", "RecordResult", "ResultsFileError", "ResultsLedger"]
+__all__ = ["NOT_WRITTEN", "OUTCOMES", "STOPPED_BEFORE", "RecordResult", "ResultsFileError", "ResultsLedger"]

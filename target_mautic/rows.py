@@ -29,10 +29,18 @@ class Row:
     key: dict[str, Any]
     payload: dict[str, Any] = field(default_factory=dict)
     mautic_id: int | None = None
-    note: str | None = None  # extra text for the result message
+    warnings: list[str] = field(default_factory=list)  # the result line's ``warnings``, whatever the outcome
 
     def add_note(self, text: str) -> None:
-        self.note = f"{self.note}; {text}" if self.note else text
+        """A warning about this record (a value not written, an id not found): the result line's
+        ``warnings``, beside its outcome and message."""
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    @property
+    def note(self) -> str | None:
+        """The warnings as one text (None: none)."""
+        return "; ".join(self.warnings) or None
 
 
 def field_value(record: Mapping[str, Any], alias: str) -> Any:

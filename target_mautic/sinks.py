@@ -1,9 +1,9 @@
 """The sinks by the Mautic target they load: one class per target, no string dispatch.
 
-Layout: :mod:`~target_mautic.base` (rows and results), :mod:`~target_mautic.upserts` (contacts, companies)
-with :mod:`~target_mautic.merge_guard`, :mod:`~target_mautic.links` (the link base) with
-:mod:`~target_mautic.memberships`, :mod:`~target_mautic.do_not_contact`, :mod:`~target_mautic.notes` and
-:mod:`~target_mautic.tags`; all I/O in :mod:`~target_mautic.connector`.
+Layout: :mod:`~target_mautic.base` (rows and results), :mod:`~target_mautic.upserts` (contacts, companies),
+:mod:`~target_mautic.links` (the link base) with :mod:`~target_mautic.memberships`,
+:mod:`~target_mautic.do_not_contact`, :mod:`~target_mautic.notes` and :mod:`~target_mautic.tags`; all I/O in
+:mod:`~target_mautic.connector`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,14 @@ from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
-from target_mautic.results import ResultsFileError, ResultsLedger
+from target_mautic.results import (
+    FAILED,
+    NOT_WRITTEN,
+    STOPPED_BEFORE,
+    RecordResult,
+    ResultsFileError,
+    ResultsLedger,
+)
 from target_mautic.sinks import SINK_CLASSES, MauticSink, StreamSetupError
 from target_mautic.upserts import UpsertSink
 
@@ -100,8 +107,8 @@ TARGET_SETTINGS = th.PropertiesList(
         th.BooleanType,
         default=False,
         description=(
-            "Allow a PATCH that sets a unique field (email) to a value held by another contact. Mautic then "
-            "merges that other contact into the patched one and deletes it; by default such rows are refused."
+            "Deprecated, no effect: Mautic (5.x-7.x) refuses an edit that sets a unique field (email) to a "
+            "value another contact holds (HTTP 422, reported per record); it never merges the two."
         ),
     ),
     th.Property(
@@ -161,7 +168,8 @@ TARGET_SETTINGS = th.PropertiesList(
         th.StringType,
         description=(
             "File to write one JSON line per input record to: stream, key, mautic_id, outcome "
-            "(created|updated|unchanged|skipped|deleted|failed, or would_* in dry runs) and Mautic's message."
+            "(created|updated|unchanged|skipped|deleted|failed|not_written, or would_* in dry runs), "
+            "message and warnings."
         ),
     ),
     th.Property(
@@ -190,9 +198,13 @@ TARGET_SETTINGS = th.PropertiesList(
 )
 
 
+CAUSE_CHARS = 300  # the cause in a not_written message: enough to name it, short enough to read per line
+
+
 def stopped_because(exc: BaseException) -> str:
-    """The result line's reason for a record the run did not write because of ``exc``."""
-    return f"the run stopped: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+    """The cause of a stopped run, as a not_written line names it: its first line, cut to CAUSE_CHARS."""
+    text = str(exc).splitlines()[0] if str(exc) else repr(exc)
+    return text if len(text) <= CAUSE_CHARS else text[: CAUSE_CHARS - 3] + "..."
 
 
 class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
@@ -211,6 +223,13 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self._draining = False
         self._draining_all = False
         self._background = BackgroundDrain()
+        if self.config.get("allow_merge"):
+            self.logger.warning(
+                "Setting 'allow_merge' is deprecated and has no effect: Mautic refuses (HTTP 422) an edit "
+                "that gives a contact another contact's email and never merges them; such records are "
+                "reported failed, naming the contact that holds the value."
+            )
+        self._stopped_by: str | None = None  # why the input was not read to its end (an unreadable line)
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
@@ -302,7 +321,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             return True
         if error is not None:
             self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, error)
-            sink.account_unwritten(f"not written: {error}", contexts=[done.context])
+            sink.account_unwritten(f"not written: {error}", contexts=[done.context], outcome=FAILED)
         sink.mark_drained()
         self.record_results(sink)
         reader = self.message_reader
@@ -331,7 +350,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             if not isinstance(sink, MauticSink):
                 raise
             self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, exc)
-            sink.account_unwritten(f"not written: {exc}")
+            sink.account_unwritten(f"not written: {exc}", outcome=FAILED)
             sink.mark_drained()
         finally:
             self._draining = False
@@ -346,18 +365,47 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             self.ledger.add(result)
         self.ledger.flush()
 
-    def account_unwritten(self, reason: str) -> int:
-        """The run stops early: the drain in flight finishes, then every record read and not yet reported
-        gets a failed result line."""
+    def account_unwritten(self, reason: str, *, rest: bool = True) -> int:
+        """The run stops: the drain in flight finishes, then every record read and not yet reported gets a
+        ``not_written`` line ("the run stopped before this record: <reason>"); with ``rest``, so does every
+        record left in the input (:meth:`account_rest`)."""
         self.finish_background(raise_fatal=False)
+        message = f"{STOPPED_BEFORE}: {reason}"
         reported = 0
         for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
             if isinstance(sink, MauticSink):
-                reported += sink.account_unwritten(f"not written: {reason}")
+                reported += sink.account_unwritten(message)
                 self.record_results(sink)
+        if rest:
+            reported += self.account_rest(message)
         if self._ledger is not None:
             self._ledger.flush()
         return reported
+
+    def account_rest(self, message: str) -> int:
+        """Every RECORD left in the input after a fatal error gets its ``not_written`` line.
+
+        Why read them: a piped input is read to its end anyway (``_stop``: the extractor must not die of a
+        broken pipe), and the results file promises a line for every record read; a SCHEMA refused at the
+        top of the input (a field deleted in Mautic since the input was produced) would otherwise leave a
+        whole input without a line. The key is the stream's sink's (as for a written record) when the
+        stream has one, else the values of its SCHEMA's ``key_properties``.
+        """
+        reader = self.message_reader
+        if not isinstance(reader, MauticSingerReader):
+            return 0
+        count = 0
+        for stream, record in reader.rest():
+            sink = self._sinks_active.get(stream)
+            key: dict[str, Any] = {}
+            if isinstance(sink, MauticSink):
+                with contextlib.suppress(Exception):
+                    key = sink.key_of(record)
+            else:
+                key = {k: record.get(k) for k in reader.key_properties.get(stream, []) if k in record}
+            self.ledger.add(RecordResult(stream=stream, key=key, outcome=NOT_WRITTEN, message=message))
+            count += 1
+        return count
 
     @contextlib.contextmanager
     def _stop_on_signals(self) -> Iterator[None]:
@@ -388,16 +436,18 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             with self._stop_on_signals():
                 super().listen(file_input)
         except (UnreadableInput, RecordsWithoutSchemaException) as exc:
-            # what came before the bad line is written (and its STATE emitted); nothing after it is read
+            # what came before the bad line is written (and its STATE emitted); nothing after it is loaded,
+            # each record after it is reported not_written
+            self._stopped_by = f"line {reader_line(self)} cannot be read"
             with contextlib.suppress(RecordsFailedError):
                 self.process_endofpipe()
             text = (f"Invalid input: {exc} (the line is not shown); the records before it were written, "
-                    "nothing after it was read.")
+                    "none after it.")
             raise type(exc)(text) from None
         except Terminated as exc:
             name = signal.Signals(exc.signum).name
-            self.account_unwritten(f"target-mautic was stopped ({name}) before this record's batch was "
-                                   "sent; rerun the input (writes are upserts)")
+            self.account_unwritten(f"target-mautic was stopped ({name}); rerun the input (writes are "
+                                   "upserts)", rest=False)
             self._close()
             raise
         except RecordsFailedError:
@@ -438,6 +488,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def process_endofpipe(self) -> None:
         try:
             super().process_endofpipe()
+            if self._stopped_by is not None:  # an unreadable line: what came before it is written now
+                self.account_rest(f"{STOPPED_BEFORE}: {self._stopped_by}")
         except Terminated:
             raise  # a SIGTERM during the last drains: listen() reports the records not written, then closes
         except BaseException as exc:
@@ -476,7 +528,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         if isinstance(exc, Terminated):
             name = signal.Signals(exc.signum).name
             cls.logger.error("target-mautic stopped by %s: every record read has its result line; records "
-                             "not written are reported failed.", name)
+                             "not written are reported not_written.", name)
             sys.exit(128 + exc.signum)
         if isinstance(exc, RecordsWithoutSchemaException):
             cls._stop(f"Invalid input: {exc}", reading_stdin=reading_stdin)
@@ -503,6 +555,11 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             if time.monotonic() - started > DRAIN_REPEAT_SECONDS:  # the cause scrolled away meanwhile
                 cls.logger.error("%s (nothing was loaded after it; the rest of the input was read)", message)
         sys.exit(1)
+
+
+def reader_line(target: Target) -> int:
+    reader = target.message_reader
+    return reader.line_number if isinstance(reader, MauticSingerReader) else 0
 
 
 def _match_on_ok(value: Any) -> bool:

@@ -1,8 +1,9 @@
 """Upserts of contacts and companies: patch by id, match on ``match_on``, create when missing, never PUT.
 
-Why one base class: contacts and companies share the whole path (match, merge guard, batch with halving,
-per-item outcome); they differ in whether batch/new de-duplicates by itself (contacts on unique fields,
-companies never) and in the merge guard (contacts only, :mod:`target_mautic.merge_guard`).
+Why one base class: contacts and companies share the whole path (match, batch with halving, per-item outcome,
+unique-field refusals); they differ in whether batch/new de-duplicates by itself (contacts on unique fields;
+companies never: an existing name is refused with 422) and in which values Mautic does not store
+(:mod:`target_mautic.unwritable`, contacts only).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from mautic_api.client import BatchItemResult
 from mautic_api.errors import MauticError
 from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.base import MauticSink
-from target_mautic.merge_guard import MergeGuard
 from target_mautic.results import (
     CREATED,
     DELETED,
@@ -115,8 +115,6 @@ class UpsertSink(MauticSink):
         rows = self.rows(context)
         deletes: list[Row] = []
         writes: list[Row] = []
-        caps = version_capabilities(self.connector.version)
-        known = {*self.mapper.fields, "points"}
         for row in rows:
             if row.deleted:
                 if self.settings.get("delete_records"):
@@ -131,11 +129,6 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
-            unwritable = unwritable_values(row.payload, known, caps)
-            if unwritable:
-                for key in unwritable:  # never sent: Mautic would drop them silently (PUT is never used)
-                    del row.payload[key]
-                row.add_note(unwritable_note(unwritable, caps))
             row.mautic_id = as_int(row.record.get("id"))
             if row.record.get("id") is not None and row.mautic_id is None:
                 self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
@@ -194,11 +187,10 @@ class UpsertSink(MauticSink):
             for row in creates:
                 self.report(row, SKIPPED, "no matching record in Mautic and create_if_missing is false")
             creates = keep
-        edits, absent = self.merge_guard(edits)
         if self.dry_run:
-            self.dry_run_report(edits + absent, creates)
+            self.dry_run_report(edits, creates)
             return
-        missing = absent + self.send_edits(edits)
+        missing = self.send_edits(edits)
         if self.create_if_missing and missing and not set(self.match_on) <= self.server_dedupes_on:
             # an unknown id with match values (a company whose id is stale): match by name before creating,
             # since batch/new would not find the existing record by itself
@@ -239,9 +231,54 @@ class UpsertSink(MauticSink):
                 unmatched.append(row)
         return matched, unmatched
 
-    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
-        """Refuse PATCHes that would merge records; returns (edits to send, rows whose id does not exist)."""
-        return edits, []
+    def unwritable(self, row: Row, *, create: bool) -> dict[str, str]:
+        """The values of ``row`` a create (or an edit) of this object does not store on this Mautic version:
+        never sent, reported on the result line (:mod:`target_mautic.unwritable`)."""
+        return unwritable_values(row.payload, {*self.mapper.fields, "points"},
+                                 version_capabilities(self.connector.version), object_=self.object_,
+                                 create=create)
+
+    def note_unwritable(self, row: Row, found: dict[str, str], *, create: bool = False,
+                        matched: bool = False) -> None:
+        if found:
+            row.add_note(unwritable_note(found, version_capabilities(self.connector.version), create=create,
+                                         matched=matched))
+
+    def report_refused(self, refused: list[tuple[Row, str]]) -> None:
+        """Rows Mautic refused with 422 because a unique field (contact email, company name) would be held by
+        another record. Mautic never merges them (real 5.1.0: "email: This field must be unique."); the
+        holders are looked up (one call per unique field, only when such a refusal happened) to name them."""
+        if not refused:
+            return
+        unique = self.mapper.unique_fields()
+        holders: dict[str, dict[str, list[int]]] = {}
+        for alias in unique:
+            values = [row.payload.get(alias) for row, error in refused
+                      if f"{alias}:" in error and row.payload.get(alias) not in (None, "")]
+            if not values:
+                continue
+            try:
+                found = self.connector.lookup(self.context_name, alias, values)
+            except MauticError as exc:
+                reraise_fatal(exc)
+                found = {}
+            holders[alias] = {k: [as_int(r.get("id")) or 0 for r in v] for k, v in found.items()}
+        for row, error in refused:
+            parts = []
+            for alias in unique:
+                if f"{alias}:" not in error:
+                    continue
+                value = row.payload.get(alias)
+                if value in (None, ""):  # the record did not set it: its current value is held twice
+                    parts.append(f"its current {alias} is held by another {self.object_} too")
+                    continue
+                others = [i for i in holders.get(alias, {}).get(norm(value), []) if i != row.mautic_id]
+                held = (f"{self.object_} {', '.join(str(i) for i in others)}" if others
+                        else f"another {self.object_}")
+                parts.append(f"{alias} {value!r} is already held by {held}")
+            what = "; ".join(parts) or error
+            self.fail(row, f"refused by Mautic (HTTP 422 {error!r}): {what}; Mautic does not give one "
+                           f"{self.object_} another's unique value (and does not merge them)")
 
     def records_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The current records for ``ids``."""
@@ -255,25 +292,34 @@ class UpsertSink(MauticSink):
         existing = self.existing_ids(r.mautic_id for r in edits if r.mautic_id is not None)
         for row in edits:
             if row.mautic_id in existing:
+                self.note_unwritable(row, self.unwritable(row, create=False))
                 self.report(row, WOULD_UPDATE, "dry run")
             elif self.create_if_missing:
+                self.note_unwritable(row, self.unwritable(row, create=True), create=True)
                 self.report(row, WOULD_CREATE, f"dry run: id {row.mautic_id} not found, would be created")
             else:
                 self.report(
                     row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
                 )
         for row in creates:
+            self.note_unwritable(row, self.unwritable(row, create=True), create=True)
             self.report(row, WOULD_CREATE, "dry run")
 
     def send_edits(self, edits: list[Row]) -> list[Row]:
         """PATCH batch/edit; returns the rows whose id was not found."""
         missing: list[Row] = []
+        refused: list[tuple[Row, str]] = []
         todo: list[tuple[dict[str, Any], Row]] = []
+        dropped: dict[int, dict[str, str]] = {}
         for row in edits:
-            if not row.payload:
+            # never sent: an edit would not store them (the row keeps them: if its id is gone, a create does)
+            dropped[id(row)] = self.unwritable(row, create=False)
+            payload = {k: v for k, v in row.payload.items() if k not in dropped[id(row)]}
+            if not payload:
+                self.note_unwritable(row, dropped[id(row)])
                 self.report(row, UNCHANGED, "no writable values")
                 continue
-            todo.append(({"id": row.mautic_id, **row.payload}, row))
+            todo.append(({"id": row.mautic_id, **payload}, row))
         for row, result, error in self.connector.batches(
             todo, lambda items: self.connector.batch_edit(self.context_name, items), keys=self.lane_keys
         ):
@@ -282,12 +328,16 @@ class UpsertSink(MauticSink):
             elif result is None:
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status in (200, 201):
+                self.note_unwritable(row, dropped[id(row)])
                 self.report(row, UPDATED, mautic_id=as_int((result.item or {}).get("id")) or row.mautic_id)
             elif result.status == 404:
                 row.add_note(f"id {row.mautic_id} not found in Mautic")
                 missing.append(row)
+            elif result.status == 422 and "must be unique" in (result.error or ""):
+                refused.append((row, result.error or ""))
             else:
                 self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
+        self.report_refused(refused)
         return missing
 
     def batch_new(self, items: list[dict[str, Any]]) -> list[BatchItemResult]:
@@ -312,7 +362,15 @@ class UpsertSink(MauticSink):
         return [results[n] for n in range(len(chunk))]
 
     def send_creates(self, creates: list[Row]) -> None:
-        todo = [(dict(row.payload), row) for row in creates]
+        """POST batch/new. Values a create stores but an edit does not (contact fractions before 7.2) are
+        sent: whether batch/new creates (201) or matches an existing contact by email (200, an edit) is only
+        known from its answer, and the result line then says what was not stored."""
+        todo: list[tuple[dict[str, Any], Row]] = []
+        on_create: dict[int, dict[str, str]] = {}
+        refused: list[tuple[Row, str]] = []
+        for row in creates:
+            on_create[id(row)] = self.unwritable(row, create=True)
+            todo.append(({k: v for k, v in row.payload.items() if k not in on_create[id(row)]}, row))
         for row, result, error in self.connector.batches(
             todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys
         ):
@@ -321,19 +379,25 @@ class UpsertSink(MauticSink):
             elif result is None:
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:
+                self.note_unwritable(row, on_create[id(row)], create=True)
                 self.report(row, CREATED, mautic_id=as_int((result.item or {}).get("id")))
             elif result.created_by_lost_attempt:
+                self.note_unwritable(row, on_create[id(row)], create=True)
                 self.report(row, CREATED, "created by an attempt whose answer was lost",
                             mautic_id=as_int((result.item or {}).get("id")))
             elif result.status == 200:
+                self.note_unwritable(row, self.unwritable(row, create=False), matched=True)
                 self.report(
                     row,
                     UPDATED,
                     "matched an existing record by its unique fields",
                     mautic_id=as_int((result.item or {}).get("id")),
                 )
+            elif result.status == 422 and "must be unique" in (result.error or ""):
+                refused.append((row, result.error or ""))
             else:
                 self.fail(row, f"HTTP {result.status}: {result.error or 'rejected'}")
+        self.report_refused(refused)
 
     def delete(self, rows: list[Row]) -> None:
         by_id = [r for r in rows if as_int(r.record.get("id")) is not None]
@@ -389,15 +453,10 @@ class ContactsSink(UpsertSink):
         # batch/new matches on the unique identifiers present (OR), so those need no look-up
         self.server_dedupes_on = frozenset(unique)
 
-    def merge_guard(self, edits: list[Row]) -> tuple[list[Row], list[Row]]:
-        """A PATCH setting a unique field (email) to another contact's value merges and deletes that one."""
-        if self.settings.get("allow_merge"):
-            return edits, []
-        guard = MergeGuard(self.connector, self.context_name, self.mapper.unique_fields())
-        return guard.check(edits, refuse=self.fail)
 
 class CompaniesSink(UpsertSink):
-    """companies: batch/new never de-duplicates, so every record without id is looked up by match_on first."""
+    """companies: batch/new never matches (it refuses an existing name with 422), so every record without
+    id is looked up by match_on first."""
 
     canonical = "companies"
     object_ = "company"

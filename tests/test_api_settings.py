@@ -32,6 +32,7 @@ EXPECTED = [
     "token_store_path",
     "request_timeout",
     "max_retries",
+    "max_retry_seconds",
     "user_agent",
     "verify_ssl",
 ]
@@ -44,6 +45,7 @@ def test_schema_names_secrets_and_defaults():
     assert schema["required"] == ["base_url"]
     assert {name for name, p in props.items() if p.get("secret")} == set(SECRET_SETTINGS)
     assert props["request_timeout"]["default"] == 60
+    assert (props["max_retries"]["default"], props["max_retry_seconds"]["default"]) == (8, 120)
     assert props["verify_ssl"]["default"] is True
     assert props["auth_method"]["enum"] == ["basic", "oauth2", "oauth1a"]
 

@@ -91,7 +91,8 @@ def test_an_unreadable_line_loses_nothing_before_it(sim: Simulator, tmp_path: Pa
     assert "Traceback" not in done.stderr and "x@y.org" not in done.stderr
     assert "line 1503" in done.stderr, done.stderr
     assert count(sim, "leads") == before + 1500  # all 1,500 records before the bad line were written
-    assert len(results(tmp_path)) == 1500
+    out = results(tmp_path)  # the records after the bad line: read to the end, reported, never loaded
+    assert len(out) == 1502 and [r["outcome"] for r in out[1500:]] == ["not_written"] * 2
     assert json.loads(done.stdout.splitlines()[-1]) == {"n": 1500}  # the state before it is good
 
 
@@ -168,11 +169,12 @@ def test_sigterm_finishes_the_batch_in_flight_and_reports_the_rest(sim: Simulato
         assert len(out) == 250  # every record read: 200 contacts, 50 companies
     assert len(out) == 250 + len(read_ahead) and len(read_ahead) <= 10
     assert [r["outcome"] for r in contacts[:200]] == ["created"] * 200
-    assert all(r["outcome"] == "failed" and "not written" in r["message"] for r in read_ahead)
+    assert all(r["outcome"] == "not_written" and "stopped before this record" in r["message"]
+               for r in read_ahead)
     assert not sim.query("SELECT id FROM leads WHERE email LIKE 'unread.%'")
     companies = [r for r in out if r["stream"] == "companies"]
-    assert len(companies) == 50 and {r["outcome"] for r in companies} == {"failed"}
-    assert all("not written" in r["message"] for r in companies)
+    assert len(companies) == 50 and {r["outcome"] for r in companies} == {"not_written"}
+    assert all("SIGTERM" in r["message"] for r in companies)
     assert count(sim, "companies") == companies_before
     assert_no_secrets(config, err, tmp_path)
 
@@ -277,6 +279,6 @@ def test_a_fatal_error_in_the_last_drain_still_gives_every_record_its_line(sim: 
     assert "Traceback" not in done.stderr
     lines = results(tmp_path)
     assert sorted(r["key"]["email"] for r in lines) == sorted(r["email"] for r in records)
-    failed = [r for r in lines if r["outcome"] == "failed"]
-    assert failed and all("not written" in r["message"] or "401" in r["message"] or "credential" in
-                          r["message"].lower() for r in failed)
+    failed = [r for r in lines if r["outcome"] in ("failed", "not_written")]
+    assert failed and all("stopped before this record" in r["message"] or "401" in r["message"]
+                          or "credential" in r["message"].lower() for r in failed)

@@ -91,13 +91,23 @@ def test_new_contact_with_other_case_email_merges(sim: Simulator) -> None:
     assert r.status_code == 200 and sim.query("SELECT COUNT(*) AS n FROM leads")[0]["n"] == before + 2
 
 
-def test_edit_to_other_case_of_another_email_merges(sim: Simulator) -> None:
-    keep = _post(sim, "/contacts/new", {"email": "keep@example.org"}).json()["contact"]["id"]
-    lose = _post(sim, "/contacts/new", {"email": "Lose@Example.org", "city": "Turin"}).json()["contact"]["id"]
-    r = requests.patch(f"{sim.url}/api/contacts/{keep}/edit", json={"email": "lose@example.org"}, auth=AUTH, timeout=10)
-    assert r.status_code == 200 and r.json()["contact"]["fields"]["all"]["city"] == "Turin"
-    assert not sim.query("SELECT 1 FROM leads WHERE id = ?", (lose,))
-    assert sim.query("SELECT 1 FROM audit_log WHERE object = 'lead' AND action = 'delete' AND object_id = ?", (lose,))
+UNIQUE_422 = {"errors": [{"code": 422, "message": "email: This field must be unique.",
+                           "details": {"email": ["This field must be unique."]}}]}
+
+
+def test_edit_to_other_case_of_another_email_is_refused_not_merged(sim: Simulator) -> None:
+    """Real 5.1.0 (2026-12-06): PATCH /api/contacts/1/edit {"email": "U2@Example.ORG "} while contact 2 holds
+    u2@example.org -> 422 with exactly UNIQUE_422; nothing merged, nothing deleted (UniqueCustomField runs before
+    LeadApiController::preSaveEntity's ContactMerger, so the merge code is never reached)."""
+    keep = _post(sim, "/contacts/new", {"email": "keep@example.org", "city": "Oslo"}).json()["contact"]["id"]
+    other = _post(sim, "/contacts/new", {"email": "Other@Example.org", "city": "Turin"}).json()["contact"]["id"]
+    r = requests.patch(f"{sim.url}/api/contacts/{keep}/edit", json={"email": "other@example.org ", "city": "Rome"},
+                       auth=AUTH, timeout=10)
+    assert r.status_code == 422 and r.json() == UNIQUE_422
+    rows = sim.query("SELECT id, email, city FROM leads WHERE id IN (?, ?) ORDER BY id", (keep, other))
+    assert rows == [{"id": keep, "email": "keep@example.org", "city": "Oslo"},
+                    {"id": other, "email": "Other@Example.org", "city": "Turin"}]
+    assert not sim.query("SELECT 1 FROM audit_log WHERE object = 'lead' AND action = 'delete'")
 
 
 def test_company_name_matching_ignores_case(sim: Simulator) -> None:
@@ -191,10 +201,62 @@ def test_stats_rows_leave_out_null_columns(sim: Simulator) -> None:
     assert identified and "user_id" not in identified[0] and "object_id" not in identified[0]  # as recorded (634)
 
 
-def test_merge_moves_the_other_contacts_notes(sim: Simulator) -> None:
-    keep = _post(sim, "/contacts/new", {"email": "keeper@example.org"}).json()["contact"]["id"]
-    lose = _post(sim, "/contacts/new", {"email": "loser@example.org"}).json()["contact"]["id"]
-    note = _post(sim, "/notes/new", {"lead": lose, "text": "moved along", "type": "general"}).json()["note"]["id"]
-    r = requests.patch(f"{sim.url}/api/contacts/{keep}/edit", json={"email": "LOSER@example.org"}, auth=AUTH, timeout=10)
-    assert r.status_code == 200
-    assert _get(sim, f"/notes/{note}")["note"]["lead"]["id"] == keep
+def test_batch_edit_refuses_another_contacts_email_per_item(sim: Simulator) -> None:
+    """Real 5.1.0 (2026-12-06): PATCH /api/contacts/batch/edit [{id: 1, email: <u3's>, firstname: B1}, {id: 2,
+    email: new@example.org}, {id: 3, email: NEW@example.org, firstname: B3}] -> 200, statusCodes [422, 200, 422],
+    errors {"0": {code 422, message "email: This field must be unique.", details {email: [...]}, type null},
+    "2": ...}; the refused items are in the list unchanged; nothing merged (the notes stay where they were)."""
+    ids = [_post(sim, "/contacts/new", {"email": f"u{n}@example.org", "firstname": f"u{n}"}).json()["contact"]["id"]
+           for n in (1, 2, 3)]
+    note = _post(sim, "/notes/new", {"lead": ids[2], "text": "stays", "type": "general"}).json()["note"]["id"]
+    r = requests.patch(f"{sim.url}/api/contacts/batch/edit", auth=AUTH, timeout=10, json=[
+        {"id": ids[0], "email": "u3@example.org", "firstname": "B1"}, {"id": ids[1], "email": "new@example.org"},
+        {"id": ids[2], "email": "NEW@example.org", "firstname": "B3"}])
+    body = r.json()
+    assert r.status_code == 200 and body["statusCodes"] == [422, 200, 422]
+    item_error = {"code": 422, "message": "email: This field must be unique.",
+                  "details": {"email": ["This field must be unique."]}, "type": None}
+    assert body["errors"] == {"0": item_error, "2": item_error}
+    assert [c["id"] for c in body["contacts"]] == ids
+    assert body["contacts"][0]["fields"]["core"]["email"]["value"] == "u1@example.org"
+    rows = sim.query("SELECT email, firstname FROM leads WHERE id IN (?, ?, ?) ORDER BY id", tuple(ids))
+    assert rows == [{"email": "u1@example.org", "firstname": "u1"}, {"email": "new@example.org", "firstname": "u2"},
+                    {"email": "u3@example.org", "firstname": "u3"}]
+    assert _get(sim, f"/notes/{note}")["note"]["lead"]["id"] == ids[2]
+
+
+def test_company_names_are_unique_on_batch_new_and_edits(sim: Simulator) -> None:
+    """Real 5.1.0 (2026-12-06): companyname is a unique identifier. POST /api/companies/batch/new [{companyname:
+    "uni a "}, {companyname: "Uni N"}] with "Uni A" existing -> 201, statusCodes [422, 201], errors [{code 422,
+    message "companyname: This field must be unique.", details, type null}], no entity for item 0; PATCH
+    /api/companies/1/edit {"companyname": "Uni B"} -> 422; POST /api/companies/new with force=1 -> 422; batch/edit
+    -> the item 422 with the company unchanged in the list. POST /new without force matches by name (200)."""
+    a = _post(sim, "/companies/new", {"companyname": "Uni A"}).json()["company"]["id"]
+    b = _post(sim, "/companies/new", {"companyname": "Uni B"}).json()["company"]["id"]
+    before = sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"]
+    r = _post(sim, "/companies/batch/new", [{"companyname": "uni a ", "companycity": "Dup"}, {"companyname": "Uni N"}])
+    body = r.json()
+    error = {"code": 422, "message": "companyname: This field must be unique.",
+             "details": {"companyname": ["This field must be unique."]}, "type": None}
+    assert r.status_code == 201 and body["statusCodes"] == [422, 201] and body["errors"] == [error]
+    assert list(body["companies"]) == ["1"]
+    assert sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"] == before + 1
+    r = requests.patch(f"{sim.url}/api/companies/{a}/edit", json={"companyname": "Uni B"}, auth=AUTH, timeout=10)
+    assert r.status_code == 422 and r.json()["errors"][0]["message"] == "companyname: This field must be unique."
+    assert _post(sim, "/companies/new", {"companyname": "Uni B", "force": 1}).status_code == 422
+    r = requests.patch(f"{sim.url}/api/companies/batch/edit", auth=AUTH, timeout=10,
+                       json=[{"id": a, "companyname": "uni b", "companycity": "Z"}, {"id": b, "companycity": "Y"}])
+    assert r.json()["statusCodes"] == [422, 200] and r.json()["errors"] == [error]
+    assert r.json()["companies"][0]["fields"]["core"]["companyname"]["value"] == "Uni A"
+    assert sim.query("SELECT companyname, companycity FROM companies WHERE id IN (?, ?) ORDER BY id", (a, b)) == [
+        {"companyname": "Uni A", "companycity": None}, {"companyname": "Uni B", "companycity": "Y"}]
+
+
+def test_a_points_change_moves_the_contacts_date_modified(sim: Simulator) -> None:
+    # Real Mautic 5.1.0 (2026-12-06): POST /api/contacts/{id}/points/plus/3 -> 200 {"success":1}, and
+    # leads.date_modified moved, so an incremental tap run re-reads the contact (tests/real/test_real_tap.py).
+    before = _get(sim, "/contacts/1")["contact"]["dateModified"]
+    # (the seeded contact's dateModified lies in the past: no wait is needed for it to move)
+    assert _post(sim, "/contacts/1/points/plus/3").json() == {"success": 1}
+    after = _get(sim, "/contacts/1")["contact"]["dateModified"]
+    assert after != before

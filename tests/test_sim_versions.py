@@ -136,17 +136,47 @@ def test_where_and_published_both_apply_on_7_1(vsim):
     assert (len(got) == 0) == vsim.version.where_keeps_forced_filters
 
 
-def test_zero_and_fractions_are_dropped_on_writes(vsim):
-    """§6: POST/PATCH drop numeric 0 (mautic#15030, every version) and 0 < |v| < 1 up to 7.1 (mautic#16590,
-    fixed in 7.2 by PR #16591; *inferred* for 5.x/6.x). PUT is unaffected."""
-    cid = _new(vsim, shoe_size=4.5, seats=3)["id"]
-    assert _patch(vsim, cid, {"shoe_size": 0.5, "seats": 0}).status_code == 200
+def test_contact_edits_drop_zero_and_fractions_creates_store_fractions(vsim):
+    """§6 as a real 5.1.0 answered (2026-12-06, tests/real/test_real_writes.py; 5.2-7.1 *inferred*): a contact
+    CREATE stores 0 < |v| < 1 (POST /api/contacts/new {"acc_ratio": 0.55} -> 201, 0.55 in MariaDB) and leaves 0
+    NULL; an EDIT leaves both unchanged: PATCH /api/contacts/{id}/edit {"acc_ratio": 0.37} or {"acc_ratio": 0}
+    -> 200, unchanged, and so do POST /new and batch/new matching the contact by email (item 200). The same
+    batch/new stores the fraction of its new contact (item 201). mautic#15030 (zero), mautic#16590 (fixed in
+    7.2 by PR #16591, so no simulated version stores fractions on edits)."""
+    created = _new(vsim, shoe_size=0.5, seats=0)
+    row = vsim.query("SELECT email, shoe_size, seats FROM leads WHERE id = ?", (created["id"],))[0]
+    assert (row["shoe_size"], row["seats"]) == (0.5, None)
+    cid = created["id"]
+    assert _patch(vsim, cid, {"shoe_size": 4.5, "seats": 3}).status_code == 200
+    assert _patch(vsim, cid, {"shoe_size": 0.25, "seats": 0}).status_code == 200
     row = vsim.query("SELECT shoe_size, seats FROM leads WHERE id = ?", (cid,))[0]
     assert (float(row["shoe_size"]), int(row["seats"])) == (4.5, 3)
+    r = requests.post(f"{vsim.url}/api/contacts/batch/new", auth=AUTH, timeout=10, json=[
+        {"email": row_email, "shoe_size": 0.75} for row_email in (created["fields"]["all"]["email"], "fresh@example.org")])
+    assert r.json()["statusCodes"] == [200, 201]
+    got = {x["email"]: x["shoe_size"] for x in vsim.query("SELECT email, shoe_size FROM leads WHERE email IN (?, ?)",
+                                                           (created["fields"]["all"]["email"], "fresh@example.org"))}
+    assert got == {created["fields"]["all"]["email"]: 4.5, "fresh@example.org": 0.75}
     assert _patch(vsim, cid, {"shoe_size": 1.5, "seats": 2}).status_code == 200
     row = vsim.query("SELECT shoe_size, seats FROM leads WHERE id = ?", (cid,))[0]
     assert (float(row["shoe_size"]), int(row["seats"])) == (1.5, 2)
-    assert all(v.drops_fractions for v in VERSIONS.values()), "no simulated version is 7.2+"
+    assert all(v.drops_fractions_on_edit for v in VERSIONS.values()), "no simulated version is 7.2+"
+
+
+def test_company_writes_store_zero_and_fractions(vsim):
+    """Real 5.1.0 (2026-12-06): POST /api/companies/new {"co_ratio": 0.55} -> 201, 0.55 stored; {"co_ratio": 0}
+    -> 0.0 stored; PATCH /api/companies/{id}/edit with 0.37, then 0 -> both stored; batch/new and batch/edit
+    too. The zero and fraction drops are contact-only (other versions *inferred*)."""
+    r = requests.post(f"{vsim.url}/api/companies/new", json={"companyname": "Ratio Ltd", "companyannual_revenue": 0.55},
+                      auth=AUTH, timeout=10)
+    assert r.status_code == 201
+    comp = r.json()["company"]["id"]
+    assert vsim.query("SELECT companyannual_revenue AS v FROM companies WHERE id = ?", (comp,))[0]["v"] == 0.55
+    for value in (0.37, 0):
+        r = requests.patch(f"{vsim.url}/api/companies/{comp}/edit", json={"companyannual_revenue": value}, auth=AUTH,
+                           timeout=10)
+        assert r.status_code == 200
+        assert vsim.query("SELECT companyannual_revenue AS v FROM companies WHERE id = ?", (comp,))[0]["v"] == value
 
 
 def test_audit_log_rows_for_contact_changes(vsim):

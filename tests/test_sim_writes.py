@@ -169,15 +169,16 @@ def test_concurrent_reads_and_writes(sim: Simulator) -> None:
     assert len({r["id"] for r in sim.query("SELECT id FROM leads WHERE email LIKE 'conc%'")}) == 24
 
 
-def test_edit_to_existing_email_merges_and_entities_in_where(sim: Simulator) -> None:
+def test_edit_to_existing_email_is_refused_and_entities_in_where(sim: Simulator) -> None:
+    # real 5.1.0 (2026-12-06): PATCH /api/contacts/{a}/edit with b's email -> 422 "email: This field must be
+    # unique.", no merge (tests/test_sim_fidelity.py has the body)
     a = _new_contact(sim, email="keep@example.com", firstname="Keep", tags=["k"])
     b = _new_contact(sim, email="lose@example.com", lastname="O'Brien", tags=["l"])
     r = requests.patch(f"{sim.url}/api/contacts/{a}/edit", json={"email": "lose@example.com"}, auth=AUTH, timeout=10)
-    c = r.json()["contact"]
-    assert r.status_code == 200 and c["id"] == a and c["fields"]["all"]["lastname"] == "O'Brien"
-    assert sorted(t["tag"] for t in c["tags"]) == ["k", "l"]
-    assert _get(sim, f"/contacts/{b}").status_code == 404
-    assert sim.query("SELECT 1 FROM audit_log WHERE action = 'delete' AND object_id = ?", (b,))
+    assert r.status_code == 422 and r.json()["errors"][0]["details"] == {"email": ["This field must be unique."]}
+    assert _get(sim, f"/contacts/{b}").status_code == 200
+    assert sorted(t["tag"] for t in _get(sim, f"/contacts/{a}").json()["contact"]["tags"]) == ["k"]
+    assert not sim.query("SELECT 1 FROM audit_log WHERE action = 'delete' AND object_id = ?", (b,))
     eq = {"where[0][col]": "lastname", "where[0][expr]": "eq", "where[0][val]": "O'Brien"}
     assert _get(sim, "/contacts", **eq).json()["total"] == "0"  # the quote becomes &#39; before the query
     assert _get(sim, "/contacts", **{**eq, "where[0][expr]": "in"}).json()["total"] == "1"

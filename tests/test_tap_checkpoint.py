@@ -7,6 +7,7 @@ second run starts from the last STATE the first one wrote.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -86,3 +87,22 @@ def test_resumed_pass_is_read_after_the_checkpoint(session_sim, slices):
     ids = resumed.ids("contacts")
     assert ids and min(ids) > mark["last_id"]
     assert ids | {i for i in full.ids("contacts") if i <= mark["last_id"]} == full.ids("contacts")
+
+
+def test_no_message_says_progress_is_not_resumable(session_sim, caplog):
+    """singer-sdk says "Stream is assumed to be unsorted, progress is not resumable if interrupted" in its log
+    and "Progress is not resumable if interrupted." in every mid-stream STATE; the checkpoint makes both
+    untrue (the test above resumes exactly), so neither is said. The stream stays unsorted for the SDK: its
+    bookmark is still kept as the largest value seen (``progress_markers``) until the stream ends."""
+    from tap_mautic.checkpoint import RESUMABLE_NOTE
+    from tests.fixtures.tap_helpers import sync
+
+    caplog.set_level(logging.INFO)
+    result = sync(basic_config(session_sim, page_size=10), streams=["contacts"])
+    assert not [r for r in caplog.records if "not resumable" in r.getMessage()]
+    mid_stream = [s["bookmarks"]["contacts"] for s in result.states
+                  if CHECKPOINT_KEY in s.get("bookmarks", {}).get("contacts", {})]
+    assert mid_stream and all(b["progress_markers"]["Note"] == RESUMABLE_NOTE for b in mid_stream)
+    assert "not resumable" not in json.dumps(result.states)
+    final = result.last_state["bookmarks"]["contacts"]
+    assert "progress_markers" not in final and final["replication_key_value"]

@@ -173,40 +173,45 @@ def test_update_by_email_without_lookup_and_idempotent_rerun(sim: Simulator, tmp
     assert rerun.outcomes()["created"] == 0 and rerun.outcomes()["updated"] == 4
 
 
-def test_merge_refused_unless_allow_merge(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
+def test_edit_to_another_contacts_email_fails_per_record_and_allow_merge_is_deprecated(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int], caplog: pytest.LogCaptureFixture
+):
+    """Mautic refuses such an edit, it never merges: a real 5.1.0 answered PATCH /api/contacts/batch/edit
+    [{id: 1, email: <contact 3's>}] with item 422 "email: This field must be unique." and left both contacts
+    as they were (2026-12-06). The record fails naming the value and the holder (looked up after the 422
+    only), the rest of the batch is written, no look-up is spent before the batch, and ``allow_merge`` is
+    deprecated: one warning, the same outcome."""
     other = lead(sim, id=6)
     records = [{"id": 5, "email": other["email"], "firstname": "Five"}, {"id": 7, "firstname": "Seven"}]
-    run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report",
-                     **lanes)
-    refused = run.result_for(id=5)
-    assert (
-        refused["outcome"] == "failed" and "allow_merge" in refused["message"] and "6" in refused["message"]
-    )
-    assert lead(sim, id=6) is not None and lead(sim, id=5)["firstname"] != "Five"
-    assert run.result_for(id=7)["outcome"] == "updated"
-
-    allowed = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records[:1]), allow_merge=True,
-                         **lanes)
-    assert allowed.result_for(id=5)["outcome"] == "updated"
-    assert lead(sim, id=5)["email"] == other["email"]  # the PATCH went through (Mautic merges 6 into 5)
-    assert lead(sim, id=6) is None  # ... and deletes 6, with an audit_log delete row
-    assert sim.query("SELECT 1 FROM audit_log WHERE object = 'lead' AND action = 'delete' AND object_id = 6")
-    assert not any(r["path"] == "/api/contacts" for r in allowed.requests)  # no guard look-up
+    for settings in ({}, {"allow_merge": True}):
+        caplog.clear()
+        run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records),
+                         on_record_error="report", **lanes, **settings)
+        refused = run.result_for(id=5)
+        assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
+        assert f"email {other['email']!r} is already held by contact 6" in refused["message"]
+        assert lead(sim, id=6)["email"] == other["email"] and lead(sim, id=5)["firstname"] != "Five"
+        assert run.result_for(id=7)["outcome"] == "updated" and lead(sim, id=7)["firstname"] == "Seven"
+        calls = [(r["method"], r["path"]) for r in run.requests]
+        assert ("GET", "/api/contacts") not in calls[: calls.index(("PATCH", "/api/contacts/batch/edit"))]
+        warned = [r for r in caplog.records if "allow_merge" in r.getMessage()]
+        assert len(warned) == (1 if settings else 0)
 
 
 def test_two_edits_giving_one_new_email_to_two_contacts_refuse_the_later(
     sim: Simulator, tmp_path: Path, lanes: dict[str, int]
 ):
-    """No contact holds the email yet: the first edit gives it to contact 5, so the second (contact 7) would
-    make Mautic merge 5 into 7 and delete it. The later record is refused, as against an existing holder."""
+    """No contact holds the email yet: the first edit gives it to contact 5, so Mautic refuses the second
+    (contact 7) with 422, as a real 5.1.0 did for two items of one batch/edit (2026-12-06: statusCodes [200,
+    422]). Lanes keep the two rows in order, so the earlier record is the one written."""
     records = [{"id": 5, "email": "Shared.New@example.org", "firstname": "Five"},
                {"id": 7, "email": "shared.new@example.org ", "firstname": "Seven"}]
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), on_record_error="report",
                      **lanes)
     assert run.result_for(id=5)["outcome"] == "updated"
     refused = run.result_for(id=7)
-    assert refused["outcome"] == "failed" and "allow_merge" in refused["message"]
-    assert "belongs to contact 5 (set by an earlier record of this batch)" in refused["message"]
+    assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
+    assert "'shared.new@example.org ' is already held by contact 5" in refused["message"]
     assert lead(sim, id=5)["email"] == "Shared.New@example.org" and lead(sim, id=7)["firstname"] != "Seven"
 
 
@@ -269,7 +274,7 @@ def test_results_file_lines(sim: Simulator, tmp_path: Path):
         {"id": 3},
     ]
     for line in run.results:
-        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message"}
+        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message", "warnings"}
         assert line["stream"] == "contacts"
     assert run.results[0]["mautic_id"] == lead(sim, email="ada.lovelace@example.org")["id"]
 
@@ -325,7 +330,7 @@ def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path
     run = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert run.error is None
     no_put(run)
-    # the existing company was patched, not duplicated (batch/new never de-duplicates companies)
+    # the existing company was patched, not duplicated (batch/new never matches companies: it answers 422)
     rows = sim.query("SELECT id, companycity FROM companies WHERE companyname = 'Company 00002'")
     assert rows == [{"id": 2, "companycity": "Lyon"}]
     # duplicates within the batch merged, last wins (Mautic compares names case-insensitively)
@@ -342,6 +347,36 @@ def test_companies_matched_by_name_and_idempotent(sim: Simulator, tmp_path: Path
     rerun = run_target(sim, tmp_path, fixture, stream_contexts=mapping, **lanes)
     assert rerun.outcomes()["created"] == 0
     assert count(sim, "companies") == before + 3  # 0 new companies on the second run
+
+
+def test_company_names_taken_by_another_company_fail_per_record(
+    sim: Simulator, tmp_path: Path, lanes: dict[str, int]
+):
+    """companyname is a unique identifier: a real 5.1.0 answered PATCH /api/companies/batch/edit [{id: 1,
+    companyname: "uni b"}, ...] with item 422 "companyname: This field must be unique." and POST
+    /api/companies/batch/new with an existing name likewise (2026-12-06). A record renaming a company to
+    another's name, or creating one by another match_on whose name exists, fails naming the holder."""
+    acme = sim.query("SELECT id, companyname FROM companies ORDER BY id LIMIT 2")
+    schema = {"type": "object", "properties": {"id": {"type": ["integer", "null"]},
+                                               "companyname": {"type": ["string", "null"]},
+                                               "companywebsite": {"type": ["string", "null"]},
+                                               "companycity": {"type": ["string", "null"]}}}
+    records = [{"id": acme[0]["id"], "companyname": acme[1]["companyname"].upper(), "companycity": "Taken"},
+               {"companywebsite": "https://new.example.org", "companyname": acme[1]["companyname"]},
+               {"id": acme[1]["id"], "companycity": "Kept"}]
+    run = run_target(sim, tmp_path, messages("companies", schema, records), on_record_error="report",
+                     match_on={"companies": ["companywebsite"]}, **lanes)
+    renamed = run.result_for(id=acme[0]["id"])
+    assert renamed["outcome"] == "failed" and "HTTP 422" in renamed["message"]
+    assert (f"companyname {acme[1]['companyname'].upper()!r} is already held by company {acme[1]['id']}"
+            in renamed["message"])
+    created = run.result_for(companywebsite="https://new.example.org")
+    assert created["outcome"] == "failed"
+    assert f"is already held by company {acme[1]['id']}" in created["message"]
+    assert run.result_for(id=acme[1]["id"])["outcome"] == "updated"
+    assert sim.query("SELECT id, companyname, companycity FROM companies WHERE id IN (?, ?) ORDER BY id",
+                     (acme[0]["id"], acme[1]["id"]))[0]["companyname"] == acme[0]["companyname"]
+    assert not sim.query("SELECT 1 FROM companies WHERE companywebsite = 'https://new.example.org'")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -544,18 +579,21 @@ def test_numeric_zero_is_reported_as_not_stored(sim: Simulator, tmp_path: Path):
     schema = {"type": "object", "properties": {"id": {"type": "integer"}, "seats": {"type": "integer"}}}
     run = run_target(sim, tmp_path, messages("contacts", schema, [{"id": seeded["id"], "seats": 0}]))
     result = run.result_for(id=seeded["id"])
+    warnings = " ".join(result["warnings"])
     assert (  # nothing else to write: reported, never sent (Mautic would drop it silently)
         result["outcome"] == "unchanged"
-        and "not writable" in result["message"]
-        and "mautic#15030" in result["message"]
-        and "seats=0" in result["message"]
+        and "not writable" in warnings
+        and "mautic#15030" in warnings
+        and "seats=0" in warnings
     )
     assert not [r for r in run.requests if r["method"] in ("PATCH", "PUT")]
     assert lead(sim, id=seeded["id"])["seats"] == seeded["seats"]  # what Mautic does: 0 is dropped
 
 
-def test_round_trip_rows_with_id_and_email_cost_one_guard_call_per_200(tmp_path: Path):
-    """Tap output carries id and email: the merge guard reads current emails by id, 200 per call."""
+def test_round_trip_rows_with_id_and_email_cost_only_the_batch_calls(tmp_path: Path):
+    """Tap output carries id and email: nothing is read before the PATCHes (Mautic refuses an email another
+    contact holds with 422 per item, so there is no merge to guard against; the former guard read 200 ids per
+    call plus a look-up per changed email)."""
     with Simulator(contacts=450, seed=9) as big:
         rows = big.query("SELECT id, email FROM leads WHERE email IS NOT NULL ORDER BY id LIMIT 400")
         records = [{"id": r["id"], "email": r["email"], "firstname": f"RT{r['id']}"} for r in rows]
@@ -567,7 +605,6 @@ def test_round_trip_rows_with_id_and_email_cost_one_guard_call_per_200(tmp_path:
         assert calls == Counter(
             {
                 ("GET", "/api/fields/contact"): 1,
-                ("GET", "/api/contacts"): 3,  # 2 reads by id + 1 look-up of the changed email
                 ("PATCH", "/api/contacts/batch/edit"): 2,
             }
         )

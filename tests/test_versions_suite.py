@@ -24,8 +24,8 @@ from tests.test_tap_relations import test_contact_relations_are_typed  # noqa: F
 from tests.test_target_mautic import (  # noqa: F401
     test_companies_matched_by_name_and_idempotent,
     test_create_update_by_id_create_if_missing_and_invalid_rows,
+    test_edit_to_another_contacts_email_fails_per_record_and_allow_merge_is_deprecated,
     test_memberships_dnc_notes_tags_added_and_removed,
-    test_merge_refused_unless_allow_merge,
     test_numeric_zero_is_reported_as_not_stored,
     test_update_by_email_without_lookup_and_idempotent_rerun,
 )
