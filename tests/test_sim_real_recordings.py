@@ -24,7 +24,7 @@ def results():
 
 
 def test_every_recorded_exchange_is_replayed(results) -> None:
-    assert len(results) == len(list(FOLDER.glob("*.http"))) == 751
+    assert len(results) == len(list(FOLDER.glob("*.http"))) == 753
 
 
 def test_every_exchange_conforms_or_is_listed(results) -> None:

@@ -173,8 +173,12 @@ def contact_steps() -> list[Step]:
         Step("contacts-get-missing", "GET", f"{c}/999999"),
         Step("contacts-patch-anna", "PATCH", f"{c}/${{c_anna}}/edit", body={"city": "Hamburg", "tags": ["-newsletter", "hot"], "lastActive": "2024-01-02 03:04:05"}),
         Step("contacts-patch-bad-email", "PATCH", f"{c}/${{c_anna}}/edit", body={"email": "broken"}),
-        Step("contacts-patch-unique-email-conflict", "PATCH", f"{c}/${{c_bruno}}/edit", body={"email": "formy@example.com"}, note="being fixed elsewhere (2)"),
-        Step("contacts-patch-unique-field-conflict", "PATCH", f"{c}/${{c_chloe}}/edit", body={"member_no": "M-1"}),
+        # unique-identifier conflicts on throwaway contacts: the simulator merges and deletes the other contact, which
+        # would cascade into every later step that uses it
+        Step("contacts-create-uniq-1", "POST", f"{c}/new", body={"firstname": "Uniq", "email": "uniq1@example.com"}, save="c_u1"),
+        Step("contacts-create-uniq-2", "POST", f"{c}/new", body={"firstname": "Uniq", "email": "uniq2@example.com", "member_no": "M-9"}, save="c_u2"),
+        Step("contacts-patch-unique-email-conflict", "PATCH", f"{c}/${{c_u1}}/edit", body={"email": "formy@example.com"}, note="being fixed elsewhere (2)"),
+        Step("contacts-patch-unique-field-conflict", "PATCH", f"{c}/${{c_u1}}/edit", body={"member_no": "M-9"}),
         Step("contacts-put-existing-blanks", "PUT", f"{c}/${{c_bool}}/edit", body={"firstname": "Bool2", "email": "bool@example.com"}),
         Step("contacts-patch-missing", "PATCH", f"{c}/999999/edit", body={"firstname": "x"}),
         Step("contacts-put-missing-creates", "PUT", f"{c}/999999/edit", body={"firstname": "Put", "email": "put@example.com"}, save="c_put"),
