@@ -48,7 +48,8 @@ class Extras(ContactResources, SmallContexts):
         G, P, D, E = ("GET",), ("POST",), ("DELETE",), ("PUT", "PATCH")
         return [
             (r"/segments/(\d+)/contact/(\d+)/(add|remove)", P, self.segment_member),
-            (r"/segments/(\d+)/contacts/(add|remove)", P, self.segment_members_batch),
+            # only add: 5.1.0 has no /segments/{id}/contacts/remove (LeadBundle config; real answer: 404, differential D10)
+            (r"/segments/(\d+)/contacts/(add)", P, self.segment_members_batch),
             (r"/campaigns/(\d+)/contact/(\d+)/(add|remove)", P, self.campaign_member),
             (r"/campaigns/(\d+)/contacts", G, self.campaign_contacts),
             (r"/campaigns/clone/(\d+)", P, self.campaign_clone),
@@ -59,7 +60,8 @@ class Extras(ContactResources, SmallContexts):
             (r"/companies/(\d+)/contact/(\d+)/(add|remove)", P, self.company_member),
             (r"/stages/(\d+)/contact/(\d+)/(add|remove)", P, self.stage_member),
             (r"/contacts/(\d+)/dnc/([A-Za-z0-9_]+)/(add|remove)", P, self.dnc),
-            (r"/contacts/(\d+)/points/(plus|minus|times|divide|set)/(-?\d+(?:\.\d+)?)", P, self.points),
+            (r"/contacts/(\d+)/points/([^/]+)/(-?\d+(?:\.\d+)?)", P, self.points),
+            (r"/tags/new", P, self.tag_new),
             (r"/contacts/(\d+)/points/groups", G, self.point_groups),
             (r"/contacts/(\d+)/utm/add", P, self.utm_add),
             (r"/contacts/(\d+)/utm/(\d+)/remove", P, self.utm_remove),
@@ -161,7 +163,7 @@ class Extras(ContactResources, SmallContexts):
     # -- campaigns ----------------------------------------------------------------------------
     def campaign_member(self, req: Request, camp_id: str, cid: str, action: str) -> Response:
         camp = self._entity("campaigns", camp_id)
-        lead = self._lead(cid)
+        lead = self._lead(cid, not_found)  # "Item was not found." (real 5.1.0, differential D21)
         now = self._now()
         with self.store.lock:
             row = self.store.one("SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (camp["id"], lead["id"]))
@@ -177,8 +179,9 @@ class Extras(ContactResources, SmallContexts):
                                    json.dumps({"campaign_id": camp["id"], "campaign_name": camp.get("name"),
                                                "object_description": camp.get("name")}), camp["id"], with_user=True)
             elif row is not None:
-                self.store.execute("UPDATE campaign_leads SET manually_removed = 1, manually_added = 0, date_last_exited = ? "
-                                   "WHERE campaign_id = ? AND lead_id = ?", (now, camp["id"], lead["id"]))
+                # date_last_exited stays NULL on a manual removal (real 5.1.0, fixtures/real-5.1.0 629, D29)
+                self.store.execute("UPDATE campaign_leads SET manually_removed = 1, manually_added = 0 "
+                                   "WHERE campaign_id = ? AND lead_id = ?", (camp["id"], lead["id"]))
                 self.app.log_event(lead["id"], "campaign", "campaign", "removed",
                                    json.dumps({"campaign_id": camp["id"], "campaign_name": camp.get("name"),
                                                "object_description": camp.get("name")}), camp["id"], with_user=True)
@@ -359,6 +362,10 @@ class Extras(ContactResources, SmallContexts):
 
     def points(self, req: Request, cid: str, op: str, amount: str) -> Response:
         lead = self._lead(cid)
+        if op not in ("plus", "minus", "times", "divide"):
+            # Lead::adjustPoints has no case for POINTS_SET ('set') or any other word: UnexpectedValueException,
+            # answered 400 "Invalid operator" (real 5.1.0, tests/fixtures/real-5.1.0 659, differential D12)
+            raise ApiError(400, "Invalid operator")
         body = self.app.body(req)
         body = body if isinstance(body, dict) else {}
         n = float(amount)
@@ -375,6 +382,18 @@ class Extras(ContactResources, SmallContexts):
             if int(new) != cur:  # real 5.1.0 (2026-12-06, points/plus/5 on 3 points): update {points: [3, 8]}
                 self.app.audit("lead", "lead", lead["id"], "update", {"points": [cur, int(new)]})
         return _resp(200, {"success": 1})
+
+    def tag_new(self, req: Request) -> Response:
+        """POST /tags/new with a tag that exists edits that tag and answers 200 (TagApiController::getNewEntity is
+        getTagByNameOrCreateNewOne; real 5.1.0, tests/fixtures/real-5.1.0 633, differential D11)."""
+        ctx = CONTEXTS["tags"]
+        body = self.app.body(req)
+        name = body.get("tag") if isinstance(body, dict) else None
+        existing = self.app.generic.find_tag(name.strip()) if isinstance(name, str) and name.strip() else None
+        if existing is None:
+            return self.app.g_new(req, ctx)
+        e = self.app.generic.edit(ctx, int(existing), body, put=True)
+        return _resp(200, {ctx.item: self.app.generic.present(ctx, e)})
 
     def point_groups(self, req: Request, cid: str) -> Response:
         self._lead(cid, not_found)

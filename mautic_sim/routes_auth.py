@@ -106,6 +106,8 @@ class AuthRoutes:
             if auth.lower().startswith("basic ") and "client_id" not in params:
                 cid, _, sec = base64.b64decode(auth[6:]).decode("utf-8", "replace").partition(":")
                 params.update({"client_id": cid, "client_secret": sec})
+            if not params.get("grant_type"):  # checked before the client (oauth2-php grantAccessToken; real: D18)
+                raise err(400, "Invalid grant_type parameter or parameter missing", "invalid_request")
             if params.get("client_id") != self.client_id or ((
                     params.get("grant_type") != "authorization_code" or params.get("client_secret") is not None
             ) and params.get("client_secret") != self.client_secret):
