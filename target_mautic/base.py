@@ -103,7 +103,8 @@ class MauticSink(MauticSinkSeam, BatchSink):
         if row.note:
             text = f"{row.note}; {message}" if message else row.note
         result = RecordResult(
-            stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id, message=text
+            stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id, message=text,
+            warnings=list(row.warnings),
         )
         self._results.append((row.seq, result))
 

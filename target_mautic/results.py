@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +31,7 @@ class RecordResult:
     outcome: str
     mautic_id: int | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. a value Mautic stores altered
 
 
 class ResultsFileError(Exception):
@@ -79,6 +80,7 @@ class ResultsLedger:
                     "mautic_id": result.mautic_id,
                     "outcome": result.outcome,
                     "message": result.message,
+                    "warnings": result.warnings,
                 }
                 text = json.dumps(line, default=str, ensure_ascii=False)
                 # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line

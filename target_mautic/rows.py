@@ -30,6 +30,7 @@ class Row:
     payload: dict[str, Any] = field(default_factory=dict)
     mautic_id: int | None = None
     note: str | None = None  # extra text for the result message
+    warnings: list[str] = field(default_factory=list)  # what Mautic will store differently from the input
 
     def add_note(self, text: str) -> None:
         self.note = f"{self.note}; {text}" if self.note else text

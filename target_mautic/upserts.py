@@ -131,6 +131,7 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
+            row.warnings.extend(self.mapper.as_stored(row.payload))
             unwritable = unwritable_values(row.payload, known, caps)
             if unwritable:
                 for key in unwritable:  # never sent: Mautic would drop them silently (PUT is never used)

@@ -269,7 +269,7 @@ def test_results_file_lines(sim: Simulator, tmp_path: Path):
         {"id": 3},
     ]
     for line in run.results:
-        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message"}
+        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message", "warnings"}
         assert line["stream"] == "contacts"
     assert run.results[0]["mautic_id"] == lead(sim, email="ada.lovelace@example.org")["id"]
 
