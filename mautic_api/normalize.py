@@ -11,8 +11,8 @@ checked on a real Mautic 5.1.0 (POST /api/contacts/new, 2026-12-06) and read in 
   ``FILTER_SANITIZE_EMAIL`` removes every character but ASCII letters, digits and ``!#$%&'*+-=?^_`{|}~@.[]``:
   ``ünï@example.com`` is stored as ``n@example.com``, ``a(b)@example.com`` as ``ab@example.com``;
 * url fields (Symfony's ``UrlType``, ``default_protocol`` http: ``FixUrlProtocolListener``): a value that does
-  not start with ``/``, ``.``, ``scheme://`` or ``user@`` gets ``http://`` in front: ``javascript:alert(1)`` is
-  stored as ``http://javascript:alert(1)``, ``example.com`` as ``http://example.com``.
+  not start with ``/``, ``.``, ``scheme://`` or ``user@`` gets ``http://`` in front: ``javascript:alert(1)``
+  is stored as ``http://javascript:alert(1)``, ``example.com`` as ``http://example.com``.
 
 Values Mautic cannot store (:func:`unstorable`): a NUL character (the contact is saved, then its audit log row
 fails: "Serialized array includes null-byte", and the request answers 500 after the earlier items of a batch
