@@ -29,7 +29,9 @@ from target_mautic.results import (
 )
 from target_mautic.rows import Row, StreamSetupError, as_int, field_value, norm, reraise_fatal
 from target_mautic.unwritable import unwritable_note, unwritable_values
-from target_mautic.values import InvalidValue, ValueMapper
+from target_mautic.values import NORMALIZED_TYPES, InvalidValue, ValueMapper
+
+COMPARED_TYPES = frozenset({*NORMALIZED_TYPES, "select", "region", "country", "locale", "timezone"})
 
 
 class UpsertSink(MauticSink):
@@ -312,10 +314,49 @@ class UpsertSink(MauticSink):
             results.setdefault(n, BatchItemResult(n, 0, None, "answer lost and the row cannot be looked up"))
         return [results[n] for n in range(len(chunk))]
 
+    def written_creates(self, chunk: list[tuple[dict[str, Any], Row]]) -> dict[int, BatchItemResult]:
+        """After batch/new failed as a whole (500), which of ``chunk`` Mautic saved before failing: one
+        look-up by the sent match values (``where ... in``). A record found was created by the batch unless
+        it had been modified (batch/new updates a contact holding the email): Mautic 5 leaves
+        ``dateModified`` empty on create."""
+        first = self.match_on[0]
+        sent = {
+            n: [payload.get(f, row.record.get(f)) for f in self.match_on]
+            for n, (payload, row) in enumerate(chunk)
+        }
+        sent = {n: values for n, values in sent.items() if all(v not in (None, "") for v in values)}
+        if not sent:
+            return {}
+        found = self.connector.lookup(self.context_name, first, [values[0] for values in sent.values()])
+        out: dict[int, BatchItemResult] = {}
+        for n, values in sent.items():
+            for rec in found.get(norm(values[0]), []):
+                pairs = zip(self.match_on, values, strict=True)
+                if all(norm(field_value(rec, f) or "") == norm(v) for f, v in pairs):
+                    if not self.holds(rec, chunk[n][0]):
+                        break  # an existing record the batch did not reach (or failed on): sent again
+                    modified = rec.get("dateModified")
+                    status = 201 if not modified or modified == rec.get("dateAdded") else 200
+                    out[n] = BatchItemResult(n, status, {"id": rec.get("id")})
+                    break
+        return out
+
+    def holds(self, record: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+        """True when ``record`` holds the text values of ``payload`` (as Mautic stores them, compared as
+        MySQL does): what tells a record the failed batch saved from one it did not reach."""
+        for key, value in payload.items():
+            spec = self.mapper.fields.get(key)
+            if spec is None or spec.type not in COMPARED_TYPES or not isinstance(value, str):
+                continue
+            if norm(field_value(record, key) or "") != norm(value):
+                return False
+        return True
+
     def send_creates(self, creates: list[Row]) -> None:
         todo = [(dict(row.payload), row) for row in creates]
         for row, result, error in self.connector.batches(
-            todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys
+            todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys,
+            written=self.written_creates,
         ):
             if error is not None or (result is not None and result.status == 0):
                 self.fail(row, error or result.error)
