@@ -20,7 +20,7 @@ from mautic_sim.field_values import (
     parse_dt,
     too_long,
 )
-from mautic_sim.util import db_ts, server_error, validation_error
+from mautic_sim.util import db_ts, request_failed, validation_error
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
@@ -146,7 +146,7 @@ class Contacts(ContactSerialization):
             if dup is not None and dup["id"] != row["id"]:
                 merged_away = dup  # an edit that takes another contact's email merges that contact into this one
         if row is not None and _zero_date(row):
-            raise server_error()  # the edit form cannot load the stored date (see _zero_date)
+            raise request_failed()  # the edit form cannot load the stored date (see _zero_date)
         overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
         values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
         if errors:
@@ -182,7 +182,7 @@ class Contacts(ContactSerialization):
                     rec["date_modified"] = now
                 lead_id = self.store.insert("leads", rec)
                 if _has_nul(values):
-                    raise server_error()  # saved, then its audit log row fails (see _has_nul)
+                    raise request_failed()  # saved, then its audit log row fails (see _has_nul)
                 if identified:
                     app.log_event(lead_id, "lead", source, "identified_contact",
                                   json.dumps({"object_description": user["name"]}))
@@ -196,7 +196,7 @@ class Contacts(ContactSerialization):
                     rec["date_modified"] = now
                 self.store.update("leads", lead_id, rec)
                 if _has_nul(values):
-                    raise server_error()
+                    raise request_failed()
                 app.audit("lead", "lead", lead_id, "update", values)
             if merged_away is not None:
                 self._merge_into(lead_id, merged_away)
