@@ -381,8 +381,15 @@ class MauticConnector:
     ) -> None:
         """Fill ``out`` for ``positions`` of ``chunk``, which Mautic just answered as a whole with ``exc``."""
         saved: dict[int, BatchItemResult] = {}
-        if written is not None and exc.status in MAY_HAVE_WRITTEN:
-            found = written([chunk[pos] for pos in positions])
+        if written is not None and (exc.status in MAY_HAVE_WRITTEN or getattr(exc, "maybe_applied", False)):
+            try:
+                found = written([chunk[pos] for pos in positions])
+            except MauticError as unread:  # what was saved is unknown: nothing is sent again
+                reraise_fatal(unread)
+                for pos in positions:
+                    out[pos] = (None, f"{exc}; reading back what Mautic saved failed too ({unread}): "
+                                      "rerun the input (the write is an upsert)")
+                return
             saved = {positions[n]: result for n, result in found.items()}
         for pos, result in saved.items():
             out[pos] = (result, None)
@@ -408,7 +415,8 @@ class MauticConnector:
                 results = call([chunk[pos][0] for pos in part])
             except MauticError as again:
                 reraise_fatal(again)
-                if not splittable(again):
+                lost = getattr(again, "maybe_applied", False) and written is not None
+                if not splittable(again) and not lost:
                     for pos in part:
                         out[pos] = (None, str(again))
                     continue

@@ -31,6 +31,7 @@ from target_mautic.rows import Row, StreamSetupError, as_int, field_value, norm,
 from target_mautic.unwritable import unwritable_note, unwritable_values
 from target_mautic.values import NORMALIZED_TYPES, InvalidValue, ValueMapper
 
+HOLDS_ALREADY = 304  # a read-back status (never Mautic's): an existing record already holds the values
 COMPARED_TYPES = frozenset({*NORMALIZED_TYPES, "select", "region", "country", "locale", "timezone"})
 
 
@@ -336,7 +337,9 @@ class UpsertSink(MauticSink):
                     if not self.holds(rec, chunk[n][0]):
                         break  # an existing record the batch did not reach (or failed on): sent again
                     modified = rec.get("dateModified")
-                    status = 201 if not modified or modified == rec.get("dateAdded") else 200
+                    # created by the batch; or an existing record that holds the values, whether the batch
+                    # reached it or not (a read cannot tell): HOLDS_ALREADY, reported unchanged
+                    status = 201 if not modified or modified == rec.get("dateAdded") else HOLDS_ALREADY
                     out[n] = BatchItemResult(n, status, {"id": rec.get("id")})
                     break
         return out
@@ -364,6 +367,9 @@ class UpsertSink(MauticSink):
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:
                 self.report(row, CREATED, mautic_id=as_int((result.item or {}).get("id")))
+            elif result.status == HOLDS_ALREADY:
+                self.report(row, UNCHANGED, "Mautic holds these values (read back after its batch failed)",
+                            mautic_id=as_int((result.item or {}).get("id")))
             elif result.created_by_lost_attempt:
                 self.report(row, CREATED, "created by an attempt whose answer was lost",
                             mautic_id=as_int((result.item or {}).get("id")))
