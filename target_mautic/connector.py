@@ -3,8 +3,9 @@
 Why one object: like the connector of singer-sdk's SQL targets, it is made once per run by the target and
 injected into every sink. Sinks decide *what* to write; the connector owns *how*: the one
 :class:`~mautic_api.client.MauticClient`, look-ups by ``where ... in``, batch calls (halved on the server's
-batch limit, checked after a lost answer), the caches of fields and segment aliases, and the probe for the
-segment batch-add route. Every list read goes through :meth:`MauticConnector._pages`.
+batch limit, checked after a lost answer, split when Mautic refuses one as a whole), the caches of fields and
+segment aliases, and the probe for the segment batch-add route.
+Every list read goes through :meth:`MauticConnector._pages`.
 
 Parallel writes: :meth:`MauticConnector.batches` sends up to ``max_concurrency`` chunks at once, one lane
 each. Items are put in lanes by their keys (:func:`lanes`): items sharing any key (an id, a normalised match
