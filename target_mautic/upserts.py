@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mautic_api.client import BatchItemResult
@@ -31,8 +32,18 @@ from target_mautic.rows import Row, StreamSetupError, as_int, field_value, norm,
 from target_mautic.unwritable import unwritable_note, unwritable_values
 from target_mautic.values import NORMALIZED_TYPES, InvalidValue, ValueMapper
 
+CLOCK_MARGIN_SECONDS = 2
 HOLDS_ALREADY = 304  # a read-back status (never Mautic's): an existing record already holds the values
 COMPARED_TYPES = frozenset({*NORMALIZED_TYPES, "select", "region", "country", "locale", "timezone"})
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """An API timestamp (``2026-11-26T07:39:50+00:00``) as an aware datetime, or None."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 class UpsertSink(MauticSink):
@@ -42,6 +53,7 @@ class UpsertSink(MauticSink):
     context_name: str = "contacts"
     default_match_on: tuple[str, ...] = ("email",)
     server_dedupes_on: frozenset[str] = frozenset()  # unique fields batch/new matches on by itself
+    _creates_since: datetime = datetime.min.replace(tzinfo=timezone.utc)  # when send_creates began
 
     def setup(self) -> None:
         super().setup()
@@ -336,10 +348,11 @@ class UpsertSink(MauticSink):
                 if all(norm(field_value(rec, f) or "") == norm(v) for f, v in pairs):
                     if not self.holds(rec, chunk[n][0]):
                         break  # an existing record the batch did not reach (or failed on): sent again
-                    modified = rec.get("dateModified")
-                    # created by the batch; or an existing record that holds the values, whether the batch
-                    # reached it or not (a read cannot tell): HOLDS_ALREADY, reported unchanged
-                    status = 201 if not modified or modified == rec.get("dateAdded") else HOLDS_ALREADY
+                    # created by the batch (added since this drain began sending); or an existing record
+                    # that holds the values, whether the batch reached it or not (a read cannot tell):
+                    # HOLDS_ALREADY, reported unchanged
+                    added = _timestamp(rec.get("dateAdded"))
+                    status = 201 if added is None or added >= self._creates_since else HOLDS_ALREADY
                     out[n] = BatchItemResult(n, status, {"id": rec.get("id")})
                     break
         return out
@@ -356,6 +369,8 @@ class UpsertSink(MauticSink):
         return True
 
     def send_creates(self, creates: list[Row]) -> None:
+        # Mautic's dateAdded has whole seconds, and its clock may trail ours a little
+        self._creates_since = datetime.now(timezone.utc) - timedelta(seconds=CLOCK_MARGIN_SECONDS)
         todo = [(dict(row.payload), row) for row in creates]
         for row, result, error in self.connector.batches(
             todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys,

@@ -176,3 +176,40 @@ def test_edit_to_an_email_whose_clean_form_belongs_to_another_contact_is_refused
     assert result["outcome"] == "failed"
     assert str(holder) in result["message"]
     assert count(sim, f"leads WHERE id = {holder}") == 1  # not merged away
+
+
+def test_existing_contact_holding_the_values_is_reported_unchanged_after_read_back(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    held, stuck = _seed(sim, 2, "held")  # held0 (firstname Seed) is matched by batch/new, held1 makes the 500
+    sim.execute("UPDATE leads SET last_active = '0000-00-00 00:00:00' WHERE id = ?", (stuck,))
+    sim.execute("UPDATE leads SET date_added = '2020-01-01 00:00:00' WHERE id = ?", (held,))  # long ago
+    records = [
+        {"email": "held0@example.org", "firstname": "Seed"},
+        {"email": "fresh0@example.org", "firstname": "New"},
+        {"email": "held1@example.org", "firstname": "New"},
+        {"email": "fresh1@example.org", "firstname": "New"},
+    ]
+    run = run_target(sim, tmp_path, messages("contacts", SCHEMA, records), max_concurrency=1)
+
+    # a read cannot tell whether the failed batch reached held0: it holds the values, so it is unchanged
+    assert run.result_for(email="held0@example.org")["outcome"] == "unchanged"
+    assert run.result_for(email="held0@example.org")["mautic_id"] == held
+    assert run.result_for(email="fresh0@example.org")["outcome"] == "created"
+    assert run.result_for(email="held1@example.org")["outcome"] == "failed"
+    assert run.result_for(email="fresh1@example.org")["outcome"] == "created"
+    assert count(sim, "leads WHERE email LIKE 'fresh%'") == 2
+
+
+def test_a_failed_read_back_fails_the_rows_without_sending_them_again(sim: Simulator, tmp_path: Path) -> None:
+    [stuck] = _seed(sim, 1, "unread")
+    sim.execute("UPDATE leads SET last_active = '0000-00-00 00:00:00' WHERE id = ?", (stuck,))
+    records = [{"email": f"unknown{i}@example.org"} for i in range(5)]
+    records[3] = {"email": "unread0@example.org", "firstname": "New"}
+    sim.schedule_fault("500", nth=2, path="/api/contacts")  # the read-back after the batch's 500
+    run = run_target(sim, tmp_path, messages("contacts", SCHEMA, records), max_concurrency=1)
+
+    assert run.outcomes("contacts") == {"failed": 5}
+    assert all("reading back what Mautic saved failed too" in r["message"] for r in run.results)
+    assert len(_batch_calls(run, "/api/contacts/batch/new")) == 1  # nothing sent twice
+    assert count(sim, "leads WHERE email LIKE 'unknown%'") == 3  # what the batch saved before its 500
