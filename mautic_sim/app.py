@@ -29,6 +29,18 @@ from mautic_sim.util import GENERIC_400, ApiError, db_ts, not_found, php_seriali
 from mautic_sim.versions import MauticVersion, get_version
 
 
+def _lone_surrogate(value: Any) -> bool:
+    """True when a decoded JSON value holds an unpaired UTF-16 surrogate (real 5.1.0, batch/new with
+    "bad\\ud800x": HTTP 400, nothing saved; 2026-12-06)."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
+
+
 class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
     """The application: holds the store, the configuration and the per-request user."""
 
@@ -123,9 +135,12 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             return {}
         if "application/json" in ctype or raw.lstrip()[:1] in (b"{", b"["):
             try:
-                return json.loads(raw.decode("utf-8"))
+                parsed = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, GENERIC_400, controller=False) from None
+            if _lone_surrogate(parsed):  # PHP's json_decode refuses "\ud800" alone: the whole request is a 400
+                raise ApiError(400, GENERIC_400, controller=False)
+            return parsed
         return phpquery.parse(raw.decode("utf-8", "replace"))
 
     # -- routing ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from mautic_sim import phpquery
 from mautic_sim.generic import Ctx
 from mautic_sim.messages import Request, Response
-from mautic_sim.util import ApiError, not_found, server_error
+from mautic_sim.util import ApiError, RequestFailed, not_found, server_error
 
 BATCH_LIMIT = 200
 
@@ -94,6 +94,8 @@ class BatchRoutes:
                     codes.append(bp.status)
                     errors[i] = {"code": bp.status, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
                                  "details": bp.details, "type": None}
+                except RequestFailed:
+                    raise
                 except ApiError as e:
                     codes.append(e.status)
                     if e.status == 404:

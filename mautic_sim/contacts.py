@@ -21,7 +21,7 @@ from mautic_sim.field_values import (
     too_long,
 )
 from mautic_sim.merges import change_details, delete_contact_rows, field_changes, php_datetime
-from mautic_sim.util import ApiError, db_ts, validation_error
+from mautic_sim.util import ApiError, db_ts, request_failed, validation_error
 
 if TYPE_CHECKING:
     from mautic_sim.app import Mautic
@@ -33,6 +33,20 @@ CONTACT_COLUMN_ALIASES = {  # top-level camelCase where columns -> DB columns (c
 }
 
 
+
+
+def _has_nul(values: dict[str, Any]) -> bool:
+    """A NUL byte in a saved value: real 5.1.0 saves the contact, then its audit log row fails ("Serialized
+    array includes null-byte") and the request answers 500; in batch/new of 50 with the bad item at index 26,
+    items 0-26 were saved (2026-12-06)."""
+    return any(isinstance(v, str) and "\x00" in v for v in values.values())
+
+
+def _zero_date(row: dict[str, Any]) -> bool:
+    """A stored ``0000-00-00`` date (written by SQL, not the API): real 5.1.0 answers an edit of that contact
+    with 500 "Unable to transform data for property path" before saving it; PATCH batch/edit of 6 with it at
+    index 3 saved items 0-2 (2026-12-06)."""
+    return any(isinstance(v, str) and v.startswith("0000-00-00") for v in row.values())
 
 
 class Contacts(ContactSerialization):
@@ -165,6 +179,8 @@ class Contacts(ContactSerialization):
                 row, mode = dup, "patch"
             else:
                 status = 201
+        if row is not None and _zero_date(row):
+            raise request_failed()  # the edit form cannot load the stored date (see _zero_date)
         overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
         values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
         if errors:
@@ -201,6 +217,8 @@ class Contacts(ContactSerialization):
                 if app.version.modified_on_create:  # 6.0+ (versions sheet §5, PR #14433)
                     rec["date_modified"] = now
                 lead_id = self.store.insert("leads", rec)
+                if _has_nul(values):
+                    raise request_failed()  # saved, then its audit log row fails (see _has_nul)
                 if identified:
                     app.log_event(lead_id, "lead", source, "identified_contact",
                                   json.dumps({"object_description": user["name"]}))
@@ -220,6 +238,8 @@ class Contacts(ContactSerialization):
                 changes = field_changes(self.store.fields("lead"), row,
                                         {**values, **({"points": special["points"]} if "points" in special else {})})
                 self.store.update("leads", lead_id, rec)
+                if _has_nul(values):
+                    raise request_failed()  # saved, then the audit log refuses the NUL (real 5.1.0)
                 details = change_details(changes, manipulator=f"lead:{source}", user_name=user["name"])
                 if "points" in details:  # the entity's own points change starts from the stored integer
                     details["points"] = [int(row.get("points") or 0), details["points"][1]]

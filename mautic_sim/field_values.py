@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
@@ -108,9 +109,39 @@ def parse_dt(raw: Any) -> datetime | None:
     return dt
 
 
+URL_HAS_PROTOCOL = re.compile(r"^(?:[/.]|[\w+.-]+://|[^:/?@#]+@)")
+EMAIL_KEEP = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-=?^_`{|}~@.[]")
+
+
+def form_trim(value: str) -> str:
+    """Symfony's form ``trim`` (StringUtil::trim): Unicode separators, control and format characters cut at
+    both ends (real 5.1.0: "x\u202e" and "\u200bz" stored as "x" and "z"; inside a value they stay)."""
+    def cut(ch: str) -> bool:
+        cat = unicodedata.category(ch)
+        return cat[0] == "Z" or cat in ("Cc", "Cf")
+    start, end = 0, len(value)
+    while start < end and cut(value[start]):
+        start += 1
+    while end > start and cut(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
+def sanitize_email(value: str) -> str:
+    """InputHelper::email: 254 characters, then FILTER_SANITIZE_EMAIL (real 5.1.0: "ünï@ex.com" stored as
+    "n@ex.com", "a(b)@ex.com" as "ab@ex.com")."""
+    return "".join(ch for ch in value[:254] if ch in EMAIL_KEEP).strip()
+
+
 def clean_value(field: dict[str, Any], raw: Any) -> tuple[Any, str | None]:
     """(stored value, error message or None) for one submitted field value."""
     t = field["type"]
+    if isinstance(raw, str):
+        raw = form_trim(raw)
+        if t == "email":
+            raw = sanitize_email(raw)
+        elif t == "url" and raw and not URL_HAS_PROTOCOL.match(raw):
+            raw = "http://" + raw  # Symfony's UrlType (default_protocol http): "javascript:alert(1)" gets it
     if raw is None or (isinstance(raw, str) and raw == "") or (isinstance(raw, list) and not raw):
         return None, None
     if t == "number":

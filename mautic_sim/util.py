@@ -143,6 +143,15 @@ def not_found() -> ApiError:
     return ApiError(404, "Item was not found.")
 
 
+class RequestFailed(ApiError):
+    """An uncaught exception in Mautic: the whole request answers 500, even inside a batch (whose earlier
+    items stay saved)."""
+
+
+def request_failed() -> RequestFailed:
+    return RequestFailed(500, GENERIC_500, controller=False)
+
+
 def server_error() -> ApiError:
     return ApiError(500, GENERIC_500, controller=False)
 

@@ -3,8 +3,9 @@
 Why one object: like the connector of singer-sdk's SQL targets, it is made once per run by the target and
 injected into every sink. Sinks decide *what* to write; the connector owns *how*: the one
 :class:`~mautic_api.client.MauticClient`, look-ups by ``where ... in``, batch calls (halved on the server's
-batch limit, checked after a lost answer), the caches of fields and segment aliases, and the probe for the
-segment batch-add route. Every list read goes through :meth:`MauticConnector._pages`.
+batch limit, checked after a lost answer, split when Mautic refuses one as a whole), the caches of fields and
+segment aliases, and the probe for the segment batch-add route.
+Every list read goes through :meth:`MauticConnector._pages`.
 
 Parallel writes: :meth:`MauticConnector.batches` sends up to ``max_concurrency`` chunks at once, one lane
 each. Items are put in lanes by their keys (:func:`lanes`): items sharing any key (an id, a normalised match
@@ -21,10 +22,11 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from mautic_api.client import BatchItemResult, MauticClient
-from mautic_api.errors import BatchLimitError, MauticError, NotFoundError
+from mautic_api.errors import BatchLimitError, MauticAPIError, MauticError, NotFoundError
 from target_mautic.rows import as_int, field_value, norm, reraise_fatal
 from target_mautic.values import FieldSpec, field_specs
 
@@ -35,9 +37,27 @@ LOOKUP_MAX_CHARS = 3000
 RECOVERY_ROUNDS = 4  # look-ups after lost answers to the same chunk before its rows are reported failed
 DEFAULT_MAX_CONCURRENCY = 4  # batch calls in flight (measured: README "Performance", benchmarks/results.md)
 
+# A whole batch answered with one of these (not the batch limit, not auth) is split until its bad rows are
+# alone. Measured on a real Mautic 5.1.0 (2026-12-06): a 400 on the whole body (PHP's json_decode refused
+# it, e.g. a lone surrogate) writes nothing; a 500 comes after the items before the bad one were saved (a
+# NUL byte: that item too, its audit log row failing after it).
+SPLIT_STATUSES = frozenset({400, 500})
+MAY_HAVE_WRITTEN = frozenset({500})
+
 Carrier = TypeVar("Carrier")  # what a batch item is sent for (a row), handed back with its result
 Item = tuple[dict[str, Any], Carrier]
 Answer = tuple[Any, BatchItemResult | None, str | None]  # (carrier, item result, error of the whole chunk)
+Written = Callable[[list[Item]], dict[int, BatchItemResult]]  # positions of a chunk Mautic saved -> result
+Outcome = tuple[BatchItemResult | None, str | None]  # one item's result, or the error it failed with
+
+
+def splittable(exc: MauticError) -> bool:
+    """A whole-batch answer that one bad item can cause: worth splitting the batch to find it."""
+    return (
+        isinstance(exc, MauticAPIError)
+        and not isinstance(exc, BatchLimitError)
+        and exc.status in SPLIT_STATUSES
+    )
 
 
 def _needs_quotes(text: str) -> bool:
@@ -242,6 +262,7 @@ class MauticConnector:
         call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
         recover: Callable[[list[Item]], list[BatchItemResult]] | None = None,
         keys: Callable[[Any], Iterable[Hashable]] | None = None,
+        written: Written | None = None,
     ) -> Iterable[Answer]:
         """Send ``items`` in chunks of batch_size; halve on the server's batch limit; map results by index.
 
@@ -250,19 +271,21 @@ class MauticConnector:
         the items are split into lanes (:func:`lanes`) sent at the same time, each lane chunk after chunk.
         When the answer to a write that is not resent was lost (``RetryableError.maybe_applied``),
         ``recover`` finds out what Mautic wrote and returns the chunk's results instead (within its lane).
+        A chunk answered as a whole with a 400/500 (:func:`splittable`) is split (:meth:`_split`): after a
+        500, ``written`` first reads back which of its items Mautic saved, so none is sent twice.
         A fatal error stops every lane before its next chunk; the results already answered are yielded
         first, then the error is raised (the rows without a result are accounted for by the target).
         """
         parts = lanes(items, keys, self.batch_size, self.concurrency) if keys is not None else []
         if len(parts) <= 1:
-            yield from self._lane(items, call, recover, None)
+            yield from self._lane(items, call, recover, None, written)
             return
         stop = threading.Event()
 
         def run(lane: list[int]) -> tuple[list[Answer], BaseException | None]:
             out: list[Answer] = []
             try:
-                for answer in self._lane([items[pos] for pos in lane], call, recover, stop):
+                for answer in self._lane([items[pos] for pos in lane], call, recover, stop, written):
                     out.append(answer)
             except BaseException as exc:  # handed to the main thread, which raises it after the others end
                 stop.set()
@@ -286,6 +309,7 @@ class MauticConnector:
         call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
         recover: Callable[[list[Item]], list[BatchItemResult]] | None,
         stop: threading.Event | None,
+        written: Written | None = None,
     ) -> Iterator[Answer]:
         """One lane's chunks, one after another (the whole of ``items`` when there is one lane)."""
         i = 0
@@ -306,6 +330,13 @@ class MauticConnector:
                 continue
             except MauticError as exc:
                 reraise_fatal(exc)
+                if splittable(exc) and (len(chunk) > 1 or written is not None):
+                    for (_, carrier), (result, error) in zip(
+                        chunk, self._split(chunk, call, written, exc), strict=True
+                    ):
+                        yield carrier, result, error
+                    i += len(chunk)
+                    continue
                 recovered = self._recover_chunk(chunk, recover, exc) if recover is not None else exc
                 if isinstance(recovered, MauticError):
                     for _, carrier in chunk:
@@ -317,6 +348,85 @@ class MauticConnector:
             for n, (_, carrier) in enumerate(chunk):
                 yield carrier, by_index.get(n), None
             i += len(chunk)
+
+    def _split(
+        self,
+        chunk: list[Item],
+        call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
+        written: Written | None,
+        exc: MauticError,
+    ) -> list[Outcome]:
+        """The outcomes of a chunk Mautic answered as a whole with ``exc`` (a 400/500 one bad item causes).
+
+        After a 500, ``written`` reads back (one look-up) which items Mautic saved before failing: they get
+        their true result and are not sent again. Mautic saves a batch's items in order and stops at the bad
+        one, so when a prefix was saved the first unsaved item is the suspect: it is sent alone, the rest
+        after it together. Otherwise the unsaved items are halved. A lone item that fails again is failed
+        with Mautic's answer. Cost for k bad items in a chunk of n: at most 2·k·⌈log2 n⌉ extra calls when
+        the saved items are a prefix (Mautic's way), about 3·k·⌈log2 n⌉ when nothing was saved each time.
+        """
+        out: list[Outcome | None] = [None] * len(chunk)
+        self.logger.warning("Mautic refused a batch of %d as a whole (%s); splitting it to find the "
+                            "records at fault", len(chunk), exc)
+        self._solve(chunk, list(range(len(chunk))), call, written, exc, out)
+        return [o if o is not None else (None, "Mautic returned no status for this item") for o in out]
+
+    def _solve(
+        self,
+        chunk: list[Item],
+        positions: list[int],
+        call: Callable[[list[dict[str, Any]]], list[BatchItemResult]],
+        written: Written | None,
+        exc: MauticError,
+        out: list[Outcome | None],
+    ) -> None:
+        """Fill ``out`` for ``positions`` of ``chunk``, which Mautic just answered as a whole with ``exc``."""
+        saved: dict[int, BatchItemResult] = {}
+        if written is not None and (exc.status in MAY_HAVE_WRITTEN or getattr(exc, "maybe_applied", False)):
+            try:
+                found = written([chunk[pos] for pos in positions])
+            except MauticError as unread:  # what was saved is unknown: nothing is sent again
+                reraise_fatal(unread)
+                for pos in positions:
+                    out[pos] = (None, f"{exc}; reading back what Mautic saved failed too ({unread}): "
+                                      "rerun the input (the write is an upsert)")
+                return
+            saved = {positions[n]: result for n, result in found.items()}
+        for pos, result in saved.items():
+            out[pos] = (result, None)
+        rest = [pos for pos in positions if pos not in saved]
+        if not rest:
+            return
+        if len(positions) == 1:
+            out[rest[0]] = (None, f"{exc} (this record alone; its batch was split to find it)")
+            return
+        first = positions.index(rest[0])
+        prefix = bool(saved) and all(pos in saved for pos in positions[:first])
+        if prefix:  # the saved items are the head: the first unsaved one is the suspect
+            parts = [rest[:1], rest[1:]]
+        elif len(rest) == 1:
+            parts = [rest]
+        else:
+            half = (len(rest) + 1) // 2
+            parts = [rest[:half], rest[half:]]
+        for part in parts:
+            if not part:
+                continue
+            try:
+                results = call([chunk[pos][0] for pos in part])
+            except MauticError as again:
+                reraise_fatal(again)
+                lost = getattr(again, "maybe_applied", False) and written is not None
+                if not splittable(again) and not lost:
+                    for pos in part:
+                        out[pos] = (None, str(again))
+                    continue
+                self._solve(chunk, part, call, written, again, out)
+                continue
+            by_index = {r.index: r for r in results}
+            for n, pos in enumerate(part):
+                result = by_index.get(n)
+                out[pos] = (None if result is None else replace(result, index=pos), None)
 
     def _recover_chunk(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mautic_api.client import BatchItemResult
@@ -29,7 +30,20 @@ from target_mautic.results import (
 )
 from target_mautic.rows import Row, StreamSetupError, as_int, field_value, norm, reraise_fatal
 from target_mautic.unwritable import unwritable_note, unwritable_values
-from target_mautic.values import InvalidValue, ValueMapper
+from target_mautic.values import NORMALIZED_TYPES, InvalidValue, ValueMapper
+
+CLOCK_MARGIN_SECONDS = 2
+HOLDS_ALREADY = 304  # a read-back status (never Mautic's): an existing record already holds the values
+COMPARED_TYPES = frozenset({*NORMALIZED_TYPES, "select", "region", "country", "locale", "timezone"})
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """An API timestamp (``2026-11-26T07:39:50+00:00``) as an aware datetime, or None."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 class UpsertSink(MauticSink):
@@ -39,6 +53,7 @@ class UpsertSink(MauticSink):
     context_name: str = "contacts"
     default_match_on: tuple[str, ...] = ("email",)
     server_dedupes_on: frozenset[str] = frozenset()  # unique fields batch/new matches on by itself
+    _creates_since: datetime = datetime.min.replace(tzinfo=timezone.utc)  # when send_creates began
 
     def setup(self) -> None:
         super().setup()
@@ -129,6 +144,7 @@ class UpsertSink(MauticSink):
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
+            row.warnings.extend(self.mapper.as_stored(row.payload))
             row.mautic_id = as_int(row.record.get("id"))
             if row.record.get("id") is not None and row.mautic_id is None:
                 self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
@@ -361,10 +377,53 @@ class UpsertSink(MauticSink):
             results.setdefault(n, BatchItemResult(n, 0, None, "answer lost and the row cannot be looked up"))
         return [results[n] for n in range(len(chunk))]
 
+    def written_creates(self, chunk: list[tuple[dict[str, Any], Row]]) -> dict[int, BatchItemResult]:
+        """After batch/new failed as a whole (500), which of ``chunk`` Mautic saved before failing: one
+        look-up by the sent match values (``where ... in``). A record found was created by the batch unless
+        it had been modified (batch/new updates a contact holding the email): Mautic 5 leaves
+        ``dateModified`` empty on create."""
+        first = self.match_on[0]
+        sent = {
+            n: [payload.get(f, row.record.get(f)) for f in self.match_on]
+            for n, (payload, row) in enumerate(chunk)
+        }
+        sent = {n: values for n, values in sent.items() if all(v not in (None, "") for v in values)}
+        if not sent:
+            return {}
+        found = self.connector.lookup(self.context_name, first, [values[0] for values in sent.values()])
+        out: dict[int, BatchItemResult] = {}
+        for n, values in sent.items():
+            for rec in found.get(norm(values[0]), []):
+                pairs = zip(self.match_on, values, strict=True)
+                if all(norm(field_value(rec, f) or "") == norm(v) for f, v in pairs):
+                    if not self.holds(rec, chunk[n][0]):
+                        break  # an existing record the batch did not reach (or failed on): sent again
+                    # created by the batch (added since this drain began sending); or an existing record
+                    # that holds the values, whether the batch reached it or not (a read cannot tell):
+                    # HOLDS_ALREADY, reported unchanged
+                    added = _timestamp(rec.get("dateAdded"))
+                    status = 201 if added is None or added >= self._creates_since else HOLDS_ALREADY
+                    out[n] = BatchItemResult(n, status, {"id": rec.get("id")})
+                    break
+        return out
+
+    def holds(self, record: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+        """True when ``record`` holds the text values of ``payload`` (as Mautic stores them, compared as
+        MySQL does): what tells a record the failed batch saved from one it did not reach."""
+        for key, value in payload.items():
+            spec = self.mapper.fields.get(key)
+            if spec is None or spec.type not in COMPARED_TYPES or not isinstance(value, str):
+                continue
+            if norm(field_value(record, key) or "") != norm(value):
+                return False
+        return True
+
     def send_creates(self, creates: list[Row]) -> None:
         """POST batch/new. Values a create stores but an edit does not (contact fractions before 7.2) are
         sent: whether batch/new creates (201) or matches an existing contact by email (200, an edit) is only
         known from its answer, and the result line then says what was not stored."""
+        # Mautic's dateAdded has whole seconds, and its clock may trail ours a little
+        self._creates_since = datetime.now(timezone.utc) - timedelta(seconds=CLOCK_MARGIN_SECONDS)
         todo: list[tuple[dict[str, Any], Row]] = []
         on_create: dict[int, dict[str, str]] = {}
         refused: list[tuple[Row, str]] = []
@@ -372,7 +431,8 @@ class UpsertSink(MauticSink):
             on_create[id(row)] = self.unwritable(row, create=True)
             todo.append(({k: v for k, v in row.payload.items() if k not in on_create[id(row)]}, row))
         for row, result, error in self.connector.batches(
-            todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys
+            todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys,
+            written=self.written_creates,
         ):
             if error is not None or (result is not None and result.status == 0):
                 self.fail(row, error or result.error)
@@ -381,6 +441,9 @@ class UpsertSink(MauticSink):
             elif result.status == 201:
                 self.note_unwritable(row, on_create[id(row)], create=True)
                 self.report(row, CREATED, mautic_id=as_int((result.item or {}).get("id")))
+            elif result.status == HOLDS_ALREADY:
+                self.report(row, UNCHANGED, "Mautic holds these values (read back after its batch failed)",
+                            mautic_id=as_int((result.item or {}).get("id")))
             elif result.created_by_lost_attempt:
                 self.note_unwritable(row, on_create[id(row)], create=True)
                 self.report(row, CREATED, "created by an attempt whose answer was lost",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from mautic_api import normalize
 from mautic_api.values import (
     ValueFormatError,
     as_utc,
@@ -182,6 +183,9 @@ class ValueMapper:
                     body[key] = None
                     blanked = True
                 continue
+            why = normalize.unstorable(value)
+            if why is not None:  # refused here: Mautic fails the whole request on it (500 or 400)
+                raise InvalidValue(f"property '{key}': {why}")
             try:
                 if key in ("owner", "stage"):
                     body[key] = _ref_id(value)
@@ -202,3 +206,33 @@ class ValueMapper:
         if blanked:
             body["overwriteWithBlank"] = True
         return body
+
+    def as_stored(self, body: dict[str, Any]) -> list[str]:
+        """Text values of ``body`` replaced by what Mautic will store (:mod:`mautic_api.normalize`); returns
+        one warning per value that changes, naming the property, the input and the stored value."""
+        warnings: list[str] = []
+        for key, value in body.items():
+            spec = self.fields.get(key)
+            if spec is None or not isinstance(value, str) or spec.type not in NORMALIZED_TYPES:
+                continue
+            if spec.type == "email" and len(value) > EMAIL_COLUMN:
+                continue  # refused by Mautic as too long whatever its cleaning does: its message is kept
+            stored = normalize.stored(spec.type, value)
+            if stored != value:
+                body[key] = stored
+                warnings.append(f"property '{key}': Mautic stores {value!r} as {stored!r} "
+                                f"({NORMALIZED_TYPES[spec.type]})")
+        return warnings
+
+
+EMAIL_COLUMN = 191  # leads.email is VARCHAR(191)
+
+# Field types whose values Mautic alters on save, and how (the warning's reason).
+NORMALIZED_TYPES = {
+    "email": "only the characters PHP's email filter keeps, trimmed",
+    "url": "http:// added when no protocol is named, trimmed",
+    "text": "leading/trailing spaces, control and format characters trimmed",
+    "textarea": "leading/trailing spaces, control and format characters trimmed",
+    "tel": "leading/trailing spaces, control and format characters trimmed",
+    "lookup": "leading/trailing spaces, control and format characters trimmed",
+}

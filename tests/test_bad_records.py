@@ -68,7 +68,7 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("contacts", {"email": "shoe3@example.org", "shoe_size": float("inf")}, "failed", "shoe_size"),
     ("contacts", {"email": "shoe4@example.org", "shoe_size": float("-inf")}, "failed", "shoe_size"),
     ("contacts", {"email": "long.name@example.org", "firstname": "N" * 100_000}, "failed", "firstname"),
-    ("contacts", {"email": X + "@example.org"}, "failed", "too long"),
+    ("contacts", {"email": X + "@example.org"}, "failed", "is invalid"),  # cut at 254 (real 5.1.0)
     ("contacts", {"email": "color@example.org", "favorite_color": "c" * 65}, "failed", "favorite_color"),
     ("contacts", {"email": "obj@example.org", "firstname": {"nested": True}}, "failed", "schema"),
     ("contacts", {"email": "arr@example.org", "firstname": ["a", "b"]}, "failed", "schema"),

@@ -63,8 +63,9 @@ def test_order_by_text_ignores_case(sim: Simulator) -> None:
 
 
 def test_search_ignores_case(sim: Simulator) -> None:
-    cid = str(_post(sim, "/contacts/new", {"email": "Émile.Zola@Example.org", "firstname": "Émile", "lastname": "Zölà"}).json()["contact"]["id"])
-    assert cid in _get(sim, "/contacts", search="email:émile.zola@example.org")["contacts"]
+    # the email is ASCII: Mautic keeps only ASCII letters in an email (real 5.1.0: "ünï@…" stored as "n@…")
+    cid = str(_post(sim, "/contacts/new", {"email": "Emile.Zola@Example.org", "firstname": "Émile", "lastname": "Zölà"}).json()["contact"]["id"])
+    assert cid in _get(sim, "/contacts", search="email:emile.zola@example.org")["contacts"]
     assert cid in _get(sim, "/contacts", search="ZÖLÀ")["contacts"]
     assert cid in _get(sim, "/contacts", search="zola")["contacts"]
     assert cid in _get(sim, "/contacts", search="name:ÉMILE")["contacts"]

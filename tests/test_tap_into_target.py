@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter
 
+from mautic_api import normalize
 from tests.conftest import basic_config
 from tests.fixtures.tap_helpers import ROOT, catalog_for
 
@@ -48,7 +49,17 @@ def test_tap_output_loads_into_target_unchanged(sim, tmp_path):
     n_companies = sim.query("SELECT COUNT(*) AS n FROM companies")[0]["n"]
     assert outcomes == {("contacts", "updated"): len(before), ("companies", "updated"): n_companies,
                         ("notes", "updated"): notes_before}, outcomes
-    # Writing back what was read changes nothing and creates nothing.
-    assert _contact_rows(sim) == before
+    # Writing back what was read changes nothing and creates nothing, but what Mautic's own cleaning alters:
+    # the seed holds non-ASCII emails (set in its database), which a real 5.1 stores stripped on any write
+    # ("ünï@…" -> "n@…", mautic_api.normalize); those rows say so in a warning.
+    cleaned = {cid for cid, row in before.items()
+               if row.get("email") and normalize.email(row["email"]) != row["email"]}
+    assert cleaned  # the seed has some
+    expected = {cid: {**row, "email": normalize.email(row["email"])} if cid in cleaned else row
+                for cid, row in before.items()}
+    assert _contact_rows(sim) == expected
+    warned = {r["mautic_id"] for r in results
+              if r["stream"] == "contacts" and any(w.startswith("property 'email'") for w in r["warnings"])}
+    assert warned == cleaned
     assert sim.query("SELECT COUNT(*) AS n FROM lead_notes")[0]["n"] == notes_before
     assert "bookmarks" in json.loads(target.stdout.strip().splitlines()[-1])  # the tap's state, passed on

@@ -211,7 +211,8 @@ def test_two_edits_giving_one_new_email_to_two_contacts_refuse_the_later(
     assert run.result_for(id=5)["outcome"] == "updated"
     refused = run.result_for(id=7)
     assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
-    assert "'shared.new@example.org ' is already held by contact 5" in refused["message"]
+    # the email is sent as Mautic stores it (trimmed: mautic_api/normalize.py), and named so
+    assert "'shared.new@example.org' is already held by contact 5" in refused["message"]
     assert lead(sim, id=5)["email"] == "Shared.New@example.org" and lead(sim, id=7)["firstname"] != "Seven"
 
 
@@ -304,17 +305,22 @@ def test_state_after_retried_fault_mid_batch(sim: Simulator, tmp_path: Path, lan
 
 def test_no_state_when_a_batch_fails_for_good(sim: Simulator, tmp_path: Path, lanes: dict[str, int]):
     records = [{"email": f"lost{i}@example.org"} for i in range(450)]
-    sim.schedule_fault("500", nth=2, path="/api/contacts/batch/new")
+    # a transient 500 on a batch is now healed by splitting it; what fails for good is a row Mautic cannot
+    # save: batch/new matches lost300 by email and must edit it, and its stored 0000-00-00 date makes that a
+    # 500 (as a real Mautic 5.1.0 does, tests/real/test_real_batches.py)
+    first = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, [records[300]]), **lanes)
+    assert first.outcomes() == Counter({"created": 1})
+    sim.execute("UPDATE leads SET last_active = '0000-00-00 00:00:00' WHERE email = 'lost300@example.org'")
+    sim.schedule_fault("500", nth=2, path="/api/contacts/batch/new")  # and a transient one, healed
+    records[300] = {"email": "lost300@example.org", "firstname": "Changed"}
     text = messages("contacts", CONTACT_SCHEMA, records, {"upto": 450})
     run = run_target(sim, tmp_path, text, **lanes)
     assert isinstance(run.error, RecordsFailedError)
     assert run.states == []  # the bookmark never moves past rows that did not land
-    outcomes = run.outcomes()
-    if lanes["max_concurrency"] == 1:
-        assert outcomes == Counter({"created": 250, "failed": 200})
-    else:  # batches of 200, 200 and 50 in three lanes at once: which one is the second call depends on timing
-        assert outcomes["failed"] in (200, 50) and outcomes["created"] + outcomes["failed"] == 450
-    assert count(sim, "leads WHERE email LIKE 'lost%'") == outcomes["created"]
+    assert run.outcomes() == Counter({"created": 449, "failed": 1})
+    assert run.result_for(email="lost300@example.org")["outcome"] == "failed"
+    assert count(sim, "leads WHERE email LIKE 'lost%'") == 450
+    sim.execute("UPDATE leads SET last_active = NULL WHERE email = 'lost300@example.org'")
     rerun = run_target(sim, tmp_path, text, **lanes)  # the replay completes the load without duplicates
     assert rerun.error is None and rerun.states == [{"upto": 450}]
     assert count(sim, "leads WHERE email LIKE 'lost%'") == 450

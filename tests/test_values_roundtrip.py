@@ -95,10 +95,13 @@ def round_trip(field: dict[str, Any], emitted: Any, *, through_mautic: bool = Tr
 
 # ------------------------------------------------------------------- values as the tap emits them, by type
 
-OPTION = st.text(st.characters(codec="utf-8", exclude_characters="|"), min_size=1, max_size=12).filter(
+OPTION = st.text(st.characters(codec="utf-8", exclude_characters="|\x00"), min_size=1, max_size=12).filter(
     lambda text: text.strip() == text and text != ""
 )
-TEXT = st.text(min_size=1, max_size=40)  # "" is a blank: the target leaves the field alone (not a value)
+# "" is a blank: the target leaves the field alone (not a value); a NUL is refused before sending
+# (Mautic cannot store it: mautic_api.normalize.unstorable)
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1,
+               max_size=40)
 WHOLE_MINUTES = st.datetimes(MIN_DT, MAX_DT).map(lambda d: d.replace(second=0, microsecond=0))
 
 
