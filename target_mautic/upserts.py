@@ -222,7 +222,28 @@ class UpsertSink(MauticSink):
                 self.report(
                     row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
                 )
-        self.send_creates(creates)
+        self.send_creates(self.refuse_altered_unique(creates))
+
+    def refuse_altered_unique(self, creates: list[Row]) -> list[Row]:
+        """Creates whose unique value Mautic would store altered (``ünï@x`` as ``n@x``) and whose altered
+        value another record already holds are refused: batch/new would match that record and overwrite
+        it with this one's values. One look-up per unique field, for the altered rows only (usually none)."""
+        refused: set[int] = set()
+        for alias in self.mapper.unique_fields():
+            altered = [r for r in creates if isinstance(r.record.get(alias), str) and r.payload.get(alias)
+                       and r.payload[alias] != r.record[alias] and id(r) not in refused]
+            if not altered:
+                continue
+            holders = self.connector.lookup(self.context_name, alias, [r.payload[alias] for r in altered])
+            for row in altered:
+                found = holders.get(norm(row.payload[alias]))
+                if found:
+                    holder = as_int(found[0].get("id"))
+                    self.fail(row, f"{alias} {row.record[alias]!r} is stored by Mautic as "
+                                   f"{row.payload[alias]!r}, which {self.object_} {holder} holds: refused, "
+                                   f"as it would overwrite that {self.object_}")
+                    refused.add(id(row))
+        return [r for r in creates if id(r) not in refused]
 
     def resolve_matches(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """Look ``rows`` up by match_on (first column with ``in``, the rest compared here)."""
