@@ -6,12 +6,17 @@ and verification live here once. HTTP goes through the shared ``mautic_api`` ses
 Mautic-Version log) and every answer through ``mautic_api.http.classify_response``, so the tap and the
 target read Mautic the same way.
 
-Paging is the one engine of ``mautic_api.paging``: each pass of a stream is one paginator (keyset on id,
-a composite key, or an offset for form submissions) that owns its position and checks every answer
-against the query it asked for (Mautic silently drops a ``where`` clause it does not understand and then
-returns *everything*); singer-sdk drives it through :class:`WalkPaginator`. With ``max_concurrency`` 1 the
-next page is fetched while the current one's records are processed (one request in flight); above 1 a
-keyset walk larger than two pages is cut into id ranges read at the same time and emitted in id order
+What drives paging: this module, not singer-sdk's ``request_records``. ``get_records`` (the SDK's public
+hook for a stream that fetches its own records) runs each pass as one walk of ``mautic_api.paging`` (keyset
+on id, a composite key, or an offset for form submissions), and :meth:`MauticStream.read_pages` is the page
+loop: the walk owns its position and checks every answer against the query it asked for (Mautic silently
+drops a ``where`` clause it does not understand and then returns *everything*). singer-sdk's loop cannot
+read the next page ahead, cut a walk into id ranges, or checkpoint after each page, so it is not used; the
+loop uses only public SDK hooks for each request: ``get_http_request`` + ``get_url_params`` (the query),
+``build_prepared_request`` (auth), ``request_decorator`` (retries), ``validate_response`` (error mapping)
+and the ``metrics`` module (the request counter and duration). With ``max_concurrency`` 1 the next page is
+fetched while the current one's records are processed (one request in flight); above 1 a keyset walk larger
+than two pages is cut into id ranges read at the same time and emitted in id order
 (:mod:`tap_mautic.slices`), so checkpoints and bookmarks mean exactly what they mean sequentially.
 """
 
@@ -22,15 +27,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import backoff
 import requests
-from singer_sdk import RESTStream
+from singer_sdk import RESTStream, metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams.rest import PageContext
 
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
@@ -43,8 +49,8 @@ from mautic_api.paging import (
     split_ids,
 )
 from mautic_api.retry import wait_generator
-from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
+from mautic_singer.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from tap_mautic.checkpoint import (
     CHECKPOINT_KEY,
     Checkpoint,
@@ -98,34 +104,6 @@ class QueryPass:
     label: str
     where: list[dict[str, Any]] = field(default_factory=list)
     check: Callable[[dict[str, Any]], bool] | None = None
-
-
-class WalkPaginator(BaseAPIPaginator[PageQuery]):
-    """singer-sdk's paginator over one :class:`mautic_api.paging.Paginator` walk.
-
-    The SDK token is the walk's next query; the walk owns the position and verifies each answer (the stream
-    hands it every page before yielding its records), so nothing about paging lives on the stream.
-    """
-
-    def __init__(self, walk: Paginator) -> None:
-        super().__init__(walk.query())
-        self.walk = walk
-
-    def get_next(self, response: requests.Response) -> PageQuery | None:
-        return None if self.walk.finished else self.walk.query()
-
-    def has_more(self, response: requests.Response) -> bool:
-        return not self.walk.finished
-
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        return not self.walk.finished
-
-
-class QueryPage(BaseAPIPaginator[PageQuery]):
-    """A single query outside a walk's sequence (one slice's page, the largest-id probe)."""
-
-    def get_next(self, response: requests.Response) -> PageQuery | None:
-        return None
 
 
 @dataclass
@@ -331,6 +309,31 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         for rows in self.read_pages(walk, context):
             yield from rows
 
+    def prepare_query(self, query: PageQuery, context: Context | None) -> requests.PreparedRequest:
+        """The request for one query, built by the SDK's public hooks (``get_http_request``, which calls
+        :meth:`get_url_params`, then ``build_prepared_request``, which applies the authenticator)."""
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=query))
+        body = "json" if self.payload_as_json else "data"
+        return self.build_prepared_request(method=request.method, url=request.url,
+                                           params=request.encode_params(), headers=request.headers,
+                                           **{body: request.data})
+
+    def send_prepared(self, prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        """One exchange, as singer-sdk's own loop makes it: authenticated again at each try (a refreshed
+        token is used on a retry), the SDK's request-duration metric, then :meth:`validate_response`."""
+        prepared = self.authenticator(prepared)
+        response = self.requests_session.send(prepared, timeout=self.timeout,
+                                              allow_redirects=self.allow_redirects)
+        ok = response.status_code < HTTPStatus.BAD_REQUEST
+        tags: dict[Any, Any] = {metrics.Tag.CONTEXT: context} if context else {}
+        metrics.log(self.metrics_logger, metrics.Point(
+            "timer", metric=metrics.Metric.HTTP_REQUEST_DURATION, value=response.elapsed.total_seconds(),
+            tags={metrics.Tag.STREAM: self.name, metrics.Tag.ENDPOINT: self.path,
+                  metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                  metrics.Tag.STATUS: metrics.Status.SUCCEEDED if ok else metrics.Status.FAILED, **tags}))
+        self.validate_response(response)
+        return response
+
     @property
     def concurrency(self) -> int:
         """Requests one stream may have in flight (``max_concurrency``; 1: one at a time)."""
@@ -354,17 +357,15 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         """The rest of a walk page after page. The next page is requested as soon as the current one is
         verified (its key is then known) and fetched while the current page's records are processed and
         written: still one request in flight."""
-        paginator = WalkPaginator(walk)
-        send = self.request_decorator(self._request)
+        send = self.request_decorator(self.send_prepared)
         with ThreadPoolExecutor(1, "mautic-page") as pool:
-            pending = pool.submit(send, self._prepare_request(context=context, page=paginator), context)
+            pending = pool.submit(send, self.prepare_query(walk.query(), context), context)
             while pending is not None:
                 response = pending.result()
                 count()
                 rows = self.page_rows(walk, response)
-                paginator.advance(response)
-                pending = None if paginator.finished else pool.submit(
-                    send, self._prepare_request(context=context, page=paginator), context)
+                pending = None if walk.finished else pool.submit(
+                    send, self.prepare_query(walk.query(), context), context)
                 yield rows
 
     def read_sliced(self, walk: KeysetPaginator, context: Context | None,
@@ -382,7 +383,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         def request(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             if stop.is_set():  # the walk ended (an error elsewhere): no more tries for this slice
                 raise SliceCancelledError(self.name)
-            return self._request(prepared, context)
+            return self.send_prepared(prepared, context)
 
         send = self.request_decorator(request)
         first = self.verified_page(walk, self.send_query(walk.query(), context, send))
@@ -443,7 +444,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     def send_query(self, query: PageQuery, context: Context | None,
                    send: Callable[..., requests.Response]) -> requests.Response:
         """One query outside a walk's page sequence (a slice's page, the first page, the probe)."""
-        return send(self._prepare_request(context=context, page=QueryPage(query)), context)
+        return send(self.prepare_query(query, context), context)
 
     def largest_id(self, walk: KeysetPaginator, context: Context | None,
                    send: Callable[..., requests.Response]) -> int | None:
@@ -665,4 +666,4 @@ def modified_at(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["MODIFIED_AT", "MauticStream", "QueryPass", "WalkPaginator", "modified_at", "where_time"]
+__all__ = ["MODIFIED_AT", "MauticStream", "QueryPass", "modified_at", "where_time"]

@@ -22,11 +22,12 @@ from singer_sdk.helpers.capabilities import (
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
-from mautic_api.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
-from mautic_api.settings import MAUTIC_SETTINGS, Settings
+from mautic_api.settings import Settings
 from mautic_api.values import ValueFormatError, parse_datetime
 from mautic_api.versions import Capabilities
 from mautic_api.versions import capabilities as version_capabilities
+from mautic_singer.config_schema import MAUTIC_SETTINGS
+from mautic_singer.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
 from tap_mautic.changes import ChangeTracking
 from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.history import build_history_streams
@@ -222,14 +223,14 @@ class TapMautic(MauticPluginMixin, Tap):
     def config_check(self) -> str | None:
         """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced), and
         ``partition_index`` must name one of the ``partition_count`` partitions."""
-        count, index = self._config.get("partition_count", 1), self._config.get("partition_index", 0)
+        count, index = self.config.get("partition_count", 1), self.config.get("partition_index", 0)
         if isinstance(count, int) and isinstance(index, int) and not 0 <= index < count:
             return (f"Setting 'partition_index' must be 0 to partition_count - 1 = {count - 1} "
                     f"(got {index}).")
-        if isinstance(count, int) and count > 1 and not self._config.get("partition_id_span"):
+        if isinstance(count, int) and count > 1 and not self.config.get("partition_id_span"):
             return ("Setting 'partition_id_span' is required with partition_count > 1: the same id span "
                     "(about the largest id today) in every partition's run, so the ranges line up.")
-        start = self._config.get("start_date")
+        start = self.config.get("start_date")
         if start in (None, ""):
             return None
         try:  # the codec's parser: the one the streams read start_date with
