@@ -11,9 +11,10 @@ exceptions below. See the README section "Using the Python client". Needs no sin
 singer-sdk side (the seam, the config schema) is :mod:`mautic_singer`.
 """
 
+from mautic_api.answers import BatchItemResult, ListPage
 from mautic_api.authorize import AuthorizationError
 from mautic_api.catalog import CONTEXTS, Context, get_context
-from mautic_api.client import BatchItemResult, ListPage, MauticClient
+from mautic_api.client import MauticClient
 from mautic_api.contexts import ContextApi
 from mautic_api.errors import (
     AuthError,

@@ -83,6 +83,8 @@ class MauticAuth(AuthBase):
         if r.status_code != 401 or request is None or getattr(request, "_mautic_reauthed", False):
             return r
         used = request.headers.get("Authorization")
+        if isinstance(used, bytes):
+            used = used.decode("latin-1")
         try:
             renewed = self.reauthenticate(used)
         except MauticError as exc:  # keep the original 401 for the caller to map; say why renewal failed

@@ -129,7 +129,8 @@ class MauticClient:
         return getattr(self.session, "mautic_version", None)
 
     def secrets(self) -> list[str]:
-        auth_secrets = self.auth.secrets() if hasattr(self.auth, "secrets") else []
+        own = getattr(self.auth, "secrets", None)
+        auth_secrets: list[str] = own() if callable(own) else []
         return [*self.settings.secrets(), *auth_secrets]
 
     def context(self, context: str | Context) -> ContextApi:
@@ -436,7 +437,8 @@ class MauticClient:
     @staticmethod
     def _item(ctx: Context, body: Any) -> dict[str, Any]:
         if isinstance(body, dict) and isinstance(body.get(ctx.item_key), dict):
-            return body[ctx.item_key]
+            item: dict[str, Any] = body[ctx.item_key]
+            return item
         if isinstance(body, dict) and ctx.item_key not in body:
             return body  # reports' get returns the report data, users/self a bare object
         raise MauticAPIError(f"answer for {ctx.name} holds no {ctx.item_key!r} item")

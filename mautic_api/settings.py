@@ -205,7 +205,7 @@ def normalize_config(
             f"{_names(needed)}."
         )
 
-    expires = out.get("access_token_expires")
+    expires: Any = out.get("access_token_expires")
     if not _blank(expires):
         try:
             out["access_token_expires"] = int(float(expires))
@@ -216,7 +216,7 @@ def normalize_config(
     else:
         out.pop("access_token_expires", None)
 
-    timeout = out.get("request_timeout")
+    timeout: Any = out.get("request_timeout")
     if _blank(timeout):
         out["request_timeout"] = DEFAULT_TIMEOUT
     else:
@@ -229,7 +229,7 @@ def normalize_config(
                 f"Setting 'request_timeout' must be a positive number of seconds, at most {MAX_TIMEOUT:g}."
             )
 
-    retries = out.get("max_retries")
+    retries: Any = out.get("max_retries")
     if _blank(retries):
         out["max_retries"] = DEFAULT_MAX_RETRIES
     else:
@@ -243,7 +243,7 @@ def normalize_config(
                 "exponentially: more would wait for days)."
             )
 
-    budget = out.get("max_retry_seconds")
+    budget: Any = out.get("max_retry_seconds")
     if _blank(budget):
         out["max_retry_seconds"] = DEFAULT_MAX_RETRY_SECONDS
     else:
@@ -320,7 +320,8 @@ class Settings:
         cls, config: Mapping[str, Any], logger: logging.Logger | None = None, *, advise: bool = True
     ) -> Settings:
         norm = normalize_config(config, logger, advise=advise)
-        return cls(**{name: norm.get(name) for name in SETTING_NAMES if norm.get(name) is not None})
+        given: dict[str, Any] = {name: norm[name] for name in SETTING_NAMES if norm.get(name) is not None}
+        return cls(**given)
 
     def __repr__(self) -> str:  # never show secrets
         shown = {

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """A Mautic 5.1.0 simulator: a real HTTP server on loopback, backed by SQLite, with seeded data and faults.
 
 ``mautic_version`` ("5.1", "5.2", "6.0", "7.1") switches on what later versions do differently
@@ -19,8 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from mautic_sim.app import Mautic
-from mautic_sim.seed import install
-from mautic_sim.seed import seed as seed_data
+from mautic_sim.seed import install, seed_data
 from mautic_sim.server import Faults, SimServer, parse_logged_bodies, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Deterministic seed data: a fresh Mautic install plus, for ``contacts > 0``, realistic data at scale.
 
 Bulk rows go in with ``executemany`` inside one transaction (100,000 contacts in seconds). Entities are made
@@ -62,7 +61,7 @@ def install(app: Mautic) -> None:
         g.backends["reports"].insert(r)
 
 
-def seed(app: Mautic, contacts: int, seed_value: int) -> None:
+def seed_data(app: Mautic, contacts: int, seed_value: int) -> None:
     """Seed ``contacts`` contacts and the entities and event rows that scale with them."""
     if contacts <= 0:
         return

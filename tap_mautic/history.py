@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautic_api.paging import KeysetPaginator, Paginator
 from mautic_api.php_serial import PhpObject, PhpSerialError, loads
-from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass
+from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass
 from tap_mautic.fields import DATETIME, INTEGER, STRING, converter_for, field_schema, to_datetime
 from tap_mautic.schemas import object_schema
 from tap_mautic.streams import StatsStream

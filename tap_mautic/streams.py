@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mautic_api import php_serial
 from mautic_api.answers import ListAnswerShape
 from mautic_api.catalog import get_context
 from mautic_api.errors import MauticError, PermissionDeniedError
@@ -23,9 +24,9 @@ from mautic_api.paging import (
     Paginator,
 )
 from mautic_api.php_serial import PhpSerialError
-from mautic_api.php_serial import loads as php_loads
+from mautic_api.values import wire_datetime  # Mautic's `where` value for a timestamp
+from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass, StreamTap, modified_at
 from tap_mautic.changes import id_batches
-from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
 from tap_mautic.schemas import (
     COMPANY_SPEC,
@@ -42,7 +43,6 @@ from tap_mautic.schemas import (
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_mautic.tap import TapMautic
 
 # stream -> (catalog context, incremental on dateModified/dateAdded?, permission Mautic checks)
 ENTITY_STREAMS: dict[str, tuple[str, bool, str]] = {
@@ -149,7 +149,7 @@ class EntityStream(MauticStream):
     modified_column: str | None = None
     added_column: str | None = None
 
-    def __init__(self, tap: TapMautic, *, modified_column: str | None = None, added_column: str | None = None,
+    def __init__(self, tap: StreamTap, *, modified_column: str | None = None, added_column: str | None = None,
                  **kwargs: Any) -> None:
         self.modified_column = modified_column
         self.added_column = added_column
@@ -170,7 +170,7 @@ class EntityStream(MauticStream):
         if not isinstance(self, CustomFieldStream) and not tracking.instance_moves_date_modified():
             # updates do not move dateModified (Mautic 6.0+): a small context is read in full
             return [QueryPass("all (dateModified not moved by updates)", list(base), self.base_check)]
-        when = where_time(start)
+        when = wire_datetime(start)
         floor = start.replace(microsecond=0)
 
         def created_since(row: Mapping[str, Any]) -> bool:
@@ -233,7 +233,7 @@ class CustomFieldStream(EntityStream):
 
     audit_object = "lead"
 
-    def __init__(self, tap: TapMautic, *, field_aliases: list[str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, field_aliases: list[str], **kwargs: Any) -> None:
         self.field_aliases = field_aliases
         self._shape: ListAnswerShape | None = None
         super().__init__(tap, **kwargs)
@@ -322,7 +322,7 @@ class CustomFieldStream(EntityStream):
                 {"col": "bundle", "expr": "eq", "val": "lead"},
                 {"col": "object", "expr": "eq", "val": self.audit_object},
                 {"col": "action", "expr": "eq", "val": "delete"},
-                {"col": "date_added", "expr": "gte", "val": where_time(start)},
+                {"col": "date_added", "expr": "gte", "val": wire_datetime(start)},
             ], label=self.label(), error=MauticError, messages={
                 "order": "{label}: audit_log answer does not match the delete filter (ids out of order); "
                          "refusing to continue.",
@@ -356,7 +356,7 @@ class StatsStream(MauticStream):
     # Id-ordered tables are resumable: emit STATE about once per default page, not once per 10,000 records.
     STATE_MSG_FREQUENCY = 200
 
-    def __init__(self, tap: TapMautic, *, table: str, columns: list[str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, table: str, columns: list[str], **kwargs: Any) -> None:
         self.table = table
         self.columns = columns
         self.date_column = next((c for c in _DATE_COLUMN_PREFERENCE if c in columns), None)
@@ -405,7 +405,7 @@ class StatsStream(MauticStream):
             start = to_datetime(self.config["start_date"])
             if start:
                 return [{"col": self.date_column, "expr": "gte",
-                         "val": where_time(datetime.fromisoformat(start))}]
+                         "val": wire_datetime(datetime.fromisoformat(start))}]
         return []
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
@@ -478,7 +478,7 @@ class DeletionsStream(StatsStream):
         "merged_into": INTEGER,
     }
 
-    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, **kwargs: Any) -> None:
         self._merged: dict[int, int | None] = {}  # loser id -> victor, from the merge rows read so far
         super().__init__(tap, **kwargs)
 
@@ -515,7 +515,7 @@ def merged_into_of(details: Any) -> int | None:
     if not isinstance(details, str):
         return None
     try:
-        value = php_loads(details)
+        value = php_serial.loads(details)
     except PhpSerialError:
         return None
     victor = value.get("merged_into") if isinstance(value, dict) else None
@@ -553,7 +553,7 @@ class CompositeStatsStream(StatsStream):
 
     id_partitioned = False
 
-    def __init__(self, tap: TapMautic, *, key: tuple[str, str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, key: tuple[str, str], **kwargs: Any) -> None:
         self.key = key
         super().__init__(tap, primary_keys=key, **kwargs)
 
@@ -626,7 +626,7 @@ def _custom_field_properties(fields: list[dict[str, Any]], fixed: dict[str, Any]
     return props, aliases
 
 
-def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
+def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
     """Every stream of the tap but the history ones (tap_mautic.history), from the catalog of contexts and
     what the instance reports at discovery (``tables``: /api/stats, read here when not given)."""
     streams: list[MauticStream] = []

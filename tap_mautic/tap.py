@@ -20,16 +20,16 @@ from singer_sdk.helpers.capabilities import (
     TapCapabilities,
 )
 
+from mautic_api import versions
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
 from mautic_api.settings import Settings
 from mautic_api.values import ValueFormatError, parse_datetime
 from mautic_api.versions import Capabilities
-from mautic_api.versions import capabilities as version_capabilities
 from mautic_singer.config_schema import MAUTIC_SETTINGS
 from mautic_singer.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
+from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.changes import ChangeTracking
-from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.history import build_history_streams
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
@@ -184,7 +184,7 @@ class TapMautic(MauticPluginMixin, Tap):
         """What this run may rely on, from the ``Mautic-Version`` header of the clock call."""
         self.server_start_time()
         version = getattr(self, "_mautic_version", None) or self.client.version
-        return version_capabilities(version)
+        return versions.capabilities(version)
 
     # ----------------------------------------------------------------------------- discovery
 

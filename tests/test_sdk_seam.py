@@ -21,7 +21,7 @@ from mautic_singer.sdk import (
     MauticStreamSeam,
     MauticTargetSeam,
 )
-from tap_mautic.client import MauticStream
+from tap_mautic.base_stream import MauticStream
 from tap_mautic.tap import TapMautic
 from target_mautic.reader import MauticSingerReader
 from target_mautic.sinks import SINK_CLASSES

@@ -109,7 +109,6 @@ def test_no_import_cycles_among_the_project_modules():
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
 
 
-@pytest.mark.xfail(strict=True, reason="the TYPE_CHECKING cycles are removed in the next commit")
 def test_no_import_cycles_in_the_layered_packages_even_for_type_checking():
     found = modules()
     known = set(found)

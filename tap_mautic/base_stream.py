@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import backoff
@@ -38,6 +38,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import PageContext
 
+from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
 from mautic_api.paging import (
@@ -49,7 +50,6 @@ from mautic_api.paging import (
     split_ids,
 )
 from mautic_api.retry import wait_generator
-from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
 from mautic_singer.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from tap_mautic.checkpoint import (
     CHECKPOINT_KEY,
@@ -68,7 +68,48 @@ from tap_mautic.slices import SlicePage, read_in_order
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_mautic.tap import TapMautic
+
+class ChangeTracker(Protocol):
+    """What the streams use of the run's change detection (:class:`tap_mautic.changes.ChangeTracking`)."""
+
+    audit_denied: bool
+
+    def instance_moves_date_modified(self) -> bool: ...
+
+    def uses_audit_log(self) -> bool: ...
+
+    def changed_ids(self, stream: str, audit_object: str, start: datetime,
+                    page_size: int) -> set[int] | None: ...
+
+    def merges_after(self, audit_id: int, page_size: int) -> list[tuple[int, int, int | None]] | None: ...
+
+    def cached_merge_rows(self, audit_id: int) -> list[dict[str, Any]] | None: ...
+
+    def remember_merge_rows(self, audit_id: int, rows: list[dict[str, Any]]) -> None: ...
+
+    def full_read_due(self, state: dict[str, Any], every: int) -> bool: ...
+
+    def count_run(self, state: dict[str, Any], full: bool) -> None: ...
+
+
+class StreamTap(Protocol):
+    """What a stream uses of its tap (:class:`tap_mautic.tap.TapMautic` is the one): the streams are built
+    by the tap, so they name the services they need, not the tap module (no import circle)."""
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def client(self) -> MauticClient: ...
+
+    @property
+    def change_tracking(self) -> ChangeTracker: ...
+
+    def server_start_time(self) -> datetime: ...
+
+    def custom_fields(self, object_: str) -> list[dict[str, Any]]: ...
+
+    def stats_tables(self) -> dict[str, list[str]]: ...
 
 
 DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per stream (measured: README "Performance")
@@ -132,7 +173,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
 
     def __init__(
         self,
-        tap: TapMautic,
+        tap: StreamTap,
         *,
         name: str,
         path: str,
@@ -147,7 +188,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         self.supports_minimal = supports_minimal
         if permission:
             self.permission = permission
-        super().__init__(tap, name=name, schema=schema, path=path)
+        # a StreamTap is always a singer-sdk Tap (TapMautic): the Protocol names only what the stream uses
+        super().__init__(tap, name=name, schema=schema, path=path)  # type: ignore[arg-type]
         self.primary_keys = list(primary_keys)
         self.replication_key = replication_key
         self._tap_ref = tap
@@ -161,7 +203,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     # ----------------------------------------------------------------------------------- settings
 
     @property
-    def tap(self) -> TapMautic:
+    def tap(self) -> StreamTap:
         return self._tap_ref
 
     @property
@@ -666,4 +708,4 @@ def modified_at(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["MODIFIED_AT", "MauticStream", "QueryPass", "modified_at", "where_time"]
+__all__ = ["MODIFIED_AT", "ChangeTracker", "MauticStream", "QueryPass", "StreamTap", "modified_at"]
