@@ -32,6 +32,7 @@ class ListAnswerShape:
             sub = _struct(f"Trimmed{n}", dict.fromkeys(kept, Any), forbid_unknown=False)
             types[key] = sub | list[Any] | None  # Mautic sends [] for an empty object
         item = _struct("Item", types, forbid_unknown=True)
+        # [valid-type] below: a msgspec Struct built at run time
         page = _struct("Page", {"total": Any, list_key: dict[str, item] | list[item]},  # type: ignore[valid-type]
                        forbid_unknown=True)
         self._decoder = msgspec.json.Decoder(page)
@@ -43,7 +44,7 @@ class ListAnswerShape:
             page = self._decoder.decode(content)
         except (msgspec.ValidationError, msgspec.DecodeError):
             return None
-        return msgspec.to_builtins(page)  # type: ignore[no-any-return]
+        return msgspec.to_builtins(page)  # type: ignore[no-any-return]  # to_builtins is typed Any
 
 
 def _struct(name: str, types: Mapping[str, Any], *, forbid_unknown: bool) -> Any:

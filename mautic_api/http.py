@@ -107,6 +107,7 @@ def response_json(response: requests.Response, shape: ListAnswerShape | None = N
     content_type = (response.headers.get("Content-Type") or "").lower()
     if response.content and content_type.startswith(("application/zip", "application/octet-stream")):
         result_bin: tuple[bool, Any] = (True, response.content)  # a theme download: not JSON by design
+        # [attr-defined] below: the decoded body is cached on the response
         response._mautic_decoded = result_bin  # type: ignore[attr-defined]
         return result_bin
     if response.content and (response.encoding or "").lower().replace("_", "-") in _UTF8:
@@ -117,6 +118,7 @@ def response_json(response: requests.Response, shape: ListAnswerShape | None = N
         except msgspec.DecodeError:
             pass
         else:
+            # [attr-defined] below: the decoded body is cached on the response
             response._mautic_decoded = decoded  # type: ignore[attr-defined]
             return decoded
     text = response.text if response.content else ""
@@ -127,6 +129,7 @@ def response_json(response: requests.Response, shape: ListAnswerShape | None = N
             result = (True, jsonlib.loads(text))
         except ValueError:
             result = (False, text)
+    # [attr-defined] below: the decoded body is cached on the response
     response._mautic_decoded = result  # type: ignore[attr-defined]
     return result
 
@@ -229,6 +232,7 @@ class WholeBodyAdapter(requests.adapters.HTTPAdapter):
     BODY_CHUNK = 1 << 20
 
     # [override]: the adapter's keyword arguments are passed on as they are, not re-declared
+    # [override] below: passes the adapter's keyword arguments on
     def send(self, request: requests.PreparedRequest, stream: bool = False,  # type: ignore[override]
              **kwargs: Any) -> requests.Response:
         response = super().send(request, stream=stream, **kwargs)
@@ -396,6 +400,7 @@ def send(
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch,
                                      warned=getattr(session, "warned", None))
             if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
+                # [attr-defined] below: a figure carried by the response
                 response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]
             return response, body
         except MauticError as exc:

@@ -84,7 +84,7 @@ class Simulator:
         if self.tls:
             from mautic_sim.tls import make_certificate, server_context
 
-            self._certdir = tempfile.mkdtemp(prefix="mautic-sim-tls-")
+            self._certdir: str | None = tempfile.mkdtemp(prefix="mautic-sim-tls-")
             self.cert_file, key_file = make_certificate(self._certdir, self.host)
             self._server.socket = server_context(self.cert_file, key_file).wrap_socket(
                 self._server.socket, server_side=True)
@@ -98,8 +98,9 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if getattr(self, "_certdir", None):
-            shutil.rmtree(self._certdir, ignore_errors=True)
+        certdir = getattr(self, "_certdir", None)
+        if certdir:
+            shutil.rmtree(certdir, ignore_errors=True)
             self._certdir = None
         if self._tmpdir:
             with contextlib.suppress(Exception):

@@ -83,7 +83,8 @@ class ContactResources:
 
     def activity(self, req: Request, lead_id: int | None) -> Response:
         q = req.query
-        filters = q.get("filters") if isinstance(q.get("filters"), dict) else {}
+        given = q.get("filters")
+        filters = given if isinstance(given, dict) else {}
         include = phpquery.as_list(filters.get("includeEvents"))
         exclude = phpquery.as_list(filters.get("excludeEvents"))
         date_from, date_to = filters.get("dateFrom"), filters.get("dateTo")
@@ -137,7 +138,7 @@ class ContactResources:
         total = len(events)
         page_events = events[(page - 1) * limit: page * limit]
         tpl = RECORDED["bodies"]["activity_all"]
-        filt = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
+        filt: dict[str, Any] = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
         if date_from:
             filt = {"dateFrom": date_from, "dateTo": date_to, **filt}
         return Response(200, {"events": page_events, "filters": filt, "order": order[:2] if len(order) >= 2 else ["timestamp", "DESC"],

@@ -409,7 +409,7 @@ class Extras(ContactResources, SmallContexts):
                 "utm_medium": b.get("utm_medium"), "utm_source": b.get("utm_source"), "utm_term": b.get("utm_term")})
             self.store.update("leads", lead["id"], {"last_active": self._now()})
             if b.get("useragent") or b.get("user_agent"):  # Mautic records the visitor's device (seen in 533)
-                dev = {k: None for k in RECORDED["templates"]["devices"]}
+                dev: dict[str, Any] = {k: None for k in RECORDED["templates"]["devices"]}
                 dev.update({"lead": {"id": lead["id"]}, "device": "", "deviceBrand": "", "deviceModel": ""})
                 self.app.generic.backends["devices"].insert(dev)
             row = self._touch(lead["id"])

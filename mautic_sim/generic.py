@@ -222,7 +222,8 @@ class JsonBackend:
     def update(self, eid: int, e: dict[str, Any]) -> None:
         self.store.execute(f'UPDATE "{self.table}" SET data = ? WHERE id = ?', (json.dumps(e), eid))
         if self.table == "lead_devices":  # the devices context is also the lead_devices stats table
-            lead = e.get("lead") if isinstance(e.get("lead"), dict) else {}
+            given = e.get("lead")
+            lead = given if isinstance(given, dict) else {}
             self.store.execute(
                 "UPDATE lead_devices SET lead_id = ?, device = ?, device_brand = ?, device_model = ?, device_os_name = ?, "
                 "device_os_shortname = ?, device_os_version = ?, device_os_platform = ?, "
@@ -378,7 +379,7 @@ class Generic:
         """A nested element (form field, trigger event, filter) in the recorded element's key set."""
         if not isinstance(item, dict):
             return item
-        out = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
+        out: dict[str, Any] = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
         for k, v in item.items():
             if k in tpl or not tpl:
                 tv = tpl.get(k)

@@ -135,7 +135,8 @@ class OAuthAuthorize:
             return self._page(_consent_page(params))
         form = self.app.body(req)
         form = form if isinstance(form, dict) else {}
-        fields = form.get(FORM) if isinstance(form.get(FORM), dict) else {}
+        given = form.get(FORM)
+        fields = given if isinstance(given, dict) else {}
         params = {**{k: str(v) for k, v in fields.items() if v not in (None, "")}, **params}
         if params.get("client_id") != self.app.client_id:
             raise _oauth_error(400, "Unknown client", "invalid_client")

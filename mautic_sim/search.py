@@ -130,6 +130,7 @@ class SearchQueries:
         tok = tok.lstrip("!")
         lead = catchall is CONTACT_CATCHALL
         cols = set(self.store.columns("leads" if lead else "companies"))
+        params: list[Any]
         sql, params = "", []
         if tok.startswith('"') and tok.endswith('"') and len(tok) >= 2:
             phrase = tok[1:-1]

@@ -30,7 +30,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -126,6 +126,7 @@ class MauticConfigMixin:
             message = f"Setting '{wrong_type[0]}' must be a string (its value is not shown: it is a secret)."
             raise ConfigValidationError(message, errors=[message])
         try:
+            # [misc] below: super() of a mixin: the SDK class after it
             errors = super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
         except ConfigValidationError as exc:
             secrets = [str(self._config[k]) for k in SECRET_SETTINGS if self._config.get(k) not in (None, "")]
@@ -155,6 +156,7 @@ class MauticStreamSeam:
     stream_maps: Any
     effective_schema: dict
     replication_key: str | None
+    is_timestamp_replication_key: bool
     TYPE_CONFORMANCE_LEVEL: Any
     _stream_version: Any
     state_manager: Any
@@ -169,13 +171,15 @@ class MauticStreamSeam:
     def emit_state_now(self) -> None:
         """Write a STATE message now (a mid-stream checkpoint), not at singer-sdk's next flush."""
         self.state_manager.is_flushed = False
+        # [attr-defined] below: singer-sdk private, pinned by test_sdk_seam
         self._write_state_message()  # type: ignore[attr-defined]
 
-    def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[Any]:
+    def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage, None, None]:
         """singer-sdk's RECORD messages, without its per-record deselection walk when the catalog selects
         every property and type conformance is off (the tap's case; that walk was 6 % of a contacts sync):
         the record then goes to the stream maps as it is. Otherwise the SDK's own."""
         if self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE or not self._every_property_selected():
+            # [misc] below: super() of a mixin: the SDK class after it
             yield from super()._generate_record_messages(record)  # type: ignore[misc]
             return
         for stream_map in self.stream_maps:
@@ -202,7 +206,7 @@ class MauticStreamSeam:
         key = self.replication_key
         if key and self.is_timestamp_replication_key:
             latest_record = {**latest_record, key: self.bookmark_cap().isoformat()}
-        super()._increment_stream_state(  # type: ignore[misc]
+        super()._increment_stream_state(  # type: ignore[misc]  # super() of a mixin: the SDK class after it
             latest_record, context=context)
 
 
@@ -256,6 +260,8 @@ class MauticPluginMixin(MauticConfigMixin):
     single-use refresh token spent once), one Mautic-Version, advice logged once.
     """
 
+    config: Mapping[str, Any]  # singer-sdk's PluginBase.config
+
     @cached_property
     def client(self) -> MauticClient:
         # The config was validated (and advised on) by the plugin: the client need not advise again.
@@ -287,7 +293,7 @@ class MauticStreamMixin:
         return self.mautic_client.auth
 
     @property
-    def timeout(self) -> float:  # type: ignore[override]
+    def timeout(self) -> float:
         return self.mautic_client.settings.request_timeout
 
     @property
@@ -359,6 +365,7 @@ class MauticSinkSeam:
                 self.mark_invalid(record, f"record does not match the stream's schema: {exc.error_message}")
                 return record
         try:
+            # [attr-defined] below: singer-sdk private, pinned by test_sdk_seam
             self._parse_timestamps_in_record(  # type: ignore[attr-defined]
                 record=record, schema=self.schema, treatment=self.datetime_error_treatment
             )
@@ -379,6 +386,7 @@ class MauticSinkSeam:
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Keep a declared ``_sdc_deleted_at`` in the schema (it is parsed and validated like any column)."""
         declared = self.schema.get("properties", {}).get("_sdc_deleted_at")
+        # [misc] below: super() of a mixin: the SDK class after it
         super()._remove_sdc_metadata_from_schema()  # type: ignore[misc]
         if declared is not None:
             self.schema["properties"]["_sdc_deleted_at"] = declared
@@ -386,6 +394,7 @@ class MauticSinkSeam:
     def _remove_sdc_metadata_from_record(self, record: dict) -> None:
         """Keep ``_sdc_deleted_at``: it is how a record asks for a removal."""
         deleted_at = record.get("_sdc_deleted_at")
+        # [misc] below: super() of a mixin: the SDK class after it
         super()._remove_sdc_metadata_from_record(record)  # type: ignore[misc]
         if deleted_at is not None:
             record["_sdc_deleted_at"] = deleted_at
@@ -430,12 +439,14 @@ class MauticTargetSeam:
         problem = self.config_problem() if raise_errors else None
         if problem is not None:
             raise ConfigValidationError(problem, errors=[problem])
+        # [misc] below: super() of a mixin: the SDK class after it
         return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
 
     def _write_state_message(self, state: dict) -> None:
         if not self.state_allowed():
             return
         self.before_state()
+        # [misc] below: super() of a mixin: the SDK class after it
         super()._write_state_message(state)  # type: ignore[misc]
 
     @classmethod
@@ -443,6 +454,7 @@ class MauticTargetSeam:
         """The target's own errors end the run with one clear line and exit code 1, no traceback."""
         cls.before_invoke()
         try:
+            # [misc] below: super() of a mixin: the SDK class after it
             super().invoke(*args, **kwargs)  # type: ignore[misc]
         except SystemExit:
             raise

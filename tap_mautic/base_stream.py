@@ -23,8 +23,8 @@ than two pages is cut into id ranges read at the same time and emitted in id ord
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -37,6 +37,7 @@ from singer_sdk import RESTStream, metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import PageContext
+from typing_extensions import override
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
@@ -144,7 +145,7 @@ class QueryPass:
 
     label: str
     where: list[dict[str, Any]] = field(default_factory=list)
-    check: Callable[[dict[str, Any]], bool] | None = None
+    check: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -160,11 +161,13 @@ class Page:
         return len(self.rows) < self.size
 
 
-class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
+# [misc]: MauticStreamMixin.timeout is float seconds (mautic_api's request_timeout); singer-sdk declares int
+# [misc] below: see the comment above
+class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # type: ignore[misc]
     """A Mautic list endpoint read with keyset paging, the shared session and the shared error policy."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # post_process types and filters (see below)
-    primary_keys: tuple[str, ...] = ("id",)
+    primary_keys: Sequence[str] = ("id",)
     list_key: str = ""
     supports_minimal: bool = False
     permission: str = "view access to this context"
@@ -189,6 +192,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         if permission:
             self.permission = permission
         # a StreamTap is always a singer-sdk Tap (TapMautic): the Protocol names only what the stream uses
+        # [arg-type] below: see the comment above
         super().__init__(tap, name=name, schema=schema, path=path)  # type: ignore[arg-type]
         self.primary_keys = list(primary_keys)
         self.replication_key = replication_key
@@ -237,6 +241,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     # ----------------------------------------------------------------------------- HTTP plumbing
     # Session, authenticator, url_base, timeout and max tries come from mautic_api's MauticStreamMixin.
 
+    @override
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
         """singer-sdk's retry loop around ``func``, with mautic_api's reading of its failures.
 
@@ -266,7 +271,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                 try:
                     return func(prepared, context)
                 except requests.RequestException as exc:
-                    mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                    path = urlsplit(str(prepared.url or "")).path
+                    mapped = transport_error(exc, prepared.method or "GET", path)
                     if isinstance(mapped, ConfigurationError):
                         raise sdk_error(mapped) from None
                     raise
@@ -274,7 +280,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             try:
                 return retried(attempt)(prepared, context)
             except requests.RequestException as exc:
-                mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                path = urlsplit(str(prepared.url or "")).path
+                mapped = transport_error(exc, prepared.method or "GET", path)
                 raise self.stream_error(self.gave_up(mapped, attempts)) from None
             except RetriableAPIError as exc:
                 cause = exc.__cause__ if isinstance(exc.__cause__, MauticError) else MauticError(str(exc))
@@ -288,19 +295,21 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         exc.args = (f"{exc.args[0] if exc.args else exc} (gave up after {attempts} attempts)",)
         return exc
 
-    def backoff_wait_generator(self) -> Iterator[float]:  # type: ignore[override]
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """mautic_api's policy (server-requested wait, else jittered exponential), scaled by
         ``backoff_factor``."""
         factor = float(self.config.get("backoff_factor") or 1.0)
         return wait_generator(factor=factor, max_value=60.0 * factor,
                               budget=self.mautic_client.settings.max_retry_seconds)
 
+    @override
     def backoff_handler(self, details: Any) -> None:
         exc = details.get("exception")
         if isinstance(exc, requests.RequestException):  # mautic_api's words, not the raw requests text
             request = exc.request
             exc = transport_error(exc, (request.method if request else None) or "GET",
-                                  urlsplit((request.url if request else None) or "").path)
+                                  urlsplit(str((request.url if request else None) or "")).path)
         self.logger.warning(
             "Stream '%s': %s; retry %d/%d in %.1f s", self.name,
             str(exc).splitlines()[0][:300] if exc else "?",
@@ -342,6 +351,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             params["minimal"] = 1
         return params
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """PHP-bracket query (``where[0][col]=id``) of the walk's next query."""
         return dict(php_query(self.page_params(next_page_token)))
@@ -387,9 +397,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         ``max_concurrency`` > 1."""
         with self.get_http_request_counter() as counter:
             counter.with_context(context)
-            sliceable = (self.concurrency > 1 and isinstance(walk, KeysetPaginator) and walk.stop_at is None
-                         and not walk.trust_total)
-            if sliceable:
+            if (self.concurrency > 1 and isinstance(walk, KeysetPaginator) and walk.stop_at is None
+                    and not walk.trust_total):
                 yield from self.read_sliced(walk, context, counter.increment)
             else:
                 yield from self.read_sequential(walk, context, counter.increment)
@@ -401,7 +410,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         written: still one request in flight."""
         send = self.request_decorator(self.send_prepared)
         with ThreadPoolExecutor(1, "mautic-page") as pool:
-            pending = pool.submit(send, self.prepare_query(walk.query(), context), context)
+            pending: Future[requests.Response] | None = pool.submit(
+                send, self.prepare_query(walk.query(), context), context)
             while pending is not None:
                 response = pending.result()
                 count()
@@ -546,16 +556,18 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                 )
         return [dict(row) for row in rows]
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """The records of one answer (unverified: streams read pages through :meth:`read_walk`)."""
         return self.extract_rows(response_json(response)[1])
 
     # ---------------------------------------------------------------------------------- records
 
-    def query_passes(self, context: Context | None) -> list[QueryPass]:
+    def query_passes(self, context: Context | None) -> Iterable[QueryPass]:
         """The walks one sync makes over the list (one unfiltered walk by default)."""
         return [QueryPass("all")]
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Run each pass with keyset paging, de-duplicating by primary key within the run.
 
@@ -643,6 +655,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         """Records after the passes (deletion markers)."""
         return ()
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         for name in self.drop_properties:
             row.pop(name, None)
@@ -673,6 +686,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
 
     # ------------------------------------------------------------------------------ incremental
 
+    @override
     def get_replication_key_signpost(self, context: Context | None = None) -> datetime | None:
         """The bookmark never passes the server's time at the start of the run (changes during it are
         re-read next time)."""

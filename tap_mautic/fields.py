@@ -103,7 +103,8 @@ class RecordConverter:
             try:
                 record[name] = reader(value)
             except (Unconvertible, TypeError, ValueError, OverflowError):
-                record[name] = self.unconvertible(name, value, record_id)
+                self.unconvertible(name, value, record_id)
+                record[name] = None
         return record
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from typing_extensions import override
 
 from mautic_api import php_serial
 from mautic_api.answers import ListAnswerShape
@@ -197,6 +200,7 @@ class EntityStream(MauticStream):
                       [*base, {"col": self.modified_column, "expr": "gte", "val": when}], modified_since),
         ]
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if self.replication_key == MODIFIED_AT and MODIFIED_AT not in row:
             row[MODIFIED_AT] = modified_at(row)
@@ -216,6 +220,7 @@ class FormsStream(EntityStream):
 
     id_partitioned = False
 
+    @override
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
         return {"form_id": record["id"]}
 
@@ -258,6 +263,7 @@ class CustomFieldStream(EntityStream):
             return row.get("dateIdentified") is not None
         return True
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if row.get(DELETED_AT) is not None:
             # A deletion marker is exactly {id, _sdc_deleted_at}: an explicit null for every other property
@@ -363,10 +369,12 @@ class StatsStream(MauticStream):
         super().__init__(tap, **kwargs)
 
     @property
+    @override
     def is_sorted(self) -> bool:
         """Id-ordered incremental tables advance their bookmark as they go (resumable mid-stream)."""
         return self.replication_key == "id"
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         for column in self.columns:  # every column in every record, null when the answer left it out
             row.setdefault(column, None)
@@ -448,7 +456,7 @@ class StatsStream(MauticStream):
                     walk = KeysetPaginator(
                         page_size=self.page_size, label=self.label(), error=FilterIgnoredError, upper=start,
                         where=[{"col": "lead_id", "expr": "in", "val": ",".join(map(str, batch))}],
-                        check=lambda row, wanted=wanted: _int_or_none(row.get("lead_id")) in wanted,
+                        check=partial(_lead_in, wanted),
                         what=f"rows of {len(batch)} merged contacts")
                     for rows in self.read_pages(walk, context):
                         yield from rows
@@ -492,6 +500,7 @@ class DeletionsStream(StatsStream):
             messages={"check": "{label}: Mautic ignored the filter 'action in delete,merge' (audit_log row "
                                "id {got}); refusing to continue."})
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if row.get("action") == "merge":
             if row.get("object") == "lead" and row.get("object_id") is not None:
@@ -586,6 +595,7 @@ class FormSubmissionsResultsStream(MauticStream):
     def page_params(self, query: PageQuery) -> dict[str, Any]:
         return {"start": query.start or 0, "limit": query.limit}
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         form_id = (context or {}).get("form_id")
         lead = row.get("lead")
@@ -600,6 +610,11 @@ class FormSubmissionsResultsStream(MauticStream):
 
 
 # ---------------------------------------------------------------------------------------- builder
+
+
+def _lead_in(wanted: frozenset[int], row: Mapping[str, Any]) -> bool:
+    """Whether a stats row belongs to one of the ``wanted`` contacts (its ``lead_id``)."""
+    return _int_or_none(row.get("lead_id")) in wanted
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -645,7 +660,7 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
             added_column=ctx.added_column if rep_key else None,
         ))
 
-    for name, cls, spec, obj, permission in (
+    for name, custom_cls, spec, obj, permission in (
         ("contacts", ContactsStream, CONTACT_SPEC, "contact", "lead:leads:viewown/viewother"),
         ("companies", CompaniesStream, COMPANY_SPEC, "company", "lead:leads:viewother"),
     ):
@@ -655,7 +670,7 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
             fixed.update(CONTACT_RELATIONS)
         custom, aliases = _custom_field_properties(tap.custom_fields(obj), fixed)
         props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
-        streams.append(cls(
+        streams.append(custom_cls(
             tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
             replication_key=MODIFIED_AT, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column or "date_modified",
@@ -678,7 +693,7 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
             continue
         props = {col: stats_column_schema(col) for col in columns}
         permission = "an administrator role" if table == "audit_log" else "lead:leads:viewown/viewother"
-        common = {"name": table, "path": f"/stats/{table}", "list_key": "stats",
+        common: dict[str, Any] = {"name": table, "path": f"/stats/{table}", "list_key": "stats",
                   "permission": permission, "table": table, "columns": columns}
         if table in COMPOSITE_KEYS:
             key = COMPOSITE_KEYS[table]

@@ -19,6 +19,7 @@ from singer_sdk.helpers.capabilities import (
     PluginCapabilities,
     TapCapabilities,
 )
+from typing_extensions import override
 
 from mautic_api import versions
 from mautic_api.client import MauticClient
@@ -210,6 +211,7 @@ class TapMautic(MauticPluginMixin, Tap):
             tables.setdefault(table, RECORDED_TABLE_COLUMNS[table])
         return tables
 
+    @override
     def discover_streams(self) -> list:
         tables = self.stats_tables()
         streams = [*build_streams(self, tables), *build_history_streams(self, tables)]
@@ -240,6 +242,7 @@ class TapMautic(MauticPluginMixin, Tap):
                     f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
         return None
 
+    @override  # type: ignore[misc]  # final in singer-sdk; this only adds a warning first
     def sync_all(self) -> None:
         """A catalog that selects streams this tap does not have would sync nothing, silently: say so."""
         catalog = self.input_catalog
@@ -266,7 +269,8 @@ class TapMautic(MauticPluginMixin, Tap):
         return f"Connected to Mautic {version} at {scrub_url(client.base_url)} as {who}."
 
     @classmethod
-    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """``--test``: one cheap call reporting the Mautic version (``--test=schema`` as in the SDK)."""
         if value != "all":
             super().cb_test(ctx, param, value)
@@ -279,6 +283,7 @@ class TapMautic(MauticPluginMixin, Tap):
         ctx.exit()
 
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         return MauticCommand.of(super().get_singer_command(), one_line=TAP_ONE_LINE_ERRORS)
 
