@@ -1,7 +1,6 @@
-# ruff: noqa: E501
 """Simulator benchmark: start time with N contacts and the rate of 200-contact pages served over HTTP.
 
-The simulator runs as its own process (``benchmarks/simproc.py``), so the reader does not share its GIL.
+The simulator runs as its own process (``mautic_sim/process.py``), so the reader does not share its GIL.
 
 Usage: python -m benchmarks.bench_sim [--contacts 100000] [--pages 50] [--minimal]
 """
@@ -14,7 +13,7 @@ import json
 import time
 from base64 import b64encode
 
-from benchmarks.simproc import SimProcess
+from mautic_sim.process import SimProcess
 
 
 def measure(contacts: int, pages: int, limit: int = 200, minimal: bool = False) -> dict[str, float]:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from benchmarks.simproc import SimProcess
 from benchmarks.throughput import tap_on
+from mautic_sim.process import SimProcess
 
 
 def run_once(sim: SimProcess, page_size: int) -> tuple[int, int, float]:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import bench_target
-from benchmarks.simproc import ChildRun, SimProcess, run_child
+from benchmarks.simproc import ChildRun, run_child
 from benchmarks.throughput import contact_records, existing_emails
+from mautic_sim.process import SimProcess
 from tap_mautic.tap import TapMautic
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import run
-from benchmarks.simproc import SimProcess
 from benchmarks.throughput import sync_contacts, with_concurrency
+from mautic_sim.process import SimProcess
 from tap_mautic.tap import TapMautic
 
 SITE = re.compile(r"site-packages/([^/]+)")

@@ -33,8 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import run
-from benchmarks.simproc import SimProcess
 from benchmarks.throughput import contacts_input, setting_default, upsert
+from mautic_sim.process import SimProcess
 from target_mautic.target import TargetMautic
 
 HEADING = "## P3: where the time goes"

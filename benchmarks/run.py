@@ -1,6 +1,6 @@
 """All benchmarks in one run, side by side with ratios and issue 9's goals (``make bench``).
 
-The simulator runs as its own process (``benchmarks/simproc.py``), as a real Mautic is to its clients,
+The simulator runs as its own process (``mautic_sim/process.py``), as a real Mautic is to its clients,
 except in (d), where it must change data from inside while the reader pages. Rows:
 
 (a) the simulator: start with N contacts (process start to ready) and the rate of raw keyset pages of 200;
@@ -46,7 +46,6 @@ from benchmarks import bench_target
 from benchmarks.baselines import per_record_upsert
 from benchmarks.changes import ReadFigures, offset_under_changes, tap_under_changes
 from benchmarks.memory import P4, measure_p4
-from benchmarks.simproc import SimProcess
 from benchmarks.throughput import (
     P1,
     P2,
@@ -59,6 +58,7 @@ from benchmarks.throughput import (
     measure_p3,
     upsert,
 )
+from mautic_sim.process import SimProcess
 
 RESULTS = Path(__file__).with_name("results.md")
 PROFILE_HEADING = "## Profile"

@@ -25,7 +25,8 @@ from typing import Any
 import requests
 
 from benchmarks import bench_target, rawloop
-from benchmarks.simproc import RECORD_PREFIXES, SimProcess
+from benchmarks.simproc import RECORD_PREFIXES
+from mautic_sim.process import SimProcess
 from tap_mautic.tap import TapMautic
 from target_mautic.target import TargetMautic
 

@@ -7,12 +7,14 @@ to Mautic any other way.
 The same client is a documented Python API for scripts (the successor of the PHP ``mautic/api-library``):
 ``MauticClient(config).context("contacts")`` gives a :class:`ContextApi` with ``get``, ``get_list``,
 ``iter_all``, ``get_field_list``, ``create``, ``edit``, ``delete`` and the batch calls; errors are the
-exceptions below. See the README section "Using the Python client".
+exceptions below. See the README section "Using the Python client". Needs no singer-sdk: the plugins'
+singer-sdk side (the seam, the config schema) is :mod:`mautic_singer`.
 """
 
+from mautic_api.answers import BatchItemResult, ListPage
 from mautic_api.authorize import AuthorizationError
 from mautic_api.catalog import CONTEXTS, Context, get_context
-from mautic_api.client import BatchItemResult, ListPage, MauticClient
+from mautic_api.client import MauticClient
 from mautic_api.contexts import ContextApi
 from mautic_api.errors import (
     AuthError,
@@ -25,12 +27,10 @@ from mautic_api.errors import (
     RetryableError,
     SerializerBugError,
 )
-from mautic_api.sdk import MauticConfigMixin
-from mautic_api.settings import MAUTIC_SETTINGS, normalize_config
+from mautic_api.settings import normalize_config
 
 __all__ = [
     "CONTEXTS",
-    "MAUTIC_SETTINGS",
     "AuthError",
     "AuthorizationError",
     "BatchItemResult",
@@ -41,7 +41,6 @@ __all__ = [
     "ListPage",
     "MauticAPIError",
     "MauticClient",
-    "MauticConfigMixin",
     "MauticError",
     "NotFoundError",
     "PermissionDeniedError",

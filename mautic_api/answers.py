@@ -12,9 +12,12 @@ None so the caller decodes the whole answer as before. Only the declared sub-obj
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
+import pendulum
 
 
 class ListAnswerShape:
@@ -29,6 +32,7 @@ class ListAnswerShape:
             sub = _struct(f"Trimmed{n}", dict.fromkeys(kept, Any), forbid_unknown=False)
             types[key] = sub | list[Any] | None  # Mautic sends [] for an empty object
         item = _struct("Item", types, forbid_unknown=True)
+        # [valid-type] below: a msgspec Struct built at run time
         page = _struct("Page", {"total": Any, list_key: dict[str, item] | list[item]},  # type: ignore[valid-type]
                        forbid_unknown=True)
         self._decoder = msgspec.json.Decoder(page)
@@ -40,7 +44,7 @@ class ListAnswerShape:
             page = self._decoder.decode(content)
         except (msgspec.ValidationError, msgspec.DecodeError):
             return None
-        return msgspec.to_builtins(page)  # type: ignore[no-any-return]
+        return msgspec.to_builtins(page)  # type: ignore[no-any-return]  # to_builtins is typed Any
 
 
 def _struct(name: str, types: Mapping[str, Any], *, forbid_unknown: bool) -> Any:
@@ -50,3 +54,39 @@ def _struct(name: str, types: Mapping[str, Any], *, forbid_unknown: bool) -> Any
     fields = [(f"f{i}", types[key] | msgspec.UnsetType, msgspec.UNSET) for i, key in enumerate(keys)]
     return msgspec.defstruct(name, fields, rename={f"f{i}": key for i, key in enumerate(keys)},
                              forbid_unknown_fields=forbid_unknown)
+
+
+@dataclass
+class ListPage:
+    """One page of a list call, normalised: ``records`` is a list whatever container Mautic sent."""
+
+    records: list[dict[str, Any]]
+    total: int
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class BatchItemResult:
+    """The outcome of one input item of a batch call, by its index in the request."""
+
+    index: int
+    status: int
+    item: dict[str, Any] | None
+    error: str | None = None
+    # Mautic's clock at the first attempt, when the call was resent after a lost answer: an item Mautic
+    # reports as existing (200) but added since then was created by that first attempt.
+    first_attempt_at: datetime | None = None
+
+    @property
+    def created_by_lost_attempt(self) -> bool:
+        if self.status != 200 or self.first_attempt_at is None or not isinstance(self.item, dict):
+            return False
+        try:
+            added = pendulum.parse(str(self.item.get("dateAdded")))
+        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+            return False
+        return isinstance(added, datetime) and added >= self.first_attempt_at
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300 and self.error is None

@@ -42,7 +42,7 @@ TOKEN_PATH = "/oauth/v2/token"
 try:  # POSIX advisory locks between processes sharing a token store
     import fcntl
 except ImportError:  # pragma: no cover - non-POSIX
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no fcntl on Windows: the lock is skipped
 
 
 class TokenStoreError(ConfigurationError):
@@ -83,6 +83,8 @@ class MauticAuth(AuthBase):
         if r.status_code != 401 or request is None or getattr(request, "_mautic_reauthed", False):
             return r
         used = request.headers.get("Authorization")
+        if isinstance(used, bytes):
+            used = used.decode("latin-1")
         try:
             renewed = self.reauthenticate(used)
         except MauticError as exc:  # keep the original 401 for the caller to map; say why renewal failed
@@ -93,7 +95,7 @@ class MauticAuth(AuthBase):
         _ = r.content  # consume so the connection can be reused
         r.close()
         retry = request.copy()
-        retry._mautic_reauthed = True  # type: ignore[attr-defined]
+        retry._mautic_reauthed = True  # type: ignore[attr-defined]  # a mark on the retried request object
         self.apply(retry)
         LOGGER.info("Re-authenticated (%s) after a 401; resending the request once.", self.method)
         kwargs = {k: v for k, v in kwargs.items() if k in ("timeout", "verify", "proxies", "stream", "cert")}

@@ -106,7 +106,7 @@ def redirect_target(uri: str) -> RedirectTarget:
         )
     if not port:
         raise ConfigurationError(f"--redirect-uri {uri!r} must name a port between 1 and 65535: use {shape}.")
-    return RedirectTarget(uri.strip(), _LOOPBACK[parts.hostname], port, parts.path or "/")
+    return RedirectTarget(uri.strip(), _LOOPBACK[parts.hostname or ""], port, parts.path or "/")
 
 
 def _other_port(target: RedirectTarget) -> int:
@@ -417,7 +417,7 @@ def status(config: Mapping[str, Any]) -> TokenStatus:
 
 def settings_status(settings: Settings) -> TokenStatus:
     """:func:`status` for settings already normalised."""
-    common = {
+    common: dict[str, Any] = {
         "base_url": settings.base_url,
         "auth_method": settings.auth_method,
         "client_id": settings.client_id,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import email.utils
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pendulum
 import requests
 
+from mautic_api.answers import BatchItemResult, ListPage
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
 from mautic_api.contexts import ContextApi, read_list, read_list_walk
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
@@ -40,43 +39,6 @@ LOGGER = logging.getLogger("mautic_api")
 
 BATCH_LIMIT = 200  # Mautic's default api_batch_max_limit; over it the whole batch is an HTTP 500
 _NO_ID_CHECK = frozenset({"stats", "files", "themes", "reports"})
-
-
-@dataclass
-class ListPage:
-    """One page of a list call, normalised: ``records`` is a list whatever container Mautic sent."""
-
-    records: list[dict[str, Any]]
-    total: int
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-
-@dataclass
-class BatchItemResult:
-    """The outcome of one input item of a batch call, by its index in the request."""
-
-    index: int
-    status: int
-    item: dict[str, Any] | None
-    error: str | None = None
-    # Mautic's clock at the first attempt, when the call was resent after a lost answer: an item Mautic
-    # reports as existing (200) but added since then was created by that first attempt.
-    first_attempt_at: datetime | None = None
-
-    @property
-    def created_by_lost_attempt(self) -> bool:
-        if self.status != 200 or self.first_attempt_at is None or not isinstance(self.item, dict):
-            return False
-        try:
-            added = pendulum.parse(str(self.item.get("dateAdded")))
-        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-            return False
-        return isinstance(added, datetime) and added >= self.first_attempt_at
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300 and self.error is None
-
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -167,7 +129,8 @@ class MauticClient:
         return getattr(self.session, "mautic_version", None)
 
     def secrets(self) -> list[str]:
-        auth_secrets = self.auth.secrets() if hasattr(self.auth, "secrets") else []
+        own = getattr(self.auth, "secrets", None)
+        auth_secrets: list[str] = own() if callable(own) else []
         return [*self.settings.secrets(), *auth_secrets]
 
     def context(self, context: str | Context) -> ContextApi:
@@ -474,7 +437,8 @@ class MauticClient:
     @staticmethod
     def _item(ctx: Context, body: Any) -> dict[str, Any]:
         if isinstance(body, dict) and isinstance(body.get(ctx.item_key), dict):
-            return body[ctx.item_key]
+            item: dict[str, Any] = body[ctx.item_key]
+            return item
         if isinstance(body, dict) and ctx.item_key not in body:
             return body  # reports' get returns the report data, users/self a bare object
         raise MauticAPIError(f"answer for {ctx.name} holds no {ctx.item_key!r} item")

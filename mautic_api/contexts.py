@@ -20,14 +20,47 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from mautic_api.answers import BatchItemResult, ListPage
 from mautic_api.catalog import BATCH, Context, get_context
 from mautic_api.errors import MauticAPIError, NotFoundError
 from mautic_api.paging import KeysetPaginator, OffsetPaginator, PageQuery, Paginator, iter_records
+from mautic_api.settings import Settings
 
-if TYPE_CHECKING:  # only for annotations: client.py imports this module
-    from mautic_api.client import BatchItemResult, ListPage, MauticClient
+
+class ContextClient(Protocol):
+    """What a :class:`ContextApi` needs of its client (:class:`mautic_api.client.MauticClient` is one):
+    client.py builds ContextApi objects, so this module names the service, not the class."""
+
+    base_url: str
+    batch_limit: int
+    settings: Settings
+
+    def get(self, context: str | Context, item_id: int) -> dict[str, Any]: ...
+
+    def list_page(
+        self, context: str | Context, *, search: str | None = None, start: int | None = None,
+        limit: int | None = None, order_by: str | None = None, order_dir: str | None = None,
+        where: Sequence[Mapping[str, Any]] | None = None, published_only: bool | None = None,
+        minimal: bool | None = None, params: Mapping[str, Any] | None = None,
+    ) -> ListPage: ...
+
+    def fields(self, object_: str = "contact") -> list[dict[str, Any]]: ...
+
+    def create(self, context: str | Context, data: Mapping[str, Any]) -> tuple[int, dict[str, Any]]: ...
+
+    def edit(self, context: str | Context, item_id: int, data: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def delete(self, context: str | Context, item_id: int) -> dict[str, Any]: ...
+
+    def batch_new(self, context: str | Context,
+                  items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]: ...
+
+    def batch_edit(self, context: str | Context,
+                   items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]: ...
+
+    def batch_delete(self, context: str | Context, ids: Iterable[int]) -> list[dict[str, Any]]: ...
 
 # Lists that cannot be read by keyset (no numeric id to page on): offset paging with a fixed order.
 OFFSET_ONLY = frozenset({"files", "themes"})
@@ -97,7 +130,7 @@ class ContextApi:
     works (PHP name, stream name or API path).
     """
 
-    def __init__(self, client: MauticClient, context: str | Context) -> None:
+    def __init__(self, client: ContextClient, context: str | Context) -> None:
         self.client = client
         self.meta: Context = get_context(context)
 

@@ -265,7 +265,8 @@ def exception_for(
     where = f"{method.upper()} {path}"
     secrets = list(secrets)
 
-    def make(cls: type[MauticError], text: str, errors: list[dict[str, Any]] | None = None, **kw: Any):
+    def make(cls: type[MauticError], text: str, errors: list[dict[str, Any]] | None = None,
+             **kw: Any) -> MauticError:
         return cls(
             scrub(f"{where} -> {status}: {_one_line(text)}", secrets),
             status=status,

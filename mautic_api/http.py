@@ -101,23 +101,26 @@ def response_json(response: requests.Response, shape: ListAnswerShape | None = N
     A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes), to ``shape`` when given and
     the answer fits it (:mod:`mautic_api.answers`); a body msgspec refuses (not JSON, NaN, a BOM, another
     charset) goes the way of ``json.loads`` as before, with the same outcome."""
-    cached = getattr(response, "_mautic_decoded", None)
+    cached: tuple[bool, Any] | None = getattr(response, "_mautic_decoded", None)
     if cached is not None:
         return cached
     content_type = (response.headers.get("Content-Type") or "").lower()
     if response.content and content_type.startswith(("application/zip", "application/octet-stream")):
         result_bin: tuple[bool, Any] = (True, response.content)  # a theme download: not JSON by design
+        # [attr-defined] below: the decoded body is cached on the response
         response._mautic_decoded = result_bin  # type: ignore[attr-defined]
         return result_bin
     if response.content and (response.encoding or "").lower().replace("_", "-") in _UTF8:
         fitted = shape.decode(response.content) if shape is not None else None
         try:  # msgspec reads a page twice as fast as json; what it refuses takes json's path below
-            result = (True, fitted if fitted is not None else msgspec.json.decode(response.content))
+            decoded: tuple[bool, Any] = (
+                True, fitted if fitted is not None else msgspec.json.decode(response.content))
         except msgspec.DecodeError:
             pass
         else:
-            response._mautic_decoded = result  # type: ignore[attr-defined]
-            return result
+            # [attr-defined] below: the decoded body is cached on the response
+            response._mautic_decoded = decoded  # type: ignore[attr-defined]
+            return decoded
     text = response.text if response.content else ""
     if not text.strip():
         result: tuple[bool, Any] = (True, None)
@@ -126,6 +129,7 @@ def response_json(response: requests.Response, shape: ListAnswerShape | None = N
             result = (True, jsonlib.loads(text))
         except ValueError:
             result = (False, text)
+    # [attr-defined] below: the decoded body is cached on the response
     response._mautic_decoded = result  # type: ignore[attr-defined]
     return result
 
@@ -227,7 +231,9 @@ class WholeBodyAdapter(requests.adapters.HTTPAdapter):
 
     BODY_CHUNK = 1 << 20
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
+    # [override]: the adapter's keyword arguments are passed on as they are, not re-declared
+    # [override] below: passes the adapter's keyword arguments on
+    def send(self, request: requests.PreparedRequest, stream: bool = False,  # type: ignore[override]
              **kwargs: Any) -> requests.Response:
         response = super().send(request, stream=stream, **kwargs)
         if not stream:  # what Session.send does next (``response.content``), in bigger pieces
@@ -266,12 +272,13 @@ class MauticSession(requests.Session):
             if first:
                 LOGGER.info("Mautic-Version: %s", version)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str | bytes, url: str | bytes,
+                *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         # Explicit, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment would override verify=False
         # (requests merges the environment over the session); True still picks up such a CA bundle.
         kwargs.setdefault("verify", self.verify)
-        return super().request(method, url, *args, **kwargs)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]  # bytes work
 
 
 def default_user_agent() -> str:
@@ -279,7 +286,8 @@ def default_user_agent() -> str:
         ours = importlib.metadata.version("mautic-singer")
     except Exception:
         ours = "0"
-    return f"mautic-singer/{ours} (+python-requests/{requests.__version__})"
+    library = str(getattr(requests, "__version__", "0"))  # set by requests; its hints do not export it
+    return f"mautic-singer/{ours} (+python-requests/{library})"
 
 
 # ---------------------------------------------------------------------------------------------- sending
@@ -392,6 +400,7 @@ def send(
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch,
                                      warned=getattr(session, "warned", None))
             if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
+                # [attr-defined] below: a figure carried by the response
                 response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]
             return response, body
         except MauticError as exc:

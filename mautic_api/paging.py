@@ -6,8 +6,9 @@ silently drops a ``where`` clause it does not understand and then answers with *
 and a short page proves nothing.
 So every walk asks for a query (:meth:`Paginator.query`), hands the answer back (:meth:`Paginator.accept`),
 and the paginator checks the answer against the filter it asked for before it advances. It knows nothing of
-HTTP: :func:`iter_records` drives it with any ``read(query)``, singer-sdk streams drive it through their own
-``BaseAPIPaginator`` (``tap_mautic.client.WalkPaginator``).
+HTTP: :func:`iter_records` drives it with any ``read(query)``; the tap's page loop
+(``tap_mautic.base_stream.MauticStream.read_pages``, not singer-sdk's ``request_records``) drives it
+directly, one query and one answer at a time.
 
 Three walks:
 

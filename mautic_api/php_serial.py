@@ -128,11 +128,11 @@ class _Reader:
             self._members(obj.properties, n, depth, strip=True)
             return obj
         elif tag == b"E:" and not key:
-            raw = self.quoted(self.length()).decode("utf-8", errors="replace")
+            enum = self.quoted(self.length()).decode("utf-8", errors="replace")
             self.expect(b";")
-            name, sep, case = raw.partition(":")
+            name, sep, case = enum.partition(":")
             if not sep:
-                raise self.fail(f"bad enum {raw!r}")
+                raise self.fail(f"bad enum {enum!r}")
             out = PhpEnum(name, case)
         elif tag in (b"r:", b"R:") and not key:
             ref = self.integer(b";")

@@ -6,8 +6,8 @@ migrating from the PHP library should be able to paste the settings array they a
 How the tap and target use it (both plugin classes)::
 
     from singer_sdk import typing as th
-    from mautic_api.sdk import MauticConfigMixin
-    from mautic_api.settings import MAUTIC_SETTINGS
+    from mautic_singer.sdk import MauticConfigMixin
+    from mautic_singer.config_schema import MAUTIC_SETTINGS
 
     class TapMautic(MauticConfigMixin, Tap):          # the mixin must come BEFORE Tap / Target
         config_jsonschema = th.PropertiesList(
@@ -15,13 +15,14 @@ How the tap and target use it (both plugin classes)::
             th.Property("start_date", th.DateTimeType),  # plugin-specific settings after them
         ).to_dict()
 
-``MauticConfigMixin`` (in :mod:`mautic_api.sdk`, with every other private SDK override) overrides
+``MauticConfigMixin`` (in :mod:`mautic_singer.sdk`, with every other private SDK override) overrides
 singer-sdk's ``PluginBase._validate_config`` (called from
 ``PluginBase.__init__`` right after the config dict is loaded and before JSON-schema validation) and
 replaces ``self._config`` with :func:`normalize_config`'s result: PHP aliases mapped (one deprecation
 warning each), ``base_url`` stripped of ``/api`` and ``/``, ``auth_method`` inferred. A bad or missing
 setting becomes singer-sdk's ``ConfigValidationError``, which the SDK CLI prints as one line and exits 1
 without a traceback. ``MauticClient(self.config)`` can then be built from the plugin's config as is.
+This module itself needs no singer-sdk: the settings are data (:mod:`mautic_api.setting_specs`).
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from singer_sdk import typing as th
-
 from mautic_api.errors import ConfigurationError, scrub_url
+from mautic_api.setting_specs import (
+    AUTH_METHODS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_TIMEOUT,
+    MAUTIC_SETTING_SPECS,
+)
 
-AUTH_METHODS = ("basic", "oauth2", "oauth1a")
-DEFAULT_TIMEOUT = 60.0
 # Together the defaults ride out an outage of at least 90 s: 8 retries wait 0.5-1, 1-2, ... s (doubling, at
 # most 60 s each), 91.5 s at the least, and the waits of one request stop at max_retry_seconds.
-DEFAULT_MAX_RETRIES = 8
-DEFAULT_MAX_RETRY_SECONDS = 120.0
 MAX_RETRY_SECONDS = 86400.0  # a day of waiting for one request
 MAX_TIMEOUT = 3600.0  # an hour per request; more overflows the socket layer (1e12 raised OverflowError)
 MAX_RETRIES = 100
@@ -58,73 +60,7 @@ SDK_SETTINGS = frozenset({
     "process_activate_version_messages",
 })
 
-MAUTIC_SETTINGS = th.PropertiesList(
-    th.Property(
-        "base_url",
-        th.StringType,
-        required=True,
-        description="Mautic instance URL without /api, e.g. https://mautic.example.com",
-        examples=["https://mautic.example.com"],
-    ),
-    th.Property(
-        "auth_method",
-        th.StringType,
-        allowed_values=list(AUTH_METHODS),
-        description="basic | oauth2 | oauth1a; default basic when username is set, else oauth2",
-    ),
-    th.Property("username", th.StringType, description="Mautic user for Basic auth"),
-    th.Property("password", th.StringType, secret=True, description="Password of that user (Basic auth)"),
-    th.Property(
-        "client_id",
-        th.StringType,
-        description="OAuth2 client id (public id, <id>_<random>) or OAuth1a consumer key",
-    ),
-    th.Property(
-        "client_secret",
-        th.StringType,
-        secret=True,
-        description="OAuth2 client secret / OAuth1a consumer secret",
-    ),
-    th.Property(
-        "access_token",
-        th.StringType,
-        secret=True,
-        description="OAuth2 access token (optional; fetched when absent) or OAuth1a access token",
-    ),
-    th.Property("access_token_secret", th.StringType, secret=True, description="OAuth1a access token secret"),
-    th.Property(
-        "refresh_token",
-        th.StringType,
-        secret=True,
-        description="OAuth2 refresh token (authorization_code clients); rotated on every refresh",
-    ),
-    th.Property(
-        "access_token_expires", th.IntegerType, description="UNIX time at which access_token expires"
-    ),
-    th.Property(
-        "token_store_path",
-        th.StringType,
-        description="File where rotated OAuth2 tokens are kept between runs (read first, written 0600)",
-    ),
-    th.Property("request_timeout", th.NumberType, default=DEFAULT_TIMEOUT, description="Seconds per request"),
-    th.Property(
-        "max_retries",
-        th.IntegerType,
-        default=DEFAULT_MAX_RETRIES,
-        description="Retries of 429/502/503/504, resets and timeouts (attempts = max_retries + 1)",
-    ),
-    th.Property(
-        "max_retry_seconds",
-        th.NumberType,
-        default=DEFAULT_MAX_RETRY_SECONDS,
-        description="Seconds one request may spend waiting between its retries in all; it gives up at "
-                    "max_retries or this, whichever comes first",
-    ),
-    th.Property("user_agent", th.StringType, description="User-Agent header sent to Mautic"),
-    th.Property("verify_ssl", th.BooleanType, default=True, description="Verify the TLS certificate"),
-)
-
-SETTING_NAMES = tuple(prop.name for prop in MAUTIC_SETTINGS)
+SETTING_NAMES = tuple(spec.name for spec in MAUTIC_SETTING_SPECS)
 SECRET_SETTINGS = ("password", "client_secret", "access_token", "access_token_secret", "refresh_token")
 
 # The PHP library's setting names (ApiAuth::newAuth($settings)) -> ours.
@@ -269,7 +205,7 @@ def normalize_config(
             f"{_names(needed)}."
         )
 
-    expires = out.get("access_token_expires")
+    expires: Any = out.get("access_token_expires")
     if not _blank(expires):
         try:
             out["access_token_expires"] = int(float(expires))
@@ -280,7 +216,7 @@ def normalize_config(
     else:
         out.pop("access_token_expires", None)
 
-    timeout = out.get("request_timeout")
+    timeout: Any = out.get("request_timeout")
     if _blank(timeout):
         out["request_timeout"] = DEFAULT_TIMEOUT
     else:
@@ -293,7 +229,7 @@ def normalize_config(
                 f"Setting 'request_timeout' must be a positive number of seconds, at most {MAX_TIMEOUT:g}."
             )
 
-    retries = out.get("max_retries")
+    retries: Any = out.get("max_retries")
     if _blank(retries):
         out["max_retries"] = DEFAULT_MAX_RETRIES
     else:
@@ -307,7 +243,7 @@ def normalize_config(
                 "exponentially: more would wait for days)."
             )
 
-    budget = out.get("max_retry_seconds")
+    budget: Any = out.get("max_retry_seconds")
     if _blank(budget):
         out["max_retry_seconds"] = DEFAULT_MAX_RETRY_SECONDS
     else:
@@ -384,7 +320,8 @@ class Settings:
         cls, config: Mapping[str, Any], logger: logging.Logger | None = None, *, advise: bool = True
     ) -> Settings:
         norm = normalize_config(config, logger, advise=advise)
-        return cls(**{name: norm.get(name) for name in SETTING_NAMES if norm.get(name) is not None})
+        given: dict[str, Any] = {name: norm[name] for name in SETTING_NAMES if norm.get(name) is not None}
+        return cls(**given)
 
     def __repr__(self) -> str:  # never show secrets
         shown = {
@@ -398,3 +335,11 @@ class Settings:
         return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if isinstance(v, str) and v]
 
 
+def __getattr__(name: str) -> Any:
+    """``MAUTIC_SETTINGS`` at its old place, for target_mautic until it imports it from
+    ``mautic_singer.config_schema`` (a compatibility shim: it needs singer-sdk; nothing else here does)."""
+    if name == "MAUTIC_SETTINGS":
+        from mautic_singer.config_schema import MAUTIC_SETTINGS
+
+        return MAUTIC_SETTINGS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

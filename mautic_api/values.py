@@ -299,7 +299,7 @@ def read_date(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if _utc_wire_form(value):
-        return value[:10]
+        return str(value)[:10]
     return _datetime_of(value, "date").date().isoformat()
 
 

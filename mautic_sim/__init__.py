@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """A Mautic 5.1.0 simulator: a real HTTP server on loopback, backed by SQLite, with seeded data and faults.
 
 ``mautic_version`` ("5.1", "5.2", "6.0", "7.1") switches on what later versions do differently
@@ -19,8 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from mautic_sim.app import Mautic
-from mautic_sim.seed import install
-from mautic_sim.seed import seed as seed_data
+from mautic_sim.seed import install, seed_data
 from mautic_sim.server import Faults, SimServer, parse_logged_bodies, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow
@@ -86,7 +84,7 @@ class Simulator:
         if self.tls:
             from mautic_sim.tls import make_certificate, server_context
 
-            self._certdir = tempfile.mkdtemp(prefix="mautic-sim-tls-")
+            self._certdir: str | None = tempfile.mkdtemp(prefix="mautic-sim-tls-")
             self.cert_file, key_file = make_certificate(self._certdir, self.host)
             self._server.socket = server_context(self.cert_file, key_file).wrap_socket(
                 self._server.socket, server_side=True)
@@ -100,8 +98,9 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if getattr(self, "_certdir", None):
-            shutil.rmtree(self._certdir, ignore_errors=True)
+        certdir = getattr(self, "_certdir", None)
+        if certdir:
+            shutil.rmtree(certdir, ignore_errors=True)
             self._certdir = None
         if self._tmpdir:
             with contextlib.suppress(Exception):

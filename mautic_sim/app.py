@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Request handling: routing and the contacts/companies endpoints; auth, batch, search and stats are mixins.
 
 ``Mautic.handle`` is a pure function of the request and the store, so the HTTP layer (server.py) only deals
@@ -15,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mautic_sim import extras, phpquery
-from mautic_sim.batch import BatchRoutes, _BatchPartial
+from mautic_sim.batch import BatchPartial, BatchRoutes
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Generic
 from mautic_sim.messages import Request, Response
@@ -54,7 +53,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         self.basic_auth, self.api_enabled, self.oauth1a = basic_auth, api, oauth1a
         self.token_lifetime = token_lifetime
         self.clock = clock
-        self._local = threading.local()
+        self.request_local = threading.local()
         self.oauth1 = OAuth1(client_id, client_secret) if oauth1a else None
         self.contacts = Contacts(self)
         self.generic = Generic(self)
@@ -67,7 +66,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         return self.clock()
 
     def current_user(self) -> dict[str, Any]:
-        return getattr(self._local, "user", None) or {"id": 1, "name": "Admin User", "client": False}
+        return getattr(self.request_local, "user", None) or {"id": 1, "name": "Admin User", "client": False}
 
     def audit(self, bundle: str, obj: str, obj_id: Any, action: str, details: Any) -> None:
         user = self.current_user()
@@ -107,8 +106,8 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             err = server_error()
             return Response(err.status, err.body(), version_header=False)
         finally:
-            self._local.user = None
-            self._local.submitted = None
+            self.request_local.user = None
+            self.request_local.submitted = None
 
     def _handle(self, req: Request) -> Response:
         path = req.path.rstrip("/") or "/"
@@ -236,7 +235,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         return Response(200, {"contact": self.contacts.delete_contact(row)})
 
     def contacts_batch_new(self, req: Request) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
 
         def one(item: Any) -> tuple[Any, int]:
             row, status = self.contacts.save_contact(item, "new", None, source="api-batch")
@@ -244,7 +243,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         return Response(201, self._run_batch(items, one, "contacts"))
 
     def contacts_batch_edit(self, req: Request) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
         put = req.method == "PUT"
 
         def one(item: Any) -> tuple[Any, int]:
@@ -260,7 +259,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                 saved, _ = self.contacts.save_contact(item, "put" if put else "patch", row)
             except ApiError as err:
                 if err.status in (400, 422):
-                    raise _BatchPartial(self.contacts.serialize(row, "repo", raw=True), err.details or {},
+                    raise BatchPartial(self.contacts.serialize(row, "repo", raw=True), err.details or {},
                                         err.status) from None
                 raise
             return self.contacts.serialize(saved, "edit", raw=True), 200
@@ -268,7 +267,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
 
     def batch_delete(self, req: Request, kind: str) -> Response:
         out = []
-        for i in self._ids(req):
+        for i in self.request_ids(req):
             table = "leads" if kind == "contacts" else "companies"
             row = self.contacts.get_row(table, i)
             if row is None:
@@ -318,7 +317,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         return Response(200, {"company": self.contacts.delete_company(row)})
 
     def companies_batch_new(self, req: Request) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
 
         def one(item: Any) -> tuple[Any, int]:
             row, status = self.contacts.save_company(item, "new", None, dedupe=False)
@@ -326,7 +325,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         return Response(201, self._run_batch(items, one, "companies"))
 
     def companies_batch_edit(self, req: Request) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
         put = req.method == "PUT"
 
         def one(item: Any) -> tuple[Any, int]:
@@ -342,7 +341,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                 saved, _ = self.contacts.save_company(item, "put" if put else "patch", row, dedupe=False)
             except ApiError as err:
                 if err.status in (400, 422):
-                    raise _BatchPartial(self.contacts.serialize_company(row), err.details or {}, err.status) from None
+                    raise BatchPartial(self.contacts.serialize_company(row), err.details or {}, err.status) from None
                 raise
             return self.contacts.serialize_company(saved), 200
         return Response(200, self._run_batch(items, one, "companies"))

@@ -1,10 +1,9 @@
-# ruff: noqa: E501
 """Single-entity and batch endpoints of generic contexts, and the batch helpers contacts/companies share."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
 from mautic_sim.generic import Ctx
@@ -14,7 +13,7 @@ from mautic_sim.util import ApiError, RequestFailed, not_found, server_error
 BATCH_LIMIT = 200
 
 
-class _BatchPartial(Exception):
+class BatchPartial(Exception):
     """A batch item the form refused: its error, and the entity unchanged in the answer's list (400 field
     errors; 422 for a unique field held by another record, real 5.1.0 batch/edit, 2026-12-06)."""
 
@@ -25,6 +24,9 @@ class _BatchPartial(Exception):
 
 class BatchRoutes:
     """get/new/edit/delete and batch new/edit/delete for the generic contexts, as a mixin of ``Mautic``."""
+
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``app.Mautic``, typed there
+        def __getattr__(self, name: str) -> Any: ...
 
     def g_get(self, req: Request, ctx: Ctx, eid: str) -> Response:
         e = self.generic.get_raw(ctx.name, eid)
@@ -54,7 +56,7 @@ class BatchRoutes:
         e = {**e, "id": None}
         return Response(200, {ctx.item: e})
 
-    def _batch_items(self, req: Request) -> list[tuple[str, Any]]:
+    def batch_items(self, req: Request) -> list[tuple[str, Any]]:
         payload = self.body(req)
         if isinstance(payload, dict) and payload and all(str(k).isdigit() for k in payload):
             items = list(payload.items())
@@ -89,7 +91,7 @@ class BatchRoutes:
                     entity, code = fn(item)
                     done[i] = entity
                     codes.append(code)
-                except _BatchPartial as bp:
+                except BatchPartial as bp:
                     done[i] = bp.entity
                     codes.append(bp.status)
                     errors[i] = {"code": bp.status, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
@@ -106,7 +108,7 @@ class BatchRoutes:
         return self._batch_body(list_key, done, codes, errors)
 
     def g_batch_new(self, req: Request, ctx: Ctx) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
         if ctx.batch_new_500:
             for _, item in items:  # validate first: Mautic fails the whole request without partial writes
                 if not isinstance(item, dict) or any(item.get(k) in (None, "") for k, _ in ctx.required) or (
@@ -119,7 +121,7 @@ class BatchRoutes:
         return Response(201, body)
 
     def g_batch_edit(self, req: Request, ctx: Ctx) -> Response:
-        items = self._batch_items(req)
+        items = self.batch_items(req)
         put = req.method == "PUT"
         if (put and ctx.batch_put == "500") or (not put and ctx.batch_patch_500):
             raise server_error()
@@ -131,18 +133,18 @@ class BatchRoutes:
                 e = self.generic.get_raw(ctx.name, item["id"])
                 if e is None:
                     raise not_found()
-                raise _BatchPartial(e, ctx.batch_put)
+                raise BatchPartial(e, ctx.batch_put)
             try:
                 return self.generic.present(ctx, self.generic.edit(ctx, int(item["id"]), item, put=put)), 200
             except ApiError as err:
                 if err.status == 400:
                     current = self.generic.get_raw(ctx.name, item["id"])
-                    raise _BatchPartial(current, err.details or {}) from None
+                    raise BatchPartial(current, err.details or {}) from None
                 raise
 
         return Response(200, self._run_batch(items, one, ctx.list_key))
 
-    def _ids(self, req: Request) -> list[int]:
+    def request_ids(self, req: Request) -> list[int]:
         raw = req.query.get("ids")
         if raw is None:
             body = self.body(req) if req.body else {}
@@ -158,7 +160,7 @@ class BatchRoutes:
 
     def g_batch_delete(self, req: Request, ctx: Ctx) -> Response:
         out = []
-        for i in self._ids(req):
+        for i in self.request_ids(req):
             try:
                 out.append(self.generic.present(ctx, self.generic.delete(ctx, i)))
             except ApiError:

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """``mautic-sim``: run the simulator until interrupted."""
 
 from __future__ import annotations

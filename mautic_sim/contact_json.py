@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Contact and company JSON in the recorded shapes, which differ by code path: a freshly created entity ("new"
 style: field ids as ints, ``utmtags: null``), an entity read back from the repository ("repo" style: field rows as
 raw DB strings, PHP-serialized properties) and the DNC answers ("dnc" style: core values flattened).
@@ -7,7 +6,7 @@ raw DB strings, PHP-serialized properties) and the DNC answers ("dnc" style: cor
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim.field_values import (
     drop_nulls,
@@ -34,8 +33,11 @@ DEVICE_FLAT = ["title", "firstname", "lastname", "company", "position", "email",
 class ContactSerialization:
     """Serialization of contacts and companies, as a mixin of ``Contacts``."""
 
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``contacts.Contacts``, typed there
+        def __getattr__(self, name: str) -> Any: ...
+
     def _groups(self, obj: str, row: dict[str, Any], style: str) -> dict[str, Any]:
-        submitted = getattr(self.app._local, "submitted", None) or set()
+        submitted = getattr(self.app.request_local, "submitted", None) or set()
         if obj == "lead":
             names = ["core", "social", "personal", "professional"]
         elif style == "new":
@@ -142,7 +144,7 @@ class ContactSerialization:
         submitted and encodes floats as the whole body's ``json.dumps`` does."""
         write = style in WRITE_STYLES
         encode = _exact if write else js
-        submitted = (getattr(self.app._local, "submitted", None) or set()) if write else set()
+        submitted = (getattr(self.app.request_local, "submitted", None) or set()) if write else set()
         groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
         flat = [f'"id":"{row["id"]}"']
         for group, alias, prefix, kind, f in self._plan(style):

@@ -1,14 +1,13 @@
-# ruff: noqa: E501
 """A contact's sub-resources (notes, segments, campaigns, companies, devices, activity) and the list look-ups."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
 from mautic_sim.field_values import drop_nulls
-from mautic_sim.generic import _paging
+from mautic_sim.generic import start_limit
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import RECORDED, iso, not_found, server_error
 
@@ -22,6 +21,9 @@ def _s(v: Any) -> str:
 class ContactResources:
     """GET /api/contacts/{id}/... and the owner/field/segment lists, as a mixin of ``Extras``."""
 
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``extras.Extras``, typed there
+        def __getattr__(self, name: str) -> Any: ...
+
     def contact_notes(self, req: Request, cid: str) -> Response:
         lead = self._lead(cid, not_found)
         q = req.query
@@ -31,7 +33,7 @@ class ContactResources:
         if q.get("search"):
             notes = [n for n in notes if str(q["search"]).lower() in str(n.get("text") or "").lower()]
         notes.sort(key=lambda n: n["id"], reverse=True)
-        start, limit = _paging(q, 30)
+        start, limit = start_limit(q, 30)
         page = notes[start:start + limit] if limit else notes[start:]
         return Response(200, {"total": len(notes), "notes": [{**n, "lead": {}} for n in page]})
 
@@ -81,7 +83,8 @@ class ContactResources:
 
     def activity(self, req: Request, lead_id: int | None) -> Response:
         q = req.query
-        filters = q.get("filters") if isinstance(q.get("filters"), dict) else {}
+        given = q.get("filters")
+        filters = given if isinstance(given, dict) else {}
         include = phpquery.as_list(filters.get("includeEvents"))
         exclude = phpquery.as_list(filters.get("excludeEvents"))
         date_from, date_to = filters.get("dateFrom"), filters.get("dateTo")
@@ -135,7 +138,7 @@ class ContactResources:
         total = len(events)
         page_events = events[(page - 1) * limit: page * limit]
         tpl = RECORDED["bodies"]["activity_all"]
-        filt = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
+        filt: dict[str, Any] = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
         if date_from:
             filt = {"dateFrom": date_from, "dateTo": date_to, **filt}
         return Response(200, {"events": page_events, "filters": filt, "order": order[:2] if len(order) >= 2 else ["timestamp", "DESC"],

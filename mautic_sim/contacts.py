@@ -1,5 +1,4 @@
-# ruff: noqa: E501
-"""Contacts and companies: Mautic's DBAL-backed contexts with custom fields as columns.
+"""Contacts and companies: SimApp's DBAL-backed contexts with custom fields as columns.
 
 Reads and writes live here; JSON shapes are in contact_json.py, field value rules in field_values.py.
 """
@@ -9,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mautic_sim.contact_json import ContactSerialization
 from mautic_sim.field_values import (
@@ -21,10 +20,8 @@ from mautic_sim.field_values import (
     too_long,
 )
 from mautic_sim.merges import change_details, delete_contact_rows, field_changes, php_datetime
+from mautic_sim.services import SimApp
 from mautic_sim.util import ApiError, db_ts, request_failed, validation_error
-
-if TYPE_CHECKING:
-    from mautic_sim.app import Mautic
 
 CONTACT_COLUMN_ALIASES = {  # top-level camelCase where columns -> DB columns (convertOrmProperties)
     "dateAdded": "date_added", "dateModified": "date_modified", "dateIdentified": "date_identified",
@@ -52,7 +49,7 @@ def _zero_date(row: dict[str, Any]) -> bool:
 class Contacts(ContactSerialization):
     """Contact and company reads/writes on the store."""
 
-    def __init__(self, app: Mautic):
+    def __init__(self, app: SimApp):
         self.app = app
         self.store = app.store
         self._tl = threading.local()  # per-request caches of one page (owners, stages, UTM tags)
@@ -188,7 +185,7 @@ class Contacts(ContactSerialization):
         # an edit giving this contact another contact's email is refused, never merged (real 5.1.0: 422)
         self.unique_violations("lead", values, row)
         app = self.app
-        app._local.submitted = set(payload)
+        app.request_local.submitted = set(payload)
         now = db_ts(app.now())
         user = app.current_user()
         special: dict[str, Any] = {}

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Mautic's special endpoints: memberships, contact actions and campaign events per contact; the contact
 sub-resources are in contact_resources.py, the smaller contexts (files, themes, data widgets, reports data,
 users/self, sending) in small_contexts.py.
@@ -12,18 +11,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mautic_sim import phpquery
 from mautic_sim.contact_resources import ContactResources
 from mautic_sim.field_values import parse_dt
 from mautic_sim.generic import CONTEXTS
 from mautic_sim.messages import Request, Response
+from mautic_sim.services import SimApp
 from mautic_sim.small_contexts import SmallContexts
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error
-
-if TYPE_CHECKING:
-    from mautic_sim.app import Mautic
 
 OPS = {"plus": "add (+)", "minus": "subtract (-)", "times": "multiply (x)", "divide": "divide (/)", "set": "set (=)"}
 
@@ -39,7 +36,7 @@ def _contact_missing() -> ApiError:
 class Extras(ContactResources, SmallContexts):
     """Routes that are not plain CRUD."""
 
-    def __init__(self, app: Mautic):
+    def __init__(self, app: SimApp):
         self.app = app
         self.store = app.store
         self.files: dict[tuple[str, str], int] = {}
@@ -276,7 +273,7 @@ class Extras(ContactResources, SmallContexts):
         return _resp(201, {"event": self._reschedule(eid, cid, body if isinstance(body, dict) else {})})
 
     def contact_events_batch(self, req: Request) -> Response:
-        items = self.app._batch_items(req)
+        items = self.app.batch_items(req)
         events: dict[str, Any] = {}
         errors: list[Any] = []
         for _, item in items:
@@ -412,7 +409,7 @@ class Extras(ContactResources, SmallContexts):
                 "utm_medium": b.get("utm_medium"), "utm_source": b.get("utm_source"), "utm_term": b.get("utm_term")})
             self.store.update("leads", lead["id"], {"last_active": self._now()})
             if b.get("useragent") or b.get("user_agent"):  # Mautic records the visitor's device (seen in 533)
-                dev = {k: None for k in RECORDED["templates"]["devices"]}
+                dev: dict[str, Any] = {k: None for k in RECORDED["templates"]["devices"]}
                 dev.update({"lead": {"id": lead["id"]}, "device": "", "deviceBrand": "", "deviceModel": ""})
                 self.app.generic.backends["devices"].insert(dev)
             row = self._touch(lead["id"])

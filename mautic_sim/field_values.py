@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Field values of contacts and companies: input cleaning and validation by field type, output by style."""
 
 from __future__ import annotations

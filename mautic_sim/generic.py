@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The data-driven engine for Mautic's ORM-backed contexts (emails, forms, segments, fields, ...).
 
 Each context is one row of ``CONTEXTS``: its route, item/list keys, list container (id-keyed object or
@@ -12,14 +11,12 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mautic_sim.mariadb import fold, in_values, like, special_chars
+from mautic_sim.services import SimApp
 from mautic_sim.store import GENERIC_TABLES
 from mautic_sim.util import RECORDED, ApiError, db_ts, iso, not_found, server_error, validation_error
-
-if TYPE_CHECKING:
-    from mautic_sim.app import Mautic
 
 NAME = ("name", "A name is required.")
 TITLE = ("title", "A title is required.")
@@ -140,7 +137,7 @@ def blank_template(ctx_name: str) -> dict[str, Any]:
 class FieldBackend:
     """Contact/company field definitions live in ``lead_fields`` (a column of leads/companies each)."""
 
-    def __init__(self, app: Mautic, obj: str):
+    def __init__(self, app: SimApp, obj: str):
         self.app, self.store, self.obj = app, app.store, obj
 
     def to_entity(self, r: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +201,7 @@ class FieldBackend:
 class JsonBackend:
     """One Mautic table per context holding each entity's serialized JSON in ``data``."""
 
-    def __init__(self, app: Mautic, table: str):
+    def __init__(self, app: SimApp, table: str):
         self.store, self.table = app.store, table
 
     def all(self) -> list[dict[str, Any]]:
@@ -225,7 +222,8 @@ class JsonBackend:
     def update(self, eid: int, e: dict[str, Any]) -> None:
         self.store.execute(f'UPDATE "{self.table}" SET data = ? WHERE id = ?', (json.dumps(e), eid))
         if self.table == "lead_devices":  # the devices context is also the lead_devices stats table
-            lead = e.get("lead") if isinstance(e.get("lead"), dict) else {}
+            given = e.get("lead")
+            lead = given if isinstance(given, dict) else {}
             self.store.execute(
                 "UPDATE lead_devices SET lead_id = ?, device = ?, device_brand = ?, device_model = ?, device_os_name = ?, "
                 "device_os_shortname = ?, device_os_version = ?, device_os_platform = ?, "
@@ -246,7 +244,7 @@ def _to_db(v: Any) -> Any:
 class Generic:
     """CRUD, lists and batches for every context in ``CONTEXTS``."""
 
-    def __init__(self, app: Mautic):
+    def __init__(self, app: SimApp):
         self.app = app
         self.backends: dict[str, Any] = {}
         for name in CONTEXTS:
@@ -381,7 +379,7 @@ class Generic:
         """A nested element (form field, trigger event, filter) in the recorded element's key set."""
         if not isinstance(item, dict):
             return item
-        out = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
+        out: dict[str, Any] = {k: (None if not isinstance(v, list | dict) else type(v)()) for k, v in tpl.items()}
         for k, v in item.items():
             if k in tpl or not tpl:
                 tv = tpl.get(k)
@@ -553,7 +551,7 @@ class Generic:
             if items and k not in items[0] and k != "id":
                 raise server_error()
         items.sort(key=lambda e: tuple(_sort_key(e.get(k)) for k in keys), reverse=direction == "DESC")
-        start, limit = _paging(q, 30)
+        start, limit = start_limit(q, 30)
         total = len(items)
         page = items[start:start + limit] if limit else items[start:]
         page = [self.present(ctx, e) for e in page]
@@ -600,7 +598,7 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (2, str(v).lower())
 
 
-def _paging(q: dict[str, Any], default_limit: int) -> tuple[int, int]:
+def start_limit(q: dict[str, Any], default_limit: int) -> tuple[int, int]:
     try:
         start = int(q.get("start") or 0)
         raw_limit = q.get("limit")

@@ -18,12 +18,10 @@ loser's other rows go with it (foreign keys ``ON DELETE CASCADE``/``SET NULL`` o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mautic_sim.services import ContactTables
 from mautic_sim.util import db_ts
-
-if TYPE_CHECKING:
-    from mautic_sim.contacts import Contacts
 
 # Lead entity properties (Lead.php, 5.1.0): their changes are also written at the top level of the details.
 LEAD_PROPERTIES = ("title", "firstname", "lastname", "company", "position", "email", "phone", "mobile",
@@ -129,7 +127,7 @@ def _merge_value(newer: Any, older: Any, current: Any) -> Any:
     return ...
 
 
-def merge_contacts(contacts: Contacts, victor_id: int, loser_id: int,
+def merge_contacts(contacts: ContactTables, victor_id: int, loser_id: int,
                    user: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge ``loser_id`` into ``victor_id`` as ContactMerger::merge does; returns the victor's row."""
     store, app = contacts.store, contacts.app
@@ -217,7 +215,7 @@ def audit(app: Any, action: str, lead_id: int, details: Any, user: dict[str, Any
         "ip_address": "127.0.0.1"})
 
 
-def delete_contact_rows(contacts: Contacts, row: dict[str, Any], user: dict[str, Any] | None = None,
+def delete_contact_rows(contacts: ContactTables, row: dict[str, Any], user: dict[str, Any] | None = None,
                         when: str | None = None) -> None:
     """Delete a contact and what goes with it on MariaDB (foreign keys), with its ``delete`` audit row."""
     store, app = contacts.store, contacts.app

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """OAuth 1.0a (HMAC-SHA1, RFC 5849) as Mautic < 4 had it, behind ``Simulator(oauth1a=True)``.
 
 Mautic 5.1 has no OAuth1a (recorded: ``/oauth/v1/*`` is a 404, an ``OAuth`` header a 401), so this is off by

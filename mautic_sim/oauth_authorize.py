@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Mautic's OAuth2 authorization step: ``/oauth/v2/authorize`` (login, consent) and the ``authorization_code`` grant.
 
 As recorded on 5.1.0 (668-676, 682): ``GET /oauth/v2/authorize`` without a session is a 302 to
@@ -34,14 +33,12 @@ import secrets
 import threading
 import time
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from mautic_sim.messages import Request, Response
+from mautic_sim.services import SimApp
 from mautic_sim.util import ApiError
-
-if TYPE_CHECKING:
-    from mautic_sim.app import Mautic
 
 COOKIE = "mauticsim"
 CODE_LIFETIME_S = 30
@@ -89,7 +86,7 @@ def redirect_uri_allowed(uri: str, registered: list[str]) -> bool:
 class OAuthAuthorize:
     """The browser side of Mautic's OAuth2 server for the simulator's one client."""
 
-    def __init__(self, app: Mautic, redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT_URIS) -> None:
+    def __init__(self, app: SimApp, redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT_URIS) -> None:
         self.app = app
         self.redirect_uris: list[str] = list(redirect_uris)  # the client's registered URIs
         self.code_lifetime_s: float = CODE_LIFETIME_S
@@ -138,7 +135,8 @@ class OAuthAuthorize:
             return self._page(_consent_page(params))
         form = self.app.body(req)
         form = form if isinstance(form, dict) else {}
-        fields = form.get(FORM) if isinstance(form.get(FORM), dict) else {}
+        given = form.get(FORM)
+        fields = given if isinstance(given, dict) else {}
         params = {**{k: str(v) for k, v in fields.items() if v not in (None, "")}, **params}
         if params.get("client_id") != self.app.client_id:
             raise _oauth_error(400, "Unknown client", "invalid_client")

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Authentication: Basic auth, OAuth 1.0a signatures and the OAuth2 token endpoint, as a mixin of ``Mautic``."""
 
 from __future__ import annotations
@@ -6,7 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import ApiError
@@ -14,6 +13,9 @@ from mautic_sim.util import ApiError
 
 class AuthRoutes:
     """Who is asking: authenticates /api requests and answers /oauth/v1 and /oauth/v2/token."""
+
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``app.Mautic``, typed there
+        def __getattr__(self, name: str) -> Any: ...
 
     def _url(self, req: Request, path: str) -> str:
         return f"http://{req.headers.get('host') or self.base_url.split('//', 1)[-1]}{path}"
@@ -37,7 +39,7 @@ class AuthRoutes:
         auth = req.headers.get("authorization", "")
         if self.oauth1 is not None and auth.startswith("OAuth "):
             self.oauth1.verify(req.method, self._url(req, req.path), req.query_string, req.headers, req.body, "access")
-            self._local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
+            self.request_local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
             return
         token = None
         if auth.lower().startswith("bearer "):
@@ -53,9 +55,9 @@ class AuthRoutes:
                 raise ApiError(401, "The access token provided has expired.", type_="invalid_grant",
                                controller=False, http10=True)
             if row["user_id"]:
-                self._local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
+                self.request_local.user = {"id": 1, "name": "Admin User", "client": False, "oauth": True}
             else:
-                self._local.user = {"id": None, "name": f"{self.client_id} [1]", "client": True}
+                self.request_local.user = {"id": None, "name": f"{self.client_id} [1]", "client": True}
             return
         if not self.basic_auth:
             raise ApiError(403, "Basic Auth disabled. You need to enable HTTP basic auth in the API settings of "
@@ -67,7 +69,7 @@ class AuthRoutes:
                 user, pw = "", ""
             if secrets.compare_digest(user.encode(), self.username.encode()) and secrets.compare_digest(
                     pw.encode(), self.password.encode()):
-                self._local.user = {"id": 1, "name": "Admin User", "client": False}
+                self.request_local.user = {"id": 1, "name": "Admin User", "client": False}
                 return
             raise ApiError(401, "Authorization denied, invalid credentials.", type_="access_denied",
                            controller=False, http10=True)

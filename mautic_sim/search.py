@@ -1,13 +1,12 @@
-# ruff: noqa: E501
 """List queries: the ``where`` expression tree, the search-string grammar and the DBAL-style list endpoint."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim import mariadb, phpquery
-from mautic_sim.generic import _paging
+from mautic_sim.generic import start_limit
 from mautic_sim.messages import Request
 from mautic_sim.stats import StatsError
 from mautic_sim.util import server_error
@@ -27,6 +26,9 @@ _DATE_VALUE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?
 
 class SearchQueries:
     """Translates Mautic's list parameters into SQLite queries, as a mixin of ``Mautic``."""
+
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``app.Mautic``, typed there
+        def __getattr__(self, name: str) -> Any: ...
 
     def _where_sql(self, clauses: Any, columns: set[str], convert: dict[str, str], nested: bool,
                    prefix: str = "", stats: bool = False) -> tuple[str, list[Any]]:
@@ -128,6 +130,7 @@ class SearchQueries:
         tok = tok.lstrip("!")
         lead = catchall is CONTACT_CATCHALL
         cols = set(self.store.columns("leads" if lead else "companies"))
+        params: list[Any]
         sql, params = "", []
         if tok.startswith('"') and tok.endswith('"') and len(tok) >= 2:
             phrase = tok[1:-1]
@@ -215,7 +218,7 @@ class SearchQueries:
             order_sql = ", ".join(f'"{c}" {direction}' for c in cols)
         else:
             order_sql = default_order
-        start, limit = _paging(q, 30)
+        start, limit = start_limit(q, 30)
         where_sql = (" WHERE " + " AND ".join(wheres)) if wheres else ""
         with self.store.lock:
             total = self.store.scalar(f"SELECT COUNT(*) FROM {table}{where_sql}", params)

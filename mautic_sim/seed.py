@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Deterministic seed data: a fresh Mautic install plus, for ``contacts > 0``, realistic data at scale.
 
 Bulk rows go in with ``executemany`` inside one transaction (100,000 contacts in seconds). Entities are made
@@ -62,7 +61,7 @@ def install(app: Mautic) -> None:
         g.backends["reports"].insert(r)
 
 
-def seed(app: Mautic, contacts: int, seed_value: int) -> None:
+def seed_data(app: Mautic, contacts: int, seed_value: int) -> None:
     """Seed ``contacts`` contacts and the entities and event rows that scale with them."""
     if contacts <= 0:
         return
@@ -160,6 +159,7 @@ def seed(app: Mautic, contacts: int, seed_value: int) -> None:
         stage = rng.choice(stages)["id"] if rng.random() < 0.4 else None
         last_active = min(now, added + timedelta(hours=rng.randint(1, 2000))) if rng.random() < 0.7 else None
         pts = rng.randint(0, 120)
+        row: tuple[Any, ...]
         if anonymous:
             row = (None, None, None, city, None, country, None, None, None, None, 0, None, None, db_ts(added), None,
                    None, None, None, None, db_ts(last_active) if last_active else None, None, 1) + (None,) * 16
@@ -352,7 +352,7 @@ def seed_more(app: Mautic, rng: random.Random, leads: list[int], now: Any, refs:
         for i in range(n):
             lid = lead()
             os_name = rng.choice(["Android", "iOS", "Windows", "Ubuntu"])
-            dev = {**dev_tpl, "lead": {"id": lid}, "clientInfo": [], "device": rng.choice(["smartphone", "desktop"]),
+            dev: dict[str, Any] = {**dev_tpl, "lead": {"id": lid}, "clientInfo": [], "device": rng.choice(["smartphone", "desktop"]),
                    "deviceBrand": "", "deviceModel": "", "deviceOsName": os_name, "deviceOsShortName": os_name[:3].upper(),
                    "deviceOsVersion": "1.0", "deviceOsPlatform": "x64"}
             added = ts()

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """HTTP layer: a ThreadingHTTPServer in a daemon thread, with latency, worker slots, fault injection and a request log.
 
 Worker slots: with ``workers`` N > 0 at most N requests are handled at once and the others wait for a slot, as

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The smaller contexts: users/self, roles, reports data, form submissions, focus, sending, files, themes, data widgets."""
 
 from __future__ import annotations
@@ -7,10 +6,10 @@ import copy
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
-from mautic_sim.generic import _paging
+from mautic_sim.generic import start_limit
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import RECORDED, ApiError, iso, not_found, server_error
 
@@ -29,6 +28,9 @@ def _theme_zip(name: str) -> bytes:
 
 class SmallContexts:
     """Endpoints of the smaller contexts, as a mixin of ``Extras``."""
+
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``extras.Extras``, typed there
+        def __getattr__(self, name: str) -> Any: ...
 
     def users_self(self, req: Request) -> Response:
         user = self.app.current_user()
@@ -93,7 +95,7 @@ class SmallContexts:
         if lead_id is not None:
             where += " AND lead_id = ?"
             params.append(lead_id)
-        start, limit = _paging(q, 30)
+        start, limit = start_limit(q, 30)
         total = self.store.scalar(f"SELECT COUNT(*) FROM form_submissions {where}", params)
         lim = f" LIMIT {limit} OFFSET {start}" if limit else ""
         rows = self.store.query(f"SELECT * FROM form_submissions {where} ORDER BY date_submitted ASC{lim}", params)
@@ -123,7 +125,7 @@ class SmallContexts:
 
     def form_parts_delete(self, req: Request, fid: str, part: str) -> Response:
         form = self._entity("forms", fid)
-        ids = {str(i) for i in self.app._ids(req)}
+        ids = {str(i) for i in self.app.request_ids(req)}
         key = "fields" if part == "fields" else "actions"
         items = form.get(key) or []
         form[key] = [x for x in items if not (isinstance(x, dict) and str(x.get("id")) in ids)]

@@ -1,10 +1,9 @@
-# ruff: noqa: E501
 """/api/stats: table listing and filtered, ordered rows of the stats tables."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
 from mautic_sim.messages import Request, Response
@@ -27,6 +26,9 @@ def _stat_str(v: Any) -> str:
 
 class StatsRoutes:
     """The /api/stats endpoint, as a mixin of ``Mautic``."""
+
+    if TYPE_CHECKING:  # a mixin: the rest of its attributes are those of ``app.Mautic``, typed there
+        def __getattr__(self, name: str) -> Any: ...
 
     def stats(self, req: Request, table: str | None) -> Response:
         available = RECORDED["stats_tables"]

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The SQLite store: Mautic's own table names and snake_case columns.
 
 One connection guarded by a re-entrant lock: SQLite serializes writers anyway, and a single connection

@@ -119,7 +119,7 @@ def js(v: Any) -> str:
     return json.dumps(v, separators=(",", ":"))
 
 
-_enc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_enc = json.encoder.encode_basestring_ascii
 
 
 class ApiError(Exception):

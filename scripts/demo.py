@@ -21,8 +21,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.simproc import SimProcess
 from mautic_api.client import MauticClient
+from mautic_sim.process import SimProcess
 from scripts.pipeline import (
     ROOT,
     PipelineError,

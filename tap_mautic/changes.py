@@ -15,16 +15,15 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from mautic_api.client import MauticClient
 from mautic_api.errors import NotFoundError, PermissionDeniedError
 from mautic_api.php_serial import PhpSerialError, loads
+from mautic_api.values import wire_datetime
 from mautic_api.versions import Capabilities
-from tap_mautic.client import FilterIgnoredError, QueryPass, where_time
+from tap_mautic.base_stream import FilterIgnoredError, QueryPass
 from tap_mautic.fields import to_datetime
-
-if TYPE_CHECKING:
-    from tap_mautic.tap import TapMautic
 
 FULL_READ_COUNTER = "incremental_runs_since_full_read"
 
@@ -56,10 +55,25 @@ def id_batches(ids: Iterable[int], size: int, base: list[dict[str, Any]],
                           [*base, {"col": "id", "expr": "in", "val": batch}], check, last_key=batch[-1])
 
 
+class ChangeTap(Protocol):
+    """What change detection uses of its tap (:class:`tap_mautic.tap.TapMautic`)."""
+
+    @property
+    def logger(self) -> Any: ...
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def client(self) -> MauticClient: ...
+
+    def mautic_capabilities(self) -> Capabilities: ...
+
+
 class ChangeTracking:
     """One per tap run: whether ``dateModified`` can be trusted, and audit_log reads for the streams."""
 
-    def __init__(self, tap: TapMautic) -> None:
+    def __init__(self, tap: ChangeTap) -> None:
         self.tap = tap
         self._lock = threading.Lock()
         self._instance_trusted: bool | None = None
@@ -148,7 +162,7 @@ class ChangeTracking:
             {"col": "bundle", "expr": "eq", "val": "lead"},
             {"col": "object", "expr": "eq", "val": audit_object},
             {"col": "action", "expr": "neq", "val": "delete"},
-            {"col": "date_added", "expr": "gte", "val": where_time(start)},
+            {"col": "date_added", "expr": "gte", "val": wire_datetime(start)},
         ]
         wrong = ("{label}: Mautic ignored the filter of the audit_log change walk (row id {got}); "
                  "refusing to "

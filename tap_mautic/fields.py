@@ -14,7 +14,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from mautic_api.values import Reader as Converter
 from mautic_api.values import (
     ValueFormatError,
     field_schema,
@@ -104,12 +103,13 @@ class RecordConverter:
             try:
                 record[name] = reader(value)
             except (Unconvertible, TypeError, ValueError, OverflowError):
-                record[name] = self.unconvertible(name, value, record_id)
+                self.unconvertible(name, value, record_id)
+                record[name] = None
         return record
 
 
 __all__ = [
-    "ANY", "BOOLEAN", "DATE", "DATETIME", "INTEGER", "NUMBER", "STRING", "STRING_ARRAY", "Converter",
+    "ANY", "BOOLEAN", "DATE", "DATETIME", "INTEGER", "NUMBER", "STRING", "STRING_ARRAY",
     "RecordConverter", "Unconvertible", "converter_for", "field_schema", "identity", "stats_column_schema",
     "to_boolean", "to_date", "to_datetime", "to_integer", "to_number", "to_string", "to_string_array",
 ]

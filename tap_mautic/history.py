@@ -17,9 +17,11 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import override
+
 from mautic_api.paging import KeysetPaginator, Paginator
 from mautic_api.php_serial import PhpObject, PhpSerialError, loads
-from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass
+from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass
 from tap_mautic.fields import DATETIME, INTEGER, STRING, converter_for, field_schema, to_datetime
 from tap_mautic.schemas import object_schema
 from tap_mautic.streams import StatsStream
@@ -109,6 +111,7 @@ class FieldChangesStream(StatsStream):
         super().__init__(tap, **kwargs)
 
     @property
+    @override
     def is_sorted(self) -> bool:
         return True
 
@@ -178,6 +181,7 @@ class FieldChangesStream(StatsStream):
             })
         return out
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         return row  # typed in expand()
 
@@ -249,6 +253,7 @@ class ContactMergesStream(StatsStream):
         if rows:
             yield rows
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         details = parse_details(row.get("details")) or {}
         merge = {"id": row.get("id"), "loser_id": row.get("object_id"),
@@ -262,8 +267,8 @@ def build_history_streams(tap: Any, tables: Mapping[str, list[str]]) -> list[Mau
     if "audit_log" not in tables:
         return []
     columns = list(tables["audit_log"])
-    common = {"path": "/stats/audit_log", "list_key": "stats", "permission": "an administrator role",
-              "table": "audit_log", "columns": columns}
+    common: dict[str, Any] = {"path": "/stats/audit_log", "list_key": "stats",
+                              "permission": "an administrator role", "table": "audit_log", "columns": columns}
     streams: list[MauticStream] = [
         FieldChangesStream(tap, name=f"{obj}_field_changes", audit_object=audit, field_object=obj,
                            schema=object_schema(dict(FIELD_CHANGE_PROPERTIES),

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import override
+
+from mautic_api import php_serial
 from mautic_api.answers import ListAnswerShape
 from mautic_api.catalog import get_context
 from mautic_api.errors import MauticError, PermissionDeniedError
@@ -23,9 +27,9 @@ from mautic_api.paging import (
     Paginator,
 )
 from mautic_api.php_serial import PhpSerialError
-from mautic_api.php_serial import loads as php_loads
+from mautic_api.values import wire_datetime  # Mautic's `where` value for a timestamp
+from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass, StreamTap, modified_at
 from tap_mautic.changes import id_batches
-from tap_mautic.client import FilterIgnoredError, MauticStream, QueryPass, modified_at, where_time
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
 from tap_mautic.schemas import (
     COMPANY_SPEC,
@@ -42,7 +46,6 @@ from tap_mautic.schemas import (
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_mautic.tap import TapMautic
 
 # stream -> (catalog context, incremental on dateModified/dateAdded?, permission Mautic checks)
 ENTITY_STREAMS: dict[str, tuple[str, bool, str]] = {
@@ -149,7 +152,7 @@ class EntityStream(MauticStream):
     modified_column: str | None = None
     added_column: str | None = None
 
-    def __init__(self, tap: TapMautic, *, modified_column: str | None = None, added_column: str | None = None,
+    def __init__(self, tap: StreamTap, *, modified_column: str | None = None, added_column: str | None = None,
                  **kwargs: Any) -> None:
         self.modified_column = modified_column
         self.added_column = added_column
@@ -170,7 +173,7 @@ class EntityStream(MauticStream):
         if not isinstance(self, CustomFieldStream) and not tracking.instance_moves_date_modified():
             # updates do not move dateModified (Mautic 6.0+): a small context is read in full
             return [QueryPass("all (dateModified not moved by updates)", list(base), self.base_check)]
-        when = where_time(start)
+        when = wire_datetime(start)
         floor = start.replace(microsecond=0)
 
         def created_since(row: Mapping[str, Any]) -> bool:
@@ -197,6 +200,7 @@ class EntityStream(MauticStream):
                       [*base, {"col": self.modified_column, "expr": "gte", "val": when}], modified_since),
         ]
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if self.replication_key == MODIFIED_AT and MODIFIED_AT not in row:
             row[MODIFIED_AT] = modified_at(row)
@@ -216,6 +220,7 @@ class FormsStream(EntityStream):
 
     id_partitioned = False
 
+    @override
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any] | None:
         return {"form_id": record["id"]}
 
@@ -233,7 +238,7 @@ class CustomFieldStream(EntityStream):
 
     audit_object = "lead"
 
-    def __init__(self, tap: TapMautic, *, field_aliases: list[str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, field_aliases: list[str], **kwargs: Any) -> None:
         self.field_aliases = field_aliases
         self._shape: ListAnswerShape | None = None
         super().__init__(tap, **kwargs)
@@ -258,6 +263,7 @@ class CustomFieldStream(EntityStream):
             return row.get("dateIdentified") is not None
         return True
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if row.get(DELETED_AT) is not None:
             # A deletion marker is exactly {id, _sdc_deleted_at}: an explicit null for every other property
@@ -322,7 +328,7 @@ class CustomFieldStream(EntityStream):
                 {"col": "bundle", "expr": "eq", "val": "lead"},
                 {"col": "object", "expr": "eq", "val": self.audit_object},
                 {"col": "action", "expr": "eq", "val": "delete"},
-                {"col": "date_added", "expr": "gte", "val": where_time(start)},
+                {"col": "date_added", "expr": "gte", "val": wire_datetime(start)},
             ], label=self.label(), error=MauticError, messages={
                 "order": "{label}: audit_log answer does not match the delete filter (ids out of order); "
                          "refusing to continue.",
@@ -356,17 +362,19 @@ class StatsStream(MauticStream):
     # Id-ordered tables are resumable: emit STATE about once per default page, not once per 10,000 records.
     STATE_MSG_FREQUENCY = 200
 
-    def __init__(self, tap: TapMautic, *, table: str, columns: list[str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, table: str, columns: list[str], **kwargs: Any) -> None:
         self.table = table
         self.columns = columns
         self.date_column = next((c for c in _DATE_COLUMN_PREFERENCE if c in columns), None)
         super().__init__(tap, **kwargs)
 
     @property
+    @override
     def is_sorted(self) -> bool:
         """Id-ordered incremental tables advance their bookmark as they go (resumable mid-stream)."""
         return self.replication_key == "id"
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         for column in self.columns:  # every column in every record, null when the answer left it out
             row.setdefault(column, None)
@@ -405,7 +413,7 @@ class StatsStream(MauticStream):
             start = to_datetime(self.config["start_date"])
             if start:
                 return [{"col": self.date_column, "expr": "gte",
-                         "val": where_time(datetime.fromisoformat(start))}]
+                         "val": wire_datetime(datetime.fromisoformat(start))}]
         return []
 
     def new_walk(self, query: QueryPass, context: Context | None) -> Paginator:
@@ -448,7 +456,7 @@ class StatsStream(MauticStream):
                     walk = KeysetPaginator(
                         page_size=self.page_size, label=self.label(), error=FilterIgnoredError, upper=start,
                         where=[{"col": "lead_id", "expr": "in", "val": ",".join(map(str, batch))}],
-                        check=lambda row, wanted=wanted: _int_or_none(row.get("lead_id")) in wanted,
+                        check=partial(_lead_in, wanted),
                         what=f"rows of {len(batch)} merged contacts")
                     for rows in self.read_pages(walk, context):
                         yield from rows
@@ -478,7 +486,7 @@ class DeletionsStream(StatsStream):
         "merged_into": INTEGER,
     }
 
-    def __init__(self, tap: TapMautic, **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, **kwargs: Any) -> None:
         self._merged: dict[int, int | None] = {}  # loser id -> victor, from the merge rows read so far
         super().__init__(tap, **kwargs)
 
@@ -492,6 +500,7 @@ class DeletionsStream(StatsStream):
             messages={"check": "{label}: Mautic ignored the filter 'action in delete,merge' (audit_log row "
                                "id {got}); refusing to continue."})
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if row.get("action") == "merge":
             if row.get("object") == "lead" and row.get("object_id") is not None:
@@ -515,7 +524,7 @@ def merged_into_of(details: Any) -> int | None:
     if not isinstance(details, str):
         return None
     try:
-        value = php_loads(details)
+        value = php_serial.loads(details)
     except PhpSerialError:
         return None
     victor = value.get("merged_into") if isinstance(value, dict) else None
@@ -553,7 +562,7 @@ class CompositeStatsStream(StatsStream):
 
     id_partitioned = False
 
-    def __init__(self, tap: TapMautic, *, key: tuple[str, str], **kwargs: Any) -> None:
+    def __init__(self, tap: StreamTap, *, key: tuple[str, str], **kwargs: Any) -> None:
         self.key = key
         super().__init__(tap, primary_keys=key, **kwargs)
 
@@ -586,6 +595,7 @@ class FormSubmissionsResultsStream(MauticStream):
     def page_params(self, query: PageQuery) -> dict[str, Any]:
         return {"start": query.start or 0, "limit": query.limit}
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         form_id = (context or {}).get("form_id")
         lead = row.get("lead")
@@ -600,6 +610,11 @@ class FormSubmissionsResultsStream(MauticStream):
 
 
 # ---------------------------------------------------------------------------------------- builder
+
+
+def _lead_in(wanted: frozenset[int], row: Mapping[str, Any]) -> bool:
+    """Whether a stats row belongs to one of the ``wanted`` contacts (its ``lead_id``)."""
+    return _int_or_none(row.get("lead_id")) in wanted
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -626,7 +641,7 @@ def _custom_field_properties(fields: list[dict[str, Any]], fixed: dict[str, Any]
     return props, aliases
 
 
-def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
+def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None) -> list[MauticStream]:
     """Every stream of the tap but the history ones (tap_mautic.history), from the catalog of contexts and
     what the instance reports at discovery (``tables``: /api/stats, read here when not given)."""
     streams: list[MauticStream] = []
@@ -645,7 +660,7 @@ def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None)
             added_column=ctx.added_column if rep_key else None,
         ))
 
-    for name, cls, spec, obj, permission in (
+    for name, custom_cls, spec, obj, permission in (
         ("contacts", ContactsStream, CONTACT_SPEC, "contact", "lead:leads:viewown/viewother"),
         ("companies", CompaniesStream, COMPANY_SPEC, "company", "lead:leads:viewother"),
     ):
@@ -655,7 +670,7 @@ def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None)
             fixed.update(CONTACT_RELATIONS)
         custom, aliases = _custom_field_properties(tap.custom_fields(obj), fixed)
         props = {**fixed, **custom, MODIFIED_AT: dict(DATETIME), DELETED_AT: dict(DATETIME)}
-        streams.append(cls(
+        streams.append(custom_cls(
             tap, name=name, path=f"/{ctx.path}", list_key=ctx.list_key, schema=object_schema(props),
             replication_key=MODIFIED_AT, supports_minimal=ctx.minimal,
             permission=permission, modified_column=ctx.modified_column or "date_modified",
@@ -678,7 +693,7 @@ def build_streams(tap: TapMautic, tables: Mapping[str, list[str]] | None = None)
             continue
         props = {col: stats_column_schema(col) for col in columns}
         permission = "an administrator role" if table == "audit_log" else "lead:leads:viewown/viewother"
-        common = {"name": table, "path": f"/stats/{table}", "list_key": "stats",
+        common: dict[str, Any] = {"name": table, "path": f"/stats/{table}", "list_key": "stats",
                   "permission": permission, "table": table, "columns": columns}
         if table in COMPOSITE_KEYS:
             key = COMPOSITE_KEYS[table]

@@ -19,16 +19,18 @@ from singer_sdk.helpers.capabilities import (
     PluginCapabilities,
     TapCapabilities,
 )
+from typing_extensions import override
 
+from mautic_api import versions
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError, scrub_url
-from mautic_api.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
-from mautic_api.settings import MAUTIC_SETTINGS, Settings
+from mautic_api.settings import Settings
 from mautic_api.values import ValueFormatError, parse_datetime
 from mautic_api.versions import Capabilities
-from mautic_api.versions import capabilities as version_capabilities
+from mautic_singer.config_schema import MAUTIC_SETTINGS
+from mautic_singer.sdk import TAP_ONE_LINE_ERRORS, MauticCommand, MauticPluginMixin
+from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.changes import ChangeTracking
-from tap_mautic.client import DEFAULT_MAX_CONCURRENCY
 from tap_mautic.history import build_history_streams
 from tap_mautic.streams import RECORDED_TABLE_COLUMNS, REQUIRED_TABLES, build_streams
 
@@ -183,7 +185,7 @@ class TapMautic(MauticPluginMixin, Tap):
         """What this run may rely on, from the ``Mautic-Version`` header of the clock call."""
         self.server_start_time()
         version = getattr(self, "_mautic_version", None) or self.client.version
-        return version_capabilities(version)
+        return versions.capabilities(version)
 
     # ----------------------------------------------------------------------------- discovery
 
@@ -209,6 +211,7 @@ class TapMautic(MauticPluginMixin, Tap):
             tables.setdefault(table, RECORDED_TABLE_COLUMNS[table])
         return tables
 
+    @override
     def discover_streams(self) -> list:
         tables = self.stats_tables()
         streams = [*build_streams(self, tables), *build_history_streams(self, tables)]
@@ -222,14 +225,14 @@ class TapMautic(MauticPluginMixin, Tap):
     def config_check(self) -> str | None:
         """Beyond the schema: ``start_date`` must parse (a JSON-schema format is not enforced), and
         ``partition_index`` must name one of the ``partition_count`` partitions."""
-        count, index = self._config.get("partition_count", 1), self._config.get("partition_index", 0)
+        count, index = self.config.get("partition_count", 1), self.config.get("partition_index", 0)
         if isinstance(count, int) and isinstance(index, int) and not 0 <= index < count:
             return (f"Setting 'partition_index' must be 0 to partition_count - 1 = {count - 1} "
                     f"(got {index}).")
-        if isinstance(count, int) and count > 1 and not self._config.get("partition_id_span"):
+        if isinstance(count, int) and count > 1 and not self.config.get("partition_id_span"):
             return ("Setting 'partition_id_span' is required with partition_count > 1: the same id span "
                     "(about the largest id today) in every partition's run, so the ranges line up.")
-        start = self._config.get("start_date")
+        start = self.config.get("start_date")
         if start in (None, ""):
             return None
         try:  # the codec's parser: the one the streams read start_date with
@@ -239,6 +242,7 @@ class TapMautic(MauticPluginMixin, Tap):
                     f"2024-01-31T00:00:00Z (got {str(start)[:40]!r}).")
         return None
 
+    @override  # type: ignore[misc]  # final in singer-sdk; this only adds a warning first
     def sync_all(self) -> None:
         """A catalog that selects streams this tap does not have would sync nothing, silently: say so."""
         catalog = self.input_catalog
@@ -265,7 +269,8 @@ class TapMautic(MauticPluginMixin, Tap):
         return f"Connected to Mautic {version} at {scrub_url(client.base_url)} as {who}."
 
     @classmethod
-    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:  # type: ignore[override]
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """``--test``: one cheap call reporting the Mautic version (``--test=schema`` as in the SDK)."""
         if value != "all":
             super().cb_test(ctx, param, value)
@@ -278,6 +283,7 @@ class TapMautic(MauticPluginMixin, Tap):
         ctx.exit()
 
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         return MauticCommand.of(super().get_singer_command(), one_line=TAP_ONE_LINE_ERRORS)
 

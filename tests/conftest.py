@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
-from tap_mautic.client import DEFAULT_MAX_CONCURRENCY as TAP_MAX_CONCURRENCY
+from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY as TAP_MAX_CONCURRENCY
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY
 
 SIM_USER, SIM_PASSWORD = "admin", "mautic"

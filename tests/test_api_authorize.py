@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """mautic-auth: the OAuth2 authorization-code flow end to end against the simulator, with a scripted user agent.
 
 The user agent is a requests session that follows Mautic's login and consent forms as a browser would; it is

@@ -19,8 +19,8 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from mautic_api.client import as_records
 from mautic_api.http import php_query, response_json
-from mautic_api.sdk import MauticPluginMixin, MauticStreamMixin
-from mautic_api.settings import MAUTIC_SETTINGS
+from mautic_singer.config_schema import MAUTIC_SETTINGS
+from mautic_singer.sdk import MauticPluginMixin, MauticStreamMixin
 from tests.conftest import basic_config
 
 

@@ -10,13 +10,13 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from mautic_api import ConfigurationError
-from mautic_api.sdk import MauticConfigMixin
 from mautic_api.settings import (
-    MAUTIC_SETTINGS,
     PHP_ALIASES,
     SECRET_SETTINGS,
     normalize_config,
 )
+from mautic_singer.config_schema import MAUTIC_SETTINGS
+from mautic_singer.sdk import MauticConfigMixin
 
 EXPECTED = [
     "base_url",

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The README section "Using the Python client": every Python block runs, in order, against the simulator.
 
 The blocks are executed as written; only the instance URL ``https://mautic.example.com`` is replaced by the

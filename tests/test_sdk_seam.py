@@ -12,7 +12,7 @@ from singer_sdk.plugin_base import PluginBase, SingerCommand
 from singer_sdk.singerlib.encoding.simple import SimpleSingerReader
 from singer_sdk.sinks import Sink
 
-from mautic_api.sdk import (
+from mautic_singer.sdk import (
     MauticCommand,
     MauticConfigMixin,
     MauticPluginMixin,
@@ -21,7 +21,7 @@ from mautic_api.sdk import (
     MauticStreamSeam,
     MauticTargetSeam,
 )
-from tap_mautic.client import MauticStream
+from tap_mautic.base_stream import MauticStream
 from tap_mautic.tap import TapMautic
 from target_mautic.reader import MauticSingerReader
 from target_mautic.sinks import SINK_CLASSES
@@ -54,10 +54,6 @@ SEAM = [
     (Sink, "_remove_sdc_metadata_from_record", "(self, record: 'dict') -> 'None'", MauticSinkSeam),
     (Sink, "_parse_timestamps_in_record", "(self, record: 'dict', schema: 'dict', treatment: "
      "'DatetimeErrorTreatmentEnum') -> 'None'", None),  # called by MauticSinkSeam._validate_and_parse
-    (RESTStream, "_prepare_request", "(self, *, context: 'Context | None', page: 'BaseAPIPaginator') -> "
-     "'requests.PreparedRequest'", None),  # called by MauticStream.read_walk (its own page loop)
-    (RESTStream, "_request", "(self, prepared_request: 'requests.PreparedRequest', "
-     "context: 'Context | None') -> 'requests.Response'", None),  # called by MauticStream.read_walk
     (RESTStream, "_generate_record_messages", "(self, record: 'types.Record') -> "
      "'t.Generator[singer.RecordMessage, None, None]'", MauticStreamSeam),
     (RESTStream, "_increment_stream_state", "(self, latest_record: 'types.Record', *, "
@@ -75,7 +71,8 @@ SEAM = [
                          ids=[f"{o.__name__}.{n}<-{getattr(c, '__name__', 'called')}" for o, n, _, c in SEAM])
 def test_the_overridden_sdk_name_still_has_the_signature_we_wrote_against(owner, name, signature, ours):
     if ours is not None:
-        mine = [k for k in ours.__mro__ if k.__module__.startswith(("mautic_api", "tap_mautic", "target_"))]
+        ours_prefix = ("mautic_singer", "tap_mautic", "target_")
+        mine = [k for k in ours.__mro__ if k.__module__.startswith(ours_prefix)]
         assert any(name in vars(k) for k in mine), f"{ours.__name__} no longer overrides {name}: drop its row"
     assert hasattr(owner, name), f"singer-sdk no longer has {owner.__name__}.{name}"
     if signature is not None:
@@ -121,7 +118,7 @@ def test_every_private_sdk_override_of_the_target_is_in_the_seam_module(cls):
     for klass in cls.__mro__:
         if klass.__module__.startswith("target_mautic"):
             overridden = sorted(set(vars(klass)) & sdk_private)
-            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_api.sdk"
+            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_singer.sdk"
     assert issubclass(cls, MauticTargetSeam if cls is TargetMautic else MauticSinkSeam)
 
 
@@ -146,4 +143,4 @@ def test_every_private_sdk_override_of_the_tap_is_in_the_seam_module(cls):
     for klass in cls.__mro__:
         if klass.__module__.startswith("tap_mautic"):
             overridden = sorted(set(vars(klass)) & sdk_private)
-            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_api.sdk"
+            assert not overridden, f"{klass.__name__} overrides {overridden}: move it into mautic_singer.sdk"

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """OAuth2 grants, token expiry, fault reproducibility, hooks and the console script, over real HTTP."""
 
 from __future__ import annotations

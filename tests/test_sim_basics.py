@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Simulator basics over real HTTP: auth modes, list shapes, writes, stats, faults (no client package used)."""
 
 from __future__ import annotations

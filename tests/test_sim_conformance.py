@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Conformance: every recorded Mautic 5.1.0 exchange replayed against one fresh simulator (issue 3 point 8).
 
 Each exchange must match on status, Mautic-Version header presence and JSON shape, or be listed with a reason

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The differential check's machinery on the simulator alone (issue 18 point 3; CI never needs a real server).
 
 Two fresh simulators answer the whole script alike (ids, tokens, times and codes map by name); a changed answer

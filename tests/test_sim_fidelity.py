@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Simulator fidelity to Mautic's MariaDB and PHP: case-insensitive text comparisons (utf8mb4_unicode_ci) in
 where, search and de-duplication; ``in``/``notIn`` values read by ``str_getcsv``; seeded notes; stats rows
 without their null columns. Plain HTTP with ``requests`` (the client package is deliberately not used)."""

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Simulator merges (``Simulator.merge_contacts``, the stand-in for ``mautic:contacts:deduplicate``) and the
 audit_log details of field changes, as a real Mautic 5.1.0 wrote them.
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Conformance: the real Mautic 5.1.0 exchanges recorded by the differential check (tests/fixtures/real-5.1.0, 2026-12-06)
 replayed against one fresh simulator, as the corpus is (tests/test_sim_conformance.py).
 

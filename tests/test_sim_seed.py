@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Seeded data (issue 3 point 7): deterministic, every field type, anonymous and never-modified contacts,
 owners, stages, tags, memberships and rows in every stats table."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The simulator's ``--mautic-version``: each difference of ../shared/mautic-versions.md, one test each.
 
 Only 5.1 is recorded; the later behaviours follow the versions sheet (the section is cited per test), and

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Simulator writes and their side effects: memberships, contact actions, batches, validation, where/search
 quirks. Plain HTTP with ``requests`` (the client package is deliberately not used)."""
 

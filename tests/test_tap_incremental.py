@@ -9,7 +9,7 @@ import pytest
 
 from mautic_api.client import MauticClient
 from mautic_sim import Simulator
-from tap_mautic.client import FilterIgnoredError
+from tap_mautic.base_stream import FilterIgnoredError
 from tap_mautic.fields import to_datetime
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
 from tests.fixtures.tap_helpers import sync

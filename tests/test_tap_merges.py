@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Merges reach the warehouse: contact_merges, deletions with their reason, and the rows a merge re-pointed in
 the id-incremental tables emitted again (Simulator.merge_contacts stands in for mautic:contacts:deduplicate)."""
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mautic_api.paging import KeysetPaginator, range_complete, split_ids
 from mautic_sim import Simulator
-from tap_mautic.client import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError
+from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError
 from tap_mautic.slices import SlicePage, read_in_order
 from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
 from tests.fixtures.tap_helpers import make_tap, sync

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Incremental contacts and companies on every simulated Mautic version (5.1, 5.2, 6.0, 7.1).
 
 From 6.0 updates do not move dateModified (mautic#15418): the tap finds them in audit_log. 10 % of the

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """target-mautic per Mautic version: values a version does not store are reported per record, never PUT
 (versions sheet §6 and a real 5.1.0: a contact write never stores 0, mautic#15030; a contact EDIT does not
 store 0 < |v| < 1 up to 7.1, mautic#16590, but a CREATE does; company writes store both)."""

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Replay the recorded Mautic 5.1.0 exchanges against one fresh simulator and compare shapes.
 
 Placeholders in the recorded requests (``Basic <admin:password>``, ``<client_id>``, tokens, the session cookie,

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Send one scripted list of requests to two Mautic servers and report how their answers differ.
 
 A :class:`Step` is data: method, path, query, body, how to authenticate, and which earlier answers' values it

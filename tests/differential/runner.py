@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Run the differential script against a simulator and a real Mautic, report, and record the real exchanges.
 
 ``python -m scripts.sim_diff --real-url http://127.0.0.1:18083 --real-user admin --real-password ...`` resets the

@@ -1,4 +1,3 @@
-# ruff: noqa: E501, RUF005
 """The differential script: the requests sent, in order, to the simulator and to a real Mautic 5.1.0.
 
 Both sides start from a fresh install (no contacts). Steps refer to what earlier answers created by name

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """``mautic-auth authorize`` against a real Mautic 5.1.0: its real login and consent forms, its real token store.
 
 The OAuth2 client is a row inserted into ``oauth2_clients`` (as an administrator's plugin or script would;

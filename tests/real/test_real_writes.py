@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Write rules of a real Mautic 5.1.0 that the simulator and target-mautic rely on (issue 18, point 4).
 
 Two groups: the raw exchanges (what Mautic stores for a number between -1 and 1 or 0 on a create and on an edit;

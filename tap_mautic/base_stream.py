@@ -6,32 +6,40 @@ and verification live here once. HTTP goes through the shared ``mautic_api`` ses
 Mautic-Version log) and every answer through ``mautic_api.http.classify_response``, so the tap and the
 target read Mautic the same way.
 
-Paging is the one engine of ``mautic_api.paging``: each pass of a stream is one paginator (keyset on id,
-a composite key, or an offset for form submissions) that owns its position and checks every answer
-against the query it asked for (Mautic silently drops a ``where`` clause it does not understand and then
-returns *everything*); singer-sdk drives it through :class:`WalkPaginator`. With ``max_concurrency`` 1 the
-next page is fetched while the current one's records are processed (one request in flight); above 1 a
-keyset walk larger than two pages is cut into id ranges read at the same time and emitted in id order
+What drives paging: this module, not singer-sdk's ``request_records``. ``get_records`` (the SDK's public
+hook for a stream that fetches its own records) runs each pass as one walk of ``mautic_api.paging`` (keyset
+on id, a composite key, or an offset for form submissions), and :meth:`MauticStream.read_pages` is the page
+loop: the walk owns its position and checks every answer against the query it asked for (Mautic silently
+drops a ``where`` clause it does not understand and then returns *everything*). singer-sdk's loop cannot
+read the next page ahead, cut a walk into id ranges, or checkpoint after each page, so it is not used; the
+loop uses only public SDK hooks for each request: ``get_http_request`` + ``get_url_params`` (the query),
+``build_prepared_request`` (auth), ``request_decorator`` (retries), ``validate_response`` (error mapping)
+and the ``metrics`` module (the request counter and duration). With ``max_concurrency`` 1 the next page is
+fetched while the current one's records are processed (one request in flight); above 1 a keyset walk larger
+than two pages is cut into id ranges read at the same time and emitted in id order
 (:mod:`tap_mautic.slices`), so checkpoints and bookmarks mean exactly what they mean sequentially.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import backoff
 import requests
-from singer_sdk import RESTStream
+from singer_sdk import RESTStream, metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams.rest import PageContext
+from typing_extensions import override
 
+from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError, PermissionDeniedError
 from mautic_api.http import php_query, response_json, transport_error
 from mautic_api.paging import (
@@ -43,8 +51,7 @@ from mautic_api.paging import (
     split_ids,
 )
 from mautic_api.retry import wait_generator
-from mautic_api.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
-from mautic_api.values import wire_datetime as where_time  # Mautic's `where` value for a timestamp
+from mautic_singer.sdk import MauticStreamMixin, MauticStreamSeam, sdk_error
 from tap_mautic.checkpoint import (
     CHECKPOINT_KEY,
     Checkpoint,
@@ -62,7 +69,48 @@ from tap_mautic.slices import SlicePage, read_in_order
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_mautic.tap import TapMautic
+
+class ChangeTracker(Protocol):
+    """What the streams use of the run's change detection (:class:`tap_mautic.changes.ChangeTracking`)."""
+
+    audit_denied: bool
+
+    def instance_moves_date_modified(self) -> bool: ...
+
+    def uses_audit_log(self) -> bool: ...
+
+    def changed_ids(self, stream: str, audit_object: str, start: datetime,
+                    page_size: int) -> set[int] | None: ...
+
+    def merges_after(self, audit_id: int, page_size: int) -> list[tuple[int, int, int | None]] | None: ...
+
+    def cached_merge_rows(self, audit_id: int) -> list[dict[str, Any]] | None: ...
+
+    def remember_merge_rows(self, audit_id: int, rows: list[dict[str, Any]]) -> None: ...
+
+    def full_read_due(self, state: dict[str, Any], every: int) -> bool: ...
+
+    def count_run(self, state: dict[str, Any], full: bool) -> None: ...
+
+
+class StreamTap(Protocol):
+    """What a stream uses of its tap (:class:`tap_mautic.tap.TapMautic` is the one): the streams are built
+    by the tap, so they name the services they need, not the tap module (no import circle)."""
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def client(self) -> MauticClient: ...
+
+    @property
+    def change_tracking(self) -> ChangeTracker: ...
+
+    def server_start_time(self) -> datetime: ...
+
+    def custom_fields(self, object_: str) -> list[dict[str, Any]]: ...
+
+    def stats_tables(self) -> dict[str, list[str]]: ...
 
 
 DEFAULT_MAX_CONCURRENCY = 4  # requests in flight per stream (measured: README "Performance")
@@ -97,35 +145,7 @@ class QueryPass:
 
     label: str
     where: list[dict[str, Any]] = field(default_factory=list)
-    check: Callable[[dict[str, Any]], bool] | None = None
-
-
-class WalkPaginator(BaseAPIPaginator[PageQuery]):
-    """singer-sdk's paginator over one :class:`mautic_api.paging.Paginator` walk.
-
-    The SDK token is the walk's next query; the walk owns the position and verifies each answer (the stream
-    hands it every page before yielding its records), so nothing about paging lives on the stream.
-    """
-
-    def __init__(self, walk: Paginator) -> None:
-        super().__init__(walk.query())
-        self.walk = walk
-
-    def get_next(self, response: requests.Response) -> PageQuery | None:
-        return None if self.walk.finished else self.walk.query()
-
-    def has_more(self, response: requests.Response) -> bool:
-        return not self.walk.finished
-
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        return not self.walk.finished
-
-
-class QueryPage(BaseAPIPaginator[PageQuery]):
-    """A single query outside a walk's sequence (one slice's page, the largest-id probe)."""
-
-    def get_next(self, response: requests.Response) -> PageQuery | None:
-        return None
+    check: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -141,11 +161,13 @@ class Page:
         return len(self.rows) < self.size
 
 
-class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
+# [misc]: MauticStreamMixin.timeout is float seconds (mautic_api's request_timeout); singer-sdk declares int
+# [misc] below: see the comment above
+class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # type: ignore[misc]
     """A Mautic list endpoint read with keyset paging, the shared session and the shared error policy."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # post_process types and filters (see below)
-    primary_keys: tuple[str, ...] = ("id",)
+    primary_keys: Sequence[str] = ("id",)
     list_key: str = ""
     supports_minimal: bool = False
     permission: str = "view access to this context"
@@ -154,7 +176,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
 
     def __init__(
         self,
-        tap: TapMautic,
+        tap: StreamTap,
         *,
         name: str,
         path: str,
@@ -169,7 +191,9 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         self.supports_minimal = supports_minimal
         if permission:
             self.permission = permission
-        super().__init__(tap, name=name, schema=schema, path=path)
+        # a StreamTap is always a singer-sdk Tap (TapMautic): the Protocol names only what the stream uses
+        # [arg-type] below: see the comment above
+        super().__init__(tap, name=name, schema=schema, path=path)  # type: ignore[arg-type]
         self.primary_keys = list(primary_keys)
         self.replication_key = replication_key
         self._tap_ref = tap
@@ -183,7 +207,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     # ----------------------------------------------------------------------------------- settings
 
     @property
-    def tap(self) -> TapMautic:
+    def tap(self) -> StreamTap:
         return self._tap_ref
 
     @property
@@ -217,6 +241,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     # ----------------------------------------------------------------------------- HTTP plumbing
     # Session, authenticator, url_base, timeout and max tries come from mautic_api's MauticStreamMixin.
 
+    @override
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
         """singer-sdk's retry loop around ``func``, with mautic_api's reading of its failures.
 
@@ -246,7 +271,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                 try:
                     return func(prepared, context)
                 except requests.RequestException as exc:
-                    mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                    path = urlsplit(str(prepared.url or "")).path
+                    mapped = transport_error(exc, prepared.method or "GET", path)
                     if isinstance(mapped, ConfigurationError):
                         raise sdk_error(mapped) from None
                     raise
@@ -254,7 +280,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             try:
                 return retried(attempt)(prepared, context)
             except requests.RequestException as exc:
-                mapped = transport_error(exc, prepared.method or "GET", urlsplit(prepared.url or "").path)
+                path = urlsplit(str(prepared.url or "")).path
+                mapped = transport_error(exc, prepared.method or "GET", path)
                 raise self.stream_error(self.gave_up(mapped, attempts)) from None
             except RetriableAPIError as exc:
                 cause = exc.__cause__ if isinstance(exc.__cause__, MauticError) else MauticError(str(exc))
@@ -268,19 +295,21 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         exc.args = (f"{exc.args[0] if exc.args else exc} (gave up after {attempts} attempts)",)
         return exc
 
-    def backoff_wait_generator(self) -> Iterator[float]:  # type: ignore[override]
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """mautic_api's policy (server-requested wait, else jittered exponential), scaled by
         ``backoff_factor``."""
         factor = float(self.config.get("backoff_factor") or 1.0)
         return wait_generator(factor=factor, max_value=60.0 * factor,
                               budget=self.mautic_client.settings.max_retry_seconds)
 
+    @override
     def backoff_handler(self, details: Any) -> None:
         exc = details.get("exception")
         if isinstance(exc, requests.RequestException):  # mautic_api's words, not the raw requests text
             request = exc.request
             exc = transport_error(exc, (request.method if request else None) or "GET",
-                                  urlsplit((request.url if request else None) or "").path)
+                                  urlsplit(str((request.url if request else None) or "")).path)
         self.logger.warning(
             "Stream '%s': %s; retry %d/%d in %.1f s", self.name,
             str(exc).splitlines()[0][:300] if exc else "?",
@@ -322,6 +351,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
             params["minimal"] = 1
         return params
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """PHP-bracket query (``where[0][col]=id``) of the walk's next query."""
         return dict(php_query(self.page_params(next_page_token)))
@@ -330,6 +360,31 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         """Every record of one walk, each page verified before its records are yielded."""
         for rows in self.read_pages(walk, context):
             yield from rows
+
+    def prepare_query(self, query: PageQuery, context: Context | None) -> requests.PreparedRequest:
+        """The request for one query, built by the SDK's public hooks (``get_http_request``, which calls
+        :meth:`get_url_params`, then ``build_prepared_request``, which applies the authenticator)."""
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=query))
+        body = "json" if self.payload_as_json else "data"
+        return self.build_prepared_request(method=request.method, url=request.url,
+                                           params=request.encode_params(), headers=request.headers,
+                                           **{body: request.data})
+
+    def send_prepared(self, prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        """One exchange, as singer-sdk's own loop makes it: authenticated again at each try (a refreshed
+        token is used on a retry), the SDK's request-duration metric, then :meth:`validate_response`."""
+        prepared = self.authenticator(prepared)
+        response = self.requests_session.send(prepared, timeout=self.timeout,
+                                              allow_redirects=self.allow_redirects)
+        ok = response.status_code < HTTPStatus.BAD_REQUEST
+        tags: dict[Any, Any] = {metrics.Tag.CONTEXT: context} if context else {}
+        metrics.log(self.metrics_logger, metrics.Point(
+            "timer", metric=metrics.Metric.HTTP_REQUEST_DURATION, value=response.elapsed.total_seconds(),
+            tags={metrics.Tag.STREAM: self.name, metrics.Tag.ENDPOINT: self.path,
+                  metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                  metrics.Tag.STATUS: metrics.Status.SUCCEEDED if ok else metrics.Status.FAILED, **tags}))
+        self.validate_response(response)
+        return response
 
     @property
     def concurrency(self) -> int:
@@ -342,9 +397,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         ``max_concurrency`` > 1."""
         with self.get_http_request_counter() as counter:
             counter.with_context(context)
-            sliceable = (self.concurrency > 1 and isinstance(walk, KeysetPaginator) and walk.stop_at is None
-                         and not walk.trust_total)
-            if sliceable:
+            if (self.concurrency > 1 and isinstance(walk, KeysetPaginator) and walk.stop_at is None
+                    and not walk.trust_total):
                 yield from self.read_sliced(walk, context, counter.increment)
             else:
                 yield from self.read_sequential(walk, context, counter.increment)
@@ -354,17 +408,16 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         """The rest of a walk page after page. The next page is requested as soon as the current one is
         verified (its key is then known) and fetched while the current page's records are processed and
         written: still one request in flight."""
-        paginator = WalkPaginator(walk)
-        send = self.request_decorator(self._request)
+        send = self.request_decorator(self.send_prepared)
         with ThreadPoolExecutor(1, "mautic-page") as pool:
-            pending = pool.submit(send, self._prepare_request(context=context, page=paginator), context)
+            pending: Future[requests.Response] | None = pool.submit(
+                send, self.prepare_query(walk.query(), context), context)
             while pending is not None:
                 response = pending.result()
                 count()
                 rows = self.page_rows(walk, response)
-                paginator.advance(response)
-                pending = None if paginator.finished else pool.submit(
-                    send, self._prepare_request(context=context, page=paginator), context)
+                pending = None if walk.finished else pool.submit(
+                    send, self.prepare_query(walk.query(), context), context)
                 yield rows
 
     def read_sliced(self, walk: KeysetPaginator, context: Context | None,
@@ -382,7 +435,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         def request(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             if stop.is_set():  # the walk ended (an error elsewhere): no more tries for this slice
                 raise SliceCancelledError(self.name)
-            return self._request(prepared, context)
+            return self.send_prepared(prepared, context)
 
         send = self.request_decorator(request)
         first = self.verified_page(walk, self.send_query(walk.query(), context, send))
@@ -443,7 +496,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
     def send_query(self, query: PageQuery, context: Context | None,
                    send: Callable[..., requests.Response]) -> requests.Response:
         """One query outside a walk's page sequence (a slice's page, the first page, the probe)."""
-        return send(self._prepare_request(context=context, page=QueryPage(query)), context)
+        return send(self.prepare_query(query, context), context)
 
     def largest_id(self, walk: KeysetPaginator, context: Context | None,
                    send: Callable[..., requests.Response]) -> int | None:
@@ -503,16 +556,18 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
                 )
         return [dict(row) for row in rows]
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """The records of one answer (unverified: streams read pages through :meth:`read_walk`)."""
         return self.extract_rows(response_json(response)[1])
 
     # ---------------------------------------------------------------------------------- records
 
-    def query_passes(self, context: Context | None) -> list[QueryPass]:
+    def query_passes(self, context: Context | None) -> Iterable[QueryPass]:
         """The walks one sync makes over the list (one unfiltered walk by default)."""
         return [QueryPass("all")]
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Run each pass with keyset paging, de-duplicating by primary key within the run.
 
@@ -600,6 +655,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
         """Records after the passes (deletion markers)."""
         return ()
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         for name in self.drop_properties:
             row.pop(name, None)
@@ -630,6 +686,7 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):
 
     # ------------------------------------------------------------------------------ incremental
 
+    @override
     def get_replication_key_signpost(self, context: Context | None = None) -> datetime | None:
         """The bookmark never passes the server's time at the start of the run (changes during it are
         re-read next time)."""
@@ -665,4 +722,4 @@ def modified_at(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["MODIFIED_AT", "MauticStream", "QueryPass", "WalkPaginator", "modified_at", "where_time"]
+__all__ = ["MODIFIED_AT", "ChangeTracker", "MauticStream", "QueryPass", "StreamTap", "modified_at"]
