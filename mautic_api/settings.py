@@ -334,12 +334,3 @@ class Settings:
         """The secret values in use (for scrubbing text before it is logged or raised)."""
         return [v for v in (getattr(self, n) for n in SECRET_SETTINGS) if isinstance(v, str) and v]
 
-
-def __getattr__(name: str) -> Any:
-    """``MAUTIC_SETTINGS`` at its old place, for target_mautic until it imports it from
-    ``mautic_singer.config_schema`` (a compatibility shim: it needs singer-sdk; nothing else here does)."""
-    if name == "MAUTIC_SETTINGS":
-        from mautic_singer.config_schema import MAUTIC_SETTINGS
-
-        return MAUTIC_SETTINGS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

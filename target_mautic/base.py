@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
+from typing_extensions import override
 
-from mautic_api.sdk import MauticSinkSeam
+from mautic_singer.sdk import MauticSinkSeam
 from target_mautic.results import FAILED, NOT_WRITTEN, RecordResult
 from target_mautic.rows import Row, StreamSetupError, non_finite_property
 from target_mautic.validation import ShapeCachedValidator, types_only
@@ -35,6 +36,7 @@ class MauticSink(MauticSinkSeam, BatchSink):
         self.connector: MauticConnector = target.connector
         super().__init__(target=target, stream_name=stream_name, schema=schema, key_properties=key_properties)
         self._seq = 0
+        self._pending_count = 0  # records read into the batch being filled (current_size)
         self._results: list[tuple[int, RecordResult]] = []
 
     # -- settings --------------------------------------------------------------------------------------
@@ -64,7 +66,7 @@ class MauticSink(MauticSinkSeam, BatchSink):
             return validator
         return ShapeCachedValidator(validator)
 
-    # -- seam hooks (mautic_api.sdk.MauticSinkSeam) ------------------------------------------------------
+    # -- seam hooks (mautic_singer.sdk.MauticSinkSeam) ------------------------------------------------------
     def mark_invalid(self, record: dict, message: str) -> None:
         record.setdefault(INVALID, message)
 
@@ -77,21 +79,20 @@ class MauticSink(MauticSinkSeam, BatchSink):
         """The SDK's, and the batch's record count set aside: records read while it drains count toward the
         next batch (``current_size``), not toward the one being written."""
         context = super().start_drain()
-        self._draining_count = self._batch_records_read
-        self._batch_records_read = 0
+        self._pending_count = 0
         return context
 
-    def mark_drained(self) -> None:
-        """The SDK's tally for the drained batch (its count set aside), the next batch's count kept."""
-        reading = self._batch_records_read
-        self._batch_records_read = getattr(self, "_draining_count", 0)
-        self._draining_count = 0
-        super().mark_drained()
-        self._batch_records_read = reading
+    @property
+    @override
+    def current_size(self) -> int:
+        """Records read for the next batch (our own count: the SDK's also holds a batch draining in the
+        background, and its counter is private)."""
+        return self._pending_count
 
     # -- rows and results --------------------------------------------------------------------------------
     def process_record(self, record: dict, context: dict) -> None:
         self._seq += 1
+        self._pending_count += 1
         context.setdefault("records", []).append((self._seq, record))
 
     def report(

@@ -58,7 +58,7 @@ class ResultsLedger:
 
     def __init__(self, path: str | None, logger: logging.Logger) -> None:
         self._lock = threading.Lock()
-        self._logger = logger
+        self.log = logger
         self._file: IO[str] | None = None
         if path:  # opened (and truncated) before the first write, so a bad path costs nothing
             target = Path(path)
@@ -83,7 +83,7 @@ class ResultsLedger:
                 self.failed += 1
                 if self._failures_logged < 20:
                     self._failures_logged += 1
-                    self._logger.warning(
+                    self.log.warning(
                         "Record failed in stream '%s' (%s): %s",
                         result.stream,
                         json.dumps(result.key, default=str),
@@ -118,13 +118,13 @@ class ResultsLedger:
     def log_summary(self) -> None:
         for stream, counter in sorted(self.summary().items()):
             parts = ", ".join(f"{counter[o]} {o}" for o in OUTCOMES if counter.get(o))
-            self._logger.info("Results for stream '%s': %s", stream, parts or "no records")
+            self.log.info("Results for stream '%s': %s", stream, parts or "no records")
         if self.failed:
-            self._logger.warning(
+            self.log.warning(
                 "%d record(s) failed; see the messages above or the results file", self.failed
             )
         if self.not_written:
-            self._logger.warning(
+            self.log.warning(
                 "%d record(s) not written: the run stopped before them; rerun the input (writes are upserts)",
                 self.not_written,
             )

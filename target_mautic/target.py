@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, NoReturn
 
 import click
@@ -32,8 +32,8 @@ from singer_sdk.sinks import Sink
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
-from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
-from mautic_api.settings import MAUTIC_SETTINGS
+from mautic_singer.config_schema import MAUTIC_SETTINGS
+from mautic_singer.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
@@ -230,10 +230,12 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
                 "reported failed, naming the contact that holds the value."
             )
         self._stopped_by: str | None = None  # why the input was not read to its end (an unreadable line)
+        self._stream_sinks: dict[str, Sink] = {}  # add_sink: each stream's current sink
+        self._run_sinks: list[Sink] = []  # add_sink: every sink of the run, replaced ones included
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
-        match_on = self._config.get("match_on") if isinstance(self._config, dict) else None
+        match_on = self.config.get("match_on") if isinstance(self.config, Mapping) else None
         if match_on is not None and not _match_on_ok(match_on):
             return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
                     'of such lists per stream, e.g. {"companies": ["companyname"]}.')
@@ -272,6 +274,14 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         return stream_name
 
     # -- SDK hooks ------------------------------------------------------------------------------------
+    def add_sink(self, stream_name: str, schema: dict, key_properties: Sequence[str] | None = None) -> Sink:
+        """The SDK's, with the sink remembered here: the stream's current sink, and every sink of the run
+        (a new SCHEMA replaces a stream's sink; the old one may still hold records to account for)."""
+        sink = super().add_sink(stream_name, schema, key_properties)
+        self._stream_sinks[stream_name] = sink
+        self._run_sinks.append(sink)
+        return sink
+
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         canonical = self.canonical_stream(stream_name)
         sink_class = SINK_CLASSES.get(canonical)
@@ -287,7 +297,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def drain_upserts_first(self) -> None:
         """A link sink is about to write: contacts/companies buffered so far must be in Mautic first."""
         self.finish_background()
-        for other in list(self._sinks_active.values()):
+        for other in list(self._stream_sinks.values()):
             if isinstance(other, UpsertSink) and other.current_size:
                 self.drain_one(other)
 
@@ -372,7 +382,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self.finish_background(raise_fatal=False)
         message = f"{STOPPED_BEFORE}: {reason}"
         reported = 0
-        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+        for sink in list(self._run_sinks):
             if isinstance(sink, MauticSink):
                 reported += sink.account_unwritten(message)
                 self.record_results(sink)
@@ -396,7 +406,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             return 0
         count = 0
         for stream, record in reader.rest():
-            sink = self._sinks_active.get(stream)
+            sink = self._stream_sinks.get(stream)
             key: dict[str, Any] = {}
             if isinstance(sink, MauticSink):
                 with contextlib.suppress(Exception):

@@ -131,14 +131,7 @@ def test_the_typing_cycle_finder_sees_type_checking_imports(tmp_path):
 # Where singer-sdk's private names may appear: the seam (every name pinned by tests/test_sdk_seam.py), and,
 # until the lead moves them, target_mautic's current uses (empty this list, then drop it).
 SEAM_MODULE = "mautic_singer/sdk.py"
-TARGET_ALLOWED_FOR_NOW = frozenset({
-    ("target_mautic/base.py", "_batch_records_read"),
-    ("target_mautic/results.py", "_logger"),  # perhaps its own attribute of the same name: rename it
-    ("target_mautic/target.py", "_config"),
-    ("target_mautic/target.py", "_sinks_active"),
-    ("target_mautic/target.py", "_sinks_to_clear"),
-})
-NO_SDK_PRIVATES = ("mautic_api", "tap_mautic", "mautic_sim", "scripts")
+NO_SDK_PRIVATES = ("mautic_api", "tap_mautic", "target_mautic", "mautic_sim", "scripts")
 
 
 def sdk_private_names() -> frozenset[str]:
@@ -198,27 +191,22 @@ def test_no_private_sdk_name_outside_the_seam():
     private = sdk_private_names()
     assert {"_request", "_prepare_request", "_tap", "_config", "_write_state_message"} <= private
     bad = []
-    for package in (*NO_SDK_PRIVATES, "mautic_singer", "target_mautic"):
+    for package in (*NO_SDK_PRIVATES, "mautic_singer"):
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
             if rel == SEAM_MODULE:
                 continue
-            bad += [f"{rel}:{line} {name}" for line, name in private_sdk_uses(path, private)
-                    if (rel, name) not in TARGET_ALLOWED_FOR_NOW]
+            bad += [f"{rel}:{line} {name}" for line, name in private_sdk_uses(path, private)]
     assert bad == []
 
 
 def test_mautic_api_imports_no_singer_sdk_and_no_plugin():
-    """Only the two compatibility shims (target_mautic's old import paths) reach outward, and lazily."""
-    shims = {"mautic_api/sdk.py", "mautic_api/settings.py"}
+    """mautic_api reaches no plugin, no SDK and no simulator (a script needs none of them)."""
     for path in sorted((ROOT / "mautic_api").glob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         outward = {m for m in _imported_roots(path) if m in {"singer_sdk", "mautic_singer", "tap_mautic",
                                                             "target_mautic", "mautic_sim", "click"}}
-        if rel in shims:
-            assert outward <= {"mautic_singer"}, rel
-        else:
-            assert outward == set(), rel
+        assert outward == set(), rel
 
 
 def _imported_roots(path: Path) -> set[str]:
