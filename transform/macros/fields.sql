@@ -1,19 +1,20 @@
 {#
-  The instance's custom contact fields, read at run time from the `contact_fields` stream: a shipped package
-  cannot name them. Returns [{alias, type}] for the fields that are not Mautic's fixed ones and that exist as
-  columns of `relation` (a field created after the last load has no column yet). Empty while parsing.
+  The instance's contact fields (Mautic's core ones and its custom ones), read at run time from the
+  `contact_fields` stream: a shipped package cannot name the custom ones. Returns [{alias, type}] for the fields
+  that exist as columns of `relation` (a field created after the last load has no column yet), less `exclude`
+  (the ones a model selects itself). Empty while parsing.
 #}
-{% macro mautic_custom_fields(relation, object='lead') %}
+{% macro mautic_fields(relation, object='lead', exclude=[]) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list %}
   {% set query %}
     select alias, type from {{ source('mautic', 'contact_fields' if object == 'lead' else 'company_fields') }}
-    where isfixed = false and object = '{{ object }}'
+    where object = '{{ object }}'
     order by {{ adapter.quote('order') }}, alias
   {% endset %}
   {% set fields = [] %}
   {% for row in run_query(query).rows %}
-    {% if row[0] | lower in present %}
+    {% if row[0] | lower in present and row[0] | lower not in exclude %}
       {% do fields.append({'alias': row[0] | lower, 'type': row[1]}) %}
     {% endif %}
   {% endfor %}

@@ -1,6 +1,8 @@
--- One row per live contact, with owner, stage and primary company by name, and the instance's custom fields
--- as columns (read from the contact_fields stream at run time by mautic_custom_fields).
-{%- set fields = mautic_custom_fields(source('mautic', 'contacts')) %}
+-- One row per live contact, with owner, stage and primary company by name, and every field of the instance
+-- (core and custom) as a column: read from the contact_fields stream at run time by mautic_fields.
+{%- set fields = mautic_fields(source('mautic', 'contacts'),
+                               exclude=['id', 'email', 'firstname', 'lastname', 'points', 'company', 'owner',
+                                        'stage', 'company_name']) %}
 with primary_company as (
     select contact_id, company_id from (
         select contact_id, company_id,
