@@ -6,9 +6,12 @@
 #}
 {% macro mautic_fields(relation, object='lead', exclude=[]) %}
   {% if not execute %}{{ return([]) }}{% endif %}
-  {% set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list %}
+  {% set found = adapter.get_relation(database=relation.database, schema=relation.schema,
+                                     identifier=relation.identifier) %}
+  {% set present = (adapter.get_columns_in_relation(found) if found is not none else [])
+                   | map(attribute='name') | map('lower') | list %}
   {% set query %}
-    select alias, type from {{ source('mautic', 'contact_fields' if object == 'lead' else 'company_fields') }}
+    select alias, type from {{ mautic_source('contact_fields' if object == 'lead' else 'company_fields') }} src
     where object = '{{ object }}'
     order by {{ adapter.quote('order') }}, alias
   {% endset %}
@@ -25,7 +28,7 @@
 {% macro mautic_all_field_aliases(object='lead') %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% set query %}
-    select distinct lower(alias) as alias from {{ source('mautic', 'contact_fields' if object == 'lead' else 'company_fields') }}
+    select distinct lower(alias) as alias from {{ mautic_source('contact_fields' if object == 'lead' else 'company_fields') }} src
     where object = '{{ object }}' order by 1
   {% endset %}
   {{ return(run_query(query).columns[0].values() | list) }}

@@ -20,7 +20,7 @@ select
     {{ mautic_field_column(field.alias, field.type) }}
     {%- endfor %}
 from {{ ref('stg_mautic__contacts') }} s
-join {{ source('mautic', 'contacts') }} c on cast(c.id as {{ dbt.type_bigint() }}) = s.contact_id
+join {{ mautic_source('contacts') }} c on cast(c.id as {{ dbt.type_bigint() }}) = s.contact_id
 left join {{ ref('stg_mautic__users') }} owner on owner.user_id = s.owner_id
 left join {{ ref('stg_mautic__stages') }} stage on stage.stage_id = s.stage_id
 left join primary_company pc on pc.contact_id = s.contact_id

@@ -3,7 +3,7 @@ select contact_id, company_id, min(date_added) as date_added, bool_or(is_primary
 from (
     select {{ surviving_contact('l.lead_id') }} as contact_id, cast(l.company_id as {{ dbt.type_bigint() }}) as company_id,
            l.date_added, coalesce(l.is_primary, false) as is_primary
-    from {{ source('mautic', 'companies_leads') }} l
+    from {{ mautic_source('companies_leads') }} l
     left join {{ ref('stg_mautic__merge_map') }} merged on merged.loser_id = cast(l.lead_id as {{ dbt.type_bigint() }})
 ) resolved
 group by contact_id, company_id

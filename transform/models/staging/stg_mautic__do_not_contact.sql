@@ -4,6 +4,6 @@ select cast(d.id as {{ dbt.type_bigint() }}) as do_not_contact_id, {{ surviving_
        case cast(d.reason as {{ dbt.type_bigint() }}) when 0 then 'contactable' when 1 then 'unsubscribed' when 2 then 'bounced'
             when 3 then 'manual' end as reason_name,
        d.comments, d.date_added
-from {{ source('mautic', 'lead_donotcontact') }} d
+from {{ mautic_source('lead_donotcontact') }} d
 left join {{ ref('stg_mautic__merge_map') }} merged on merged.loser_id = cast(d.lead_id as {{ dbt.type_bigint() }})
 where d.lead_id is not null

@@ -6,7 +6,7 @@ from (
     select {{ surviving_contact('l.lead_id') }} as contact_id, cast(l.leadlist_id as {{ dbt.type_bigint() }}) as segment_id,
            l.date_added, coalesce(l.manually_added, false) as manually_added,
            coalesce(l.manually_removed, false) as manually_removed
-    from {{ source('mautic', 'lead_lists_leads') }} l
+    from {{ mautic_source('lead_lists_leads') }} l
     left join {{ ref('stg_mautic__merge_map') }} merged on merged.loser_id = cast(l.lead_id as {{ dbt.type_bigint() }})
 ) resolved
 group by contact_id, segment_id

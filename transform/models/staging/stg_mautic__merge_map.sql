@@ -3,7 +3,7 @@
 -- command) and rewrites lead_id in place; this map is the defence in depth for rows still under a loser.
 with recursive merges as (
     select cast(loser_id as {{ dbt.type_bigint() }}) as loser_id, cast(victor_id as {{ dbt.type_bigint() }}) as victor_id, merged_at
-    from {{ source('mautic', 'contact_merges') }}
+    from {{ mautic_source('contact_merges') }} src
 ),
 latest as (  -- a loser is merged once; should the log hold two rows, the later one counts
     select loser_id, victor_id from (
