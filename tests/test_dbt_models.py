@@ -163,3 +163,10 @@ def test_main_job_into_postgres_builds_the_same_marts(tmp_path, sim, pg):
     got = {(r["e"], r["c"]): {k: r[k] for k in ("sent", "read", "clicked", "bounced", "unsubscribed")}
            for r in json.loads(rows)}
     assert got == expected_engagement(sim)
+    pairs = ", ".join(f"'{f}', {f}" for f in TEXT_FIELDS)
+    history = pg.psql(f"SELECT json_agg(json_build_object('id', contact_id, {pairs})) "
+                      "FROM analytics.contact_history WHERE valid_to IS NULL", "warehouse")
+    current = {r["id"]: r for r in json.loads(history)}
+    now = {r["id"]: r for r in sim.query(f"SELECT id, {', '.join(TEXT_FIELDS)} FROM leads")}
+    assert set(current) == live
+    assert [i for i in live if any((current[i][f] or None) != (now[i][f] or None) for f in TEXT_FIELDS)] == []
