@@ -2,8 +2,9 @@
 
 1. starts `mautic-sim` (seeded contacts) on a free port;
 2. `meltano run tap-mautic target-duckdb` (full); rows in DuckDB against the records the tap emitted;
-3. edits, creates and deletes a few contacts through Mautic's API, runs the same job again (incremental) and
-   shows that exactly those contacts arrived, the deleted ones marked and named in the `deletions` table;
+3. edits, creates and deletes a few contacts through Mautic's API, runs the same job again (incremental, then
+   the dbt models of transform/ with their tests: `dbt-duckdb:build`) and shows that exactly those contacts
+   arrived, the deleted ones marked and named in the `deletions` table, and one question asked of a mart;
 4. selects contacts from the warehouse (engaged contacts of a segment) and loads them back into Mautic with
    `meltano invoke target-mautic` (a computed field and a segment membership), printing the outcomes.
 
@@ -38,18 +39,20 @@ CONTACTS = int(os.environ.get("DEMO_CONTACTS", "1000"))
 PASSWORD = SimProcess.password
 STATE_SUFFIX = "demo"
 JOB = ("tap-mautic", "target-duckdb")
+MODELS = "dbt-duckdb:build"  # the main job's last task: staging views and marts, then their dbt tests
 
 
 def step(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def run_job(env: dict[str, str], *, full_refresh: bool = False) -> tuple[Counter[str], float]:
+def run_job(env: dict[str, str], *, full_refresh: bool = False,
+            models: bool = False) -> tuple[Counter[str], float]:
     args = ["--environment", "sim", "run", "--state-id-suffix", STATE_SUFFIX]
     if full_refresh:
         args.append("--full-refresh")
     started = time.monotonic()
-    done = meltano(*args, *JOB, env=env)
+    done = meltano(*args, *JOB, *([MODELS] if models else []), env=env)
     return tap_record_counts(done.stdout), time.monotonic() - started
 
 
@@ -113,6 +116,22 @@ def reverse_etl(env: dict[str, str], database: Path, segment_id: int) -> None:
         raise PipelineError(f"{len(messages) - 3} records sent, {len(results)} outcomes")
 
 
+def show_marts(database: Path) -> None:
+    """One question asked of the marts dbt built: how each email is read, by the contacts still live."""
+    counts = duckdb_query(database, """
+        SELECT (SELECT COUNT(*) FROM analytics.contacts) AS contacts,
+               (SELECT COUNT(*) FROM analytics.contact_history) AS contact_versions,
+               (SELECT COUNT(*) FROM analytics.email_engagement) AS email_contact_pairs""")[0]
+    print(f"  marts built and tested (dbt): {counts}")
+    rows = duckdb_query(database, """
+        SELECT email_id, email_name, SUM(sent) AS sent, SUM(read) AS read, SUM(clicked) AS clicked,
+               ROUND(SUM(read) / SUM(sent), 2) AS read_rate
+        FROM analytics.email_engagement GROUP BY ALL ORDER BY read_rate DESC, email_id LIMIT 5""")
+    print("  emails by read rate (analytics.email_engagement):")
+    for row in rows:
+        print(f"    {row}")
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -143,8 +162,9 @@ def main() -> None:
                 print(f"  {kind:<8} {ids}")
             time.sleep(1.1)  # Mautic stores seconds: the next run starts in a later second than the changes
 
-            step("meltano --environment sim run tap-mautic target-duckdb   (incremental, from saved state)")
-            emitted, seconds = run_job(env)
+            step("meltano --environment sim run tap-mautic target-duckdb dbt-duckdb:build   (incremental, "
+                 "then the models)")
+            emitted, seconds = run_job(env, models=True)
             print(f"  done in {seconds:.0f} s; contacts emitted: {emitted['contacts']} "
                   f"(expected {sum(len(v) for v in changes.values())})")
             contacts = {r["id"]: r for r in duckdb_query(
@@ -167,6 +187,8 @@ def main() -> None:
             expected = sum(len(v) for v in changes.values())
             if emitted["contacts"] != expected or not (ok_edit and ok_new and ok_del):
                 raise PipelineError("the incremental run did not carry exactly the changes")
+
+            show_marts(database)
 
             step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
             reverse_etl(env, database, segment_id=2)

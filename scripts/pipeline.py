@@ -38,6 +38,10 @@ def meltano_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[s
         **MELTANO_OFFLINE,
         "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
         "TARGET_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        # the dbt models (transform/) build in the same file; dbt's manifest and logs stay in the run's folder
+        "DBT_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        "DBT_TARGET_PATH": str(workdir / "dbt-target"),
+        "DBT_LOG_PATH": str(workdir / "dbt-logs"),
         "TARGET_JSONL_DESTINATION_PATH": str(workdir),
         "TARGET_MAUTIC_RESULTS_PATH": str(workdir / "target-mautic-results.jsonl"),
         **(extra or {}),
