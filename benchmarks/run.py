@@ -14,7 +14,10 @@ P3  10,000 contact upserts at ``--latency-ms 200``: calls and wall time at concu
     warehouse-to-Mautic tools (``benchmarks/baselines.py``: look up by email, then create or PATCH);
 (d) a contacts read while ~10 % of contacts change and new ones are created (``benchmarks/changes.py``):
     tap-mautic's keyset sync against OFFSET paging over Mautic's default order and ``orderBy=last_active``;
-P4  peak RSS of the tap and the target as processes at 10,000 and 100,000 records, and its growth.
+P4  peak RSS of the tap and the target as processes at 10,000 and 100,000 records, and its growth;
+(e) contact merges (``benchmarks/merges.py``, in-process simulator): requests of an incremental run without
+    merges with ``include_merges`` on and off (equal: no extra call), then per merged contact the extra
+    requests, records (re-read event rows, tombstones) and seconds of the next run.
 
 Run::
 
@@ -46,6 +49,7 @@ from benchmarks import bench_target
 from benchmarks.baselines import per_record_upsert
 from benchmarks.changes import ReadFigures, offset_under_changes, tap_under_changes
 from benchmarks.memory import P4, measure_p4
+from benchmarks.merges import MergeCost, measure_merges
 from benchmarks.throughput import (
     P1,
     P2,
@@ -66,9 +70,11 @@ RTT_MS = 50  # a remote Mautic: used only for the computed "time in round trips"
 
 # Sizes of a full run and of --quick; a flag given on the command line wins over both.
 FULL = {"contacts": 20_000, "p2_contacts": 20_000, "p3_upserts": 10_000, "target_contacts": 10_000,
-        "naive_contacts": 5_000, "p4_sizes": "10000,100000", "repeat": 2}
+        "naive_contacts": 5_000, "p4_sizes": "10000,100000", "repeat": 2,
+        "merge_contacts": 5_000, "merges": 500}
 QUICK = {"contacts": 600, "p2_contacts": 600, "p3_upserts": 300, "target_contacts": 200,
-         "naive_contacts": 40, "p4_sizes": "300,1500", "repeat": 1}
+         "naive_contacts": 40, "p4_sizes": "300,1500", "repeat": 1,
+         "merge_contacts": 300, "merges": 20}
 
 Row = tuple[str, str, str, str, str]  # figure, ours, baseline, ratio, issue-9 goal
 
@@ -97,6 +103,7 @@ class Figures:
     naive: TargetRun
     reads: list[ReadFigures]
     p4: P4
+    merges: MergeCost
 
 
 def measure_target(contacts: int, naive_contacts: int) -> tuple[TargetRun, TargetRun]:
@@ -226,10 +233,27 @@ def memory_rows(p4: P4) -> list[Row]:
     return rows
 
 
+def merge_rows(m: MergeCost) -> list[Row]:
+    """Cost of merges: the incremental run after ``m.merges`` merges against one without merges."""
+    return [
+        ("(e) incremental run without merges: requests (include_merges on / off)",
+         f"{m.quiet_requests:,} / {m.quiet_requests_merges_off:,}", "", "",
+         f"no extra call: {verdict(m.quiet_requests == m.quiet_requests_merges_off)}"),
+        (f"(e) after {m.merges:,} merges: extra requests per merged contact",
+         f"{m.per_merge('merged_requests', 'quiet_requests'):.2f} "
+         f"({m.merged_requests - m.quiet_requests:,} in all)", "", "", ""),
+        ("(e) extra records per merged contact (re-read rows, tombstones, merges, deletions)",
+         f"{m.per_merge('merged_records', 'quiet_records'):.1f} ({m.tombstones:,} tombstones in all)",
+         "", "", ""),
+        ("(e) extra seconds per merged contact (simulator, no latency)",
+         f"{m.per_merge('merged_seconds', 'quiet_seconds') * 1000:.2f} ms", "", "", ""),
+    ]
+
+
 def build_rows(args: argparse.Namespace, f: Figures) -> list[Row]:
     """(figure, ours, baseline, ratio, goal) rows of the final table, in the order of the docstring."""
     return (throughput_rows(f) + target_rows(f.target, f.naive) + change_rows(args.contacts, f.reads)
-            + memory_rows(f.p4))
+            + memory_rows(f.p4) + merge_rows(f.merges))
 
 
 HEADER: Row = ("figure", "tap-mautic / target-mautic", "baseline", "ratio", "goal (issue 9)")
@@ -362,6 +386,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--change-pct", type=float, default=10.0,
                         help="%% of contacts modified during a read")
     parser.add_argument("--new-pct", type=float, default=2.0, help="%% new contacts created during a read")
+    parser.add_argument("--merge-contacts", type=int,
+                        help=f"contacts of the merge cost run (e) (full {FULL['merge_contacts']:,})")
+    parser.add_argument("--merges", type=int, help=f"merges of run (e) (full {FULL['merges']:,})")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS}")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
@@ -386,7 +413,9 @@ def measure(args: argparse.Namespace) -> Figures:
     reads = measure_changes(args.contacts, args.change_pct, args.new_pct)
     say(f"P4: peak RSS of tap and target at {args.p4[0]:,} and {args.p4[1]:,} records ...")
     p4 = measure_p4(*args.p4)
-    return Figures(p1, p2, p3, target, naive, reads, p4)
+    say(f"(e) merges: {args.merges:,} merges among {args.merge_contacts:,} contacts, the next run ...")
+    merges = measure_merges(args.merge_contacts, args.merges)
+    return Figures(p1, p2, p3, target, naive, reads, p4, merges)
 
 
 def main(argv: list[str] | None = None) -> int:

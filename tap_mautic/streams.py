@@ -31,6 +31,7 @@ from mautic_api.values import wire_datetime  # Mautic's `where` value for a time
 from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass, StreamTap, modified_at
 from tap_mautic.changes import id_batches
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
+from tap_mautic.retract import merge_tombstones
 from tap_mautic.schemas import (
     COMPANY_SPEC,
     CONTACT_RELATIONS,
@@ -573,6 +574,15 @@ class CompositeStatsStream(StatsStream):
         return CompositeKeysetPaginator(page_size=self.page_size, key=self.key, label=self.label(),
                                         error=FilterIgnoredError)
 
+    def extra_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Tombstones of the loser's rows after a merge (tap_mautic.retract)."""
+        return merge_tombstones(self, context)
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if row.get(DELETED_AT) is not None:
+            return row  # a tombstone is exactly its key and _sdc_deleted_at, typed already
+        return super().post_process(row, context)
+
 
 # ------------------------------------------------------------------------------ form submissions
 
@@ -699,6 +709,7 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
             key = COMPOSITE_KEYS[table]
             if not all(k in columns for k in key):
                 continue
+            props[DELETED_AT] = dict(DATETIME)  # tombstones after merges (tap_mautic.retract)
             streams.append(CompositeStatsStream(
                 tap, key=key, schema=object_schema(props, required=key), **common))
         else:
