@@ -179,14 +179,16 @@ class MauticConnector:
         return self.client.iter_list(context, where=where, page_size=limit, minimal=bool(minimal),
                                      trust_total=True)
 
-    def lookup(self, context: str, column: str, values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
-        """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
+    def lookup(self, context: str, column: str, values: Iterable[Any],
+               minimal: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls);
+        ``minimal`` false: the full records (a contact's tags, owner, stage), for compare before write."""
         wanted = sorted({str(v) for v in values if v is not None and str(v) != ""})
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for chunk in chunks_for_lookup([v for v in wanted if _in_safe(v)]):
             want = {norm(v) for v in chunk}
             where = [{"col": column, "expr": "in", "val": csv_in(chunk)}]
-            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=True):
+            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=minimal):
                 value = field_value(rec, column)
                 if value is not None and norm(value) in want:
                     found[norm(value)].append(rec)
@@ -203,7 +205,7 @@ class MauticConnector:
                 where=[{"col": column, "expr": "eq", "val": value}],
                 limit=50,
                 order_by="id",
-                minimal=True,
+                minimal=minimal,
             )
             for rec in page.records:
                 if norm(field_value(rec, column) or "") == norm(value):
@@ -212,7 +214,8 @@ class MauticConnector:
             recs.sort(key=lambda r: as_int(r.get("id")) or 0)
         return found
 
-    def records_by_id(self, context: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def records_by_id(self, context: str, ids: Iterable[int],
+                      minimal: bool = True) -> dict[int, dict[str, Any]]:
         """The current records for ``ids`` (ids are short: up to 200 per look-up, one page each)."""
         out: dict[int, dict[str, Any]] = {}
         for chunk in chunks_for_lookup([str(i) for i in sorted(set(ids))], per_call=API_MAX_PER_CALL):
@@ -220,7 +223,7 @@ class MauticConnector:
                 context,
                 where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
                 limit=len(chunk) + 1,
-                minimal=True,
+                minimal=minimal,
             )
             for rec in page.records:
                 rid = as_int(rec.get("id"))

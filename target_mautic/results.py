@@ -47,6 +47,7 @@ class RecordResult:
     mautic_id: int | None = None
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
+    changes: dict[str, list[Any]] | None = None  # alias -> [Mautic's value, the value written] (or planned)
 
 
 class ResultsFileError(Exception):
@@ -99,6 +100,7 @@ class ResultsLedger:
                     "outcome": result.outcome,
                     "message": result.message,
                     "warnings": result.warnings,
+                    "changes": result.changes,
                 }
                 text = json.dumps(line, default=str, ensure_ascii=False)
                 # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line

@@ -34,6 +34,7 @@ from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
 from mautic_api.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
 from mautic_api.settings import MAUTIC_SETTINGS
+from target_mautic import modes as sync_modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
@@ -97,9 +98,30 @@ TARGET_SETTINGS = th.PropertiesList(
     th.Property(
         "create_if_missing",
         th.BooleanType,
+        description=(
+            "Deprecated alias: false is sync_mode update (records not found are skipped, never created)."
+        ),
+    ),
+    th.Property(
+        "sync_mode",
+        th.CustomType({"anyOf": [{"type": "string"}, {"type": "object",
+                                                       "additionalProperties": {"type": "string"}},
+                                 {"type": "null"}]}),
+        description=(
+            "upsert (default: update or create), update (never create: records not found are skipped), "
+            "insert (never change an existing record: it is skipped), mirror (accepted; loaded as upsert, "
+            "removals are not implemented). One value, or an object by stream, e.g. "
+            '{"dim_customers": "update"}; the per-stream value wins. Contacts and companies only.'
+        ),
+    ),
+    th.Property(
+        "compare_before_write",
+        th.BooleanType,
         default=True,
         description=(
-            "Create a contact/company whose 'id' or match_on values are not found (false: report it)."
+            "Read the batch's records first (one list call per batch_size records) and send only the "
+            "properties whose value differs from Mautic's; a record without a difference is 'unchanged' "
+            "and costs no write."
         ),
     ),
     th.Property(
@@ -192,8 +214,11 @@ TARGET_SETTINGS = th.PropertiesList(
         "load_method",
         th.StringType,
         default="upsert",
-        allowed_values=["upsert"],
-        description="Only upsert is supported: records are matched and patched or created, never replaced.",
+        allowed_values=["upsert", "append-only", "overwrite"],
+        description=(
+            "singer-sdk's setting, mapped onto sync_mode: upsert -> upsert, append-only -> insert, "
+            "overwrite -> mirror. sync_mode wins when both are set."
+        ),
     ),
 )
 
@@ -230,6 +255,9 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
                 "reported failed, naming the contact that holds the value."
             )
         self._stopped_by: str | None = None  # why the input was not read to its end (an unreadable line)
+        if self.config.get("create_if_missing") is False and self.config.get("sync_mode") is None:
+            self.logger.warning("Setting 'create_if_missing: false' is deprecated: it is sync_mode 'update' "
+                                "(records not found are skipped); set sync_mode instead.")
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
@@ -237,6 +265,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         if match_on is not None and not _match_on_ok(match_on):
             return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
                     'of such lists per stream, e.g. {"companies": ["companyname"]}.')
+        if isinstance(self._config, dict):
+            return sync_modes.config_problem(self._config)
         return None
 
     # -- settings and shared objects ------------------------------------------------------------------
