@@ -60,6 +60,10 @@ class RecordsFailedError(Exception):
     """Raised at the end of the input when records failed and ``on_record_error`` is ``fail``."""
 
 
+class RejectionLimitError(Exception):
+    """Too many records failed (``max_failed_records`` / ``max_failed_percent``): nothing further is sent."""
+
+
 class UnknownStreamError(Exception):
     """A SCHEMA message for a stream target-mautic does not load."""
 
@@ -203,6 +207,28 @@ TARGET_SETTINGS = th.PropertiesList(
             "fail: when any record failed, stop emitting STATE and exit non-zero at the end (valid rows are "
             "still written). report: record the failure in the results and exit 0."
         ),
+    ),
+    th.Property(
+        "max_failed_records",
+        th.IntegerType(minimum=0),
+        description=(
+            "Stop once more than this many records failed (under either on_record_error): no further write "
+            "is sent, the rest are not_written, no STATE follows, exit 1."
+        ),
+    ),
+    th.Property(
+        "max_failed_percent",
+        th.NumberType(minimum=0, maximum=100),
+        description=(
+            "Stop once more than this percent of the records with a result failed (counted after "
+            "min_records_for_limit records), as max_failed_records does."
+        ),
+    ),
+    th.Property(
+        "min_records_for_limit",
+        th.IntegerType(minimum=0),
+        default=100,
+        description="Records with a result before max_failed_percent is applied (default 100).",
     ),
     th.Property(
         "dry_run",
@@ -353,7 +379,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, error)
             sink.account_unwritten(f"not written: {error}", contexts=[done.context], outcome=FAILED)
         sink.mark_drained()
-        self.record_results(sink)
+        self.record_results(sink, check_limits=raise_fatal)
         reader = self.message_reader
         if raise_fatal and isinstance(reader, MauticSingerReader):
             reader.check_stop()  # a SIGTERM during the drain in flight: nothing further is sent
@@ -385,15 +411,42 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         finally:
             self._draining = False
         if isinstance(sink, MauticSink):
-            self.record_results(sink)
+            self.record_results(sink, check_limits=True)
         if isinstance(reader, MauticSingerReader):
             reader.check_stop()
 
-    def record_results(self, sink: MauticSink) -> None:
-        """Hand the sink's results so far to the ledger (in input order) and write them out."""
+    def record_results(self, sink: MauticSink, *, check_limits: bool = False) -> None:
+        """Hand the sink's results so far to the ledger (in input order) and write them out; with
+        ``check_limits``, stop the run when the rejection limits are exceeded (after each drain)."""
         for result in sink.take_results():
             self.ledger.add(result)
         self.ledger.flush()
+        if check_limits:
+            problem = self.rejection_limit_exceeded()
+            if problem is not None:
+                raise RejectionLimitError(problem)
+
+    def rejection_limit_exceeded(self) -> str | None:
+        """The one line saying why the run stops, once ``max_failed_records`` or ``max_failed_percent`` is
+        exceeded; None while within them."""
+        ledger = self.ledger
+        failed = ledger.failed
+        limit = self.config.get("max_failed_records")
+        if limit is not None and failed > int(limit):
+            return (f"{failed} records failed, more than max_failed_records ({limit}): nothing further is "
+                    "sent to Mautic and no STATE is emitted; see the results file")
+        percent = self.config.get("max_failed_percent")
+        if percent is None:
+            return None
+        seen = sum(n for counter in ledger.counts.values() for outcome, n in counter.items()
+                   if outcome != NOT_WRITTEN)
+        least = self.config.get("min_records_for_limit")
+        least = 100 if least is None else int(least)
+        if seen and seen >= least and failed * 100 / seen > float(percent):
+            return (f"{failed} of {seen} records failed ({failed * 100 / seen:.1f}%), more than "
+                    f"max_failed_percent ({percent}%): nothing further is sent to Mautic and no STATE is "
+                    "emitted; see the results file")
+        return None
 
     def account_unwritten(self, reason: str, *, rest: bool = True) -> int:
         """The run stops: the drain in flight finishes, then every record read and not yet reported gets a
@@ -553,7 +606,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             cls.logger.error("%s", exc)
             sys.exit(1)
         if isinstance(exc, UnknownStreamError | StreamSetupError | MauticError | ResultsFileError
-                      | UnreadableInput):
+                      | UnreadableInput | RejectionLimitError):
             cls._stop(str(exc), reading_stdin=reading_stdin)
         if isinstance(exc, Terminated):
             name = signal.Signals(exc.signum).name
