@@ -318,7 +318,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     @property
     def ledger(self) -> ResultsLedger:
         if self._ledger is None:
-            self._ledger = ResultsLedger(self.config.get("results_path"), self.logger)
+            self._ledger = ResultsLedger(self.config.get("results_path"), self.logger,
+                                         dry_run=bool(self.config.get("dry_run")))
         return self._ledger
 
     def canonical_stream(self, stream_name: str) -> str:

@@ -279,7 +279,8 @@ def test_results_file_lines(sim: Simulator, tmp_path: Path):
         {"id": 3},
     ]
     for line in run.results:
-        assert set(line) == {"stream", "key", "mautic_id", "outcome", "message", "warnings", "changes"}
+        assert set(line) == {"run_id", "run_at", "stream", "key", "mautic_id", "outcome", "message",
+                             "warnings", "changes"}
         assert line["stream"] == "contacts"
     assert run.results[0]["mautic_id"] == lead(sim, email="ada.lovelace@example.org")["id"]
 
