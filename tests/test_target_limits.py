@@ -103,3 +103,13 @@ def test_the_command_ends_with_one_line_and_exit_1(sim: Simulator, tmp_path: Pat
     assert done.returncode == 1
     assert "1 records failed, more than max_failed_records (0)" in done.stderr.strip().splitlines()[-1]
     assert "Traceback" not in done.stderr and '"block"' not in done.stdout
+
+
+def test_the_readme_example_limits(sim: Simulator, tmp_path: Path):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("```json\n", text.index("### Rejection limits")) + 8
+    config = json.loads(text[start: text.index("```", start)])
+    error, _, results = run(sim, tmp_path, feed([good(1, 10), bad(2, 60), good(3, 10)]), **config)
+    # 51 failures are more than max_failed_records 50: found after the drain that holds the 51st (10 rows)
+    assert error is not None and "60 records failed, more than max_failed_records (50)" in str(error)
+    assert Counter(r["outcome"] for r in results) == Counter({"created": 10, "failed": 60, "not_written": 10})

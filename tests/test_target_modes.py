@@ -110,3 +110,23 @@ def test_a_bad_sync_mode_is_one_line(tmp_path: Path, session_sim: Simulator):
     assert ("Setting 'sync_mode' for stream 'contacts' must be one of upsert, update, insert, mirror"
             in done.stderr)
     assert "Traceback" not in done.stderr
+
+
+def readme_json(section: str) -> dict[str, Any]:
+    """The first ```json block under ``section`` of the README."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("```json\n", text.index(section)) + 8
+    return json.loads(text[start: text.index("```", start)])
+
+
+def test_the_readme_example_makes_the_enrichment_stream_update_only(sim: Simulator, tmp_path: Path):
+    config = readme_json("### Sync modes")
+    existing = sim.query("SELECT id, email FROM leads WHERE email IS NOT NULL ORDER BY id LIMIT 1")[0]
+    enrichment = [{"email": existing["email"], "firstname": "Enriched"},
+                  {"email": "enrich.new@example.org", "firstname": "Nobody"}]
+    text = (messages("dim_enrichment", CONTACT_SCHEMA, enrichment)
+            + messages("contacts", CONTACT_SCHEMA, [{"email": "upserted@example.org", "firstname": "U"}]))
+    run = run_target(sim, tmp_path, text, **config)
+    assert run.outcomes("dim_enrichment") == Counter({"updated": 1, "skipped": 1})
+    assert run.outcomes("contacts") == Counter({"created": 1})
+    assert lead(sim, email="enrich.new@example.org") is None
