@@ -150,3 +150,22 @@ def test_comparable_forms() -> None:
     send, changes = changed_values({"shoe_size": 43, "tags": ["vip"]},
                                    {"fields": {"all": {"shoe_size": "42.5"}}}, {"shoe_size": number})
     assert send == {"shoe_size": 43, "tags": ["vip"]} and changes == {"shoe_size": [42.5, 43]}
+
+
+def test_a_segment_membership_the_contact_has_is_unchanged_without_a_write(sim: Simulator, tmp_path: Path):
+    seg_schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
+                                                   "segment_id": {"type": "integer"}}}
+    ids = [r["id"] for r in sim.query("SELECT id FROM leads ORDER BY id LIMIT 4")]
+    segment = sim.query("SELECT id FROM lead_lists ORDER BY id LIMIT 1")[0]["id"]
+    sim.execute("DELETE FROM lead_lists_leads WHERE leadlist_id = ? AND lead_id IN (?, ?, ?, ?)",
+                (segment, *ids))
+    first = [{"contact_id": i, "segment_id": segment} for i in ids[:2]]
+    run_target(sim, tmp_path, messages("segment_memberships", seg_schema, first))
+    every = [{"contact_id": i, "segment_id": segment} for i in ids]
+    run = run_target(sim, tmp_path, messages("segment_memberships", seg_schema, every))
+    assert [r["outcome"] for r in run.results] == ["unchanged", "unchanged", "created", "created"]
+    adds = [r for r in run.requests if r["method"] == "POST"]
+    assert len(adds) == 1 and sorted(adds[0]["body"]["ids"]) == ids[2:]  # only the two new members sent
+    members = sim.query("SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = ? AND manually_removed = 0",
+                        (segment,))
+    assert set(ids) <= {m["lead_id"] for m in members}

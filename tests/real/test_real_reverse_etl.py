@@ -143,3 +143,31 @@ def test_rerun_is_unchanged_without_writes_and_one_change_writes_one_alias(
     changed = [r for r in results if r["outcome"] == "updated"]
     assert len(changed) == 1 and changed[0]["changes"] == {"city": ["Reverse 4", "Changed once"]}
     assert real.sql("SELECT city FROM leads WHERE email = %s", emails[4])[0]["city"] == "Changed once"
+
+
+def test_segment_members_already_in_are_unchanged_and_manually_removed_ones_are_added(
+    real: RealMautic, proxy: Any, tmp_path: Path
+):
+    """Mautic's ``segment:<alias>`` search command counts only members not manually removed (LeadRepository,
+    lla.manually_removed = 0): a contact removed by hand is added again, the others cost no write."""
+    seeded = seed(real, contacts=10)
+    ids = sorted(seeded.contacts)
+    api = client(real)
+    try:
+        for contact_id in ids[:2]:
+            api.request("POST", f"/api/segments/{seeded.segment}/contact/{contact_id}/remove")
+    finally:
+        api.close()
+    schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
+                                               "segment_id": {"type": "integer"}}}
+    records = [{"contact_id": i, "segment_id": seeded.segment} for i in ids]
+    code, results, err = run_target(real, tmp_path, singer("segment_memberships", schema, records),
+                                    base_url=f"http://127.0.0.1:{proxy.server_address[1]}")
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["created"] * 2 + ["unchanged"] * 8
+    sent = _writes(proxy.log)
+    assert len(sent) == 1 and sent[0][1] == f"/api/segments/{seeded.segment}/contacts/add"
+    assert sorted(sent[0][2]["ids"]) == ids[:2]
+    rows = real.sql("SELECT lead_id, manually_removed FROM lead_lists_leads WHERE leadlist_id = %s",
+                    seeded.segment)
+    assert {r["lead_id"]: r["manually_removed"] for r in rows} == dict.fromkeys(ids, 0)
