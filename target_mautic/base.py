@@ -101,7 +101,7 @@ class MauticSink(MauticSinkSeam, BatchSink):
         if mautic_id is None:
             mautic_id = row.mautic_id
         result = RecordResult(stream=self.stream_name, key=row.key, outcome=outcome, mautic_id=mautic_id,
-                              message=message, warnings=list(row.warnings))
+                              message=message, warnings=list(row.warnings), changes=row.changes)
         self._results.append((row.seq, result))
 
     def fail(self, row: Row, message: str) -> None:

@@ -199,14 +199,16 @@ class MauticConnector:
         return self.client.iter_list(context, where=where, page_size=limit, minimal=bool(minimal),
                                      trust_total=True)
 
-    def lookup(self, context: str, column: str, values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
-        """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls)."""
+    def lookup(self, context: str, column: str, values: Iterable[Any],
+               minimal: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """Records of ``context`` whose ``column`` is one of ``values``, by normalised value (few calls);
+        ``minimal`` false: the full records (a contact's tags, owner, stage), for compare before write."""
         wanted = sorted({str(v) for v in values if v is not None and str(v) != ""})
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for chunk in chunks_for_lookup([v for v in wanted if _in_safe(v)]):
             want = {norm(v) for v in chunk}
             where = [{"col": column, "expr": "in", "val": csv_in(chunk)}]
-            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=True):
+            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=minimal):
                 value = field_value(rec, column)
                 if value is not None and norm(value) in want:
                     found[norm(value)].append(rec)
@@ -223,7 +225,7 @@ class MauticConnector:
                 where=[{"col": column, "expr": "eq", "val": value}],
                 limit=50,
                 order_by="id",
-                minimal=True,
+                minimal=minimal,
             )
             for rec in page.records:
                 if norm(field_value(rec, column) or "") == norm(value):
@@ -232,7 +234,8 @@ class MauticConnector:
             recs.sort(key=lambda r: as_int(r.get("id")) or 0)
         return found
 
-    def records_by_id(self, context: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    def records_by_id(self, context: str, ids: Iterable[int],
+                      minimal: bool = True) -> dict[int, dict[str, Any]]:
         """The current records for ``ids`` (ids are short: up to 200 per look-up, one page each)."""
         out: dict[int, dict[str, Any]] = {}
         for chunk in chunks_for_lookup([str(i) for i in sorted(set(ids))], per_call=API_MAX_PER_CALL):
@@ -240,13 +243,24 @@ class MauticConnector:
                 context,
                 where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
                 limit=len(chunk) + 1,
-                minimal=True,
+                minimal=minimal,
             )
             for rec in page.records:
                 rid = as_int(rec.get("id"))
                 if rid is not None:
                     out[rid] = rec
         return out
+
+    def segment_members(self, alias: str, contact_ids: Sequence[int]) -> set[int]:
+        """Which of ``contact_ids`` are in the segment with ``alias`` (one list call per 200 ids: Mautic's
+        ``segment:`` search command, with ``where id in``)."""
+        members: set[int] = set()
+        for chunk in chunks_for_lookup([str(i) for i in sorted(set(contact_ids))], per_call=API_MAX_PER_CALL):
+            page = self.client.list_page("contacts", search=f"segment:{alias}", minimal=True,
+                                         where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
+                                         limit=len(chunk) + 1)
+            members.update(i for i in (as_int(rec.get("id")) for rec in page.records) if i is not None)
+        return members
 
     def contact_notes(self, contact_id: int) -> list[Mapping[str, Any]]:
         """The notes on one contact (one call: a contact carries far fewer than 1000 notes)."""

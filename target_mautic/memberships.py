@@ -12,7 +12,7 @@ from typing import Any
 
 from mautic_api.errors import MauticError
 from target_mautic.links import LinkSink
-from target_mautic.results import CREATED, WOULD_CREATE
+from target_mautic.results import CREATED, UNCHANGED, WOULD_CREATE
 from target_mautic.rows import Row, as_int, reraise_fatal
 
 
@@ -47,12 +47,37 @@ class SegmentMembershipsSink(MembershipSink):
                 adds[tid].append(row)
         self.link_one_by_one(removes, self.link_path)
         for tid, rows in adds.items():
+            rows = self.drop_members(tid, rows)
             if self.dry_run:
                 for row in rows:
                     self.report(row, WOULD_CREATE, "dry run")
                 continue
             for start in range(0, len(rows), self.batch_size):
                 self.add_chunk(tid, rows[start : start + self.batch_size])
+
+    def drop_members(self, tid: int, rows: list[Row]) -> list[Row]:
+        """Compare before write: contacts already in the segment are ``unchanged`` and not sent; the rest are
+        returned. Read with Mautic's ``segment:<alias>`` search, which matches aliases by prefix in the
+        simulator: used only when no other segment's alias starts with this one's (else every row is sent)."""
+        if self.settings.get("compare_before_write") is False or not rows:
+            return rows
+        aliases = self.connector.segment_aliases()
+        alias = next((a for a, i in aliases.items() if i == tid), None)
+        if alias is None or any(a != alias and a.startswith(alias) for a in aliases):
+            return rows
+        try:
+            members = self.connector.segment_members(alias, [r.mautic_id for r in rows if r.mautic_id])
+        except MauticError as exc:
+            reraise_fatal(exc)
+            return rows  # the read is an optimisation: without it, every row is sent
+        keep = []
+        for row in rows:
+            if row.mautic_id in members:
+                self.report(row, UNCHANGED, f"contact {row.mautic_id} is in segment {tid} already "
+                                            "(nothing sent)")
+            else:
+                keep.append(row)
+        return keep
 
     def add_chunk(self, tid: int, chunk: list[Row]) -> None:
         ids = sorted({r.mautic_id for r in chunk if r.mautic_id is not None})

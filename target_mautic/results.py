@@ -19,9 +19,11 @@ Mautic cannot store, while the rest was written).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,12 @@ WOULD_CREATE, WOULD_UPDATE, WOULD_DELETE = "would_create", "would_update", "woul
 OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, NOT_WRITTEN, WOULD_CREATE, WOULD_UPDATE,
             WOULD_DELETE)
 STOPPED_BEFORE = "the run stopped before this record"  # the start of every not_written message
+# the plan's (and summary's) columns: outcome -> column; a dry run's would_* count as what they would be
+TOTAL_COLUMNS = ("create", "update", "unchanged", "delete", "skip", "fail", "not_written")
+COLUMN_OF = {CREATED: "create", WOULD_CREATE: "create", UPDATED: "update", WOULD_UPDATE: "update",
+             UNCHANGED: "unchanged", DELETED: "delete", WOULD_DELETE: "delete", SKIPPED: "skip",
+             FAILED: "fail", NOT_WRITTEN: "not_written"}
+SUMMARY_SUFFIX = ".summary.json"  # the totals are written next to the results file, to results_path + this
 
 
 @dataclass
@@ -47,6 +55,7 @@ class RecordResult:
     mautic_id: int | None = None
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
+    changes: dict[str, list[Any]] | None = None  # alias -> [Mautic's value, the value written] (or planned)
 
 
 class ResultsFileError(Exception):
@@ -56,10 +65,15 @@ class ResultsFileError(Exception):
 class ResultsLedger:
     """Collects results from all sinks (thread-safe), writes JSON lines, counts outcomes per stream."""
 
-    def __init__(self, path: str | None, logger: logging.Logger) -> None:
+    def __init__(self, path: str | None, logger: logging.Logger, *, dry_run: bool = False) -> None:
         self._lock = threading.Lock()
         self.log = logger
         self._file: IO[str] | None = None
+        self._path = path
+        self.dry_run = dry_run
+        # every line of one run carries the same id and start time (a warehouse table of results keys on them)
+        self.run_id = uuid.uuid4().hex
+        self.run_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         if path:  # opened (and truncated) before the first write, so a bad path costs nothing
             target = Path(path)
             try:
@@ -93,12 +107,15 @@ class ResultsLedger:
                 self.not_written += 1
             if self._file is not None:
                 line = {
+                    "run_id": self.run_id,
+                    "run_at": self.run_at,
                     "stream": result.stream,
                     "key": result.key,
                     "mautic_id": result.mautic_id,
                     "outcome": result.outcome,
                     "message": result.message,
                     "warnings": result.warnings,
+                    "changes": result.changes,
                 }
                 text = json.dumps(line, default=str, ensure_ascii=False)
                 # characters str.splitlines() breaks on (JSON allows them raw): escaped, one result per line
@@ -115,7 +132,43 @@ class ResultsLedger:
         with self._lock:
             return {stream: dict(counter) for stream, counter in self.counts.items()}
 
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Per stream: create, update, unchanged, delete, skip, fail, not_written (a dry run's would_* counted
+        as what they would be)."""
+        out: dict[str, dict[str, int]] = {}
+        for stream, counter in sorted(self.summary().items()):
+            row = dict.fromkeys(TOTAL_COLUMNS, 0)
+            for outcome, n in counter.items():
+                row[COLUMN_OF.get(outcome, "skip")] += n
+            out[stream] = row
+        return out
+
+    def totals_table(self) -> str:
+        """The totals as a text table (one line per stream), the end of every run's log."""
+        totals = self.totals()
+        width = max([len("stream"), *(len(s) for s in totals)])
+        head = "stream".ljust(width) + "".join(f" {c:>11}" for c in TOTAL_COLUMNS)
+        lines = [("Plan (dry run): " if self.dry_run else "Totals: ") + f"run {self.run_id}", head]
+        for stream, row in totals.items():
+            lines.append(stream.ljust(width) + "".join(f" {row[c]:>11}" for c in TOTAL_COLUMNS))
+        return "\n".join(lines)
+
+    def write_summary(self) -> None:
+        """The totals as JSON next to the results file (``results_path`` + ``.summary.json``)."""
+        if not self._path:
+            return
+        summary = {"run_id": self.run_id, "run_at": self.run_at, "dry_run": self.dry_run,
+                   "streams": self.totals()}
+        try:
+            text = json.dumps(summary, indent=1) + "\n"
+            Path(self._path + SUMMARY_SUFFIX).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self._logger.warning("Cannot write %s%s: %s", self._path, SUMMARY_SUFFIX, exc.strerror or exc)
+
     def log_summary(self) -> None:
+        if self.counts:
+            self._logger.info("%s", self.totals_table())
+            self.write_summary()
         for stream, counter in sorted(self.summary().items()):
             parts = ", ".join(f"{counter[o]} {o}" for o in OUTCOMES if counter.get(o))
             self.log.info("Results for stream '%s': %s", stream, parts or "no records")
@@ -141,4 +194,5 @@ class ResultsLedger:
                 self._file = None
 
 
-__all__ = ["NOT_WRITTEN", "OUTCOMES", "STOPPED_BEFORE", "RecordResult", "ResultsFileError", "ResultsLedger"]
+__all__ = ["NOT_WRITTEN", "OUTCOMES", "STOPPED_BEFORE", "SUMMARY_SUFFIX", "TOTAL_COLUMNS",
+            "RecordResult", "ResultsFileError", "ResultsLedger"]

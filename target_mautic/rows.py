@@ -30,6 +30,8 @@ class Row:
     payload: dict[str, Any] = field(default_factory=dict)
     mautic_id: int | None = None
     warnings: list[str] = field(default_factory=list)  # the result line's ``warnings``, whatever the outcome
+    current: dict[str, Any] | None = None  # the record as Mautic holds it now (compare before write), or None
+    changes: dict[str, list[Any]] | None = None  # the result line's ``changes``: alias -> [old, new]
 
     def add_note(self, text: str) -> None:
         """A warning about this record (a value not written, an id not found): the result line's

@@ -34,6 +34,7 @@ from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
 from mautic_singer.config_schema import MAUTIC_SETTINGS
 from mautic_singer.sdk import MauticCommand, MauticPluginMixin, MauticTargetSeam
+from target_mautic import modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
@@ -57,6 +58,10 @@ DRAIN_REPEAT_SECONDS = 5.0
 
 class RecordsFailedError(Exception):
     """Raised at the end of the input when records failed and ``on_record_error`` is ``fail``."""
+
+
+class RejectionLimitError(Exception):
+    """Too many records failed (``max_failed_records`` / ``max_failed_percent``): nothing further is sent."""
 
 
 class UnknownStreamError(Exception):
@@ -97,9 +102,30 @@ TARGET_SETTINGS = th.PropertiesList(
     th.Property(
         "create_if_missing",
         th.BooleanType,
+        description=(
+            "Deprecated alias: false is sync_mode update (records not found are skipped, never created)."
+        ),
+    ),
+    th.Property(
+        "sync_mode",
+        th.CustomType({"anyOf": [{"type": "string"}, {"type": "object",
+                                                       "additionalProperties": {"type": "string"}},
+                                 {"type": "null"}]}),
+        description=(
+            "upsert (default: update or create), update (never create: records not found are skipped), "
+            "insert (never change an existing record: it is skipped), mirror (accepted; loaded as upsert, "
+            "removals are not implemented). One value, or an object by stream, e.g. "
+            '{"dim_customers": "update"}; the per-stream value wins. Contacts and companies only.'
+        ),
+    ),
+    th.Property(
+        "compare_before_write",
+        th.BooleanType,
         default=True,
         description=(
-            "Create a contact/company whose 'id' or match_on values are not found (false: report it)."
+            "Read the batch's records first (one list call per batch_size records) and send only the "
+            "properties whose value differs from Mautic's; a record without a difference is 'unchanged' "
+            "and costs no write."
         ),
     ),
     th.Property(
@@ -183,6 +209,28 @@ TARGET_SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_failed_records",
+        th.IntegerType(minimum=0),
+        description=(
+            "Stop once more than this many records failed (under either on_record_error): no further write "
+            "is sent, the rest are not_written, no STATE follows, exit 1."
+        ),
+    ),
+    th.Property(
+        "max_failed_percent",
+        th.NumberType(minimum=0, maximum=100),
+        description=(
+            "Stop once more than this percent of the records with a result failed (counted after "
+            "min_records_for_limit records), as max_failed_records does."
+        ),
+    ),
+    th.Property(
+        "min_records_for_limit",
+        th.IntegerType(minimum=0),
+        default=100,
+        description="Records with a result before max_failed_percent is applied (default 100).",
+    ),
+    th.Property(
         "dry_run",
         th.BooleanType,
         default=False,
@@ -192,8 +240,11 @@ TARGET_SETTINGS = th.PropertiesList(
         "load_method",
         th.StringType,
         default="upsert",
-        allowed_values=["upsert"],
-        description="Only upsert is supported: records are matched and patched or created, never replaced.",
+        allowed_values=["upsert", "append-only", "overwrite"],
+        description=(
+            "singer-sdk's setting, mapped onto sync_mode: upsert -> upsert, append-only -> insert, "
+            "overwrite -> mirror. sync_mode wins when both are set."
+        ),
     ),
 )
 
@@ -232,6 +283,9 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self._stopped_by: str | None = None  # why the input was not read to its end (an unreadable line)
         self._stream_sinks: dict[str, Sink] = {}  # add_sink: each stream's current sink
         self._run_sinks: list[Sink] = []  # add_sink: every sink of the run, replaced ones included
+        if self.config.get("create_if_missing") is False and self.config.get("sync_mode") is None:
+            self.logger.warning("Setting 'create_if_missing: false' is deprecated: it is sync_mode 'update' "
+                                "(records not found are skipped); set sync_mode instead.")
 
     def config_problem(self) -> str | None:
         """``match_on`` of the wrong shape trips jsonschema's own code (a traceback): name it first."""
@@ -239,6 +293,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         if match_on is not None and not _match_on_ok(match_on):
             return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
                     'of such lists per stream, e.g. {"companies": ["companyname"]}.')
+        if isinstance(self.config, Mapping):
+            return modes.config_problem(self.config)
         return None
 
     # -- settings and shared objects ------------------------------------------------------------------
@@ -264,7 +320,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     @property
     def ledger(self) -> ResultsLedger:
         if self._ledger is None:
-            self._ledger = ResultsLedger(self.config.get("results_path"), self.logger)
+            self._ledger = ResultsLedger(self.config.get("results_path"), self.logger,
+                                         dry_run=bool(self.config.get("dry_run")))
         return self._ledger
 
     def canonical_stream(self, stream_name: str) -> str:
@@ -333,7 +390,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             self.logger.error("Stream '%s': a batch failed as a whole: %s", sink.stream_name, error)
             sink.account_unwritten(f"not written: {error}", contexts=[done.context], outcome=FAILED)
         sink.mark_drained()
-        self.record_results(sink)
+        self.record_results(sink, check_limits=raise_fatal)
         reader = self.message_reader
         if raise_fatal and isinstance(reader, MauticSingerReader):
             reader.check_stop()  # a SIGTERM during the drain in flight: nothing further is sent
@@ -365,15 +422,42 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         finally:
             self._draining = False
         if isinstance(sink, MauticSink):
-            self.record_results(sink)
+            self.record_results(sink, check_limits=True)
         if isinstance(reader, MauticSingerReader):
             reader.check_stop()
 
-    def record_results(self, sink: MauticSink) -> None:
-        """Hand the sink's results so far to the ledger (in input order) and write them out."""
+    def record_results(self, sink: MauticSink, *, check_limits: bool = False) -> None:
+        """Hand the sink's results so far to the ledger (in input order) and write them out; with
+        ``check_limits``, stop the run when the rejection limits are exceeded (after each drain)."""
         for result in sink.take_results():
             self.ledger.add(result)
         self.ledger.flush()
+        if check_limits:
+            problem = self.rejection_limit_exceeded()
+            if problem is not None:
+                raise RejectionLimitError(problem)
+
+    def rejection_limit_exceeded(self) -> str | None:
+        """The one line saying why the run stops, once ``max_failed_records`` or ``max_failed_percent`` is
+        exceeded; None while within them."""
+        ledger = self.ledger
+        failed = ledger.failed
+        limit = self.config.get("max_failed_records")
+        if limit is not None and failed > int(limit):
+            return (f"{failed} records failed, more than max_failed_records ({limit}): nothing further is "
+                    "sent to Mautic and no STATE is emitted; see the results file")
+        percent = self.config.get("max_failed_percent")
+        if percent is None:
+            return None
+        seen = sum(n for counter in ledger.counts.values() for outcome, n in counter.items()
+                   if outcome != NOT_WRITTEN)
+        least = self.config.get("min_records_for_limit")
+        least = 100 if least is None else int(least)
+        if seen and seen >= least and failed * 100 / seen > float(percent):
+            return (f"{failed} of {seen} records failed ({failed * 100 / seen:.1f}%), more than "
+                    f"max_failed_percent ({percent}%): nothing further is sent to Mautic and no STATE is "
+                    "emitted; see the results file")
+        return None
 
     def account_unwritten(self, reason: str, *, rest: bool = True) -> int:
         """The run stops: the drain in flight finishes, then every record read and not yet reported gets a
@@ -533,7 +617,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             cls.logger.error("%s", exc)
             sys.exit(1)
         if isinstance(exc, UnknownStreamError | StreamSetupError | MauticError | ResultsFileError
-                      | UnreadableInput):
+                      | UnreadableInput | RejectionLimitError):
             cls._stop(str(exc), reading_stdin=reading_stdin)
         if isinstance(exc, Terminated):
             name = signal.Signals(exc.signum).name

@@ -17,10 +17,11 @@ from mautic_api.client import BatchItemResult
 from mautic_api.errors import MauticError
 from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.base import MauticSink
+from target_mautic.compare import BLANK_FLAG, FULL_READ_KEYS, changed_values
+from target_mautic.modes import INSERT, MIRROR, UPDATE, sync_mode
 from target_mautic.results import (
     CREATED,
     DELETED,
-    FAILED,
     SKIPPED,
     UNCHANGED,
     UPDATED,
@@ -71,6 +72,25 @@ class UpsertSink(MauticSink):
                 f"{', '.join(repr(f) for f in unknown_match)}, which is not a {self.object_} field alias."
             )
         self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
+        if self.mode == MIRROR:
+            self.logger.warning(
+                "Stream '%s': sync_mode mirror removes nothing yet (removals are not implemented); the "
+                "stream is loaded as upsert.", self.stream_name)
+
+    @functools.cached_property
+    def mode(self) -> str:
+        """This stream's sync mode (:mod:`target_mautic.modes`)."""
+        return sync_mode(self.settings, self.stream_name, self.canonical)
+
+    @functools.cached_property
+    def full_read(self) -> bool:
+        """Read whole records (not ``minimal``) when the stream carries keys only those hold (tags, ...)."""
+        return self.object_ == "contact" and bool(FULL_READ_KEYS & set(self.schema.get("properties", {})))
+
+    @property
+    def compare(self) -> bool:
+        """Compare before write (``compare_before_write``, default true)."""
+        return self.settings.get("compare_before_write") is not False
 
     @functools.cached_property
     def match_on(self) -> list[str]:
@@ -181,37 +201,65 @@ class UpsertSink(MauticSink):
         return [by_key[k] for k in order]
 
     def needs_lookup(self) -> bool:
-        """True when records without id must be matched by a look-up (batch/new would not find them)."""
-        return self.dry_run or not set(self.match_on) <= self.server_dedupes_on or not self.create_if_missing
+        """True when records without id must be matched by a look-up: batch/new would not find them, the
+        current values are compared, or the sync mode must know whether the record exists."""
+        return (self.dry_run or self.compare or self.mode in (UPDATE, INSERT)
+                or not set(self.match_on) <= self.server_dedupes_on)
 
     @property
     def create_if_missing(self) -> bool:
-        value = self.settings.get("create_if_missing")
-        return True if value is None else bool(value)
+        """False under sync_mode update (``create_if_missing: false`` is its deprecated alias)."""
+        return self.mode != UPDATE
+
+    def read_current(self, rows: list[Row]) -> list[Row]:
+        """Read the records named by id (one list call per 200 ids): each found row gets ``current``;
+        returns the rows whose id is not in Mautic (nothing is sent for them as an edit)."""
+        ids = sorted({r.mautic_id for r in rows if r.mautic_id is not None})
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), self.batch_size):
+            found.update(self.records_by_id(ids[start : start + self.batch_size]))
+        gone = []
+        for row in rows:
+            row.current = found.get(row.mautic_id) if row.mautic_id is not None else None
+            if row.current is None:
+                row.add_note(f"id {row.mautic_id} not found in Mautic")
+                gone.append(row)
+        return gone
 
     def upsert(self, rows: list[Row]) -> None:
         edits: list[Row] = [r for r in rows if r.mautic_id is not None]
         unmatched: list[Row] = [r for r in rows if r.mautic_id is None]
         creates: list[Row] = []
+        gone: list[Row] = []
+        if edits and (self.compare or self.dry_run or self.mode == INSERT):
+            gone = self.read_current(edits)
+            edits = [r for r in edits if r.current is not None]
         if unmatched and self.needs_lookup():
             matched, creates = self.resolve_matches(unmatched)
             edits.extend(matched)
         else:
             creates = unmatched
+        if self.mode == INSERT:
+            self.skip_existing(edits)
+            edits = []
         if not self.create_if_missing:
-            keep = []
             for row in creates:
-                self.report(row, SKIPPED, "no matching record in Mautic and create_if_missing is false")
-            creates = keep
+                self.report(row, SKIPPED, "no matching record in Mautic and sync_mode is update")
+            creates = []
         if self.dry_run:
-            self.dry_run_report(edits, creates)
+            self.dry_run_report(edits, creates, gone)
             return
-        missing = self.send_edits(edits)
-        if self.create_if_missing and missing and not set(self.match_on) <= self.server_dedupes_on:
+        missing = [*gone, *self.send_edits(edits)]
+        if self.create_if_missing and missing and (self.compare
+                                                   or not set(self.match_on) <= self.server_dedupes_on):
             # an unknown id with match values (a company whose id is stale): match by name before creating,
             # since batch/new would not find the existing record by itself
             matchable = [r for r in missing if self.match_key(r) is not None]
             rematched, _ = self.resolve_matches(matchable) if matchable else ([], [])
+            if self.mode == INSERT:
+                self.skip_existing(rematched)
+                missing = [r for r in missing if r not in rematched]
+                rematched = []
             for row in self.send_edits(rematched):
                 self.fail(row, f"{self.object_} id {row.mautic_id} vanished while loading")
             missing = [r for r in missing if r not in rematched]
@@ -219,9 +267,8 @@ class UpsertSink(MauticSink):
             creates.extend(missing)
         else:
             for row in missing:
-                self.report(
-                    row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
-                )
+                self.report(row, SKIPPED, f"{self.object_} id {row.mautic_id} not found in Mautic and "
+                                          "sync_mode is update (nothing is created)")
         self.send_creates(self.refuse_altered_unique(creates))
 
     def refuse_altered_unique(self, creates: list[Row]) -> list[Row]:
@@ -245,10 +292,17 @@ class UpsertSink(MauticSink):
                     refused.add(id(row))
         return [r for r in creates if id(r) not in refused]
 
+    def skip_existing(self, rows: list[Row]) -> None:
+        """sync_mode insert: a record found in Mautic is never changed."""
+        for row in rows:
+            self.report(row, SKIPPED, f"{self.object_} {row.mautic_id} exists in Mautic and sync_mode is "
+                                      "insert (existing records are never changed)")
+
     def resolve_matches(self, rows: list[Row]) -> tuple[list[Row], list[Row]]:
         """Look ``rows`` up by match_on (first column with ``in``, the rest compared here)."""
         first = self.match_on[0]
-        found = self.connector.lookup(self.context_name, first, [r.record.get(first) for r in rows])
+        found = self.connector.lookup(self.context_name, first, [r.record.get(first) for r in rows],
+                                      minimal=not (self.compare and self.full_read))
         matched, unmatched = [], []
         for row in rows:
             candidates = [
@@ -258,6 +312,7 @@ class UpsertSink(MauticSink):
             ]
             if candidates:
                 row.mautic_id = as_int(candidates[0].get("id"))
+                row.current = candidates[0]
                 if len(candidates) > 1:
                     ids = ", ".join(str(c.get("id")) for c in candidates)
                     row.add_note(
@@ -319,28 +374,39 @@ class UpsertSink(MauticSink):
 
     def records_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The current records for ``ids``."""
-        return self.connector.records_by_id(self.context_name, ids)
+        minimal = not (self.compare and self.full_read)
+        return self.connector.records_by_id(self.context_name, ids, minimal=minimal)
 
     def existing_ids(self, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` exist in Mautic."""
         return set(self.records_by_id(ids))
 
-    def dry_run_report(self, edits: list[Row], creates: list[Row]) -> None:
-        existing = self.existing_ids(r.mautic_id for r in edits if r.mautic_id is not None)
+    def dry_run_report(self, edits: list[Row], creates: list[Row], gone: list[Row]) -> None:
+        """The plan: each row's outcome as a run would have it, with the field changes it would write."""
         for row in edits:
-            if row.mautic_id in existing:
-                self.note_unwritable(row, self.unwritable(row, create=False))
-                self.report(row, WOULD_UPDATE, "dry run")
-            elif self.create_if_missing:
-                self.note_unwritable(row, self.unwritable(row, create=True), create=True)
-                self.report(row, WOULD_CREATE, f"dry run: id {row.mautic_id} not found, would be created")
+            dropped = self.unwritable(row, create=False)
+            self.note_unwritable(row, dropped)
+            payload = {k: v for k, v in row.payload.items() if k not in dropped}
+            send, row.changes = changed_values(payload, row.current or {}, self.mapper.fields)
+            if not send:
+                row.changes = None
+                self.report(row, UNCHANGED, "dry run: Mautic holds these values already")
             else:
-                self.report(
-                    row, FAILED, f"{self.object_} id {row.mautic_id} not found and create_if_missing is false"
-                )
+                self.report(row, WOULD_UPDATE, "dry run")
+        for row in gone:
+            if self.mode == UPDATE:
+                self.report(row, SKIPPED, f"dry run: {self.object_} id {row.mautic_id} not found in Mautic "
+                                          "and sync_mode is update")
+            else:
+                self.plan_create(row, f"dry run: id {row.mautic_id} not found, would be created")
         for row in creates:
-            self.note_unwritable(row, self.unwritable(row, create=True), create=True)
-            self.report(row, WOULD_CREATE, "dry run")
+            self.plan_create(row, "dry run")
+
+    def plan_create(self, row: Row, message: str) -> None:
+        found = self.unwritable(row, create=True)
+        self.note_unwritable(row, found, create=True)
+        row.changes = {k: [None, v] for k, v in row.payload.items() if k not in found and k != BLANK_FLAG}
+        self.report(row, WOULD_CREATE, message)
 
     def send_edits(self, edits: list[Row]) -> list[Row]:
         """PATCH batch/edit; returns the rows whose id was not found."""
@@ -356,6 +422,13 @@ class UpsertSink(MauticSink):
                 self.note_unwritable(row, dropped[id(row)])
                 self.report(row, UNCHANGED, "no writable values")
                 continue
+            if row.current is not None:  # compare before write: only what differs is sent
+                payload, row.changes = changed_values(payload, row.current, self.mapper.fields)
+                if not payload:
+                    row.changes = None
+                    self.note_unwritable(row, dropped[id(row)])
+                    self.report(row, UNCHANGED, "Mautic holds these values already (nothing sent)")
+                    continue
             todo.append(({"id": row.mautic_id, **payload}, row))
         for row, result, error in self.connector.batches(
             todo, lambda items: self.connector.batch_edit(self.context_name, items), keys=self.lane_keys

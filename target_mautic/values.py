@@ -18,6 +18,7 @@ from mautic_api.values import (
     as_utc,
     field_kind,
     field_options,
+    number_scale,
     wire_date,
     wire_datetime,
     write_boolean,
@@ -55,6 +56,17 @@ class FieldSpec:
     unique: bool = False
     options: list[str] = field(default_factory=list)  # option values of select/multiselect
     labels: dict[str, str] = field(default_factory=dict)  # casefolded label -> value
+    scale: int = 0  # decimals a number field keeps (compare before write rounds both sides to it)
+    roundmode: int | None = None  # a number field's rounding (ICU NumberFormatter constant), when set
+
+
+def _roundmode(properties: Any) -> int | None:
+    """The ``roundmode`` of a number field's properties (a dict; None when absent or unreadable)."""
+    raw = properties.get("roundmode") if isinstance(properties, Mapping) else None
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def field_specs(fields: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
@@ -76,6 +88,8 @@ def field_specs(fields: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
             ),
             options=options,
             labels=labels,
+            scale=number_scale(f.get("properties")) if field_kind(ftype) == "number" else 0,
+            roundmode=_roundmode(f.get("properties")) if field_kind(ftype) == "number" else None,
         )
     return specs
 

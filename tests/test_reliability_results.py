@@ -15,7 +15,7 @@ from mautic_sim import Simulator
 from tests.test_reliability_target import cli, contact_lines, emails, results
 
 OUTCOMES = {"created", "updated", "unchanged", "skipped", "deleted", "failed", "not_written"}
-LINE_FIELDS = {"stream", "key", "mautic_id", "outcome", "message", "warnings"}
+LINE_FIELDS = {"run_id", "run_at", "stream", "key", "mautic_id", "outcome", "message", "warnings", "changes"}
 STOPPED = "the run stopped before this record: "
 
 

@@ -134,7 +134,7 @@ def test_about_documents_every_setting():
     assert names <= set(settings)
     for name, spec in settings.items():
         assert spec.get("description"), f"setting {name!r} has no description"
-    assert settings["load_method"]["enum"] == ["upsert"]
+    assert settings["load_method"]["enum"] == ["upsert", "append-only", "overwrite"]
     assert settings["batch_size"]["default"] == 200
 
 

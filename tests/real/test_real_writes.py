@@ -183,8 +183,9 @@ def test_target_sends_fractions_on_creates_and_reports_what_was_not_stored(
                {"email": "new.neg@example.org", "acc_ratio": -0.25},
                {"email": "kept@example.org", "firstname": "Kept", "acc_ratio": 0.37},
                {"id": by_id, "firstname": "ById", "acc_ratio": 0.5}]
+    # the batch/new path: compare_before_write would look kept@example.org up first and edit it instead
     lines = {json.dumps(r["key"], sort_keys=True): r for r in run_target(real, tmp_path, "contacts", CONTACT,
-                                                                        records)}
+                                                                        records, compare_before_write=False)}
     rows = {r["email"]: r for r in real.sql("SELECT id, email, firstname, acc_ratio FROM leads")}
 
     def line(**key: Any) -> dict[str, Any]:

@@ -1,0 +1,173 @@
+"""Compare before write on a real Mautic 5.1.0: what the target compares is what Mautic stores.
+
+The target runs through a counting proxy (loopback, ephemeral port) that forwards to the real server and
+logs each request, so the writes are counted on the wire; MariaDB (``date_modified``, ``audit_log``) shows
+that Mautic changed nothing on a rerun.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.real.conftest import RealMautic
+from tests.real.support import client, run_target, seed, singer
+
+# one field of each kind the comparison normalizes (the seed adds number scale 2, boolean, date, select)
+EXTRA_FIELDS = {
+    "seen_at": {"type": "datetime"},
+    "hobbies": {"type": "multiselect", "properties": {"list": [
+        {"label": "Chess", "value": "chess"}, {"label": "Golf", "value": "golf"},
+        {"label": "Jazz", "value": "jazz"}]}},
+}
+SCHEMA = {"type": "object", "properties": {
+    "email": {"type": "string"}, "firstname": {"type": ["string", "null"]},
+    "city": {"type": ["string", "null"]}, "acc_ratio": {"type": ["number", "null"]},
+    "is_vip": {"type": ["boolean", "null"]}, "renewal_on": {"type": ["string", "null"], "format": "date"},
+    "plan": {"type": ["string", "null"]}, "seen_at": {"type": ["string", "null"], "format": "date-time"},
+    "hobbies": {"type": ["array", "null"], "items": {"type": "string"}}}}
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    """Forwards every request to the real server and logs (method, path, parsed body)."""
+
+    def _forward(self) -> None:
+        server: Any = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        upstream = http.client.HTTPConnection(server.upstream, timeout=120)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        with server.lock:
+            server.log.append((self.command, self.path.split("?")[0], json.loads(body) if body else None))
+        self.send_response(answer.status)
+        for key, value in answer.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        upstream.close()
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def proxy(real: RealMautic) -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    server.upstream = urlsplit(real.url).netloc
+    server.log, server.lock = [], threading.Lock()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def _writes(log: list[tuple[str, str, Any]]) -> list[tuple[str, str, Any]]:
+    return [entry for entry in log if entry[0] in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def test_rerun_is_unchanged_without_writes_and_one_change_writes_one_alias(
+    real: RealMautic, proxy: Any, tmp_path: Path
+):
+    seed(real, contacts=20)
+    api = client(real)
+    try:
+        for alias, extra in EXTRA_FIELDS.items():
+            api.request("POST", "/api/fields/contact/new", json={
+                "label": alias.title(), "alias": alias, "object": "contact", **extra})
+    finally:
+        api.close()
+    emails = [r["email"] for r in real.sql("SELECT email FROM leads ORDER BY id LIMIT 10")]
+    records: list[dict[str, Any]] = []
+    # scale 2, roundmode 4: halves of the last digit, to see how Mautic rounds them
+    ratios = [12.345, 12.355, 1.005, 2.675, 7.5, 3.14159, 100, 5.125, 9.995, 4.444]
+    for n, email in enumerate(emails):
+        records.append({"email": email, "city": f"Reverse {n}", "acc_ratio": ratios[n],
+                        "is_vip": n % 2 == 0, "renewal_on": "2028-02-29", "plan": "Pro",  # a label
+                        "seen_at": "2024-03-01T14:34:56+02:00",  # stored as 12:34:56 UTC
+                        "hobbies": ["jazz", "chess"]})
+    for n in range(3):  # and created ones
+        records.append({"email": f"retl{n}@example.org", "firstname": f"R{n}", "city": "New",
+                        "plan": "free", "hobbies": ["golf"], "is_vip": True})
+    config = {"base_url": f"http://127.0.0.1:{proxy.server_address[1]}"}
+    lines = singer("contacts", SCHEMA, records, ["email"])
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    assert sorted(r["outcome"] for r in results) == ["created"] * 3 + ["updated"] * 10
+    stored = {r["email"]: r for r in real.sql(
+        "SELECT email, acc_ratio, seen_at, hobbies, plan FROM leads WHERE email = %s", emails[0])}
+    # what Mautic stored (real 5.1.0, 2026-12-06): 12.34 (the float 12.345 is 12.34499..., rounded to the
+    # field's scale 2 as Python's round() does), '2024-03-01 12:34:00' (seconds dropped), 'pro'
+    row = stored[emails[0]]
+    assert str(row["acc_ratio"]) == "12.34" and row["plan"] == "pro"
+    kept = {r["email"]: float(r["acc_ratio"]) for r in real.sql(
+        "SELECT email, acc_ratio FROM leads WHERE acc_ratio IS NOT NULL")}
+    # half to even on the decimal text (ICU's ROUND_HALFEVEN, roundmode 4)
+    assert [kept[e] for e in emails] == [12.34, 12.36, 1.0, 2.68, 7.5, 3.14, 100.0, 5.12, 10.0, 4.44]
+    assert str(row["seen_at"]) == "2024-03-01 12:34:00"
+    assert set(row["hobbies"].split("|")) == {"jazz", "chess"}
+
+    before = {r["id"]: r["date_modified"] for r in real.sql("SELECT id, date_modified FROM leads")}
+    audit = real.sql("SELECT COUNT(*) AS n FROM audit_log")[0]["n"]
+    proxy.log.clear()
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["unchanged"] * len(records), [
+        (r["key"], r["outcome"], r.get("changes")) for r in results if r["outcome"] != "unchanged"]
+    assert _writes(proxy.log) == []
+    assert {r["id"]: r["date_modified"] for r in real.sql("SELECT id, date_modified FROM leads")} == before
+    assert real.sql("SELECT COUNT(*) AS n FROM audit_log")[0]["n"] == audit
+
+    records[4] = {**records[4], "city": "Changed once"}
+    proxy.log.clear()
+    code, results, err = run_target(real, tmp_path, singer("contacts", SCHEMA, records, ["email"]), **config)
+    assert code == 0, err[-2000:]
+    sent = _writes(proxy.log)
+    assert [(method, path) for method, path, _ in sent] == [("PATCH", "/api/contacts/batch/edit")]
+    body = sent[0][2]
+    assert len(body) == 1 and set(body[0]) == {"id", "city"}
+    changed = [r for r in results if r["outcome"] == "updated"]
+    assert len(changed) == 1 and changed[0]["changes"] == {"city": ["Reverse 4", "Changed once"]}
+    assert real.sql("SELECT city FROM leads WHERE email = %s", emails[4])[0]["city"] == "Changed once"
+
+
+def test_segment_members_already_in_are_unchanged_and_manually_removed_ones_are_added(
+    real: RealMautic, proxy: Any, tmp_path: Path
+):
+    """Mautic's ``segment:<alias>`` search command counts only members not manually removed (LeadRepository,
+    lla.manually_removed = 0): a contact removed by hand is added again, the others cost no write."""
+    seeded = seed(real, contacts=10)
+    ids = sorted(seeded.contacts)
+    api = client(real)
+    try:
+        for contact_id in ids[:2]:
+            api.request("POST", f"/api/segments/{seeded.segment}/contact/{contact_id}/remove")
+    finally:
+        api.close()
+    schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
+                                               "segment_id": {"type": "integer"}}}
+    records = [{"contact_id": i, "segment_id": seeded.segment} for i in ids]
+    code, results, err = run_target(real, tmp_path, singer("segment_memberships", schema, records),
+                                    base_url=f"http://127.0.0.1:{proxy.server_address[1]}")
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["created"] * 2 + ["unchanged"] * 8
+    sent = _writes(proxy.log)
+    assert len(sent) == 1 and sent[0][1] == f"/api/segments/{seeded.segment}/contacts/add"
+    assert sorted(sent[0][2]["ids"]) == ids[:2]
+    rows = real.sql("SELECT lead_id, manually_removed FROM lead_lists_leads WHERE leadlist_id = %s",
+                    seeded.segment)
+    assert {r["lead_id"]: r["manually_removed"] for r in rows} == dict.fromkeys(ids, 0)
