@@ -163,11 +163,11 @@ class ResultsLedger:
             text = json.dumps(summary, indent=1) + "\n"
             Path(self._path + SUMMARY_SUFFIX).write_text(text, encoding="utf-8")
         except OSError as exc:
-            self._logger.warning("Cannot write %s%s: %s", self._path, SUMMARY_SUFFIX, exc.strerror or exc)
+            self.log.warning("Cannot write %s%s: %s", self._path, SUMMARY_SUFFIX, exc.strerror or exc)
 
     def log_summary(self) -> None:
         if self.counts:
-            self._logger.info("%s", self.totals_table())
+            self.log.info("%s", self.totals_table())
             self.write_summary()
         for stream, counter in sorted(self.summary().items()):
             parts = ", ".join(f"{counter[o]} {o}" for o in OUTCOMES if counter.get(o))
