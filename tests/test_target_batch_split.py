@@ -181,24 +181,6 @@ def test_edit_to_an_email_whose_clean_form_belongs_to_another_contact_is_refused
     assert count(sim, f"leads WHERE id = {holder}") == 1  # not merged away
 
 
-def test_create_whose_clean_email_belongs_to_another_contact_is_refused(
-    sim: Simulator, tmp_path: Path
-) -> None:
-    # Real 5.1.0 (2026-12-06): Mautic stores 'ünï@x' as 'n@x'; batch/new then matches the contact holding
-    # 'n@x' and overwrites it. The target refuses such a record instead (one look-up, altered rows only).
-    (holder,) = _seed(sim, 1, "clean")
-    sim.execute("UPDATE leads SET email = 'n@clean.example.org', firstname = 'Holder' WHERE id = ?",
-                (holder,))
-    records = [{"email": "ünï@clean.example.org", "firstname": "Intruder"},
-               {"email": "free@clean.example.org", "firstname": "Free"}]
-    run = run_target(sim, tmp_path, messages("contacts", SCHEMA, records))
-
-    refused = run.result_for(email="ünï@clean.example.org")
-    assert refused["outcome"] == "failed" and f"contact {holder} holds" in refused["message"]
-    assert run.result_for(email="free@clean.example.org")["outcome"] == "created"
-    assert sim.query("SELECT firstname FROM leads WHERE id = ?", (holder,)) == [{"firstname": "Holder"}]
-
-
 def test_existing_contact_holding_the_values_is_reported_unchanged_after_read_back(
     sim: Simulator, tmp_path: Path
 ) -> None:
