@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mautic_api import normalize
 from mautic_api.errors import MauticError, NotFoundError
 from target_mautic.base import MauticSink
 from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
@@ -75,7 +76,11 @@ class LinkSink(MauticSink):
     def resolve_contacts(self, rows: list[Row]) -> list[Row]:
         """Sets row.mautic_id to the contact id; fails rows whose contact cannot be found."""
         emails = [r.record.get("email") for r in rows if as_int(r.record.get("contact_id")) is None]
-        found = self.connector.lookup("contacts", "email", [e for e in emails if e]) if any(emails) else {}
+        # the email as given and as Mautic stores it once written through its API (``ünï@x`` as ``n@x``:
+        # mautic_api.normalize), in one look-up: a contacts stream of the same run may have just cleaned it
+        wanted = list(dict.fromkeys(v for e in emails if isinstance(e, str) and e
+                                    for v in (e, normalize.email(e)) if v))
+        found = self.connector.lookup("contacts", "email", wanted) if wanted else {}
         ok = []
         for row in rows:
             cid = as_int(row.record.get("contact_id"))
@@ -84,7 +89,7 @@ class LinkSink(MauticSink):
                 if not email:
                     self.fail(row, "no 'contact_id' or 'email' to name the contact")
                     continue
-                matches = found.get(norm(email), [])
+                matches = found.get(norm(email)) or found.get(norm(normalize.email(str(email))), [])
                 if not matches:
                     self.fail(row, f"no contact with email {email!r} in Mautic")
                     continue

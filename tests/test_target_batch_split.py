@@ -217,3 +217,23 @@ def test_a_failed_read_back_fails_the_rows_without_sending_them_again(sim: Simul
     assert all("reading back what Mautic saved failed too" in r["message"] for r in run.results)
     assert len(_batch_calls(run, "/api/contacts/batch/new")) == 1  # nothing sent twice
     assert count(sim, "leads WHERE email LIKE 'unknown%'") == 3  # what the batch saved before its 500
+
+
+def test_a_link_record_finds_its_contact_after_mautic_cleaned_the_email(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    # make demo (2026-12-06): a contacts stream wrote 'sven.garcía.817@…' (Mautic stored 'sven.garca.817@…'),
+    # then segment_memberships of the same run named the contact by the email as given: "no contact".
+    records = [{"email": "zoë.link@example.org", "firstname": "Zoe"}]
+    schema = {"type": "object",
+              "properties": {"email": {"type": "string"}, "segment_id": {"type": "integer"}}}
+    segment = sim.query("SELECT id FROM lead_lists ORDER BY id LIMIT 1")[0]["id"]
+    source = messages("contacts", SCHEMA, records) + messages(
+        "segment_memberships", schema, [{"email": "zoë.link@example.org", "segment_id": segment}])
+    run = run_target(sim, tmp_path, source)
+
+    assert run.outcomes("contacts") == {"created": 1}
+    assert run.outcomes("segment_memberships") == {"created": 1}
+    [lead] = sim.query("SELECT id FROM leads WHERE email = 'zo.link@example.org'")
+    assert sim.query("SELECT 1 FROM lead_lists_leads WHERE lead_id = ? AND leadlist_id = ?",
+                     (lead["id"], segment))
