@@ -7,5 +7,6 @@ from (
            cast(l.rotation as {{ dbt.type_bigint() }}) as rotation
     from {{ mautic_source('campaign_leads') }} l
     left join {{ ref('stg_mautic__merge_map') }} merged on merged.loser_id = cast(l.lead_id as {{ dbt.type_bigint() }})
+    where l._sdc_deleted_at is null  -- a merge's tombstone (tap_mautic/retract.py): the loser's key, retracted
 ) resolved
 group by contact_id, campaign_id

@@ -8,5 +8,6 @@ from (
            coalesce(l.manually_removed, false) as manually_removed
     from {{ mautic_source('lead_lists_leads') }} l
     left join {{ ref('stg_mautic__merge_map') }} merged on merged.loser_id = cast(l.lead_id as {{ dbt.type_bigint() }})
+    where l._sdc_deleted_at is null  -- a merge's tombstone (tap_mautic/retract.py): the loser's key, retracted
 ) resolved
 group by contact_id, segment_id
