@@ -407,7 +407,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
                         count: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
         """The rest of a walk page after page. The next page is requested as soon as the current one is
         verified (its key is then known) and fetched while the current page's records are processed and
-        written: still one request in flight."""
+        written: still one request in flight. A keyset page that is short and holds its query's whole
+        ``total`` ends the walk without the empty page that would otherwise prove it (as a slice does)."""
         send = self.request_decorator(self.send_prepared)
         with ThreadPoolExecutor(1, "mautic-page") as pool:
             pending: Future[requests.Response] | None = pool.submit(
@@ -415,10 +416,13 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
             while pending is not None:
                 response = pending.result()
                 count()
-                rows = self.page_rows(walk, response)
+                page = self.verified_page(walk, response)
+                keyset = isinstance(walk, KeysetPaginator)
+                if keyset and range_complete(page.size, walk.page_size, page.total):
+                    walk.stop()
                 pending = None if walk.finished else pool.submit(
                     send, self.prepare_query(walk.query(), context), context)
-                yield rows
+                yield page.rows
 
     def read_sliced(self, walk: KeysetPaginator, context: Context | None,
                     count: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
@@ -507,10 +511,6 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
         rows = self.extract_rows(response_json(response)[1])
         ids = [int(row["id"]) for row in rows]
         return max(ids) if ids else None
-
-    def page_rows(self, walk: Paginator, response: requests.Response) -> list[dict[str, Any]]:
-        """One page's records: extracted, checked by the walk (which advances), trimmed by the stream."""
-        return self.verified_page(walk, response).rows
 
     def verified_page(self, walk: Paginator, response: requests.Response) -> Page:
         """One answer extracted, checked by the walk (which advances) and trimmed by the stream; a trimmed
