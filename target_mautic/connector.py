@@ -374,10 +374,12 @@ class MauticConnector:
 
         After a 500, ``written`` reads back (one look-up) which items Mautic saved before failing: they get
         their true result and are not sent again. Mautic saves a batch's items in order and stops at the bad
-        one, so when a prefix was saved the first unsaved item is the suspect: it is sent alone, the rest
-        after it together. Otherwise the unsaved items are halved. A lone item that fails again is failed
-        with Mautic's answer. Cost for k bad items in a chunk of n: at most 2·k·⌈log2 n⌉ extra calls when
-        the saved items are a prefix (Mautic's way), about 3·k·⌈log2 n⌉ when nothing was saved each time.
+        one, so after a read-back the first unsaved item is the suspect (nothing saved: the first item): it
+        is sent alone, the rest after it together. Without a read-back (a 400 saves nothing; edits by id are
+        idempotent and not read back), or once a suspect was written fine (the error was not its), the
+        unsaved items are halved. A lone item that fails again is failed with Mautic's answer. Extra calls
+        for k bad items in a chunk of n: a read-back, the suspect and the rest per bad item (3·k, whatever
+        n) after a 500 on creates; at most 2·k·⌈log2 n⌉ write calls when halving.
         """
         out: list[Outcome | None] = [None] * len(chunk)
         self.logger.warning("Mautic refused a batch of %d as a whole (%s); splitting it to find the "
@@ -393,10 +395,14 @@ class MauticConnector:
         written: Written | None,
         exc: MauticError,
         out: list[Outcome | None],
+        in_order: bool = True,
     ) -> None:
-        """Fill ``out`` for ``positions`` of ``chunk``, which Mautic just answered as a whole with ``exc``."""
+        """Fill ``out`` for ``positions`` of ``chunk``, which Mautic just answered as a whole with ``exc``;
+        ``in_order`` is False once a suspect proved innocent (halve instead)."""
         saved: dict[int, BatchItemResult] = {}
-        if written is not None and (exc.status in MAY_HAVE_WRITTEN or getattr(exc, "maybe_applied", False)):
+        read_back = written is not None and (exc.status in MAY_HAVE_WRITTEN
+                                             or getattr(exc, "maybe_applied", False))
+        if written is not None and read_back:
             try:
                 found = written([chunk[pos] for pos in positions])
             except MauticError as unread:  # what was saved is unknown: nothing is sent again
@@ -415,15 +421,15 @@ class MauticConnector:
             out[rest[0]] = (None, f"{exc} (this record alone; its batch was split to find it)")
             return
         first = positions.index(rest[0])
-        prefix = bool(saved) and all(pos in saved for pos in positions[:first])
-        if prefix:  # the saved items are the head: the first unsaved one is the suspect
+        prefix = read_back and in_order and all(pos in saved for pos in positions[:first])
+        if prefix:  # the saved items (if any) are the head: the first unsaved one is the suspect
             parts = [rest[:1], rest[1:]]
         elif len(rest) == 1:
             parts = [rest]
         else:
             half = (len(rest) + 1) // 2
             parts = [rest[:half], rest[half:]]
-        for part in parts:
+        for number, part in enumerate(parts):
             if not part:
                 continue
             try:
@@ -435,8 +441,10 @@ class MauticConnector:
                     for pos in part:
                         out[pos] = (None, str(again))
                     continue
-                self._solve(chunk, part, call, written, again, out)
+                self._solve(chunk, part, call, written, again, out, in_order)
                 continue
+            if prefix and number == 0 and len(parts) > 1:
+                in_order = False  # the suspect was written: Mautic's order says nothing about the rest
             by_index = {r.index: r for r in results}
             for n, pos in enumerate(part):
                 result = by_index.get(n)

@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from mautic_sim import Simulator
@@ -143,6 +144,31 @@ def test_create_batch_partly_saved_is_read_back_not_sent_twice(sim: Simulator, t
     reads = [r for r in run.requests if r["method"] == "GET" and r["path"] == "/api/contacts"]
     extra = len(_batch_calls(run, "/api/contacts/batch/new")) - 1 + len(reads)
     assert extra <= 2 * 1 * math.ceil(math.log2(50)), extra
+
+
+@pytest.mark.parametrize(("n", "bad"), [(2, (0,)), (2, (1,)), (3, (0, 2)), (50, (0, 1)), (200, (0, 99, 199))])
+def test_create_batch_split_stays_within_its_call_bound(
+    sim: Simulator, tmp_path: Path, n: int, bad: tuple[int, ...]
+) -> None:
+    """A 500 on batch/new whose read-back finds nothing saved names the first item the suspect (Mautic saves
+    in order up to the bad item): k bad rows cost at most 2·k·⌈log2 n⌉ extra write calls and 2·k read-backs
+    (halving cost more than the bound at n = 50 and 200 with the first item bad)."""
+    holders = _seed(sim, len(bad), f"bound{n}x")
+    for holder in holders:
+        sim.execute("UPDATE leads SET last_active = '0000-00-00 00:00:00' WHERE id = ?", (holder,))
+    records = [{"email": f"b{n}new{i}@example.org", "firstname": "New"} for i in range(n)]
+    for j, pos in enumerate(bad):
+        records[pos] = {"email": f"bound{n}x{j}@example.org", "firstname": "New"}
+    run = run_target(sim, tmp_path, messages("contacts", SCHEMA, records), max_concurrency=1,
+                     batch_size=n, compare_before_write=False)
+
+    k = len(bad)
+    assert run.outcomes("contacts") == {"created": n - k, "failed": k}
+    assert count(sim, f"leads WHERE email LIKE 'b{n}new%'") == n - k
+    writes = len(_batch_calls(run, "/api/contacts/batch/new")) - 1
+    reads = len([r for r in run.requests if r["method"] == "GET" and r["path"] == "/api/contacts"])
+    assert writes <= 2 * k * math.ceil(math.log2(n)), writes
+    assert reads <= 2 * k * math.ceil(n / 100), reads  # a read-back looks emails up 100 at a time
 
 
 # -- values Mautic alters on save --------------------------------------------------------------------------
