@@ -232,6 +232,7 @@ class UpsertSink(MauticSink):
         unmatched: list[Row] = [r for r in rows if r.mautic_id is None]
         creates: list[Row] = []
         gone: list[Row] = []
+        unmatched = self.refuse_altered_matches(unmatched)
         if edits and (self.compare or self.dry_run or self.mode == INSERT):
             gone = self.read_current(edits)
             edits = [r for r in edits if r.current is not None]
@@ -271,6 +272,39 @@ class UpsertSink(MauticSink):
                 self.report(row, SKIPPED, f"{self.object_} id {row.mautic_id} not found in Mautic and "
                                           "sync_mode is update (nothing is created)")
         self.send_creates(creates)
+
+    def refuse_altered_matches(self, rows: list[Row]) -> list[Row]:
+        """Rows matched by an email Mautic would store altered (``ünï@x`` as ``n@x``) whose stored form
+        another contact holds, or another record of this batch names, are refused: Mautic would match and
+        overwrite that contact. Returns the others. One look-up per batch, only if such an email is there."""
+        altered: dict[str, list[tuple[Row, str]]] = {}
+        for row in rows:
+            for alias in self.match_on:
+                spec = self.mapper.fields.get(alias)
+                raw, stored = row.record.get(alias), row.payload.get(alias)
+                if (spec is not None and spec.type == "email" and isinstance(raw, str)
+                        and isinstance(stored, str) and stored and norm(stored) != norm(raw)):
+                    altered.setdefault(alias, []).append((row, stored))
+        refused: set[int] = set()
+        for alias, pairs in altered.items():
+            holders = self.connector.lookup(self.context_name, alias, [stored for _, stored in pairs])
+            suspects = {id(r) for r, _ in pairs}
+            named = {norm(r.record.get(alias)): r for r in rows if id(r) not in suspects}
+            for row, stored in pairs:
+                found = holders.get(norm(stored))
+                if found:
+                    holder = f"{self.object_} {found[0].get('id')} already holds it"
+                elif norm(stored) in named:
+                    other = named[norm(stored)].record.get(alias)
+                    holder = f"another record of this batch ({other!r}) names it"
+                else:
+                    named[norm(stored)] = row
+                    continue
+                self.fail(row, f"property '{alias}': Mautic would store {row.record.get(alias)!r} as "
+                               f"{stored!r} and {holder}; refused so that another {self.object_} is not "
+                               "overwritten (correct the value upstream)")
+                refused.add(id(row))
+        return [r for r in rows if id(r) not in refused] if refused else rows
 
     def skip_existing(self, rows: list[Row]) -> None:
         """sync_mode insert: a record found in Mautic is never changed."""

@@ -207,6 +207,31 @@ def test_edit_to_an_email_whose_clean_form_belongs_to_another_contact_is_refused
     assert count(sim, f"leads WHERE id = {holder}") == 1  # not merged away
 
 
+@pytest.mark.parametrize("compare", [True, False])
+def test_create_whose_clean_email_another_contact_holds_is_refused(
+    sim: Simulator, tmp_path: Path, compare: bool
+) -> None:
+    # real 5.1.0: batch/new with "ünï@…" matches the contact holding "n@…" and overwrites it
+    (holder,) = _seed(sim, 1, "taken")
+    sim.execute("UPDATE leads SET email = 'n@taken.example.org' WHERE id = ?", (holder,))
+    records = [
+        {"email": "ünï@taken.example.org", "firstname": "Intruder"},
+        {"email": "xä@twice.example.org", "firstname": "First"},  # stored as "x@twice…": created
+        {"email": "xö@twice.example.org", "firstname": "Second"},  # the same stored form: refused
+        {"email": "plain@taken.example.org", "firstname": "Plain"},
+    ]
+    run = run_target(sim, tmp_path, messages("contacts", SCHEMA, records), compare_before_write=compare)
+
+    intruder = run.result_for(email="ünï@taken.example.org")
+    assert intruder["outcome"] == "failed"
+    assert f"contact {holder} already holds it" in intruder["message"]
+    assert run.result_for(email="xö@twice.example.org")["outcome"] == "failed"
+    assert "another record of this batch" in run.result_for(email="xö@twice.example.org")["message"]
+    assert run.result_for(email="xä@twice.example.org")["outcome"] == "created"
+    assert run.result_for(email="plain@taken.example.org")["outcome"] == "created"
+    assert sim.query("SELECT firstname FROM leads WHERE id = ?", (holder,))[0]["firstname"] == "Seed"
+
+
 def test_existing_contact_holding_the_values_is_reported_unchanged_after_read_back(
     sim: Simulator, tmp_path: Path
 ) -> None:

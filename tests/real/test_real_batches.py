@@ -115,3 +115,16 @@ def test_edit_to_an_email_whose_clean_form_belongs_to_another_contact_is_refused
     assert str(holder) in results[0]["message"]
     assert real.sql("SELECT email FROM leads WHERE id = %s", holder) == [{"email": "n@own.example.org"}]
     assert real.sql("SELECT email FROM leads WHERE id = %s", edited) == [{"email": "edited@own.example.org"}]
+
+
+def test_create_whose_clean_email_another_contact_holds_is_refused(real: RealMautic, tmp_path: Path):
+    # without the refusal, batch/new matches the holder by "n@taken…" and overwrites its firstname
+    (holder,) = _create(real, ["n@taken.example.org"])
+    records = [{"email": "ünï@taken.example.org", "firstname": "Intruder"},
+               {"email": "plain@taken.example.org", "firstname": "Plain"}]
+    _code, results, err = run_target(real, tmp_path, singer("contacts", SCHEMA, records, ["email"]))
+    by_email = {r["key"]["email"]: r for r in results}
+    assert by_email["ünï@taken.example.org"]["outcome"] == "failed", (results, err[-2000:])
+    assert f"contact {holder} already holds it" in by_email["ünï@taken.example.org"]["message"]
+    assert by_email["plain@taken.example.org"]["outcome"] == "created"
+    assert real.sql("SELECT firstname FROM leads WHERE id = %s", holder) == [{"firstname": "Seed"}]
