@@ -110,8 +110,8 @@ def php_datetime(value: datetime) -> Any:
                                   "timezone": "UTC"})
 
 
-def _iso(value: str | None) -> str:
-    return value.replace(" ", "T") + "+00:00" if value else ""
+def _iso(value: str | None) -> str | None:
+    return value.replace(" ", "T") + "+00:00" if value else None  # real 5.1.0: [null, "...+00:00"]
 
 
 def _merge_value(newer: Any, older: Any, current: Any) -> Any:
