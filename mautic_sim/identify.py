@@ -147,8 +147,9 @@ class PublicPaths:
                 audit(self.app, "update", lead["id"], change_details(
                     changes, manipulator=f"form:submission:{form_id}", user_name=form.get("name")),
                     SYSTEM_USER, now)
+            referer = req.headers.get("referer")
             self.store.insert("form_submissions", {"form_id": form_id, "lead_id": lead["id"],
-                                                   "date_submitted": now, "referer": req.headers.get("referer")})
+                                                   "date_submitted": now, "referer": referer})
         return Response(200, '<html><body><script>parent.postMessage("{\\"success\\":1}", "*");</script>'
                              '</body></html>', version_header=False, content_type="text/html")
 
