@@ -129,7 +129,8 @@ def test_form_identification_merge_between_incremental_runs(real: RealMautic) ->
     and UTM rows are deleted with it, its form submissions re-pointed."""
     import requests
 
-    streams = ["contacts", "deletions", "contact_merges", "form_submissions", "lead_donotcontact", "lead_utmtags"]
+    streams = ["contacts", "deletions", "contact_merges", "form_submissions", "lead_donotcontact",
+               "lead_utmtags"]
     api = client(real)
     try:
         _, known = api.create("contacts", {"firstname": "Known", "lastname": "Person",
@@ -178,6 +179,7 @@ def test_form_identification_merge_between_incremental_runs(real: RealMautic) ->
                     kept.pop(int(rec["id"]), None)
                 else:
                     kept[int(rec["id"])] = rec["lead_id"]
-        assert kept == {int(r["id"]): r["lead_id"] for r in real.sql(f"SELECT id, lead_id FROM {table}")}, table
+        truth = {int(r["id"]): r["lead_id"] for r in real.sql(f"SELECT id, lead_id FROM {table}")}
+        assert kept == truth, table
     row = real.sql("SELECT email, city FROM leads WHERE id = %s", visitor)[0]
     assert (row["email"], row["city"]) == ("known@example.com", "Paris")
