@@ -11,6 +11,8 @@ Checked on a real 5.1.0 (2026-12-06, rows read in MariaDB) and read in its sourc
   into the tracked visitor* (the visitor's id survives), as System; then the submitted values are saved on the
   survivor (an ``update`` row by System, ``manipulated_by`` the form's name, ``manipulator_key``
   ``form:submission:N``) and the ``form_submissions`` row names it.
+  A browser with no tracking cookie is made a new anonymous contact first, so it is merged into too (real
+  5.1.0, 2026-12-06); a request Mautic does not track (a bot's User-Agent) goes to the known contact.
 - ``POST /s/contacts/merge/{id}`` with ``lead_merge[lead_to_merge]=X`` (``LeadController::mergeAction``, the
   UI merge): X is merged into the contact on screen, as the signed-in user. The simulator takes the API's
   credentials instead of a UI session.
@@ -120,6 +122,12 @@ class PublicPaths:
         now = db_ts(self.app.now())
         with self.store.lock:
             lead = self.tracked(req)
+            if lead is None and _trackable(req):
+                # ContactTracker: a browser nobody tracks yet becomes a new anonymous contact (real 5.1.0:
+                # the known contact is then merged into it, as for a tracked visitor)
+                new_id = self.store.insert("leads", {"date_added": now, "is_published": 1, "points": 0})
+                self._device(new_id, now)
+                lead = self.store.one("SELECT * FROM leads WHERE id = ?", (new_id,))
             email = str(values.get("email") or "").strip()
             found = None
             if email:

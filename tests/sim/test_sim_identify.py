@@ -79,15 +79,20 @@ def test_form_submission_merges_the_known_contact_into_the_tracked_visitor() -> 
         assert {r["lead_id"] for r in sim.query("SELECT lead_id FROM lead_devices")} == {visitor}
 
 
-def test_form_submission_without_a_tracked_visitor_goes_to_the_known_contact() -> None:
+def test_form_submission_without_a_tracked_visitor() -> None:
     with _sim() as sim:
         form = requests.post(f"{sim.url}/api/forms/new", json={"name": "Signup"}, auth=AUTH, timeout=10).json()
         known = _new(sim, {"firstname": "Known", "email": "known@example.com"})
         r = requests.post(f"{sim.url}/form/submit", params={"formId": form["form"]["id"]}, timeout=10,
                           data={"mauticform[email]": "known@example.com"})
         assert r.status_code == 200
-        assert not sim.query("SELECT id FROM audit_log WHERE action = 'merge'")
+        assert not sim.query("SELECT id FROM audit_log WHERE action = 'merge'")  # a bot's User-Agent
         assert {r["lead_id"] for r in sim.query("SELECT lead_id FROM form_submissions")} == {known}
+        requests.post(f"{sim.url}/form/submit", params={"formId": form["form"]["id"]}, timeout=10,
+                      headers=BROWSER, data={"mauticform[email]": "known@example.com"})
+        merged = sim.query("SELECT object_id FROM audit_log WHERE action = 'merge'")
+        assert [r["object_id"] for r in merged] == [known]  # an untracked browser: a new contact, merged into
+        assert not sim.query("SELECT id FROM leads WHERE id = ?", (known,))
 
 
 def test_ui_merge_keeps_the_contact_on_screen_as_the_signed_in_user() -> None:
