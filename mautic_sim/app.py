@@ -17,6 +17,7 @@ from mautic_sim import extras, phpquery
 from mautic_sim.batch import BatchPartial, BatchRoutes
 from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
 from mautic_sim.generic import CONTEXTS, Generic
+from mautic_sim.identify import PublicPaths
 from mautic_sim.messages import Request, Response
 from mautic_sim.oauth1 import OAuth1
 from mautic_sim.oauth_authorize import OAuthAuthorize
@@ -57,6 +58,7 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         self.oauth1 = OAuth1(client_id, client_secret) if oauth1a else None
         self.contacts = Contacts(self)
         self.generic = Generic(self)
+        self.public_paths = PublicPaths(self)  # tracking pixel, form submission, UI merge, deduplicate
         self.authorize = OAuthAuthorize(self)  # /oauth/v2/authorize and the authorization_code grant
         self.base_url = ""
         self._routes: list[tuple[re.Pattern[str], tuple[str, ...], Callable[..., Response]]] | None = None
@@ -119,6 +121,9 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         if is_oauth:
             return self.oauth(req, path)
         if not is_api:
+            public = self.public_paths.handle(req, path)
+            if public is not None:
+                return public
             raise ApiError(404, f"Requested URL not found: {path}", controller=False)
         self._authenticate(req)
         return self.route(req, path[len("/api"):] or "/")

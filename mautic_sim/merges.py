@@ -110,8 +110,8 @@ def php_datetime(value: datetime) -> Any:
                                   "timezone": "UTC"})
 
 
-def _iso(value: str | None) -> str:
-    return value.replace(" ", "T") + "+00:00" if value else ""
+def _iso(value: str | None) -> str | None:
+    return value.replace(" ", "T") + "+00:00" if value else None  # real 5.1.0: [null, "...+00:00"]
 
 
 def _merge_value(newer: Any, older: Any, current: Any) -> Any:
@@ -179,6 +179,8 @@ def merge_contacts(contacts: ContactTables, victor_id: int, loser_id: int,
         update.update({"date_modified": now, "modified_by": user["id"] or None,
                        "modified_by_user": user["name"]})
         store.update("leads", victor_id, update)
+        if update.get("company"):  # saveEntity links the merged company name (real 5.1.0: companies_leads)
+            contacts._link_company_by_name(victor_id, str(update["company"]), now)
         audit(app, "update", victor_id, details, user, now)
         if "date_identified" in update:
             audit(app, "identified", victor_id, {}, user, now)

@@ -56,3 +56,5 @@ class ContactTables(Protocol):
 
     app: SimApp
     store: Store
+
+    def _link_company_by_name(self, lead_id: int, name: str, now: str) -> None: ...

@@ -588,6 +588,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
         bounds = self.partition_bounds(state, context)
         if bounds is None:
             return
+        self._read_whole = not mark.resumed  # a resumed read did not meet the ids before its resume point
+        self._read_bounds = bounds
         if mark.resumed:
             self.logger.info("Stream '%s': resuming the interrupted run (%d pass(es) done, pass at id %s).",
                              self.name, len(mark.done), mark.last_id)

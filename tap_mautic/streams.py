@@ -31,7 +31,7 @@ from mautic_api.values import wire_datetime  # Mautic's `where` value for a time
 from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass, StreamTap, modified_at
 from tap_mautic.changes import id_batches
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
-from tap_mautic.retract import merge_tombstones
+from tap_mautic.retract import id_tombstones, merge_tombstones
 from tap_mautic.schemas import (
     COMPANY_SPEC,
     CONTACT_RELATIONS,
@@ -377,6 +377,8 @@ class StatsStream(MauticStream):
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        if row.get(DELETED_AT) is not None and len(row) == 2:
+            return row  # a tombstone (tap_mautic.retract): its id and _sdc_deleted_at, typed already
         for column in self.columns:  # every column in every record, null when the answer left it out
             row.setdefault(column, None)
         return super().post_process(row, context)
@@ -438,6 +440,10 @@ class StatsStream(MauticStream):
         shared by the streams); the stream keeps the last merge it handled (``merges_read_up_to``), so a
         merge during a run is handled by the next run.
         """
+        if not self.replication_key:  # read in full: the rows gone since the last read (tap_mautic.retract)
+            yield from id_tombstones(self, context, getattr(self, "_read_bounds", None),
+                                     getattr(self, "_read_whole", False))
+            return
         if (self.table not in REPOINTED_BY_MERGE or self.replication_key != "id"
                 or not self.config.get("include_merges", True)):
             return
@@ -714,6 +720,8 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
                 tap, key=key, schema=object_schema(props, required=key), **common))
         else:
             rep_key = "id" if table in APPEND_ONLY_TABLES else None
+            if rep_key is None and "lead_id" in columns:
+                props[DELETED_AT] = dict(DATETIME)  # tombstones for rows gone (tap_mautic.retract)
             streams.append(StatsStream(
                 tap, schema=object_schema(props), replication_key=rep_key, **common))
     if "audit_log" in tables:

@@ -117,3 +117,69 @@ def test_deduplicate_merge_between_incremental_runs(real: RealMautic, tmp_path: 
     third = sync(real.config(page_size=100, lookback_seconds=0), streams=STREAMS, state=second.last_state)
     for stream in ("contact_merges", "deletions", "lead_points_change_log", "contact_field_changes"):
         assert not third.records.get(stream), stream
+
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+           "X-Forwarded-For": "93.184.216.34"}  # a browser at a trackable address (curl and loopback are not)
+
+
+def test_form_identification_merge_between_incremental_runs(real: RealMautic) -> None:
+    """A tracked anonymous visitor submits a form with a known contact's email: Mautic merges the known
+    contact *into the visitor* (SubmissionModel::createLeadFromSubmit); the known contact's do-not-contact
+    and UTM rows are deleted with it, its form submissions re-pointed."""
+    import requests
+
+    streams = ["contacts", "deletions", "contact_merges", "form_submissions", "lead_donotcontact",
+               "lead_utmtags"]
+    api = client(real)
+    try:
+        _, known = api.create("contacts", {"firstname": "Known", "lastname": "Person",
+                                           "email": "known@example.com", "city": "Paris"})
+        form = api.request("POST", "/api/forms/new", json={
+            "name": "Signup", "alias": "signup", "formType": "standalone", "isPublished": True,
+            "postAction": "message", "postActionProperty": "thanks",
+            "fields": [{"label": "Email", "alias": "email", "type": "email", "mappedObject": "contact",
+                        "mappedField": "email"},
+                       {"label": "Submit", "alias": "submit", "type": "button"}]})
+        form_id = int(form["form"]["id"])
+        known_id = int(known["id"])
+        api.request("POST", f"/api/contacts/{known_id}/dnc/email/add")
+        api.request("POST", f"/api/contacts/{known_id}/utm/add", json={"utm_source": "news", "url": "http://x"})
+    finally:
+        api.close()
+    data = {"mauticform[email]": "known@example.com", "mauticform[formId]": str(form_id),
+            "mauticform[return]": "", "mauticform[formName]": "signup", "mauticform[messenger]": "1"}
+    visit = requests.get(f"{real.url}/mtracking.gif", params={"page_url": "http://x/a"}, headers=BROWSER,
+                         timeout=60)
+    device = visit.cookies["mautic_device_id"]
+    visitor = int(real.sql("SELECT lead_id FROM lead_devices WHERE tracking_id = %s", device)[0]["lead_id"])
+    assert visitor != known_id
+    first = sync(real.config(page_size=100, lookback_seconds=0), streams=streams)
+    gone = {t: {int(r["id"]) for r in real.sql(f"SELECT id FROM {t} WHERE lead_id = %s", known_id)}
+            for t in ("lead_donotcontact", "lead_utmtags")}
+    assert all(gone.values())
+
+    time.sleep(1.1)
+    requests.post(f"{real.url}/form/submit", params={"formId": form_id}, headers=BROWSER, data=data,
+                  cookies={"mautic_device_id": device}, timeout=60)
+    assert not real.sql("SELECT id FROM leads WHERE id = %s", known_id)
+    second = sync(real.config(page_size=100, lookback_seconds=0), streams=streams, state=first.last_state)
+    assert [(r["loser_id"], r["victor_id"], r["user_name"]) for r in second.records["contact_merges"]] == [
+        (known_id, visitor, "System")]
+    assert [(r["object_id"], r["reason"], r["merged_into"]) for r in second.records["deletions"]
+            if r["object"] == "lead"] == [(known_id, "merge", visitor)]
+    assert _upserted("form_submissions", first, second) == {
+        int(r["id"]): int(r["lead_id"]) for r in real.sql("SELECT id, lead_id FROM form_submissions")}
+    for table, ids in gone.items():
+        assert {int(r["id"]) for r in second.records[table] if r.get("_sdc_deleted_at")} == ids, table
+        kept: dict[int, Any] = {}
+        for run in (first, second):
+            for rec in run.records[table]:
+                if rec.get("_sdc_deleted_at"):
+                    kept.pop(int(rec["id"]), None)
+                else:
+                    kept[int(rec["id"])] = rec["lead_id"]
+        truth = {int(r["id"]): r["lead_id"] for r in real.sql(f"SELECT id, lead_id FROM {table}")}
+        assert kept == truth, table
+    row = real.sql("SELECT email, city FROM leads WHERE id = %s", visitor)[0]
+    assert (row["email"], row["city"]) == ("known@example.com", "Paris")
