@@ -111,13 +111,11 @@ RESULTS_COLUMNS = ("{run_id: 'VARCHAR', run_at: 'TIMESTAMPTZ', stream: 'VARCHAR'
 def duckdb_load_results(database: Path, results: Path, table: str = "mautic_sync_results") -> None:
     """target-mautic's results lines (README "Results file": one per record, every run's) into ``table``
     of the warehouse, replaced, with the documented columns; read with the loader's own duckdb."""
-    program = (
-        "import duckdb, sys\n"
-        "con = duckdb.connect(sys.argv[1])\n"
-        f"con.execute(f\"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{{sys.argv[2]}}', "
-        f"format='newline_delimited', columns={RESULTS_COLUMNS})\")\n"
-    )
-    done = subprocess.run([str(DUCKDB_PYTHON), "-c", program, str(database), str(results)],
+    path = str(results).replace("'", "''")
+    sql = (f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{path}', "
+           f"format='newline_delimited', columns={RESULTS_COLUMNS})")
+    program = "import duckdb, sys\nduckdb.connect(sys.argv[1]).execute(sys.argv[2])\n"
+    done = subprocess.run([str(DUCKDB_PYTHON), "-c", program, str(database), sql],
                           capture_output=True, text=True, check=False, timeout=120)
     if done.returncode:
         raise PipelineError(f"loading {results.name} into DuckDB failed: "
