@@ -17,17 +17,23 @@ P3  10,000 contact upserts at ``--latency-ms 200``: calls and wall time at concu
 P4  peak RSS of the tap and the target as processes at 10,000 and 100,000 records, and its growth;
 (e) contact merges (``benchmarks/merges.py``, in-process simulator): requests of an incremental run without
     merges with ``include_merges`` on and off (equal: no extra call), then per merged contact the extra
-    requests, records (re-read event rows, tombstones) and seconds of the next run.
+    requests, records (re-read event rows, tombstones) and seconds of the next run;
+(f) reverse ETL reruns (``benchmarks/retl.py``) on a simulator with ``--row-ms`` (a written contact costs 3.8x
+    a read one, as on a real 5.1.0): N contacts already in Mautic rerun unchanged with compare before write
+    on and off, 1 % changed (on, off), and an audience of N with 1 % churn (mirror removals pending: measured
+    as the upsert of the audience).
 
 Run::
 
     .venv/bin/python -m benchmarks.run [--quick] [--write] [--contacts 20000] [--p2-contacts 20000]
-        [--p3-upserts 10000] [--target-contacts 10000] [--naive-contacts 5000] [--p4-sizes 10000,100000] ...
+        [--p3-upserts 10000] [--target-contacts 10000] [--naive-contacts 5000] [--p4-sizes 10000,100000]
+        [--retl-contacts 10000] [--row-ms 3] [--only f] ...
 
 ``--quick`` scales every size down (a check that each row is produced, in about a minute); ``--write``
 also writes the table to ``benchmarks/results.md``, keeping its "Profile" section
-(``benchmarks/profile_tap.py`` writes that one). Timings are for comparing the columns of one run on one
-machine, never absolute promises.
+(``benchmarks/profile_tap.py`` writes that one). ``--only f`` measures row (f) alone; with ``--write`` it
+replaces only the (f) rows of results.md's table and their note. Timings are for comparing the columns of
+one run on one machine, never absolute promises.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from benchmarks.baselines import per_record_upsert
 from benchmarks.changes import ReadFigures, offset_under_changes, tap_under_changes
 from benchmarks.memory import P4, measure_p4
 from benchmarks.merges import MergeCost, measure_merges
+from benchmarks.retl import ROW_MS, Retl, RetlRun, measure_retl
 from benchmarks.throughput import (
     P1,
     P2,
@@ -63,6 +70,7 @@ from benchmarks.throughput import (
     upsert,
 )
 from mautic_sim.process import SimProcess
+from mautic_sim.server import WRITE_RATIO
 
 RESULTS = Path(__file__).with_name("results.md")
 PROFILE_HEADING = "## Profile"
@@ -71,10 +79,10 @@ RTT_MS = 50  # a remote Mautic: used only for the computed "time in round trips"
 # Sizes of a full run and of --quick; a flag given on the command line wins over both.
 FULL = {"contacts": 20_000, "p2_contacts": 20_000, "p3_upserts": 10_000, "target_contacts": 10_000,
         "naive_contacts": 5_000, "p4_sizes": "10000,100000", "repeat": 2,
-        "merge_contacts": 5_000, "merges": 500}
+        "merge_contacts": 5_000, "merges": 500, "retl_contacts": 10_000}
 QUICK = {"contacts": 600, "p2_contacts": 600, "p3_upserts": 300, "target_contacts": 200,
          "naive_contacts": 40, "p4_sizes": "300,1500", "repeat": 1,
-         "merge_contacts": 300, "merges": 20}
+         "merge_contacts": 300, "merges": 20, "retl_contacts": 300}
 
 Row = tuple[str, str, str, str, str]  # figure, ours, baseline, ratio, issue-9 goal
 
@@ -104,6 +112,7 @@ class Figures:
     reads: list[ReadFigures]
     p4: P4
     merges: MergeCost
+    retl: Retl
 
 
 def measure_target(contacts: int, naive_contacts: int) -> tuple[TargetRun, TargetRun]:
@@ -250,10 +259,35 @@ def merge_rows(m: MergeCost) -> list[Row]:
     ]
 
 
+MIRROR_PENDING = "pending: mirror removals are not on main; measured: the upsert of the audience"
+
+
+def retl_rows(r: Retl) -> list[Row]:
+    """(f): compare before write on against off, side by side."""
+    def cell(run: RetlRun) -> str:
+        outcomes = ", ".join(f"{n:,} {o}" for o, n in sorted(run.outcomes.items()))
+        return f"{run.calls} calls, {run.write_calls} write calls, {run.seconds:.1f} s ({outcomes})"
+
+    n = r.contacts
+    on, off, con, coff = r.unchanged_on, r.unchanged_off, r.changed_on, r.changed_off
+    ratio = r.speedup
+    return [
+        (f"(f) {n:,} contacts in Mautic rerun unchanged, compare on / off (row cost {r.row_ms:g} ms)",
+         cell(on), "off: " + cell(off), f"{ratio:.1f}x faster",
+         f">= 3x faster, 0 writes: {verdict(ratio >= 3 and on.write_calls == 0)}"),
+        (f"(f) {n:,} contacts, {r.changed:,} changed (1 %), compare on / off", cell(con),
+         "off: " + cell(coff),
+         f"{coff.seconds / con.seconds:.1f}x faster" if con.seconds else "",
+         f"writes only the changed: {verdict(con.outcomes.get('updated') == r.changed)}"),
+        (f"(f) audience of {n:,}, 1 % churn ({r.churn:,} out, {r.churn:,} in), compare on",
+         cell(r.audience), "", "", f"mirror row {MIRROR_PENDING}"),
+    ]
+
+
 def build_rows(args: argparse.Namespace, f: Figures) -> list[Row]:
     """(figure, ours, baseline, ratio, goal) rows of the final table, in the order of the docstring."""
     return (throughput_rows(f) + target_rows(f.target, f.naive) + change_rows(args.contacts, f.reads)
-            + memory_rows(f.p4) + merge_rows(f.merges))
+            + memory_rows(f.p4) + merge_rows(f.merges) + retl_rows(f.retl))
 
 
 HEADER: Row = ("figure", "tap-mautic / target-mautic", "baseline", "ratio", "goal (issue 9)")
@@ -317,10 +351,24 @@ def notes(args: argparse.Namespace, f: Figures) -> list[str]:
         out.append(f"(c) baseline measured on {f.naive.records:,} records and scaled x"
                    f"{f.target.records / f.naive.records:.3g} (its per-record cost grows with the table, "
                    f"so scaling flatters it); --naive-contacts {f.target.records} measures all.")
+    out.append(retl_note(f.retl))
     if args.quick:
         out.append("--quick: sizes scaled down to check that every row is produced; the figures and goal "
                    "verdicts of a quick run mean nothing.")
     return out
+
+
+def retl_note(r: Retl) -> str:
+    write_ms = r.row_ms * WRITE_RATIO
+    return (f"(f): one simulator process seeded with {r.contacts:,} contacts and --row-ms {r.row_ms:g} (a "
+            f"contact read costs {r.row_ms:g} ms of server time, a contact written {write_ms:g} ms: on a "
+            "real 5.1.0 a batch/edit of 200 contacts whose values are already the same took ~2.3 s, reading "
+            "the same 200 by id ~0.6 s); the input names every contact by id with the values Mautic holds "
+            "(email, firstname, lastname, city), loaded once before the runs; target-mautic in-process at "
+            "its defaults (batch_size 200, max_concurrency 4); calls and write calls (POST/PATCH/PUT/DELETE) "
+            "counted by the simulator. 1 % changed: a new city on every 100th record, a fresh 1 % for the "
+            "run with compare off. Audience: 1 % of the rows dropped, as many new contacts (by email); a "
+            "mirror would also remove the dropped ones from Mautic, which is not on main yet (row pending).")
 
 
 def render_markdown(rows: list[Row], started: datetime, seconds: float, machine: str,
@@ -389,6 +437,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--merge-contacts", type=int,
                         help=f"contacts of the merge cost run (e) (full {FULL['merge_contacts']:,})")
     parser.add_argument("--merges", type=int, help=f"merges of run (e) (full {FULL['merges']:,})")
+    parser.add_argument("--retl-contacts", type=int,
+                        help=f"contacts of the reverse-ETL reruns (f) (full {FULL['retl_contacts']:,})")
+    parser.add_argument("--row-ms", type=float, default=ROW_MS,
+                        help="simulator row cost for (f): ms per contact read (a write costs 3.8x)")
+    parser.add_argument("--only", choices=["f"],
+                        help="measure only these rows (with --write: replace only them in results.md)")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS}")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
@@ -415,7 +469,26 @@ def measure(args: argparse.Namespace) -> Figures:
     p4 = measure_p4(*args.p4)
     say(f"(e) merges: {args.merges:,} merges among {args.merge_contacts:,} contacts, the next run ...")
     merges = measure_merges(args.merge_contacts, args.merges)
-    return Figures(p1, p2, p3, target, naive, reads, p4, merges)
+    return Figures(p1, p2, p3, target, naive, reads, p4, merges, measure_f(args))
+
+
+def measure_f(args: argparse.Namespace) -> Retl:
+    say(f"(f) reverse ETL reruns: {args.retl_contacts:,} contacts, row cost {args.row_ms:g} ms ...")
+    return measure_retl(args.retl_contacts, args.row_ms)
+
+
+def replace_rows(text: str, prefix: str, rows: list[Row], note: str) -> str:
+    """results.md with the table rows starting with ``prefix`` (and their note) replaced, or appended to the
+    table and its notes when there were none: what ``--only`` writes, leaving every other row as it was."""
+    lines = [line for line in text.splitlines() if not line.startswith((f"| {prefix}", f"- {prefix}:"))]
+    at = next(i for i, line in enumerate(lines) if line.startswith("|"))  # the first table: the main one
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines[at:at] = [f"| {' | '.join(c.strip().replace('|', '/') for c in row)} |" for row in rows]
+    end = next((i for i in range(at, len(lines)) if lines[i].startswith("#")), len(lines))
+    notes = [i for i in range(at, end) if lines[i].startswith("- ")]
+    lines.insert(notes[-1] + 1 if notes else at + len(rows), f"- {note}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -427,6 +500,17 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     machine = machine_note()
     began = time.perf_counter()
+    if args.only == "f":
+        retl = measure_f(args)
+        rows = retl_rows(retl)
+        print(f"benchmarks.run --only f {started:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - began:.0f} s, "
+              f"{machine}")
+        print(render_text(rows))
+        print(f"- {retl_note(retl)}")
+        if args.write:
+            RESULTS.write_text(replace_rows(RESULTS.read_text(), "(f)", rows, retl_note(retl)))
+            say(f"wrote the (f) rows of {RESULTS}")
+        return 0
     figures = measure(args)
     seconds = time.perf_counter() - began
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from mautic_sim.app import Mautic
 from mautic_sim.seed import install, seed_data
-from mautic_sim.server import Faults, SimServer, parse_logged_bodies, serve_in_thread
+from mautic_sim.server import WRITE_RATIO, Faults, SimServer, parse_logged_bodies, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow
 from mautic_sim.versions import DEFAULT_VERSION
@@ -36,7 +36,9 @@ class Simulator:
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
                  log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
-                 rate_limit: int = 0, tls: bool = False, workers: int = 0):
+                 rate_limit: int = 0, tls: bool = False, workers: int = 0, row_ms: float = 0.0,
+                 write_ratio: float = WRITE_RATIO):
+        self.row_ms, self.write_ratio = row_ms, write_ratio  # per-item cost of contact/company answers (server.py)
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
@@ -79,7 +81,8 @@ class Simulator:
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> Simulator:
         self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
-                                 timeout_fault_s=self.timeout_fault_s, log=self._log, workers=self.workers)
+                                 timeout_fault_s=self.timeout_fault_s, log=self._log, workers=self.workers,
+                                 row_ms=self.row_ms, write_ratio=self.write_ratio)
         self._server.rate_limit = self.rate_limit
         if self.tls:
             from mautic_sim.tls import make_certificate, server_context
@@ -145,6 +148,11 @@ class Simulator:
             return {"workers": self.workers, "served": 0, "in_flight": 0, "max_in_flight": 0, "queued": 0,
                     "max_queued": 0}
         return self._server.slots.stats()
+
+    @property
+    def row_seconds(self) -> float:
+        """Server time the row cost (``row_ms``) added so far: what a test checks instead of a clock."""
+        return self._server.row_seconds if self._server is not None else 0.0
 
     @property
     def request_log(self) -> list[dict[str, Any]]:

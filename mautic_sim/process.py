@@ -27,9 +27,11 @@ class SimProcess:
     username = "admin"
     password = "mautic"
 
-    def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0) -> None:
+    def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0,
+                 row_ms: float = 0.0, db: str | None = None) -> None:
         self.args = ["--port", "0", "--contacts", str(contacts), "--seed", str(seed),
-                     "--latency-ms", str(latency_ms), "--workers", str(workers),
+                     "--latency-ms", str(latency_ms), "--workers", str(workers), "--row-ms", str(row_ms),
+                     *(["--db", db] if db else []),
                      "--username", self.username, "--password", self.password]
         self.url = ""
         self.start_s = 0.0  # process start to ready: interpreter, imports, schema, seeding

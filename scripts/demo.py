@@ -21,12 +21,14 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from mautic_api.client import MauticClient
 from mautic_sim.process import SimProcess
 from scripts.pipeline import (
     ROOT,
     PipelineError,
+    duckdb_load_results,
     duckdb_query,
     duckdb_table_counts,
     meltano,
@@ -87,33 +89,94 @@ def change_contacts(client: MauticClient) -> dict[str, list[int]]:
     return {"edited": edited, "created": created, "deleted": deleted}
 
 
-def reverse_etl(env: dict[str, str], database: Path, segment_id: int) -> None:
-    """Engaged contacts of a segment, chosen in the warehouse, written back: a field and a segment."""
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def write_calls(sim: SimProcess) -> int:
+    """Write calls the simulator has served so far (its request log)."""
+    return sum(sim.requests(method=m) for m in WRITE_METHODS)
+
+
+def engaged_input(database: Path, segment_id: int, bump: int) -> tuple[Path, int]:
+    """Engaged contacts of a segment, chosen in the warehouse: a computed field and a segment membership."""
     rows = duckdb_query(database, f"""
         SELECT c.email, c.points, c.seats
         FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
         WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
+          AND NOT regexp_matches(c.email, '[^ -~]')  -- the seed's 'garcía' emails: Mautic would store 'garca'
         ORDER BY c.points DESC, c.id LIMIT 25""")
     contact_props = {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}
     messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
                  "schema": {"type": "object", "properties": contact_props}}]
-    messages += [{"type": "RECORD", "stream": "contacts",
-                  "record": {"email": r["email"], "seats": int(r["seats"] or 0) + 100}} for r in rows]
+    # the first three rows' model changed since the last sync (bump): a plan shows their field changes
+    messages += [{"type": "RECORD", "stream": "contacts", "record": {
+        "email": r["email"], "seats": int(r["seats"] or 0) + 100 + (bump if n < 3 else 0)}}
+        for n, r in enumerate(rows)]
     messages.append({"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": {
         "type": "object", "properties": {"email": {"type": "string"}, "segment_id": {"type": "integer"}}}})
     messages += [{"type": "RECORD", "stream": "segment_memberships",
                   "record": {"email": r["email"], "segment_id": 1}} for r in rows]
     messages.append({"type": "STATE", "value": {"reverse_etl": "demo"}})
-    rows_file = OUT / "engaged_contacts.singer.jsonl"
+    rows_file = OUT / f"engaged_contacts{'.changed' if bump else ''}.singer.jsonl"
     rows_file.write_text("".join(json.dumps(m) + "\n" for m in messages))
-    print(f"  {len(rows)} engaged contacts of segment {segment_id} selected in DuckDB -> {rows_file.name}")
-    meltano("--environment", "sim", "invoke", "target-mautic", env=env, stdin=rows_file)
-    results = [json.loads(line) for line in Path(env["TARGET_MAUTIC_RESULTS_PATH"]).read_text().splitlines()]
+    return rows_file, len(rows) * 2
+
+
+def sync(env: dict[str, str], sim: SimProcess, rows_file: Path, records: int, label: str,
+         **settings: str) -> list[dict[str, Any]]:
+    """One `meltano invoke target-mautic` of ``rows_file``: its outcomes and write calls printed, its results
+    lines kept (every run's, for the warehouse table)."""
+    before = write_calls(sim)
+    meltano("--environment", "sim", "invoke", "target-mautic", env={**env, **settings}, stdin=rows_file)
+    results_path = Path(env["TARGET_MAUTIC_RESULTS_PATH"])
+    results = [json.loads(line) for line in results_path.read_text().splitlines()]
+    with (OUT / "all-results.jsonl").open("a") as kept:
+        kept.write(results_path.read_text())
     outcomes = Counter((r["stream"], r["outcome"]) for r in results)
-    for (stream, outcome), n in sorted(outcomes.items()):
-        print(f"  target-mautic  {stream:<22} {outcome:<10} {n}")
-    if len(results) != len(messages) - 3:
-        raise PipelineError(f"{len(messages) - 3} records sent, {len(results)} outcomes")
+    counts = ", ".join(f"{stream} {outcome} {n}" for (stream, outcome), n in sorted(outcomes.items()))
+    print(f"  {label}: {counts}; {write_calls(sim) - before} write calls")
+    if len(results) != records:
+        raise PipelineError(f"{records} records sent, {len(results)} outcomes")
+    return results
+
+
+def show_plan(results: list[dict[str, Any]], summary_file: Path) -> None:
+    """A dry run's plan: each record's field changes, then the totals table (the target's summary)."""
+    for r in results:
+        if r["outcome"] == "would_update":
+            diffs = ", ".join(f"{alias}: {old!r} -> {new!r}" for alias, (old, new) in r["changes"].items())
+            print(f"    would_update {r['stream']} {json.dumps(r['key'])}: {diffs}")
+    summary = json.loads(summary_file.read_text())
+    columns = ("create", "update", "unchanged", "delete", "skip", "fail", "not_written")
+    width = max(len("stream"), *(len(s) for s in summary["streams"]))
+    print(f"    Plan (dry run): run {summary['run_id']}")
+    print("    " + "stream".ljust(width) + "".join(f" {c:>11}" for c in columns))
+    for stream, row in summary["streams"].items():
+        print("    " + stream.ljust(width) + "".join(f" {row[c]:>11}" for c in columns))
+
+
+def reverse_etl(env: dict[str, str], sim: SimProcess, database: Path, segment_id: int) -> None:
+    """Warehouse rows written back, as a marketer checks them: a first run, the same input again (nothing to
+    write), a plan of a changed model (dry run), then every run's results loaded into the warehouse."""
+    rows_file, records = engaged_input(database, segment_id, bump=0)
+    print(f"  {records // 2} engaged contacts of segment {segment_id} selected in DuckDB -> {rows_file.name}")
+    first = sync(env, sim, rows_file, records, "first run")
+    rerun = sync(env, sim, rows_file, records, "rerun of the same input")
+    changed_file, _ = engaged_input(database, segment_id, bump=5)
+    plan = sync(env, sim, changed_file, records, "plan of the changed model (dry_run)",
+                TARGET_MAUTIC_DRY_RUN="true")
+    show_plan(plan, Path(env["TARGET_MAUTIC_RESULTS_PATH"] + ".summary.json"))
+    # A mirror step (sync mode mirror: contacts no longer in the audience removed from the segment) goes
+    # here, as one more sync(...) of an input that drops rows, once mirror removals are implemented.
+    if not first or any(r["outcome"] != "unchanged" for r in rerun):
+        raise PipelineError("the rerun of the same input was not all unchanged")
+    duckdb_load_results(database, OUT / "all-results.jsonl")
+    runs = duckdb_query(database, "SELECT COUNT(DISTINCT run_id) AS runs, COUNT(*) AS lines "
+                                  "FROM mautic_sync_results")[0]
+    by = duckdb_query(database, "SELECT stream, outcome, COUNT(*) AS n FROM mautic_sync_results "
+                                "GROUP BY ALL ORDER BY stream, outcome")
+    counts = ", ".join(f"{r['stream']} {r['outcome']} {r['n']}" for r in by)
+    print(f"  mautic_sync_results in DuckDB: {runs['runs']} runs, {runs['lines']} lines: {counts}")
 
 
 def show_marts(database: Path) -> None:
@@ -191,7 +254,7 @@ def main() -> None:
             show_marts(database)
 
             step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
-            reverse_etl(env, database, segment_id=2)
+            reverse_etl(env, sim, database, segment_id=2)
             print(f"\nDemo complete; files in {OUT.relative_to(ROOT)}/")
         except PipelineError as exc:
             sys.exit(f"demo failed: {exc}")

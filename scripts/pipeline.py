@@ -101,3 +101,22 @@ def duckdb_table_counts(database: Path, schema: str = "mautic") -> dict[str, int
         f"SELECT '{t['table_name']}' AS t, COUNT(*) AS n FROM {schema}.\"{t['table_name']}\"" for t in tables
     )
     return {row["t"]: row["n"] for row in duckdb_query(database, union)}
+
+
+RESULTS_COLUMNS = ("{run_id: 'VARCHAR', run_at: 'TIMESTAMPTZ', stream: 'VARCHAR', key: 'JSON', "
+                   "mautic_id: 'BIGINT', outcome: 'VARCHAR', message: 'VARCHAR', warnings: 'VARCHAR[]', "
+                   "changes: 'JSON'}")
+
+
+def duckdb_load_results(database: Path, results: Path, table: str = "mautic_sync_results") -> None:
+    """target-mautic's results lines (README "Results file": one per record, every run's) into ``table``
+    of the warehouse, replaced, with the documented columns; read with the loader's own duckdb."""
+    path = str(results).replace("'", "''")
+    sql = (f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json('{path}', "
+           f"format='newline_delimited', columns={RESULTS_COLUMNS})")
+    program = "import duckdb, sys\nduckdb.connect(sys.argv[1]).execute(sys.argv[2])\n"
+    done = subprocess.run([str(DUCKDB_PYTHON), "-c", program, str(database), sql],
+                          capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode:
+        raise PipelineError(f"loading {results.name} into DuckDB failed: "
+                            f"{done.stderr.strip().splitlines()[-1:]}")

@@ -12,6 +12,10 @@ each. Items are put in lanes by their keys (:func:`lanes`): items sharing any ke
 value, a unique field's value) land in the same lane, whose chunks go one after another, so two batches in
 flight never name the same entity (Mautic would otherwise create it twice). The session is shared by the
 lanes: requests' connection pool is thread-safe, the OAuth2 authenticator renews under a lock.
+
+Parallel reads: the look-ups of compare before write (:meth:`MauticConnector.lookup`,
+:meth:`MauticConnector.records_by_id`) send their chunks up to ``max_concurrency`` at once too; read alone,
+one after another, they made an unchanged rerun as slow as the writes they save (``make bench`` row (f)).
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ DEFAULT_MAX_CONCURRENCY = 4  # batch calls in flight (measured: README "Performa
 SPLIT_STATUSES = frozenset({400, 500})
 MAY_HAVE_WRITTEN = frozenset({500})
 
-Carrier = TypeVar("Carrier")  # what a batch item is sent for (a row), handed back with its result
+Carrier = TypeVar("Carrier")
+Chunk = TypeVar("Chunk")
+Read = TypeVar("Read")  # what a batch item is sent for (a row), handed back with its result
 Item = tuple[dict[str, Any], Carrier]
 Answer = tuple[Any, BatchItemResult | None, str | None]  # (carrier, item result, error of the whole chunk)
 Written = Callable[[list[Item]], dict[int, BatchItemResult]]  # positions of a chunk Mautic saved -> result
@@ -186,6 +192,17 @@ class MauticConnector:
         return answer
 
     # -- reads ---------------------------------------------------------------------------------------------
+    def _each_chunk(self, read: Callable[[Chunk], Read], chunks: Iterable[Chunk]) -> list[Read]:
+        """``read`` of every chunk, in order; up to ``max_concurrency`` at once (reads name no entity, so
+        any order is safe), one after another with ``max_concurrency`` 1 or a single chunk."""
+        todo = list(chunks)
+        if self.concurrency <= 1 or len(todo) <= 1:
+            return [read(chunk) for chunk in todo]
+        self.client  # noqa: B018 -- made once here, not raced for by the threads
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)),
+                                thread_name_prefix="target-mautic-read") as pool:
+            return list(pool.map(read, todo))
+
     def _pages(
         self,
         context: str,
@@ -205,10 +222,15 @@ class MauticConnector:
         ``minimal`` false: the full records (a contact's tags, owner, stage), for compare before write."""
         wanted = sorted({str(v) for v in values if v is not None and str(v) != ""})
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for chunk in chunks_for_lookup([v for v in wanted if _in_safe(v)]):
-            want = {norm(v) for v in chunk}
+
+        def read(chunk: list[str]) -> list[dict[str, Any]]:
             where = [{"col": column, "expr": "in", "val": csv_in(chunk)}]
-            for rec in self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=minimal):
+            return list(self._pages(context, limit=max(len(chunk) * 2, 50), where=where, minimal=minimal))
+
+        chunks = list(chunks_for_lookup([v for v in wanted if _in_safe(v)]))
+        for chunk, recs in zip(chunks, self._each_chunk(read, chunks), strict=True):
+            want = {norm(v) for v in chunk}
+            for rec in recs:
                 value = field_value(rec, column)
                 if value is not None and norm(value) in want:
                     found[norm(value)].append(rec)
@@ -234,18 +256,24 @@ class MauticConnector:
             recs.sort(key=lambda r: as_int(r.get("id")) or 0)
         return found
 
-    def records_by_id(self, context: str, ids: Iterable[int],
-                      minimal: bool = True) -> dict[int, dict[str, Any]]:
-        """The current records for ``ids`` (ids are short: up to 200 per look-up, one page each)."""
+    def records_by_id(self, context: str, ids: Iterable[int], minimal: bool = True,
+                      per_call: int = API_MAX_PER_CALL) -> dict[int, dict[str, Any]]:
+        """The current records for ``ids`` (ids are short: up to ``per_call``, at most 200, per look-up, one
+        page each)."""
         out: dict[int, dict[str, Any]] = {}
-        for chunk in chunks_for_lookup([str(i) for i in sorted(set(ids))], per_call=API_MAX_PER_CALL):
-            page = self.client.list_page(
+
+        def read(chunk: list[str]) -> list[dict[str, Any]]:
+            return list(self.client.list_page(
                 context,
                 where=[{"col": "id", "expr": "in", "val": ",".join(chunk)}],
                 limit=len(chunk) + 1,
                 minimal=minimal,
-            )
-            for rec in page.records:
+            ).records)
+
+        chunks = chunks_for_lookup([str(i) for i in sorted(set(ids))],
+                                   per_call=max(1, min(per_call, API_MAX_PER_CALL)))
+        for records in self._each_chunk(read, chunks):
+            for rec in records:
                 rid = as_int(rec.get("id"))
                 if rid is not None:
                     out[rid] = rec

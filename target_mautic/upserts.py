@@ -19,6 +19,7 @@ from mautic_api.errors import MauticError
 from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.base import MauticSink
 from target_mautic.compare import BLANK_FLAG, FULL_READ_KEYS, changed_values
+from target_mautic.connector import API_BATCH_LIMIT
 from target_mautic.modes import INSERT, MIRROR, UPDATE, sync_mode
 from target_mautic.results import (
     CREATED,
@@ -216,9 +217,7 @@ class UpsertSink(MauticSink):
         """Read the records named by id (one list call per 200 ids): each found row gets ``current``;
         returns the rows whose id is not in Mautic (nothing is sent for them as an edit)."""
         ids = sorted({r.mautic_id for r in rows if r.mautic_id is not None})
-        found: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(ids), self.batch_size):
-            found.update(self.records_by_id(ids[start : start + self.batch_size]))
+        found = self.records_by_id(ids, per_call=self.batch_size)  # up to max_concurrency calls at once
         gone = []
         for row in rows:
             row.current = found.get(row.mautic_id) if row.mautic_id is not None else None
@@ -386,10 +385,10 @@ class UpsertSink(MauticSink):
             self.fail(row, f"refused by Mautic (HTTP 422 {error!r}): {what}; Mautic does not give one "
                            f"{self.object_} another's unique value (and does not merge them)")
 
-    def records_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """The current records for ``ids``."""
+    def records_by_id(self, ids: Iterable[int], per_call: int = API_BATCH_LIMIT) -> dict[int, dict[str, Any]]:
+        """The current records for ``ids`` (one list call per ``per_call`` ids)."""
         minimal = not (self.compare and self.full_read)
-        return self.connector.records_by_id(self.context_name, ids, minimal=minimal)
+        return self.connector.records_by_id(self.context_name, ids, minimal=minimal, per_call=per_call)
 
     def existing_ids(self, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` exist in Mautic."""

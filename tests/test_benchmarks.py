@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks import rawloop, run
 from benchmarks.changes import offset_under_changes, tap_under_changes
+from benchmarks.retl import WRITES, existing_contacts, runs
 from benchmarks.simproc import run_child
 from mautic_sim import Simulator
 
@@ -34,6 +35,9 @@ ROWS = [
     "next incremental run: changes picked up",
     "P4 peak RSS tap-mautic (contacts): 300 / 1,500 records",
     "P4 peak RSS target-mautic (contact upserts): 300 / 1,500 records",
+    "(f) 300 contacts in Mautic rerun unchanged, compare on / off",
+    "(f) 300 contacts, 3 changed (1 %), compare on / off",
+    "(f) audience of 300, 1 % churn (3 out, 3 in), compare on",
 ]
 
 
@@ -123,3 +127,34 @@ def test_p3_time_split_is_written_in_its_own_section(tmp_path: Path, monkeypatch
         assert calls == 3  # 300 upserts: 1 field read + 2 batches of 200 (a count, not a measurement)
         # measured figures: only their form is checked (a small run's CPU may round to 0.0)
         assert min(wall, target_cpu, sim_cpu) >= 0
+
+
+def test_reverse_etl_reruns_write_only_what_changed() -> None:
+    """Row (f) at a small size, by calls (never timings): an unchanged rerun sends no write; 1 % changed sends
+    one PATCH of those records only, each with ``id`` and the changed ``city``; compare off writes all."""
+    logging.disable(logging.WARNING)
+    try:
+        with Simulator(contacts=400, seed=8) as sim:
+            records = existing_contacts(sim.db_path)
+            log: list[dict] = []
+
+            def calls() -> tuple[int, int]:
+                log[:] = sim.request_log
+                return len(log), sum(1 for r in log if r["method"] in WRITES)
+
+            figures = runs(sim.url, records, calls)
+            patches = [r for r in sim.request_log if r["method"] == "PATCH"]
+    finally:
+        logging.disable(logging.NOTSET)
+    on, off = figures["unchanged_on"], figures["unchanged_off"]
+    assert on.outcomes == {"unchanged": 400} and on.write_calls == 0
+    assert off.outcomes == {"updated": 400} and off.write_calls == 2  # 400 / batch_size 200
+    changed = figures["changed_on"]
+    assert figures["changed"] == 4
+    assert changed.outcomes == {"unchanged": 396, "updated": 4} and changed.write_calls == 1
+    audience = figures["audience"]
+    assert figures["churn"] == 4 and audience.outcomes == {"unchanged": 396, "created": 4}
+    assert audience.write_calls == 1  # one batch/new of the 4 new contacts
+    # compare off sends whole records; the one PATCH of only changed aliases is the 1 % run's, with its 4
+    only_city = [p for p in patches if all(set(item) == {"id", "city"} for item in p["body"])]
+    assert [len(p["body"]) for p in only_city] == [4]
