@@ -121,7 +121,7 @@ TARGET_SETTINGS = th.PropertiesList(
             "insert (never change an existing record: it is skipped), mirror (segment_memberships: on a "
             "snapshot completed by ACTIVATE_VERSION, members of its segments it does not hold are removed; "
             "contacts/companies load as upsert, removing nothing). One value, or an object by stream, e.g. "
-            '{"dim_customers": "update"}; the per-stream value wins. Contacts and companies only.'
+            '{"dim_customers": "update"}; the per-stream value wins.'
         ),
     ),
     th.Property(

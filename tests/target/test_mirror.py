@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,16 @@ def test_dry_run_plans_would_remove_and_counts_it_in_the_remove_column(sim: Simu
     results_file = sorted(tmp_path.glob("results-*.jsonl"))[-1]
     summary = json.loads(Path(f"{results_file}.summary.json").read_text())
     assert summary["streams"]["members"]["remove"] == 2
+
+
+def test_the_cli_refusing_a_mirror_above_the_limit_exits_1_with_one_line(sim: Simulator, tmp_path: Path):
+    segment, ids = setup_segment(sim)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(basic_config(sim, mirror_max_removals=1, **MIRROR)))
+    done = subprocess.run([sys.executable, "-m", "target_mautic", "--config", str(config)],
+                          input=snapshot(segment, ids[2:]), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    lines = [ln for ln in done.stderr.splitlines() if "mirror_max_removals" in ln]
+    assert len(lines) == 1 and "2 of 10 segment members" in lines[0] and "nothing removed" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert members(sim, segment) == set(ids)
