@@ -290,6 +290,12 @@ class MauticConnector:
             members.update(i for i in (as_int(rec.get("id")) for rec in page.records) if i is not None)
         return members
 
+    def all_segment_members(self, alias: str) -> set[int]:
+        """Every contact in the segment with ``alias`` (Mautic's ``segment:`` search, paged): what a mirror
+        compares with its snapshot."""
+        return {i for i in (as_int(rec.get("id")) for rec in self.client.iter_list(
+            "contacts", search=f"segment:{alias}", page_size=200, minimal=True)) if i is not None}
+
     def contact_notes(self, contact_id: int) -> list[Mapping[str, Any]]:
         """The notes on one contact (one call: a contact carries far fewer than 1000 notes)."""
         answer = self.client.request("GET", f"contacts/{contact_id}/notes", params={"limit": 1000})

@@ -64,5 +64,38 @@ def sync_mode(config: Mapping[str, Any], stream: str, canonical: str) -> str:
     return UPSERT
 
 
-__all__ = ["INSERT", "LOAD_METHODS", "MIRROR", "SYNC_MODES", "UPDATE", "UPSERT", "config_problem",
-           "sync_mode"]
+DEFAULT_MAX_REMOVALS = "10%"
+
+
+def removal_limit(value: Any, tracked: int) -> int | None:
+    """``mirror_max_removals`` as a count for a tracked set of ``tracked``: a number, or a percent like "5%"
+    (rounded down); None when the value is neither (the caller refuses it in one line)."""
+    if value is None:
+        value = DEFAULT_MAX_REMOVALS
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            percent = float(text[:-1])
+            return int(tracked * percent / 100) if percent >= 0 else None
+        number = int(text)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+__all__ = [
+    "DEFAULT_MAX_REMOVALS",
+    "INSERT",
+    "LOAD_METHODS",
+    "MIRROR",
+    "SYNC_MODES",
+    "UPDATE",
+    "UPSERT",
+    "config_problem",
+    "removal_limit",
+    "sync_mode",
+]

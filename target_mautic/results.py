@@ -13,8 +13,10 @@ The one vocabulary of outcomes (the README's "Results file" lists the same):
   nothing is wrong with the record, rerun the input.
 
 ``would_create``, ``would_update``, ``would_delete`` are what a ``dry_run`` reports instead of the first
-three. Each line has a ``message`` (why, or null) and ``warnings`` (what was not quite as asked, e.g. a value
-Mautic cannot store, while the rest was written).
+three; ``removed`` / ``would_remove``: sync_mode mirror took (would take) a member missing from a
+completed snapshot out of its segment (a line per member, key contact_id and segment_id).
+Each line has a ``message`` (why, or null) and ``warnings`` (what was not quite as
+asked, e.g. a value Mautic cannot store, while the rest was written).
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, NOT_WRITTEN = (
 )  # fmt: skip
 # dry_run outcomes say what would have happened
 WOULD_CREATE, WOULD_UPDATE, WOULD_DELETE = "would_create", "would_update", "would_delete"
-OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, FAILED, NOT_WRITTEN, WOULD_CREATE, WOULD_UPDATE,
-            WOULD_DELETE)
+# sync_mode mirror: a member not in a completed snapshot, taken out of its segment (or planned to be)
+REMOVED, WOULD_REMOVE = "removed", "would_remove"
+OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED, REMOVED, FAILED, NOT_WRITTEN, WOULD_CREATE,
+            WOULD_UPDATE, WOULD_DELETE, WOULD_REMOVE)
 STOPPED_BEFORE = "the run stopped before this record"  # the start of every not_written message
 # the plan's (and summary's) columns: outcome -> column; a dry run's would_* count as what they would be
-TOTAL_COLUMNS = ("create", "update", "unchanged", "delete", "skip", "fail", "not_written")
+TOTAL_COLUMNS = ("create", "update", "unchanged", "delete", "remove", "skip", "fail", "not_written")
 COLUMN_OF = {CREATED: "create", WOULD_CREATE: "create", UPDATED: "update", WOULD_UPDATE: "update",
-             UNCHANGED: "unchanged", DELETED: "delete", WOULD_DELETE: "delete", SKIPPED: "skip",
+             UNCHANGED: "unchanged", DELETED: "delete", WOULD_DELETE: "delete", REMOVED: "remove",
+             WOULD_REMOVE: "remove", SKIPPED: "skip",
              FAILED: "fail", NOT_WRITTEN: "not_written"}
 SUMMARY_SUFFIX = ".summary.json"  # the totals are written next to the results file, to results_path + this
 
@@ -194,5 +199,15 @@ class ResultsLedger:
                 self._file = None
 
 
-__all__ = ["NOT_WRITTEN", "OUTCOMES", "STOPPED_BEFORE", "SUMMARY_SUFFIX", "TOTAL_COLUMNS",
-            "RecordResult", "ResultsFileError", "ResultsLedger"]
+__all__ = [
+    "NOT_WRITTEN",
+    "OUTCOMES",
+    "REMOVED",
+    "STOPPED_BEFORE",
+    "SUMMARY_SUFFIX",
+    "TOTAL_COLUMNS",
+    "WOULD_REMOVE",
+    "RecordResult",
+    "ResultsFileError",
+    "ResultsLedger",
+]

@@ -38,6 +38,7 @@ from target_mautic import modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
+from target_mautic.memberships import SegmentMembershipsSink
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import (
     FAILED,
@@ -62,6 +63,10 @@ class RecordsFailedError(Exception):
 
 class RejectionLimitError(Exception):
     """Too many records failed (``max_failed_records`` / ``max_failed_percent``): nothing further is sent."""
+
+
+class MirrorLimitError(Exception):
+    """A mirror would remove more than ``mirror_max_removals``: nothing was removed, the run exits 1."""
 
 
 class UnknownStreamError(Exception):
@@ -113,9 +118,10 @@ TARGET_SETTINGS = th.PropertiesList(
                                  {"type": "null"}]}),
         description=(
             "upsert (default: update or create), update (never create: records not found are skipped), "
-            "insert (never change an existing record: it is skipped), mirror (accepted; loaded as upsert, "
-            "removals are not implemented). One value, or an object by stream, e.g. "
-            '{"dim_customers": "update"}; the per-stream value wins. Contacts and companies only.'
+            "insert (never change an existing record: it is skipped), mirror (segment_memberships: on a "
+            "snapshot completed by ACTIVATE_VERSION, members of its segments it does not hold are removed; "
+            "contacts/companies load as upsert, removing nothing). One value, or an object by stream, e.g. "
+            '{"dim_customers": "update"}; the per-stream value wins.'
         ),
     ),
     th.Property(
@@ -237,6 +243,15 @@ TARGET_SETTINGS = th.PropertiesList(
         description="Resolve matches and report what would be created, updated or deleted; write nothing.",
     ),
     th.Property(
+        "mirror_max_removals",
+        th.CustomType({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}),
+        description=(
+            'sync_mode mirror removes at most this many members per stream: a number, or a percent like "5%" '
+            'of the members of the segments the snapshot names (default "10%"). Above it nothing is removed, '
+            "one line says why and the run exits 1."
+        ),
+    ),
+    th.Property(
         "load_method",
         th.StringType,
         default="upsert",
@@ -281,6 +296,9 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
                 "reported failed, naming the contact that holds the value."
             )
         self._stopped_by: str | None = None  # why the input was not read to its end (an unreadable line)
+        self._versions: dict[str, set[Any]] = {}  # stream -> table versions its records carried
+        self._mirror_refused: list[str] = []  # mirror_max_removals exceeded: the lines saying so
+        self._mirrored: set[str] = set()  # streams whose snapshot was completed and mirrored
         self._stream_sinks: dict[str, Sink] = {}  # add_sink: each stream's current sink
         self._run_sinks: list[Sink] = []  # add_sink: every sink of the run, replaced ones included
         if self.config.get("create_if_missing") is False and self.config.get("sync_mode") is None:
@@ -350,6 +368,36 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
                 f'{{"{stream_name}": "contacts"}}.'
             )
         return sink_class
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """The SDK's, noting the table version each stream's records carry (see ACTIVATE_VERSION below)."""
+        self._versions.setdefault(str(message_dict.get("stream")), set()).add(message_dict.get("version"))
+        super()._process_record_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """sync_mode mirror: an ACTIVATE_VERSION after the records of its version ends a full snapshot
+        (classic Singer taps send it last); the stream is drained, then members it does not hold are
+        removed. One before the records (singer-sdk taps send it first) only starts the snapshot: a run cut
+        short could not be told from a complete one, so nothing is removed."""
+        stream = str(message_dict.get("stream"))
+        sink = self._stream_sinks.get(stream)
+        if not isinstance(sink, SegmentMembershipsSink) or not sink.mirrored:
+            return
+        if message_dict.get("version") not in self._versions.get(stream, set()):
+            return  # the snapshot begins (or holds no record of this version): nothing removed
+        self.drain_one(sink)
+        self._mirrored.add(stream)
+        problem = sink.mirror()
+        if problem is not None:
+            self._mirror_refused.append(problem)
+        self.record_results(sink)
+
+    def warn_unmirrored(self) -> None:
+        """A mirror stream whose snapshot no ACTIVATE_VERSION completed: one warning, nothing removed."""
+        for stream, sink in self._stream_sinks.items():
+            if isinstance(sink, SegmentMembershipsSink) and sink.mirrored and stream not in self._mirrored:
+                self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION "
+                                    "followed its records (the snapshot's end is not marked).", stream)
 
     def drain_upserts_first(self) -> None:
         """A link sink is about to write: contacts/companies buffered so far must be in Mautic first."""
@@ -591,8 +639,11 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             self.account_unwritten(stopped_because(exc))
             self._close()
             raise
+        self.warn_unmirrored()
         ledger = self.ledger
         self._close()
+        if self._mirror_refused:
+            raise MirrorLimitError(" ".join(self._mirror_refused))
         if ledger.failed and self.config.get("on_record_error", "fail") == "fail":
             raise RecordsFailedError(
                 f"{ledger.failed} record(s) failed (on_record_error is 'fail'); no "
@@ -617,7 +668,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             cls.logger.error("%s", exc)
             sys.exit(1)
         if isinstance(exc, UnknownStreamError | StreamSetupError | MauticError | ResultsFileError
-                      | UnreadableInput | RejectionLimitError):
+                      | UnreadableInput | RejectionLimitError | MirrorLimitError):
             cls._stop(str(exc), reading_stdin=reading_stdin)
         if isinstance(exc, Terminated):
             name = signal.Signals(exc.signum).name

@@ -76,7 +76,7 @@ def test_mirror_loads_as_upsert_and_warns_once(sim: Simulator, tmp_path: Path,
     _, records = two_contacts(sim)
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), sync_mode="mirror")
     assert run.outcomes() == Counter({"updated": 1, "created": 2})
-    warned = [r for r in caplog.records if "removals are not implemented" in r.getMessage()]
+    warned = [r for r in caplog.records if "removes nothing for contacts/companies yet" in r.getMessage()]
     assert len(warned) == 1
 
 

@@ -38,12 +38,12 @@ def test_dry_run_plan_has_field_changes_and_totals(sim: Simulator, tmp_path: Pat
     summary = json.loads(summary_files[0].read_text())
     assert summary["dry_run"] is True and summary["run_id"] == run.results[0]["run_id"]
     assert summary["streams"]["contacts"] == {"create": 2, "update": 1, "unchanged": 2, "delete": 0,
-                                              "skip": 0, "fail": 0, "not_written": 0}
+                                              "remove": 0, "skip": 0, "fail": 0, "not_written": 0}
     table = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Plan (dry run)"))
     header, line = table.splitlines()[1:3]
-    assert header.split() == ["stream", "create", "update", "unchanged", "delete", "skip", "fail",
-                              "not_written"]
-    assert line.split() == ["contacts", "2", "1", "2", "0", "0", "0", "0"]
+    assert header.split() == ["stream", "create", "update", "unchanged", "delete", "remove", "skip",
+                              "fail", "not_written"]
+    assert line.split() == ["contacts", "2", "1", "2", "0", "0", "0", "0", "0"]
 
 
 def test_dry_run_under_update_plans_skips(sim: Simulator, tmp_path: Path):
