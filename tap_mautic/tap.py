@@ -213,8 +213,11 @@ class TapMautic(MauticPluginMixin, Tap):
     def discover_streams(self) -> list:
         """The streams, from /api/stats and both /api/fields lists read at the same time (three requests
         of ~0.5 s each on a real Mautic 5.1.0 with two PHP workers: sequential they delayed the first page
-        by ~1.5 s)."""
-        with ThreadPoolExecutor(3, "mautic-discover") as pool:
+        by ~1.5 s), as many at once as ``max_concurrency`` allows."""
+        lanes = min(2, int(self.config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY) - 1)
+        if lanes < 1:  # max_concurrency 1: one request at a time, here too
+            return self._build(self.stats_tables())
+        with ThreadPoolExecutor(lanes, "mautic-discover") as pool:
             ahead: dict[str, Future[list[dict[str, Any]]]] = {
                 obj: pool.submit(self._read_fields, obj) for obj in ("contact", "company")}
             self._fields_ahead = ahead
