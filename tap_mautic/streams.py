@@ -238,6 +238,7 @@ class CustomFieldStream(EntityStream):
     """
 
     audit_object = "lead"
+    eager_probe = True
 
     def __init__(self, tap: StreamTap, *, field_aliases: list[str], **kwargs: Any) -> None:
         self.field_aliases = field_aliases

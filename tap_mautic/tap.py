@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import cached_property
@@ -190,15 +191,12 @@ class TapMautic(MauticPluginMixin, Tap):
     # ----------------------------------------------------------------------------- discovery
 
     def custom_fields(self, object_: str) -> list[dict[str, Any]]:
-        """The custom fields of ``contact``/``company`` now (empty, with a warning, when not readable)."""
-        try:
-            return list(self.client.fields(object_))
-        except PermissionDeniedError as exc:
-            self.logger.warning(
-                "Cannot read /api/fields/%s (%s): the %s stream gets only its fixed properties.",
-                object_, str(exc)[:200], "contacts" if object_ == "contact" else "companies",
-            )
-            return []
+        """The custom fields of ``contact``/``company`` now (empty, with a warning, when not readable).
+
+        A list read ahead by :meth:`discover_streams` in this process is used once; nothing is kept across
+        runs, so a field created since the last run is in this run's schema."""
+        ahead = getattr(self, "_fields_ahead", {}).pop(object_, None)
+        return ahead.result() if ahead is not None else self._read_fields(object_)
 
     def stats_tables(self) -> dict[str, list[str]]:
         """``/api/stats`` tables and columns, plus the required tables as recorded on 5.1.0 if missing."""
@@ -213,7 +211,31 @@ class TapMautic(MauticPluginMixin, Tap):
 
     @override
     def discover_streams(self) -> list:
-        tables = self.stats_tables()
+        """The streams, from /api/stats and both /api/fields lists read at the same time (three requests
+        of ~0.5 s each on a real Mautic 5.1.0 with two PHP workers: sequential they delayed the first page
+        by ~1.5 s), as many at once as ``max_concurrency`` allows."""
+        lanes = min(2, int(self.config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY) - 1)
+        if lanes < 1:  # max_concurrency 1: one request at a time, here too
+            return self._build(self.stats_tables())
+        with ThreadPoolExecutor(lanes, "mautic-discover") as pool:
+            ahead: dict[str, Future[list[dict[str, Any]]]] = {
+                obj: pool.submit(self._read_fields, obj) for obj in ("contact", "company")}
+            self._fields_ahead = ahead
+            tables = self.stats_tables()
+            streams = self._build(tables)
+        return streams
+
+    def _read_fields(self, object_: str) -> list[dict[str, Any]]:
+        try:
+            return list(self.client.fields(object_))
+        except PermissionDeniedError as exc:
+            self.logger.warning(
+                "Cannot read /api/fields/%s (%s): the %s stream gets only its fixed properties.",
+                object_, str(exc)[:200], "contacts" if object_ == "contact" else "companies",
+            )
+            return []
+
+    def _build(self, tables: dict[str, list[str]]) -> list:
         streams = [*build_streams(self, tables), *build_history_streams(self, tables)]
         names = sorted(stream.name for stream in streams)
         options = self.config.get("stream_options") or {}
