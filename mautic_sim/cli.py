@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=int, default=0, help="time each request spends in a worker before it is handled")
     p.add_argument("--workers", type=int, default=0,
                    help="requests handled at once, as PHP-FPM's workers; more wait for a free one (0 = no limit)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="worker processes running the app in parallel, as PHP-FPM's (1 = in the server's process)")
     p.add_argument("--faults", default=None, help='e.g. "429:0.1,502:0.05,reset:0.02,timeout:0.01,malformed:0.01"')
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--timeout-fault-s", type=float, default=30.0, help="how long a 'timeout' fault stalls")
@@ -68,13 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 0:
         print("mautic-sim: --workers must be >= 0 (0 = no limit)", file=sys.stderr)
         return 2
+    if args.processes < 1:
+        print("mautic-sim: --processes must be >= 1", file=sys.stderr)
+        return 2
     sim = Simulator(contacts=args.contacts, seed=args.seed, username=args.username, password=args.password,
                     client_id=args.client_id, client_secret=args.client_secret, latency_ms=args.latency_ms,
                     faults=args.faults, basic_auth=args.basic_auth, api=args.api, oauth1a=args.oauth1a,
                     token_lifetime=args.token_lifetime,
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
-                    rate_limit=args.rate_limit, tls=args.tls, workers=args.workers)
+                    rate_limit=args.rate_limit, tls=args.tls, workers=args.workers,
+                    processes=args.processes)
     try:
         sim.start()
     except TLSUnavailable as e:

@@ -27,9 +27,11 @@ class SimProcess:
     username = "admin"
     password = "mautic"
 
-    def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0) -> None:
+    def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0,
+                 processes: int = 1) -> None:
         self.args = ["--port", "0", "--contacts", str(contacts), "--seed", str(seed),
                      "--latency-ms", str(latency_ms), "--workers", str(workers),
+                     "--processes", str(processes),
                      "--username", self.username, "--password", self.password]
         self.url = ""
         self.start_s = 0.0  # process start to ready: interpreter, imports, schema, seeding

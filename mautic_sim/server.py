@@ -137,6 +137,8 @@ class SimServer(ThreadingHTTPServer):
         self.slots = WorkerSlots(workers)
         super().__init__(addr, Handler)
         self.app = app
+        # who runs a request: this process's app, or a worker process (mautic_sim.workers, ``processes``)
+        self.run_app: Callable[[Request], Response] = app.handle
         self.latency_ms = latency_ms
         self.faults = faults
         self.timeout_fault_s = timeout_fault_s
@@ -220,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/api") and srv.rate_limited():
             resp = self._fault_response(429)
         else:
-            resp = srv.app.handle(Request(self.command, path, qs, headers, body))
+            resp = srv.run_app(Request(self.command, path, qs, headers, body))
         payload = resp.payload()
         if fault == "malformed":
             resp.status, payload = 200, payload[: max(1, len(payload) // 2)]
