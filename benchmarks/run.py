@@ -328,8 +328,9 @@ def notes(args: argparse.Namespace, f: Figures) -> list[str]:
         "'at most k at once' is what the simulator saw (its exit summary). Goals: tap time <= 0.3x the "
         "sequential loop, tap rate >= 0.85x the sliced loop.",
         f"P3: target-mautic in-process against a simulator process with --latency-ms {f.p3.latency_ms} (no "
-        "worker limit), 50 seeded contacts, the rest created; calls counted by the simulator. The default "
-        "column reads the target's max_concurrency setting; n/a while it has none.",
+        f"worker limit) --processes {f.p3.processes} (its app in as many worker processes sharing one SQLite "
+        "file, as PHP workers run in parallel), 50 seeded contacts, the rest created; calls counted by the "
+        "simulator. The default column reads the target's max_concurrency setting; n/a while it has none.",
         "P4: `python -m tap_mautic` (contacts selected, stdout counted) and `python -m target_mautic` "
         "(contact upserts from a file on stdin) as processes; peak RSS is wait4's ru_maxrss of that "
         "process alone, forked from a small launcher (benchmarks/simproc.py). Goals: < 150 MB, growth "

@@ -36,8 +36,8 @@ class Simulator:
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
                  log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
-                 rate_limit: int = 0, tls: bool = False, workers: int = 0, row_ms: float = 0.0,
-                 write_ratio: float = WRITE_RATIO):
+                 rate_limit: int = 0, tls: bool = False, workers: int = 0, processes: int = 1,
+                 row_ms: float = 0.0, write_ratio: float = WRITE_RATIO):
         self.row_ms, self.write_ratio = row_ms, write_ratio  # per-item cost of contact/company answers (server.py)
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
@@ -46,6 +46,10 @@ class Simulator:
         if workers < 0:
             raise ValueError("workers must be >= 0 (0 = unlimited)")
         self.workers = workers  # requests handled at once, as PHP-FPM workers (0 = unlimited)
+        if processes < 1:
+            raise ValueError("processes must be >= 1")
+        self.processes = processes  # > 1: the app runs in that many worker processes (mautic_sim.workers)
+        self._pool: Any = None
         self.host, self.port = host, port
         self.timeout_fault_s = timeout_fault_s
         self._tmpdir: str | None = None
@@ -57,9 +61,10 @@ class Simulator:
         self.db_path = db_path
         fresh = not os.path.exists(db_path) or os.path.getsize(db_path) == 0
         self.store = Store(db_path)
-        self.app = Mautic(self.store, username=username, password=password, client_id=client_id,
-                          client_secret=client_secret, basic_auth=basic_auth, api=api, oauth1a=oauth1a,
-                          token_lifetime=token_lifetime, version=mautic_version)
+        self._app_kwargs: dict[str, Any] = dict(
+            username=username, password=password, client_id=client_id, client_secret=client_secret,
+            basic_auth=basic_auth, api=api, oauth1a=oauth1a, token_lifetime=token_lifetime, version=mautic_version)
+        self.app = Mautic(self.store, **self._app_kwargs)
         self.version = self.app.version
         self.rate_limit = rate_limit
         if fresh:
@@ -93,6 +98,12 @@ class Simulator:
                 self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self.app.base_url = self.url
+        if self.processes > 1:
+            from mautic_sim.workers import WorkerPool
+
+            self.store.share()
+            self._pool = WorkerPool(self.processes, self.db_path, self._app_kwargs, self.url)
+            self._server.run_app = self._pool.handle
         self._thread = serve_in_thread(self._server)
         return self
 
@@ -101,6 +112,9 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         certdir = getattr(self, "_certdir", None)
         if certdir:
             shutil.rmtree(certdir, ignore_errors=True)

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-ratio", type=float, default=WRITE_RATIO,
                    help=f"cost of a written item against a read one (default {WRITE_RATIO}: real 5.1.0, batch/edit "
                         "of 200 unchanged contacts ~2.3 s, reading them by id ~0.6 s)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="worker processes running the app in parallel, as PHP-FPM's (1 = in the server's process)")
     p.add_argument("--faults", default=None, help='e.g. "429:0.1,502:0.05,reset:0.02,timeout:0.01,malformed:0.01"')
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument("--timeout-fault-s", type=float, default=30.0, help="how long a 'timeout' fault stalls")
@@ -77,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.row_ms < 0 or args.write_ratio <= 0:
         print("mautic-sim: --row-ms must be >= 0 and --write-ratio > 0", file=sys.stderr)
         return 2
+    if args.processes < 1:
+        print("mautic-sim: --processes must be >= 1", file=sys.stderr)
+        return 2
     sim = Simulator(contacts=args.contacts, seed=args.seed, username=args.username, password=args.password,
                     client_id=args.client_id, client_secret=args.client_secret, latency_ms=args.latency_ms,
                     faults=args.faults, basic_auth=args.basic_auth, api=args.api, oauth1a=args.oauth1a,
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
                     rate_limit=args.rate_limit, tls=args.tls, workers=args.workers,
-                    row_ms=args.row_ms, write_ratio=args.write_ratio)
+                    processes=args.processes, row_ms=args.row_ms, write_ratio=args.write_ratio)
     try:
         sim.start()
     except TLSUnavailable as e:

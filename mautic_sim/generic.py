@@ -191,11 +191,11 @@ class FieldBackend:
             "is_unique_identifier": int(bool(e.get("isUniqueIdentifier"))),
             "is_publicly_updatable": int(bool(e.get("isPubliclyUpdatable"))),
             "properties": json.dumps(e.get("properties") or {})})
-        self.store._field_cache.clear()
+        self.store.fields_changed()
 
     def delete(self, eid: int) -> None:
         self.store.execute("DELETE FROM lead_fields WHERE id = ?", (eid,))
-        self.store._field_cache.clear()
+        self.store.fields_changed()
 
 
 class JsonBackend:

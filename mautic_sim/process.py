@@ -28,9 +28,10 @@ class SimProcess:
     password = "mautic"
 
     def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0,
-                 row_ms: float = 0.0, db: str | None = None) -> None:
+                 row_ms: float = 0.0, db: str | None = None, processes: int = 1) -> None:
         self.args = ["--port", "0", "--contacts", str(contacts), "--seed", str(seed),
                      "--latency-ms", str(latency_ms), "--workers", str(workers), "--row-ms", str(row_ms),
+                     "--processes", str(processes),
                      *(["--db", db] if db else []),
                      "--username", self.username, "--password", self.password]
         self.url = ""

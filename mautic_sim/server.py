@@ -137,9 +137,16 @@ class WorkerSlots:
 
 def row_cost_s(method: str, path: str, resp: Response, row_ms: float, write_ratio: float = WRITE_RATIO) -> float:
     """Server time the items of a contacts or companies answer cost (see the module docstring); 0 when off."""
-    if not row_ms or not path.startswith(ROW_PATHS) or resp.status >= 400 or not isinstance(resp.body, dict):
+    if not row_ms or not path.startswith(ROW_PATHS) or resp.status >= 400:
         return 0.0
     body = resp.body
+    if isinstance(body, bytes) and resp.content_type == "application/json":  # from a worker process
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return 0.0
+    if not isinstance(body, dict):
+        return 0.0
     items = body.get("contacts", body.get("companies"))
     single = 1 if ("contact" in body or "company" in body) else 0
     n = len(items) if isinstance(items, (list, dict)) else single
@@ -159,6 +166,8 @@ class SimServer(ThreadingHTTPServer):
         self.slots = WorkerSlots(workers)
         super().__init__(addr, Handler)
         self.app = app
+        # who runs a request: this process's app, or a worker process (mautic_sim.workers, ``processes``)
+        self.run_app: Callable[[Request], Response] = app.handle
         self.latency_ms = latency_ms
         self.faults = faults
         self.timeout_fault_s = timeout_fault_s
@@ -242,7 +251,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path.startswith("/api") and srv.rate_limited():
             resp = self._fault_response(429)
         else:
-            resp = srv.app.handle(Request(self.command, path, qs, headers, body))
+            resp = srv.run_app(Request(self.command, path, qs, headers, body))
             cost = row_cost_s(self.command, path, resp, srv.row_ms, srv.write_ratio)
             if cost:
                 with srv.log_lock:

@@ -2,12 +2,20 @@
 
 One connection guarded by a re-entrant lock: SQLite serializes writers anyway, and a single connection
 keeps ``Simulator.query``/``execute`` consistent with what the HTTP threads see.
+
+Shared mode (``shared=True``, the simulator's worker processes, each with a connection of its own to one WAL
+file): ``lock`` also holds an exclusive ``flock`` on ``<db>.lock`` while a thread is inside it, so what the app
+runs under it (de-duplicate then write, a batch's transaction) is atomic across processes as it is across
+threads; reads outside it take only the thread lock and read the last commit (WAL readers never wait). The
+field definitions' cache follows a counter in ``sim_meta`` that every field change bumps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -80,23 +88,91 @@ def column_type(field_type: str) -> str:
     return CI_TEXT
 
 
-class Store:
-    """Thread-safe wrapper over one SQLite connection."""
+class ProcessLock:
+    """A re-entrant thread lock that also holds an exclusive ``flock`` on a file while held, so one thread of one
+    process at a time is inside (what the app's ``with store.lock`` sections need across worker processes)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, conn: sqlite3.Connection) -> None:
+        self.thread_lock = threading.RLock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._depth = 0
+        self._conn = conn
+        self._began = False
+
+    def __enter__(self) -> ProcessLock:
+        self.thread_lock.acquire()
+        if self._depth == 0:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                # what runs inside is one transaction: one commit, and no other process reads half of it
+                self._began = not self._conn.in_transaction
+                if self._began:
+                    self._conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self.thread_lock.release()
+                raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                if self._began and self._conn.in_transaction:
+                    self._conn.execute("COMMIT")  # always: what was written before an error stays written
+            finally:
+                self._began = False
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+class Store:
+    """Thread-safe wrapper over one SQLite connection (shared with other processes' connections if ``shared``)."""
+
+    def __init__(self, path: str, shared: bool = False):
         self.path = path
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.shared = False
+        # a writer of another process holds SQLite's lock only for a commit (our flock orders the rest): wait
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         self.conn.row_factory = sqlite3.Row
         mariadb.register(self.conn)
-        self.lock = threading.RLock()
+        self.lock: threading.RLock | ProcessLock
+        self.lock = self._read_lock = threading.RLock()
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=OFF")
         self._field_cache: dict[str, list[dict[str, Any]]] = {}
+        self._field_version = -1
+        if shared:
+            self.share()
+
+    def share(self) -> None:
+        """Switch to shared mode (other processes write this file too); once the schema and seed are in."""
+        if self.shared or self.path == ":memory:":
+            return
+        with self.lock:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS sim_meta (k TEXT PRIMARY KEY, v INTEGER)")
+            self.conn.execute("INSERT OR IGNORE INTO sim_meta VALUES ('fields', 0)")
+            lock = ProcessLock(self.path + ".lock", self.conn)
+            self._read_lock = lock.thread_lock
+            self.lock = lock
+            self.shared = True
+
+    def fields_changed(self) -> None:
+        """Field definitions changed: drop this process's cache and, shared, make the others drop theirs."""
+        self._field_cache.clear()
+        if self.shared:
+            with self.lock:
+                self.conn.execute("UPDATE sim_meta SET v = v + 1 WHERE k = 'fields'")
 
     # -- raw access -------------------------------------------------------------------------------
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        with self.lock:
+        with self._read_lock:
             cur = self.conn.execute(sql, params)
             return [dict(r) for r in cur.fetchall()]
 
@@ -105,7 +181,7 @@ class Store:
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
-        with self.lock:
+        with self._read_lock:
             row = self.conn.execute(sql, params).fetchone()
             return row[0] if row else None
 
@@ -113,14 +189,22 @@ class Store:
         """Run one statement; returns lastrowid."""
         with self.lock:
             cur = self.conn.execute(sql, params)
-            self._field_cache.clear() if "lead_fields" in sql else None
+            if "lead_fields" in sql:
+                self.fields_changed()
             return cur.lastrowid or 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One SQLite transaction for a batch request's many writes (each autocommitted, they cost a commit
         each). Held under the lock, so no other request writes into it; always committed, so what was written
-        before an error stays written, as Mautic's per-entity flushes leave it."""
+        before an error stays written, as Mautic's per-entity flushes leave it.
+
+        Shared (worker processes): each ``with lock`` section inside is its own transaction instead (one entity
+        saved, as Mautic flushes each), so other workers' requests interleave with a batch as they do on a real
+        Mautic's database, and the batch's JSON is built outside the lock."""
+        if self.shared:
+            yield
+            return
         with self.lock:
             if self.conn.in_transaction:
                 yield
@@ -147,12 +231,14 @@ class Store:
         self.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', [*values.values(), row_id])
 
     def columns(self, table: str) -> list[str]:
-        with self.lock:
+        with self._read_lock:
             return [r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")').fetchall()]
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+        if isinstance(self.lock, ProcessLock):
+            self.lock.close()
 
     # -- schema -----------------------------------------------------------------------------------
     def create_schema(self) -> None:
@@ -218,12 +304,17 @@ class Store:
             table = "leads" if row["object"] == "lead" else "companies"
             if row["alias"] not in self.columns(table):
                 self.execute(f'ALTER TABLE "{table}" ADD COLUMN "{row["alias"]}" {column_type(row["type"])}')
-        self._field_cache.clear()
+        self.fields_changed()
         return new_id
 
     def fields(self, obj: str) -> list[dict[str, Any]]:
         """Published field definitions for ``lead`` or ``company``, in Mautic's display order."""
-        with self.lock:
+        with self._read_lock:
+            if self.shared:
+                version = self.conn.execute("SELECT v FROM sim_meta WHERE k = 'fields'").fetchone()[0]
+                if version != self._field_version:
+                    self._field_cache.clear()
+                    self._field_version = version
             cached = self._field_cache.get(obj)
             if cached is None:
                 cached = self.query("SELECT * FROM lead_fields WHERE object = ? ORDER BY field_order, id", (obj,))
