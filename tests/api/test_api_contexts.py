@@ -9,7 +9,7 @@ import pytest
 
 import mautic_api
 from mautic_api import ContextApi, ListPage, MauticAPIError, MauticClient, NotFoundError
-from tests.conftest import basic_config
+from tests.support.config import basic_config
 
 
 def _client(sim: Any, **extra: Any) -> MauticClient:

@@ -12,7 +12,7 @@ import pytest
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import RetryableError
-from tests.conftest import basic_config
+from tests.support.config import basic_config
 
 
 def posts(sim, path: str) -> int:

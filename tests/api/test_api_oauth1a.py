@@ -9,7 +9,7 @@ from requests_oauthlib import OAuth1Session
 from mautic_api.client import MauticClient
 from mautic_api.errors import AuthError
 from mautic_sim import Simulator
-from tests.fixtures.tap_helpers import sync
+from tests.support.tap import sync
 
 
 def three_legged_tokens(sim: Simulator) -> dict[str, str]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mautic_api.php_serial import PhpObject, PhpSerialError, as_list, dumps, loads
+from tests.support.paths import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "audit_log_real.json"
+FIXTURE = FIXTURES / "audit_log_real.json"
 
 scalars = st.none() | st.booleans() | st.integers(-(2 ** 63), 2 ** 63 - 1) | st.text() | st.floats(
     allow_nan=False, allow_infinity=False)

@@ -21,7 +21,7 @@ from mautic_api.client import as_records
 from mautic_api.http import php_query, response_json
 from mautic_singer.config_schema import MAUTIC_SETTINGS
 from mautic_singer.sdk import MauticPluginMixin, MauticStreamMixin
-from tests.conftest import basic_config
+from tests.support.config import basic_config
 
 
 class _Contacts(MauticStreamMixin, RESTStream):

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
-import time
 
 import pytest
 
@@ -27,7 +25,8 @@ from mautic_api import (
 from mautic_api.auth import ClientCredentialsAuth, RefreshTokenAuth
 from mautic_api.catalog import LIST
 from mautic_sim import Simulator
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.auth import new_refresh_token
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
 
 STRONG_PASSWORD = "pw-Zq81-strong"
 
@@ -39,17 +38,6 @@ def waits(retry_waits: list[float]) -> list[float]:
 
 def oauth2_config(sim: Simulator, **extra):
     return {"base_url": sim.url, "client_id": sim.client_id, "client_secret": sim.client_secret, **extra}
-
-
-def new_refresh_token(sim: Simulator) -> str:
-    """A refresh token as the authorization_code flow would have issued it (sim store, test API)."""
-    token = secrets.token_urlsafe(32)
-    sim.execute(
-        "INSERT INTO oauth2_tokens (token, kind, client_id, user_id, expires_at, used) "
-        "VALUES (?, 'refresh', ?, 1, ?, 0)",
-        (token, sim.client_id, time.time() + 14 * 86400),
-    )
-    return token
 
 
 # ---------------------------------------------------------------------------------------------- reads

@@ -11,12 +11,11 @@ import json
 import subprocess
 import sys
 from importlib.metadata import version
-from pathlib import Path
 
-from tests.conftest import SIM_PASSWORD, SIM_USER
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-# What mautic_api imports beyond the standard library (tests/test_structure.py checks this list).
+# What mautic_api imports beyond the standard library (tests/project/test_structure.py checks this list).
 API_DEPENDENCIES = ("requests", "pendulum", "requests-oauthlib", "msgspec", "python-backoff")
 
 READ_ONE_PAGE = """

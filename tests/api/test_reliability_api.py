@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mautic_sim import Simulator
-from tests.fixtures.secrets_scan import assert_no_secrets
-from tests.test_api_sim import new_refresh_token
+from tests.support.auth import new_refresh_token
+from tests.support.secrets import assert_no_secrets
 
 BIN = Path(sys.executable).parent
 PASSWORD = "Pw-Reliab1lity-Sekr3t"

@@ -142,7 +142,8 @@ def test_every_field_type_round_trips_tap_target_tap(field_type: str, data: st.D
 
 
 def test_every_mautic_51_field_type_is_covered() -> None:
-    """The types of Mautic 5.1's field list (as in tests/test_tap_fields.py); a new one must be added here."""
+    """The types of Mautic 5.1's field list (as in tests/tap/test_tap_fields.py); a new one must be added
+    here."""
     assert set(FIELD_TYPES) == {
         "text", "textarea", "html", "email", "tel", "url", "lookup", "country", "region", "locale",
         "timezone", "time", "select", "multiselect", "boolean", "number", "date", "datetime",

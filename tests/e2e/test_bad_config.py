@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
-from tests.fixtures.secrets_scan import assert_no_secrets
+from tests.support.secrets import assert_no_secrets
 
 BIN = Path(sys.executable).parent
 PASSWORD = "Pw-BadConfig-Sekr3t"

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mautic_sim import Simulator
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import SyncResult, catalog_for, run_cli
-from tests.test_target_mautic import run_target
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.tap import SyncResult, catalog_for, run_cli
+from tests.support.target import run_target
 
 NULLABLE = {"type": ["string", "null"]}
 CONTACTS = {

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SESSION_SIM, basic_config
+from mautic_sim import Simulator
+from tests.support.config import basic_config
 
 BIN = Path(sys.executable).parent
 SECRET = "Sekr3t-Value-42"
@@ -34,39 +35,40 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *expected: str) -> 
 
 @pytest.mark.parametrize("tool", ["tap-mautic", "target-mautic"])
 @pytest.mark.parametrize("bad", [12345678901, [SECRET], {"value": SECRET}])
-def test_a_secret_of_the_wrong_type_is_named_not_shown(tool: str, bad: object, tmp_path: Path) -> None:
-    config = basic_config(SESSION_SIM, client_secret=bad)
+def test_a_secret_of_the_wrong_type_is_named_not_shown(session_sim: Simulator, tool: str, bad: object,
+                                                     tmp_path: Path) -> None:
+    config = basic_config(session_sim, client_secret=bad)
     done = run(tool, tmp_path, config, *(["--test"] if tool == "tap-mautic" else []))
     assert_one_line_error(done, "'client_secret' must be a string")
     assert SECRET not in done.stderr + done.stdout
     assert "12345678901" not in done.stderr + done.stdout
 
 
-def test_a_bad_tap_setting_is_named(tmp_path: Path) -> None:
-    done = run("tap-mautic", tmp_path, basic_config(SESSION_SIM, page_size="abc"), "--test")
+def test_a_bad_tap_setting_is_named(session_sim: Simulator, tmp_path: Path) -> None:
+    done = run("tap-mautic", tmp_path, basic_config(session_sim, page_size="abc"), "--test")
     assert_one_line_error(done, "config['page_size']")
 
 
-def test_a_state_file_that_is_not_json(tmp_path: Path) -> None:
+def test_a_state_file_that_is_not_json(session_sim: Simulator, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text("{not json")
-    done = run("tap-mautic", tmp_path, basic_config(SESSION_SIM), "--state", str(state))
+    done = run("tap-mautic", tmp_path, basic_config(session_sim), "--state", str(state))
     assert_one_line_error(done, "is not JSON")
 
 
-def test_a_truncated_input_line_is_reported_without_its_data(tmp_path: Path) -> None:
+def test_a_truncated_input_line_is_reported_without_its_data(session_sim: Simulator, tmp_path: Path) -> None:
     schema = {"type": "SCHEMA", "stream": "contacts", "key_properties": [],
               "schema": {"type": "object", "properties": {"email": {"type": "string"}}}}
     truncated = '{"type": "RECORD", "stream": "contacts", "record": {"email": "private@x.org"'
     stdin = json.dumps(schema) + "\n" + truncated + "\n"
-    done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
+    done = run("target-mautic", tmp_path, basic_config(session_sim), stdin=stdin)
     assert_one_line_error(done, "Invalid input: line 2 is not valid JSON")
     assert "private@x.org" not in done.stderr
 
 
-def test_a_record_before_its_schema(tmp_path: Path) -> None:
+def test_a_record_before_its_schema(session_sim: Simulator, tmp_path: Path) -> None:
     stdin = json.dumps({"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.org"}}) + "\n"
-    done = run("target-mautic", tmp_path, basic_config(SESSION_SIM), stdin=stdin)
+    done = run("target-mautic", tmp_path, basic_config(session_sim), stdin=stdin)
     assert_one_line_error(done, "Invalid input: line 1: A record for stream 'contacts' was encountered")
 
 
@@ -78,9 +80,9 @@ def test_a_record_before_its_schema(tmp_path: Path) -> None:
         ("target-mautic", {"batch_size": 0}),
     ],
 )
-def test_sizes_must_be_positive(tool: str, setting: dict, tmp_path: Path) -> None:
+def test_sizes_must_be_positive(session_sim: Simulator, tool: str, setting: dict, tmp_path: Path) -> None:
     args = ["--test"] if tool == "tap-mautic" else []
-    done = run(tool, tmp_path, basic_config(SESSION_SIM, **setting), *args)
+    done = run(tool, tmp_path, basic_config(session_sim, **setting), *args)
     assert_one_line_error(done, "is less than the minimum of 1")
 
 

@@ -16,8 +16,8 @@ import pytest
 from mautic_api.client import MauticClient
 from mautic_sim import Simulator
 from scripts.pipeline import DUCKDB_PYTHON, MELTANO, duckdb_query, meltano, meltano_env
-from tests.conftest import SIM_PASSWORD, SIM_USER
-from tests.fixtures.postgres import PostgresServer, postgres_server
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.postgres import PostgresServer, postgres_server
 
 pytestmark = pytest.mark.e2e
 

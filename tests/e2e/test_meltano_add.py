@@ -2,7 +2,7 @@
 both of its blocks run as written in a fresh `meltano init` project (Meltano 4.4.1, `make meltano`), offline.
 
 The changes: the definitions come from copies of plugins/ whose pip_url points at this checkout's sdist
-(tap-mautic) and wheel (target-mautic), built for the module (tests/fixtures/packaging.py); the example
+(tap-mautic) and wheel (target-mautic), built for the module (tests/support/packaging.py); the example
 instances are two simulators (the source, and an empty "staging" one with the same fields). Installing takes
 a few seconds with uv's cache, so the module makes one project and the tests read what it did.
 """
@@ -22,8 +22,8 @@ import yaml
 from mautic_sim import Simulator
 from scripts.meltano_settings import REPOSITORY, definition_path
 from scripts.pipeline import MELTANO, MELTANO_OFFLINE
-from tests.fixtures.packaging import ROOT, build_distributions
-from tests.test_readme_commands import bash_block, run_bash
+from tests.support.packaging import ROOT, build_distributions
+from tests.support.readme import bash_block, run_bash
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,8 @@ from scripts.pipeline import (
     meltano_env,
     tap_record_counts,
 )
-from tests.conftest import SIM_PASSWORD, SIM_USER
-from tests.fixtures.postgres import PostgresServer, postgres_server
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.postgres import PostgresServer, postgres_server
 
 pytestmark = pytest.mark.e2e
 

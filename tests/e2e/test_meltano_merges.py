@@ -16,7 +16,7 @@ import pytest
 
 from mautic_sim import Simulator
 from scripts.pipeline import DUCKDB_PYTHON, MELTANO, duckdb_query, meltano, meltano_env
-from tests.conftest import SIM_PASSWORD, SIM_USER
+from tests.support.config import SIM_PASSWORD, SIM_USER
 
 pytestmark = pytest.mark.e2e
 

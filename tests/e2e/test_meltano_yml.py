@@ -32,7 +32,7 @@ from scripts.pipeline import MELTANO_OFFLINE, ROOT
 from tap_mautic.tap import TapMautic
 from target_mautic.target import TargetMautic
 
-MELTANO = yaml.safe_load((Path(__file__).resolve().parents[1] / "meltano.yml").read_text())
+MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
 PLUGINS = {p["name"]: p for p in MELTANO["plugins"]["extractors"] + MELTANO["plugins"]["loaders"]}
 
 

@@ -1,4 +1,4 @@
-"""The wheel a user installs: built from the sdist (tests/fixtures/packaging.py), installed with pip into a
+"""The wheel a user installs: built from the sdist (tests/support/packaging.py), installed with pip into a
 clean venv with only the runtime dependencies; every console script it declares runs, and the installed tap,
 target and simulator work together.
 
@@ -24,7 +24,7 @@ import pytest
 
 from mautic_sim import mariadb
 from scripts.meltano_settings import DISTRIBUTION, REPOSITORY
-from tests.fixtures.packaging import Distributions, build_distributions
+from tests.support.packaging import Distributions, build_distributions
 
 pytestmark = pytest.mark.e2e
 

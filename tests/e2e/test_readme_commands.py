@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -20,28 +19,11 @@ import yaml
 
 from mautic_sim import Simulator
 from scripts.pipeline import MELTANO, MELTANO_OFFLINE, duckdb_query, tap_record_counts
-from tests.conftest import SIM_USER
+from tests.support.config import SIM_USER
+from tests.support.paths import ROOT
+from tests.support.readme import bash_block, run_bash
 
 SIM_PASSWORD = "Readme-s3cret-pw"  # distinctive, so that a leak into meltano.yml or a log would be found
-
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
-
-
-def bash_block(section: str, n: int = 0) -> str:
-    """The ``n``-th ```bash block below the heading ``section`` (and before the next heading of its level)."""
-    start = README.index(section)
-    level = section.split(" ", 1)[0]
-    end = README.find(f"\n{level} ", start + len(section))
-    blocks = re.findall(r"```bash\n(.*?)```", README[start:end if end > 0 else None], re.S)
-    return blocks[n]
-
-
-def run_bash(script: str, cwd: Path, env: dict[str, str], timeout: float = 600
-             ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
@@ -130,9 +112,9 @@ def test_simulator_block_runs_as_written(tmp_path: Path) -> None:
 def test_target_block_runs_as_written(tmp_path: Path, sim: Simulator) -> None:
     block = bash_block("## Loading data into Mautic")
     lines = [line for line in block.splitlines() if line.strip()]
-    # `meltano run postgres-to-mautic` is run by tests/test_meltano_e2e.py (against its own PostgreSQL)
+    # `meltano run postgres-to-mautic` is run by tests/e2e/test_meltano_e2e.py (against its own PostgreSQL)
     assert lines[0].startswith("meltano run postgres-to-mautic")
-    test_source = (ROOT / "tests" / "test_meltano_e2e.py").read_text()
+    test_source = (ROOT / "tests" / "e2e" / "test_meltano_e2e.py").read_text()
     assert '"run", "postgres-to-mautic"' in test_source
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     (tmp_path / "target_config.json").write_text(json.dumps(

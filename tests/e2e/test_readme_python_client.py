@@ -13,19 +13,7 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-EXAMPLE_URL = "https://mautic.example.com"
-CLIENT_ID = "1_3bcbxd9e24g0gk4swg0kwgcwg4o8k8g4g888kwc44gcc0gwwk4"
-CLIENT_SECRET = "4ok2x70rlfokc8g0wws8c8kwcokw80k44sg48goc0ok4w0c0ko"
-
-
-def section_blocks() -> list[tuple[str, str]]:
-    """(language, code) of every fenced block in the section, in order."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Using the Python client\n")
-    end = text.index("\n## ", start + 1)
-    return re.findall(r"```(\w+)\n(.*?)```", text[start:end], flags=re.S)
+from tests.support.readme import CLIENT_ID, CLIENT_SECRET, EXAMPLE_URL, section_blocks
 
 
 def test_each_php_example_has_its_python_equivalent() -> None:

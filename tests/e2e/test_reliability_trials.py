@@ -22,10 +22,9 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import catalog_for, make_tap, sync
-from tests.test_tap_resilience import _run_until
-from tests.test_target_mautic import run_target
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.tap import catalog_for, make_tap, run_until, sync
+from tests.support.target import run_target
 
 BIN = Path(sys.executable).parent
 KINDS = ["429", "502", "reset", "timeout", "malformed"]
@@ -145,7 +144,7 @@ def test_target_fault_matrix(tmp_path: Path, retry_waits, clean_loads, kind: str
         sim.set_faults(spec, seed=seed * 11)
         # One lane: the simulator runs in this process (same GIL), so four concurrent 200-row batches answer
         # in more than request_timeout = 1 s on a loaded machine and every attempt times out. Lanes under
-        # lost answers are tested in tests/test_target_lanes.py.
+        # lost answers are tested in tests/target/test_target_lanes.py.
         run = run_target(sim, tmp_path, source, on_record_error="report", request_timeout=1, max_retries=8,
                          max_concurrency=1)
         sim.set_faults(None)
@@ -216,7 +215,7 @@ def kill_and_resume(tmp: Path, config: dict[str, Any], catalog: dict[str, Any], 
     state = None
     for attempt in range(4):
         kill_when = (lambda n: n[stream] >= at) if attempt == 0 else None
-        result, killed = _run_until(tmp, config, catalog, state, kill_when)
+        result, killed = run_until(tmp, config, catalog, state, kill_when)
         for name in held:
             for record in result.records.get(name, []):
                 held[name][record["id"]] = record

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
+
 PACKAGES = ("mautic_api", "mautic_singer", "tap_mautic", "target_mautic", "mautic_sim")
 # Packages whose modules import each other in one direction only, TYPE_CHECKING imports included: inner
 # modules depend on small Protocols, never on the module that uses them.
@@ -128,8 +129,8 @@ def test_the_typing_cycle_finder_sees_type_checking_imports(tmp_path):
 
 # ----------------------------------------------------------------------------------- singer-sdk privates
 
-# Where singer-sdk's private names may appear: the seam (every name pinned by tests/test_sdk_seam.py), and,
-# until the lead moves them, target_mautic's current uses (empty this list, then drop it).
+# Where singer-sdk's private names may appear: the seam (every name pinned by tests/project/test_sdk_seam.py),
+# and, until the lead moves them, target_mautic's current uses (empty this list, then drop it).
 SEAM_MODULE = "mautic_singer/sdk.py"
 NO_SDK_PRIVATES = ("mautic_api", "tap_mautic", "target_mautic", "mautic_sim", "scripts")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.replay import CORPUS, listed_differences, replay_all
+from tests.support.conformance import CORPUS, listed_differences, replay_all
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from mautic_sim import Simulator
-from tests.differential.engine import Answer, Side, Step, compare, run
-from tests.differential.runner import report
-from tests.differential.script import steps
+from tests.support.differential.engine import Answer, Side, Step, compare, run
+from tests.support.differential.runner import report
+from tests.support.differential.script import steps
 
 
 def _pair(**second: object) -> tuple[Simulator, Simulator]:
@@ -86,7 +86,7 @@ def test_compare_ignores_ids_times_tokens_and_base_urls() -> None:
 
 
 def test_report_counts_known_differences_apart(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.differential.engine import Outcome, Sent
+    from tests.support.differential.engine import Outcome, Sent
 
     sent = Sent("GET", "/api/x", [], b"")
     outcomes = [Outcome(Step("contacts-patch-unique-email-conflict", "PATCH", "/x"), sent, _answer({}), _answer({}), ["status real=422 sim=200"]),

@@ -1,5 +1,5 @@
 """Conformance: the real Mautic 5.1.0 exchanges recorded by the differential check (tests/fixtures/real-5.1.0, 2026-12-06)
-replayed against one fresh simulator, as the corpus is (tests/test_sim_conformance.py).
+replayed against one fresh simulator, as the corpus is (tests/sim/test_sim_conformance.py).
 
 Each must match on status, headers, error messages and JSON shape, or be listed with its cause under
 "Replay differences" in docs/differential.md.
@@ -7,14 +7,13 @@ Each must match on status, headers, error messages and JSON shape, or be listed 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.conformance.replay import listed_differences, replay_all
+from tests.support.conformance import listed_differences, replay_all
+from tests.support.paths import FIXTURES, ROOT
 
-FOLDER = Path(__file__).parent / "fixtures" / "real-5.1.0"
-DOCS = Path(__file__).parents[1] / "docs" / "differential.md"
+FOLDER = FIXTURES / "real-5.1.0"
+DOCS = ROOT / "docs" / "differential.md"
 
 
 @pytest.fixture(scope="module")

@@ -170,7 +170,7 @@ def test_concurrent_reads_and_writes(sim: Simulator) -> None:
 
 def test_edit_to_existing_email_is_refused_and_entities_in_where(sim: Simulator) -> None:
     # real 5.1.0 (2026-12-06): PATCH /api/contacts/{a}/edit with b's email -> 422 "email: This field must be
-    # unique.", no merge (tests/test_sim_fidelity.py has the body)
+    # unique.", no merge (tests/sim/test_sim_fidelity.py has the body)
     a = _new_contact(sim, email="keep@example.com", firstname="Keep", tags=["k"])
     b = _new_contact(sim, email="lose@example.com", lastname="O'Brien", tags=["l"])
     r = requests.patch(f"{sim.url}/api/contacts/{a}/edit", json={"email": "lose@example.com"}, auth=AUTH, timeout=10)

@@ -5,7 +5,7 @@ the authorization code) are replaced by the simulator's values; ids the recordin
 ids the simulator assigned (learned by walking both responses in parallel). Each response is compared on
 status, the presence of the ``Mautic-Version`` header and the JSON shape: keys, value types and container kinds
 (id-keyed object vs array). Values, lengths and ``null`` vs a value are not compared (they depend on time,
-ids and data). Run ``python -m tests.conformance.replay`` for a report.
+ids and data). Run ``python -m tests.support.conformance`` for a report.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from mautic_api.errors import RetryableError
 from mautic_api.retry import wait_generator
 from mautic_api.settings import Settings
 from mautic_sim import Simulator
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import catalog_for, make_tap, run_cli
+from tests.support.config import basic_config
+from tests.support.tap import catalog_for, make_tap, run_cli
 
 
 def down_at(sim: Simulator, nth: int, path: str = "/api/contacts") -> Callable[[str, str, str], None]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mautic_sim import Simulator
-from tests.fixtures.secrets_scan import assert_no_secrets
+from tests.support.secrets import assert_no_secrets
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not available")
 BIN = Path(sys.executable).parent

@@ -14,8 +14,8 @@ import subprocess
 
 from mautic_sim import Simulator
 from tap_mautic.checkpoint import CHECKPOINT_KEY
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import ROOT, SyncResult, catalog_for, tap_command
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.tap import ROOT, SyncResult, catalog_for, tap_command
 
 CONTACTS = 4000
 PAGE = 50
@@ -77,7 +77,7 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, slices):
 
 def test_resumed_pass_is_read_after_the_checkpoint(session_sim, slices):
     """In-process: a stored checkpoint makes the pass start after its last id (no id at or below it)."""
-    from tests.fixtures.tap_helpers import sync
+    from tests.support.tap import sync
 
     config = basic_config(session_sim, page_size=10, **slices)
     full = sync(config, streams=["contacts"])
@@ -95,7 +95,7 @@ def test_no_message_says_progress_is_not_resumable(session_sim, caplog):
     untrue (the test above resumes exactly), so neither is said. The stream stays unsorted for the SDK: its
     bookmark is still kept as the largest value seen (``progress_markers``) until the stream ends."""
     from tap_mautic.checkpoint import RESUMABLE_NOTE
-    from tests.fixtures.tap_helpers import sync
+    from tests.support.tap import sync
 
     caplog.set_level(logging.INFO)
     result = sync(basic_config(session_sim, page_size=10), streams=["contacts"])

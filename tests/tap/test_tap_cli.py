@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from mautic_sim import Simulator
-from tests.conftest import SESSION_SIM, SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import run_cli
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.tap import run_cli
 
 FAST = {"max_retries": 1, "request_timeout": 5}
 
@@ -29,14 +29,14 @@ def _one_line_failure(proc) -> str:
     return lines[0]
 
 
-def test_connection_test_reports_the_version(tmp_path):
-    proc = run_cli(tmp_path, basic_config(SESSION_SIM, **FAST), "--test")
+def test_connection_test_reports_the_version(session_sim: Simulator, tmp_path):
+    proc = run_cli(tmp_path, basic_config(session_sim, **FAST), "--test")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Connected to Mautic 5.1.0" in proc.stderr
 
 
-def test_bad_password(tmp_path):
-    line = _one_line_failure(run_cli(tmp_path, basic_config(SESSION_SIM, password="wrong", **FAST), "--test"))
+def test_bad_password(session_sim: Simulator, tmp_path):
+    line = _one_line_failure(run_cli(tmp_path, basic_config(session_sim, password="wrong", **FAST), "--test"))
     assert "password" in line.lower() or "credentials" in line.lower()
     assert "wrong" not in line
 
@@ -58,8 +58,8 @@ def test_wrong_url(tmp_path):
     assert "base_url" in line
 
 
-def test_tls_failure(tmp_path):
-    config = basic_config(SESSION_SIM, base_url=SESSION_SIM.url.replace("http://", "https://"), **FAST)
+def test_tls_failure(session_sim: Simulator, tmp_path):
+    config = basic_config(session_sim, base_url=session_sim.url.replace("http://", "https://"), **FAST)
     line = _one_line_failure(run_cli(tmp_path, config, "--test"))
     # https:// to a plain-HTTP port is not a certificate problem: verify_ssl would not help (issue 11, #9)
     assert "TLS handshake failed" in line and "plain HTTP" in line and "'base_url'" in line
@@ -72,8 +72,8 @@ def test_bad_setting_is_one_line(tmp_path):
     assert "base_url" in proc.stderr
 
 
-def test_discover_lists_streams(tmp_path):
-    proc = run_cli(tmp_path, basic_config(SESSION_SIM), "--discover")
+def test_discover_lists_streams(session_sim: Simulator, tmp_path):
+    proc = run_cli(tmp_path, basic_config(session_sim), "--discover")
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = {entry["tap_stream_id"] for entry in json.loads(proc.stdout)["streams"]}
     assert {"contacts", "companies", "form_submissions_results", "audit_log", "marketing_messages"} <= names

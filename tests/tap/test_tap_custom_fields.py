@@ -6,8 +6,8 @@ import logging
 
 from mautic_api.client import MauticClient
 from tap_mautic.tap import TapMautic
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import make_tap, sync
+from tests.support.config import basic_config
+from tests.support.tap import make_tap, sync
 
 # alias -> (Mautic type, expected JSON-schema type, format)
 EXPECTED_TYPES = {

@@ -10,9 +10,9 @@ import requests
 
 from mautic_sim import Simulator
 from tap_mautic.history import changed_fields, parse_details
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import sync
-from tests.fixtures.tap_proxy import STATS_DENIED, DenyingProxy
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.proxy import STATS_DENIED, DenyingProxy
+from tests.support.tap import sync
 
 STREAMS = ["contacts", "companies", "contact_field_changes", "company_field_changes"]
 

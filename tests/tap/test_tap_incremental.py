@@ -11,9 +11,9 @@ from mautic_api.client import MauticClient
 from mautic_sim import Simulator
 from tap_mautic.base_stream import FilterIgnoredError
 from tap_mautic.fields import to_datetime
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import sync
-from tests.fixtures.tap_proxy import API_DENIED, STATS_DENIED, DenyingProxy, drop_where
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.proxy import API_DENIED, STATS_DENIED, DenyingProxy, drop_where
+from tests.support.tap import sync
 
 
 def _next_second() -> None:

@@ -12,8 +12,8 @@ import sys
 from collections import Counter
 
 from mautic_api import normalize
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import ROOT, catalog_for
+from tests.support.config import basic_config
+from tests.support.tap import ROOT, catalog_for
 
 # Every stream the tap emits under a name the target loads.
 SHARED_STREAMS = ["contacts", "companies", "notes"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mautic_sim import Simulator
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 STREAMS = ["contact_merges", "lead_event_log", "lead_points_change_log", "page_hits", "form_submissions",
            "lead_lists_leads", "campaign_leads", "companies_leads"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from mautic_sim import Simulator
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 MEMBERSHIPS = {"lead_lists_leads": "leadlist_id", "campaign_leads": "campaign_id",
                "companies_leads": "company_id"}

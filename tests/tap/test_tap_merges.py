@@ -7,9 +7,9 @@ import logging
 from typing import Any
 
 from mautic_sim import Simulator
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
-from tests.fixtures.tap_proxy import STATS_DENIED, DenyingProxy
+from tests.support.config import basic_config
+from tests.support.proxy import STATS_DENIED, DenyingProxy
+from tests.support.tap import sync
 
 EVENT_TABLES = ["page_hits", "lead_points_change_log", "lead_event_log", "form_submissions"]
 

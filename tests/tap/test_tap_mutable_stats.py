@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mautic_api.client import MauticClient
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import make_tap, sync
+from tests.support.config import basic_config
+from tests.support.tap import make_tap, sync
 
 
 def test_changed_and_removed_do_not_contact_rows_reach_the_next_sync(sim) -> None:

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from tap_mautic.partition import id_range, in_range
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 STREAMS = ("contacts", "email_stats", "page_hits", "lead_lists_leads")
 
@@ -57,7 +57,7 @@ def test_ranges_cover_every_id_once(max_id, count):
         assert sum(in_range(key, r) for r in ranges) == 1
 
 
-# Bad partition settings (one line naming the setting): rows of tests/test_bad_config.py.
+# Bad partition settings (one line naming the setting): rows of tests/e2e/test_bad_config.py.
 
 
 def test_partitions_started_at_different_times_still_cover_every_id_once(sim, slices):

@@ -8,8 +8,8 @@ import pytest
 
 from tap_mautic import progress as progress_module
 from tap_mautic.progress import Progress
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 
 class FakeClock:

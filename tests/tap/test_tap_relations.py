@@ -5,8 +5,9 @@ from __future__ import annotations
 import jsonschema
 
 from mautic_api.client import MauticClient
-from tests.conftest import SESSION_SIM, basic_config
-from tests.fixtures.tap_helpers import make_tap, sync
+from mautic_sim import Simulator
+from tests.support.config import basic_config
+from tests.support.tap import make_tap, sync
 
 
 def test_contact_relations_are_typed(sim) -> None:
@@ -36,9 +37,9 @@ def test_contact_relations_are_typed(sim) -> None:
         assert "object" in str(schema["properties"][name]), name  # typed, not "any JSON"
 
 
-def test_ip_addresses_keyed_by_ip_become_a_list() -> None:
+def test_ip_addresses_keyed_by_ip_become_a_list(session_sim: Simulator) -> None:
     """Older Mautic sent ``ipAddresses`` keyed by IP (5.1 sends a list, recorded): the tap emits a list."""
-    stream = make_tap(basic_config(SESSION_SIM)).streams["contacts"]
+    stream = make_tap(basic_config(session_sim)).streams["contacts"]
     details = {"city": "Paris", "country": "France"}
     row = {"id": 1, "fields": {"all": {}}, "ipAddresses": {"203.0.113.5": {"ipDetails": details}}}
     record = stream.post_process(row)

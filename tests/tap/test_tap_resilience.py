@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-from collections import Counter
 
 from mautic_sim import Simulator
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import ROOT, SyncResult, catalog_for, make_tap, sync, tap_command
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.tap import SyncResult, catalog_for, make_tap, run_until, sync
 
 STREAMS = ["contacts", "lead_event_log"]
-
-
-def _run_until(tmp, config, catalog, state, kill_when) -> tuple[SyncResult, bool]:
-    """Run the tap as a subprocess; SIGKILL it as soon as ``kill_when(records per stream)`` holds."""
-    cmd = tap_command(tmp, config, state=state, catalog=catalog)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-                            cwd=str(tmp))
-    lines: list[str] = []
-    counts: Counter[str] = Counter()
-    killed = False
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if kill_when is None or '"RECORD"' not in line[:40]:
-            continue
-        counts[json.loads(line)["stream"]] += 1
-        if kill_when(counts):
-                os.kill(proc.pid, signal.SIGKILL)
-                killed = True
-                break
-    proc.stdout.close()
-    proc.wait(timeout=60)
-    if not killed:
-        assert proc.returncode == 0
-    return SyncResult.from_lines(lines), killed
 
 
 def test_kill_minus_nine_and_resume_loses_nothing(tmp_path):
@@ -54,7 +24,7 @@ def test_kill_minus_nine_and_resume_loses_nothing(tmp_path):
         state = None
         for attempt in range(5):
             kill_when = kills[attempt] if attempt < len(kills) else None
-            result, killed = _run_until(tmp_path, config, catalog, state, kill_when)
+            result, killed = run_until(tmp_path, config, catalog, state, kill_when)
             runs.append(result)
             inputs.append(state)
             state = result.last_state or state

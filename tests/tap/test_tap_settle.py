@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 
 def _copy_hit(sim, source_id: int, new_id: int, when: str) -> None:

@@ -17,9 +17,9 @@ from mautic_api.paging import KeysetPaginator, range_complete, split_ids
 from mautic_sim import Simulator
 from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError
 from tap_mautic.slices import SlicePage, read_in_order
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import make_tap, sync
-from tests.fixtures.tap_proxy import DenyingProxy
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.proxy import DenyingProxy
+from tests.support.tap import make_tap, sync
 
 # ------------------------------------------------------------------------------------ pure parts
 
@@ -145,7 +145,7 @@ def test_a_slice_answer_past_its_upper_bound_fails_loudly(sim):
 
 
 def test_a_bad_max_concurrency_is_one_config_error(session_sim, tmp_path):
-    from tests.fixtures.tap_helpers import run_cli
+    from tests.support.tap import run_cli
 
     proc = run_cli(tmp_path, basic_config(session_sim, max_concurrency=0), "--discover")
     assert proc.returncode != 0

@@ -16,9 +16,9 @@ from mautic_api.client import MauticClient
 from mautic_sim import Simulator
 from mautic_sim.versions import VERSIONS, MauticVersion
 from tap_mautic.changes import FULL_READ_COUNTER
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
-from tests.fixtures.tap_helpers import sync
-from tests.fixtures.tap_proxy import STATS_DENIED, DenyingProxy
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.proxy import STATS_DENIED, DenyingProxy
+from tests.support.tap import sync
 
 pytestmark = pytest.mark.versions
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mautic_sim import Simulator
-from tests.test_reliability_target import cli, contact_lines, emails, results
+from tests.support.target import cli, contact_lines, emails, results
 
 OUTCOMES = {"created", "updated", "unchanged", "skipped", "deleted", "failed", "not_written"}
 LINE_FIELDS = {"run_id", "run_at", "stream", "key", "mautic_id", "outcome", "message", "warnings", "changes"}

@@ -9,44 +9,24 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mautic_sim import Simulator
-from tests.conftest import basic_config
-from tests.fixtures.secrets_scan import assert_no_secrets
-from tests.test_target_mautic import CONTACT_SCHEMA, count, lead, run_target
-
-BIN = Path(sys.executable).parent
-
-
-def contact_lines(records: list[dict[str, Any]], key_properties: list[str] | None = None) -> list[str]:
-    schema = {"type": "SCHEMA", "stream": "contacts", "key_properties": key_properties or [],
-              "schema": CONTACT_SCHEMA}
-    return [json.dumps(schema)] + [json.dumps({"type": "RECORD", "stream": "contacts", "record": r})
-                                   for r in records]
-
-
-def cli(sim: Simulator, tmp_path: Path, stdin: str | bytes, **settings: Any) -> subprocess.CompletedProcess:
-    """target-mautic as a subprocess; results in tmp_path/results.jsonl."""
-    config = basic_config(sim, results_path=str(tmp_path / "results.jsonl"), **settings)
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    done = subprocess.run([str(BIN / "target-mautic"), "--config", str(tmp_path / "config.json")],
-                          input=data, capture_output=True, timeout=180, check=False)
-    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
-
-
-def results(tmp_path: Path) -> list[dict[str, Any]]:
-    path = tmp_path / "results.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def emails(n: int, prefix: str) -> list[dict[str, Any]]:
-    return [{"email": f"{prefix}.{i}@example.org", "firstname": f"F{i}"} for i in range(n)]
+from tests.support.config import basic_config
+from tests.support.secrets import assert_no_secrets
+from tests.support.target import (
+    BIN,
+    CONTACT_SCHEMA,
+    cli,
+    contact_lines,
+    count,
+    emails,
+    lead,
+    results,
+    run_target,
+)
 
 
 # -- defect 1: a NaN/Infinity value fails its record only --------------------------------------------------

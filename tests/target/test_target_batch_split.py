@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from mautic_sim import Simulator
-from tests.conftest import SIM_PASSWORD, SIM_USER
-from tests.test_target_mautic import count, messages, run_target
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.target import count, messages, run_target
 
 SCHEMA = {
     "type": "object",

@@ -12,7 +12,7 @@ from typing import Any
 from mautic_sim import Simulator
 from target_mautic.compare import changed_values, comparable
 from target_mautic.values import FieldSpec
-from tests.test_target_mautic import count, lead, messages, run_target
+from tests.support.target import count, lead, messages, run_target
 
 TYPED_SCHEMA = {
     "type": "object",

@@ -1,5 +1,5 @@
 """The target's clear errors: exit codes, unknown streams, properties and match fields, bad records, the
-CLI's one-line messages and the documented settings (helpers shared with tests/test_target_mautic.py)."""
+CLI's one-line messages and the documented settings (helpers in tests/support/target.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from mautic_sim import Simulator
 from target_mautic.sinks import StreamSetupError
 from target_mautic.target import UnknownStreamError
-from tests.conftest import basic_config
-from tests.test_target_mautic import (
+from tests.support.config import basic_config
+from tests.support.paths import FIXTURES
+from tests.support.target import (
     CONTACT_SCHEMA,
-    FIXTURES,
     lead,
     messages,
     run_target,

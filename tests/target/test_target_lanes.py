@@ -18,8 +18,8 @@ from target_mautic.background import BackgroundDrain
 from target_mautic.connector import DEFAULT_MAX_CONCURRENCY, lanes
 from target_mautic.rows import norm
 from target_mautic.upserts import ContactsSink
-from tests.conftest import SIM_PASSWORD, SIM_USER
-from tests.test_target_mautic import CONTACT_SCHEMA, count, messages, run_target
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.target import CONTACT_SCHEMA, count, messages, run_target
 
 # the tests of lanes ask for them: `make test` also runs this file with MAUTIC_TEST_MAX_CONCURRENCY=1
 LANES = DEFAULT_MAX_CONCURRENCY

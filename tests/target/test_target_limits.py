@@ -16,8 +16,9 @@ import pytest
 
 from mautic_sim import Simulator
 from target_mautic.target import RejectionLimitError, TargetMautic
-from tests.conftest import basic_config
-from tests.test_target_mautic import settled_log
+from tests.support.config import basic_config
+from tests.support.paths import README
+from tests.support.target import settled_log
 
 SCHEMA = {"type": "object", "properties": {"email": {"type": "string"},
                                            "firstname": {"type": ["string", "null"]},
@@ -106,7 +107,7 @@ def test_the_command_ends_with_one_line_and_exit_1(sim: Simulator, tmp_path: Pat
 
 
 def test_the_readme_example_limits(sim: Simulator, tmp_path: Path):
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = README.read_text()
     start = text.index("```json\n", text.index("### Rejection limits")) + 8
     config = json.loads(text[start: text.index("```", start)])
     error, _, results = run(sim, tmp_path, feed([good(1, 10), bad(2, 60), good(3, 10)]), **config)

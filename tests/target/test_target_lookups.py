@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mautic_api.client import MauticClient
-from tests.conftest import basic_config
-from tests.test_target_lost_answers import COMPANY_SCHEMA
-from tests.test_target_mautic import count, messages, run_target
+from tests.support.config import basic_config
+from tests.support.target import COMPANY_SCHEMA, count, messages, run_target
 
 
 def test_a_name_ending_in_backslash_does_not_hide_its_neighbours(sim, tmp_path: Path) -> None:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_target_mautic import count, messages, run_target
-
-COMPANY_SCHEMA = {
-    "type": "object",
-    "properties": {"companyname": {"type": "string"}, "companycity": {"type": ["string", "null"]}},
-}
+from tests.support.target import COMPANY_SCHEMA, count, messages, run_target
 
 
 def test_lost_answer_to_company_batch_is_checked_not_resent(

@@ -2,108 +2,22 @@
 
 Each test starts from a fresh simulator (the ``sim`` fixture: 60 seeded contacts, seed 11) and feeds a Singer
 fixture from tests/fixtures/target_*/ (or generated messages) through the target in-process. The error and
-exit-code tests are in tests/test_target_errors.py; it and other test files import the helpers below (keep
-``run_target`` here).
+exit-code tests are in tests/target/test_target_errors.py; the helpers (``run_target`` and the rest) are in
+tests/support/target.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mautic_sim import Simulator
-from target_mautic.sinks import StreamSetupError
-from target_mautic.target import RecordsFailedError, TargetMautic, UnknownStreamError
-from tests.conftest import basic_config
-
-FIXTURES = Path(__file__).parent / "fixtures"
-CONTACT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": {"type": ["integer", "null"]},
-        "email": {"type": ["string", "null"]},
-        "firstname": {"type": ["string", "null"]},
-        "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-
-
-@dataclass
-class Run:
-    """What one target run produced."""
-
-    states: list[dict[str, Any]]
-    results: list[dict[str, Any]]
-    error: Exception | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def outcomes(self, stream: str | None = None) -> Counter[str]:
-        return Counter(r["outcome"] for r in self.results if stream is None or r["stream"] == stream)
-
-    def result_for(self, **key: Any) -> dict[str, Any]:
-        matches = [r for r in self.results if all(r["key"].get(k) == v for k, v in key.items())]
-        assert len(matches) == 1, (key, self.results)
-        return matches[0]
-
-
-def messages(stream: str, schema: dict, records: list[dict], state: dict | None = None) -> str:
-    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "key_properties": [], "schema": schema})]
-    lines += [json.dumps({"type": "RECORD", "stream": stream, "record": rec}) for rec in records]
-    if state is not None:
-        lines.append(json.dumps({"type": "STATE", "value": state}))
-    return "\n".join(lines) + "\n"
-
-
-def run_target(sim: Simulator, tmp_path: Path, source: str | Path, **settings: Any) -> Run:
-    """Feed ``source`` (a fixture path or Singer text) through a fresh target; never raises."""
-    results_path = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.jsonl"
-    config = basic_config(sim, results_path=str(results_path), **settings)
-    text = source.read_text() if isinstance(source, Path) else source
-    sim.clear_log()
-    out = io.StringIO()
-    error: Exception | None = None
-    target = TargetMautic(config=config, parse_env_config=False)
-    try:
-        with contextlib.redirect_stdout(out):
-            target.listen(io.StringIO(text))
-    except (RecordsFailedError, UnknownStreamError, StreamSetupError) as exc:
-        error = exc
-    states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    results = (
-        [json.loads(line) for line in results_path.read_text().splitlines()] if results_path.exists() else []
-    )
-    return Run(states=states, results=results, error=error, requests=settled_log(sim))
-
-
-def settled_log(sim: Simulator) -> list[dict[str, Any]]:
-    """The simulator logs a request just after answering it: wait until the log stops growing."""
-    log = sim.request_log
-    for _ in range(40):
-        time.sleep(0.02)
-        again = sim.request_log
-        if len(again) == len(log):
-            return again
-        log = again
-    return log
-
-
-def lead(sim: Simulator, **where: Any) -> dict[str, Any] | None:
-    clause = " AND ".join(f"{k} = ?" for k in where)
-    rows = sim.query(f"SELECT * FROM leads WHERE {clause}", tuple(where.values()))
-    assert len(rows) <= 1, rows
-    return rows[0] if rows else None
-
-
-def count(sim: Simulator, table: str) -> int:
-    return sim.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
+from target_mautic.target import RecordsFailedError
+from tests.support.paths import FIXTURES
+from tests.support.target import CONTACT_SCHEMA, Run, count, lead, messages, run_target
 
 
 def no_put(run: Run) -> None:
@@ -154,7 +68,7 @@ def test_update_by_email_without_lookup_and_idempotent_rerun(sim: Simulator, tmp
     after_first = count(sim, "leads")
     grace_city = lead(sim, email="grace.hopper@example.org")["city"]
 
-    # without compare_before_write (tests/test_target_compare.py: with it, one look-up is added)
+    # without compare_before_write (tests/target/test_target_compare.py: with it, one look-up is added)
     run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "update_by_email.singer",
                      compare_before_write=False)
     assert run.error is None

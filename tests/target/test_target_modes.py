@@ -14,8 +14,9 @@ import pytest
 
 from mautic_sim import Simulator
 from target_mautic.modes import sync_mode
-from tests.conftest import basic_config
-from tests.test_target_mautic import CONTACT_SCHEMA, count, lead, messages, run_target
+from tests.support.config import basic_config
+from tests.support.paths import README
+from tests.support.target import CONTACT_SCHEMA, count, lead, messages, run_target
 
 COMPANY_SCHEMA = {"type": "object", "properties": {"companyname": {"type": "string"},
                                                    "companycity": {"type": ["string", "null"]}}}
@@ -114,7 +115,7 @@ def test_a_bad_sync_mode_is_one_line(tmp_path: Path, session_sim: Simulator):
 
 def readme_json(section: str) -> dict[str, Any]:
     """The first ```json block under ``section`` of the README."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = README.read_text()
     start = text.index("```json\n", text.index(section)) + 8
     return json.loads(text[start: text.index("```", start)])
 

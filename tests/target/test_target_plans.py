@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mautic_sim import Simulator
-from tests.test_target_mautic import CONTACT_SCHEMA, count, messages, run_target
+from tests.support.target import CONTACT_SCHEMA, count, messages, run_target
 
 
 def test_dry_run_plan_has_field_changes_and_totals(sim: Simulator, tmp_path: Path,

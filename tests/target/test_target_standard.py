@@ -4,7 +4,7 @@ The SDK's fixtures use arbitrary stream names (``test_duplicate_records``, ...);
 ones that carry a Mautic ``id`` onto ``contacts`` and ``ignore_unknown_fields`` drops their made-up columns
 (``metric``, ``a1``, ...), so the records become no-op patches of seeded contacts. Each kept test gets a
 ``validate`` that reads the simulator: nothing created, no field changed. What the target writes is checked by
-our own fixtures in tests/test_target_mautic.py against what the simulator stored.
+our own fixtures in tests/target/test_target_mautic.py against what the simulator stored.
 
 Omitted, and why:
 - ``multiple_state_messages``: expects a STATE after each input STATE; the SDK (and this target) emits STATE
@@ -15,7 +15,7 @@ Omitted, and why:
 - ``array_data``, ``encoded_string_data``, ``user_location_data``: only made-up columns; as no-op patches they
   would test nothing the kept tests do not.
 - ``pk_updates``: changes key properties mid-stream and creates contacts with fixed emails in a shared
-  instance; covered by our own fixtures (tests/test_target_mautic.py) with real checks.
+  instance; covered by our own fixtures (tests/target/test_target_mautic.py) with real checks.
 - ``record_missing_required_property``: not in the SDK's default suite (its record fails validation).
 """
 
@@ -41,8 +41,11 @@ from singer_sdk.testing.templates import TargetFileTestTemplate
 
 from mautic_sim import Simulator
 from target_mautic.target import RecordsFailedError, TargetMautic
-from tests.conftest import SIM_PASSWORD, SIM_USER, basic_config
+from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
 
+# Started at import, not in a fixture: get_target_test_class takes the config (the simulator's URL) when the
+# class is built, while pytest collects; the only target test that needs that (tests/tap/test_tap_standard.py
+# is the tap's one).
 STANDARD_SIM = Simulator(contacts=30, seed=3, username=SIM_USER, password=SIM_PASSWORD).start()
 atexit.register(STANDARD_SIM.stop)
 SNAPSHOT = {row["id"]: row for row in STANDARD_SIM.query("SELECT * FROM leads")}

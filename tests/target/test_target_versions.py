@@ -12,8 +12,8 @@ from mautic_api.versions import capabilities
 from mautic_sim import Simulator
 from mautic_sim.versions import VERSIONS
 from target_mautic.unwritable import unwritable_values
-from tests.conftest import SIM_PASSWORD, SIM_USER
-from tests.test_target_mautic import lead, messages, run_target
+from tests.support.config import SIM_PASSWORD, SIM_USER
+from tests.support.target import lead, messages, run_target
 
 pytestmark = pytest.mark.versions
 SCHEMA = {"type": "object", "properties": {

@@ -6,7 +6,7 @@ side (:class:`Side`) keeps its own values for those names, its session cookie an
 authorization codes map by name, as the conformance replay maps the recorded ids.
 
 Compared per step (:func:`compare`): the status and status line, the headers that carry meaning
-(``HEADERS``), the JSON shape (``tests.conformance.replay.shape_diff``: keys, value types, id-keyed object vs
+(``HEADERS``), the JSON shape (``tests.support.conformance.shape_diff``: keys, value types, id-keyed object vs
 array) and the values, with volatile ones (ids, times, tokens, codes; ``VOLATILE_KEYS`` and the time patterns)
 left out. Non-JSON bodies are compared on content type only.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from tests.conformance.replay import kind, shape_diff
+from tests.support.conformance import kind, shape_diff
 
 # headers whose presence and value matter to a client (Location is compared with its host and volatile parts masked)
 HEADERS = ("content-type", "mautic-version", "www-authenticate", "location", "allow", "retry-after",

@@ -3,7 +3,7 @@
 ``python -m scripts.sim_diff --real-url http://127.0.0.1:18083 --real-user admin --real-password ...`` resets the
 real instance (``scripts/real_mautic.sh reset``), registers the same OAuth2 client on both sides (a row in the real
 ``oauth2_clients``; the simulator's client id and secret are set to the same values), starts a simulator with an
-empty seed (``contacts=0``: a fresh install) on an ephemeral port, runs :func:`tests.differential.script.steps`
+empty seed (``contacts=0``: a fresh install) on an ephemeral port, runs :func:`tests.support.differential.script.steps`
 and prints every difference. ``--record DIR`` saves the real exchanges as ``.http`` files in the corpus format
 (secrets replaced by the corpus's placeholders) with an ``INDEX.md``.
 """
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from mautic_sim import Simulator
-from tests.differential.engine import Answer, Outcome, Sent, Side, run
-from tests.differential.script import REDIRECT, steps
+from tests.support.differential.engine import Answer, Outcome, Sent, Side, run
+from tests.support.differential.script import REDIRECT, steps
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 KNOWN = {  # differences other work is fixing (issue 18): reported, tagged, not counted as new
     "contacts-create-fraction-zero": "being fixed elsewhere (1): fractions/0 on create vs edit",
     "contacts-patch-fraction-zero": "being fixed elsewhere (1): fractions/0 on create vs edit",
@@ -114,7 +114,7 @@ def record(outcomes: list[Outcome], real: Side, folder: Path) -> None:
             "Recorded by `python -m scripts.sim_diff --record tests/fixtures/real-5.1.0` against a fresh install of a real\n"
             "Mautic 5.1.0 (`scripts/real_mautic.sh`), in the format of `../shared/mautic-5.1.0/` (same placeholders for\n"
             "credentials, tokens, the session cookie and the authorization code; response bodies raw). The steps are\n"
-            "`tests/differential/script.py`; `tests/test_sim_real_recordings.py` replays them against the simulator.\n\n"
+            "`tests/support/differential/script.py`; `tests/sim/test_sim_real_recordings.py` replays them against the simulator.\n\n"
             "| file | method | path | status | shape |\n|---|---|---|---|---|\n")
     (folder / "INDEX.md").write_text(head + "\n".join(rows) + "\n")
 

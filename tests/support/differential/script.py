@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.differential.engine import Step
+from tests.support.differential.engine import Step
 
 PW = "ApiUser12345!"
 REDIRECT = "http://127.0.0.1/cb"
