@@ -41,7 +41,7 @@ lint: $(STAMP)
 # The whole suite at the plugins' defaults, then the tap and target suites at max_concurrency 1.
 test: lint $(PLUGINS_STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/real
-	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q -m 'not slow' tests/test_tap_*.py tests/test_target_*.py
+	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q -m 'not slow' tests/tap tests/target
 
 # Opt-in, never in CI: the suite against a real Mautic 5.1.0 built by scripts/real_mautic.sh (README,
 # "Development"). Reads MAUTIC_REAL_URL and the rest from the instance folder.

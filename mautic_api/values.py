@@ -2,8 +2,9 @@
 
 Why one module: the tap reads values (Mautic's wire strings -> typed JSON, ``read_*``), the target writes them
 (JSON or singer-sdk's parsed objects -> what Mautic's forms accept, ``write_*``). Where the two sides disagree
-a record does not survive tap -> target -> tap; tests/test_values_roundtrip.py proves that it does, for every
-field type. Pure functions and frozen data, no I/O; it imports nothing else of mautic_api (``http`` uses it).
+a record does not survive tap -> target -> tap; tests/api/test_values_roundtrip.py proves that it does, for
+every field type. Pure functions and frozen data, no I/O; it imports nothing else of mautic_api (``http`` uses
+it).
 
 Read side: a value that cannot be converted raises ValueFormatError, and the tap emits null with a warning
 (one bad row must not stop an hourly sync). Write side: ValueFormatError names the value, and the target
@@ -150,8 +151,8 @@ def stats_column_schema(column: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ dates and times
 
 # Mautic's own forms (``Y-m-d``, ``Y-m-d H:i:s``, ISO with ``Z`` or a ``+HH:MM`` offset): fromisoformat reads
-# them exactly as pendulum does (tests/test_values_roundtrip.py), 70 times faster, and the tap parses every
-# such value of every record, so the shape is checked by position, not with a regular expression.
+# them exactly as pendulum does (tests/api/test_values_roundtrip.py), 70 times faster, and the tap parses
+# every such value of every record, so the shape is checked by position, not with a regular expression.
 _MAUTIC_LENGTHS = frozenset({10, 19, 20, 25})
 
 

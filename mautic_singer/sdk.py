@@ -16,7 +16,7 @@ and a ``MauticClient`` call behave the same. Usage::
 
 The target's overrides of private Sink and Target methods live here too (:class:`MauticSinkSeam`,
 :class:`MauticTargetSeam`), so that every private singer-sdk name the project overrides is in this one module
-(tests/test_sdk_seam.py pins each one); the target fills in their public hooks.
+(tests/project/test_sdk_seam.py pins each one); the target fills in their public hooks.
 
 Configuration and auth errors raised inside a sync become singer-sdk ``ConfigValidationError``, which the
 SDK CLI prints as one line and exits 1 without a traceback; :func:`sdk_error` does the same conversion for

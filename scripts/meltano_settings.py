@@ -4,8 +4,8 @@ One source, three places: the plugins' own ``config_jsonschema`` (what ``--about
 ``settings`` of both plugins in ``meltano.yml`` and the Meltano Hub definition files in ``plugins/``
 (``plugins/extractors/tap-mautic--<variant>.yml``, ``plugins/loaders/target-mautic--<variant>.yml``), which
 ``meltano add extractor tap-mautic --from-ref <file>`` reads in any Meltano project. Run after adding a
-setting: ``.venv/bin/python scripts/meltano_settings.py``; tests/test_meltano_yml.py fails when the code, the
-project and the definition files drift apart.
+setting: ``.venv/bin/python scripts/meltano_settings.py``; tests/e2e/test_meltano_yml.py fails when the code,
+the project and the definition files drift apart.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MELTANO_YML = ROOT / "meltano.yml"
 PLUGINS_DIR = ROOT / "plugins"
 # The one distribution holding both executables, the shared mautic_api and the simulator (README, "Add to
-# your Meltano project"); pyproject.toml's [project] name, checked by tests/test_meltano_yml.py.
+# your Meltano project"); pyproject.toml's [project] name, checked by tests/e2e/test_meltano_yml.py.
 DISTRIBUTION = "mautic-singer"
 # Where the repository goes public, and the Hub variant named after its owner (README, "Publishing"): the
 # one place to change them, then regenerate.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.differential.runner import main
+from tests.support.differential.runner import main
 
 if __name__ == "__main__":
     sys.exit(main())

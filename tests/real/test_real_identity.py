@@ -9,9 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tests.fixtures.tap_helpers import SyncResult, sync
 from tests.real.conftest import RealMautic
 from tests.real.support import client, seed
+from tests.support.tap import SyncResult, sync
 
 STREAMS = ["contacts", "deletions", "contact_merges", "contact_field_changes", "company_field_changes",
            "lead_points_change_log", "lead_event_log"]

@@ -1,6 +1,6 @@
 """README "Using the Python client": every Python block runs, in order, against a real Mautic 5.1.0.
 
-As in tests/test_readme_python_client.py, the blocks run as written; only the example instance URL and the
+As in tests/e2e/test_readme_python_client.py, the blocks run as written; only the example instance URL and the
 example Basic credentials (``api-user`` / ``secret``) are replaced by the real instance's. The README's OAuth2
 client is registered in the instance's database with the README's client id and secret, so the first block
 really authenticates with the client_credentials grant. Results are checked in MariaDB.
@@ -16,7 +16,7 @@ import pytest
 
 from tests.real.conftest import RealMautic
 from tests.real.support import client
-from tests.test_readme_python_client import CLIENT_ID, CLIENT_SECRET, EXAMPLE_URL, section_blocks
+from tests.support.readme import CLIENT_ID, CLIENT_SECRET, EXAMPLE_URL, section_blocks
 
 # the PHP-serialized arrays Mautic keeps in oauth2_clients (the real-mautic README shows the format)
 GRANTS = 'a:2:{i:0;s:18:"client_credentials";i:1;s:13:"refresh_token";}'

@@ -10,9 +10,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from tests.fixtures.tap_helpers import SyncResult, sync
 from tests.real.conftest import RealMautic
 from tests.real.support import client, seed
+from tests.support.tap import SyncResult, sync
 
 STREAMS = ["contacts", "companies", "segments", "lead_lists_leads", "companies_leads", "notes",
            "lead_points_change_log", "audit_log", "deletions", "contact_fields"]

@@ -12,8 +12,8 @@ from typing import Any
 
 from mautic_sim import Simulator
 from tap_mautic.retract import IDS_READ, id_runs
-from tests.conftest import basic_config
-from tests.fixtures.tap_helpers import sync
+from tests.support.config import basic_config
+from tests.support.tap import sync
 
 TABLES = ("lead_donotcontact", "lead_utmtags", "email_stats")
 

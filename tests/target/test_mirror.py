@@ -14,8 +14,8 @@ import pytest
 
 from mautic_sim import Simulator
 from target_mautic.target import MirrorLimitError, TargetMautic
-from tests.conftest import basic_config
-from tests.test_target_mautic import run_target
+from tests.support.config import basic_config
+from tests.support.target import run_target
 
 SCHEMA = {"type": "object",
           "properties": {"contact_id": {"type": "integer"}, "segment_id": {"type": "integer"}}}
