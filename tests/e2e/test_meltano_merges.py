@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Merges through the real pipeline: `meltano run tap-mautic target-duckdb` (hard_delete) against the
 simulator on every simulated Mautic version, merges of each kind Mautic makes them (a tracked visitor's form
 submission naming a known contact's email, the UI merge, ``mautic:contacts:deduplicate``) between two

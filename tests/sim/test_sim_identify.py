@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Merges through Mautic's own paths in the simulator (mautic_sim.identify): a tracked visitor's form
 submission, the UI merge, the deduplicate stand-in.
 

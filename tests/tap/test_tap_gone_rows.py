@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Rows of id-keyed full-read tables that a merge deleted with the loser leave the warehouse (tombstones by id).
 
 Real 5.1.0 (2026-12-06, ``mautic:contacts:deduplicate``, MariaDB read before and after): the loser's

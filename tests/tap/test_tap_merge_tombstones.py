@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Membership rows keyed on a merged contact leave the warehouse: tombstones after the full read.
 
 The membership tables are read in full every run and keyed on (x, lead_id); a merge moves the loser's rows to
