@@ -6,7 +6,8 @@ keyed on ``(x, lead_id)``. A merge re-points the loser's rows to the victor (or 
 victor already has one, or with the loser: ``companies_leads``), so their key changes: a loader upserting by
 key keeps the loser's old rows beside the victor's. After the full read, the stream emits
 ``{x, lead_id: loser, _sdc_deleted_at}`` for every merge it has not handled yet and every ``x`` the read
-met: an upserting loader with ``hard_delete`` removes those rows; without it, it marks them
+met or the previous read met (``groups_read``: a company whose one member was the loser has no row left to
+meet): an upserting loader with ``hard_delete`` removes those rows; without it, it marks them
 (``_sdc_deleted_at`` not null).
 
 The id-keyed tables read in full every run that carry ``lead_id`` (``lead_donotcontact``, ``lead_utmtags``,
@@ -38,6 +39,7 @@ from tap_mautic.schemas import DELETED_AT
 
 MERGE_POSITION = "merges_read_up_to"  # audit log id of the last merge this stream re-read or checked rows for
 TOMBSTONE_POSITION = "tombstones_up_to"  # audit log id of the last merge this stream retracted rows for
+GROUPS_READ = "groups_read"  # [[first, last], ...]: the segments (campaigns, ...) the last full read met
 
 
 def merge_tombstones(stream: Any, context: Any) -> Iterator[dict[str, Any]]:
@@ -53,9 +55,11 @@ def merge_tombstones(stream: Any, context: Any) -> Iterator[dict[str, Any]]:
     merges = stream.tap.change_tracking.merges_after(int(position or 0), stream.page_size)
     if merges is None:
         return  # audit_log not readable: warned about by the streams that read it
+    met = sorted({int(pk[0]) for pk in stream._seen_keys if isinstance(pk, tuple) and str(pk[0]).isdigit()})
     if position is not None and merges:
-        groups = sorted({int(pk[0]) for pk in stream._seen_keys
-                         if isinstance(pk, tuple) and str(pk[0]).isdigit()})
+        # and the groups the previous read met: one whose last member was the loser has no row left to meet
+        before = [i for first, last in state.get(GROUPS_READ) or [] for i in range(first, last + 1)]
+        groups = sorted({*met, *before})
         when = to_datetime(stream.tap.server_start_time().isoformat())
         losers = sorted({loser for _, loser, _ in merges})
         stream.logger.info("Stream '%s': %d merged contact(s): %d tombstone(s) for their rows.", stream.name,
@@ -65,6 +69,7 @@ def merge_tombstones(stream: Any, context: Any) -> Iterator[dict[str, Any]]:
                 yield {key[0]: group, "lead_id": loser, DELETED_AT: when}
     if merges or position is None:
         state[TOMBSTONE_POSITION] = max([int(position or 0), *(m[0] for m in merges)])
+    state[GROUPS_READ] = id_runs(met)
 
 
 IDS_READ = "ids_read"  # [[first, last], ...]: the ids the stream's last whole read met, and its id bounds
