@@ -103,7 +103,6 @@ def engaged_input(database: Path, segment_id: int, bump: int) -> tuple[Path, int
         SELECT c.email, c.points, c.seats
         FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
         WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
-          AND NOT regexp_matches(c.email, '[^ -~]')  -- the seed's 'garcía' emails: Mautic would store 'garca'
         ORDER BY c.points DESC, c.id LIMIT 25""")
     contact_props = {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}
     messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
