@@ -12,13 +12,15 @@ The rule (AIMD, additive increase, multiplicative decrease, as TCP does):
 - ``max_concurrency`` is the ceiling; the run starts at ``min(4, ceiling)`` (polite: 1, ceiling at most 2);
 - after a window of calls (twice the limit, at least 8; polite twice as long) that kept the limit busy and
   whose median latency stayed within ``GROW_WITHIN`` times the best median seen, the limit grows by 1;
-- a window whose median latency is above ``SHRINK_ABOVE`` times the best halves it (latency rising clearly:
-  the server queues our requests);
+- a window whose median latency is above ``SHRINK_ABOVE`` times the best halves it, rounding up (latency
+  rising clearly: the server queues our requests);
 - a 429, a 502/503/504 or a transport failure (reset, timeout) halves it at once, once per burst: calls
   that started before the last decrease do not halve it again. A 500 is Mautic refusing one request (the
   target splits such a batch), not load, so it does not count. Polite also pauses every new request for
   the wait a 429 asks for (``Retry-After``; 2 s without one): each retried request honours it anyway
   (:mod:`mautic_api.retry`, within the retry budget), polite makes the others wait too;
+- once a 429/5xx came, each step up waits ``PROBE_AFTER`` steady windows (a rate budget shows no latency
+  before it refuses, so each step over it costs a refusal and its wait; TCP's slow start, then avoidance);
 - never above the ceiling, never below 1; each change is one INFO line ("concurrency 4 -> 2 (429)").
 
 ``fixed`` mode builds no limiter: exactly ``max_concurrency`` at once, as before. Pure: no I/O but the log
@@ -46,6 +48,7 @@ POLITE_CEILING = 2
 GROW_WITHIN = 2.0  # a window's median latency within this factor of the best: grow
 SHRINK_ABOVE = 3.0  # above this factor: halve
 MIN_WINDOW = 8
+PROBE_AFTER = 4  # steady windows per step up once an overload answer came
 POLITE_PAUSE = 2.0  # seconds every request waits after a 429 without Retry-After, polite mode
 OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -92,6 +95,9 @@ class ConcurrencyLimiter:
         self._epoch = 0  # bumped at each decrease; a call that started in an older epoch cannot halve again
         self._window = _Window()
         self._paused_until = 0.0
+        self._calm_until = 0.0  # no second decrease before (the Retry-After of the first)
+        self._overloaded = False  # a 429/5xx came: growth slows down (a budget was found)
+        self._steady = 0  # steady busy windows since the last change
         self._cond = threading.Condition()
         self._queue: deque[object] = deque()
         self._held = threading.local()
@@ -168,8 +174,14 @@ class ConcurrencyLimiter:
                 if self.polite and status == 429:
                     pause = retry_after if retry_after is not None else POLITE_PAUSE
                     self._paused_until = max(self._paused_until, self.clock() + pause)
-                if epoch is None or epoch == self._epoch:
-                    self._set(max(1, self.limit // 2), str(status) if status is not None else "no answer")
+                now = self.clock()
+                if (epoch is None or epoch == self._epoch) and now >= self._calm_until:
+                    self._overloaded = True
+                    self._steady = 0
+                    self._set((self.limit + 1) // 2, str(status) if status is not None else "no answer")
+                    # the same episode (a rate window, an outage) answers more calls alike: one decrease
+                    # for the time the server asked us to wait
+                    self._calm_until = now + (retry_after or 0.0)
                 return
             if status is not None and status >= 400:
                 return  # refused for its content: says nothing about load, nor about latency
@@ -184,9 +196,13 @@ class ConcurrencyLimiter:
         if self.best is None or median < self.best or self.limit == 1:
             self.best = median  # at 1 in flight the latency is the server's own: the new baseline
         if median > SHRINK_ABOVE * self.best and self.limit > 1:
-            self._set(max(1, self.limit // 2),
+            self._set((self.limit + 1) // 2,
                       f"latency {median * 1000:.0f} ms, best {self.best * 1000:.0f} ms")
         elif median <= GROW_WITHIN * self.best and busy and self.limit < self.ceiling:
+            self._steady += 1
+            if self._overloaded and self._steady < PROBE_AFTER:
+                return  # once refused, each step up waits PROBE_AFTER steady windows
+            self._steady = 0
             self._set(self.limit + 1, "latency steady")
 
     def _set(self, new: int, reason: str) -> None:

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from mautic_api.concurrency import MIN_WINDOW, ConcurrencyLimiter, limiter_for
+from mautic_api.concurrency import MIN_WINDOW, PROBE_AFTER, ConcurrencyLimiter, limiter_for
 
 
 class FakeClock:
@@ -78,7 +78,11 @@ def test_halves_on_429_once_per_burst():
         limiter.record(0.1, 429, 1.0, epoch)
     assert limiter.limit == 2
     assert [(c.old, c.new, c.reason) for c in limiter.changes] == [(4, 2, "429")]
-    with limiter.slot() as done:  # a call started after the decrease halves again
+    with limiter.slot() as done:  # within the Retry-After of the first: the same episode
+        done(429, 1.0)
+    assert limiter.limit == 2
+    clock.now += 1.0
+    with limiter.slot() as done:  # a call started after the decrease and the wait halves again
         done(503, None)
     assert limiter.limit == 1
     with limiter.slot() as done:
@@ -98,11 +102,23 @@ def test_halves_on_clearly_rising_latency_then_grows_back():
     limiter = make(8)
     busy_window(limiter, 0.1)  # best 0.1, grows to 5
     busy_window(limiter, 0.35)  # 3.5x the best: the server queues us
-    assert [(c.old, c.new) for c in limiter.changes] == [(4, 5), (5, 2)]
+    assert [(c.old, c.new) for c in limiter.changes] == [(4, 5), (5, 3)]  # halved, rounded up
     assert limiter.changes[-1].reason.startswith("latency 350 ms")
     busy_window(limiter, 0.25)  # 2.5x: hold
-    assert limiter.limit == 2
+    assert limiter.limit == 3
     busy_window(limiter, 0.15)
+    assert limiter.limit == 4
+
+
+def test_after_a_429_each_step_up_waits_several_steady_windows():
+    limiter = make(8)
+    with limiter.slot() as done:
+        done(429, None)
+    assert limiter.limit == 2
+    for _ in range(PROBE_AFTER - 1):
+        busy_window(limiter, 0.1)
+    assert limiter.limit == 2  # a budget shows no latency before it refuses: no hurry to find it again
+    busy_window(limiter, 0.1)
     assert limiter.limit == 3
 
 
@@ -113,7 +129,7 @@ def test_each_change_is_logged_once(caplog):
         with limiter.slot() as done:
             done(429, None)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("concurrency")]
-    assert lines == ["concurrency 4 -> 5 (latency steady)", "concurrency 5 -> 2 (429)"]
+    assert lines == ["concurrency 4 -> 5 (latency steady)", "concurrency 5 -> 3 (429)"]
 
 
 def test_polite_pauses_every_request_for_the_wait_a_429_asks_for():
