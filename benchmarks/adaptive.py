@@ -18,13 +18,17 @@ import json
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from benchmarks import bench_target
 from benchmarks.simproc import RECORD_PREFIXES
 from benchmarks.throughput import contact_records, existing_emails, singer_stdout
+from mautic_api.client import MauticClient
+from mautic_api.concurrency import ConcurrencyLimiter
 from mautic_sim.process import SimProcess
 from tap_mautic.tap import TapMautic
 from target_mautic.target import TargetMautic
@@ -108,26 +112,41 @@ def modes() -> list[tuple[str, dict[str, Any]]]:
     return [*fixed, ("adaptive", {"max_concurrency": CEILING, "concurrency_mode": "adaptive"})]
 
 
-def changes_of(plugin: TapMautic | TargetMautic) -> list[str]:
-    """The limit's changes of a finished run ("4->2"), from its limiter (none in fixed mode)."""
-    client = plugin.client if isinstance(plugin, TapMautic) else plugin.connector.client
-    limiter = client.session.limiter
-    return [f"{c.old}->{c.new}" for c in limiter.changes] if limiter is not None else []
+@contextlib.contextmanager
+def limiters() -> Iterator[list[ConcurrencyLimiter]]:
+    """The limiters of the clients built in the block (a run's client is closed, and dropped, at its end)."""
+    seen: list[ConcurrencyLimiter] = []
+    built = MauticClient.__init__
+
+    def init(self: MauticClient, *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        limiter = getattr(self.session, "limiter", None)
+        if limiter is not None:
+            seen.append(limiter)
+
+    with mock.patch.object(MauticClient, "__init__", init):
+        yield seen
+
+
+def changes_of(seen: list[ConcurrencyLimiter]) -> list[str]:
+    """The limit's changes of a finished run ("4->2"; none in fixed mode)."""
+    return [f"{c.old}->{c.new}" for limiter in seen for c in limiter.changes]
 
 
 def read_once(sim: SimProcess, knobs: dict[str, Any]) -> Run:
     """One in-process contacts sync: distinct record ids delivered, seconds, 429s, the limit's changes."""
-    tap = TapMautic(config=sim.config(page_size=PAGE_SIZE, **knobs), parse_env_config=False)
-    for name, stream in tap.streams.items():
-        stream.selected = name == "contacts"
-    before = sim.requests(status=429)
-    began = time.perf_counter()
-    with singer_stdout() as buf:
-        tap.sync_all()
-    seconds = time.perf_counter() - began
+    with limiters() as seen:
+        tap = TapMautic(config=sim.config(page_size=PAGE_SIZE, **knobs), parse_env_config=False)
+        for name, stream in tap.streams.items():
+            stream.selected = name == "contacts"
+        before = sim.requests(status=429)
+        began = time.perf_counter()
+        with singer_stdout() as buf:
+            tap.sync_all()
+        seconds = time.perf_counter() - began
     ids = {line.split(b'"id":', 1)[1].split(b",", 1)[0]
            for line in buf.getvalue().splitlines() if line.startswith(RECORD_PREFIXES)}
-    return Run(len(ids), seconds, sim.requests(status=429) - before, changes_of(tap))
+    return Run(len(ids), seconds, sim.requests(status=429) - before, changes_of(seen))
 
 
 def measure_reads(contacts: int, runs: int) -> Side:
@@ -145,13 +164,14 @@ def write_once(sim: SimProcess, text: str, knobs: dict[str, Any]) -> Run:
         results = Path(tmp) / "results.jsonl"
         config = sim.config(results_path=str(results), compare_before_write=False, batch_size=BATCH_SIZE,
                             **knobs)
-        target = TargetMautic(config=config, parse_env_config=False)
-        began = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            target.listen(io.StringIO(text))
-        seconds = time.perf_counter() - began
+        with limiters() as seen:
+            target = TargetMautic(config=config, parse_env_config=False)
+            began = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                target.listen(io.StringIO(text))
+            seconds = time.perf_counter() - began
         outcomes = Counter(json.loads(line)["outcome"] for line in results.read_text().splitlines())
-    return Run(outcomes["created"] + outcomes["updated"], seconds, 0, changes_of(target))
+    return Run(outcomes["created"] + outcomes["updated"], seconds, 0, changes_of(seen))
 
 
 def measure_writes(upserts: int, runs: int) -> Side:
