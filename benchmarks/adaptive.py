@@ -38,7 +38,7 @@ CEILING = 8  # max_concurrency of the adaptive runs
 LATENCY_MS = 40  # the server's own latency per request
 PER_INFLIGHT_MS = 15.0  # and this much more per other request in flight
 BUDGET = 25  # API calls per second; beyond, 429
-RETRY_AFTER = 2  # seconds the 429 asks for
+RETRY_AFTER = 1  # seconds the 429 asks for (what the simulator sends by default)
 PAGE_SIZE = 100  # the tap's page size: many requests per run, so the limit has calls to learn from
 BATCH_SIZE = 50  # the target's batch size, for the same reason
 
