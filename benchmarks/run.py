@@ -558,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - began:.0f} s, {machine}")
         print(render_text(rows))
         print(f"- {note}")
-        if args.write:
+        if args.write:  # the table's date is the full run's: these rows say their own
+            note += f" Measured {started:%Y-%m-%d %H:%M} UTC (--only {args.only}), {machine}."
             RESULTS.write_text(replace_rows(RESULTS.read_text(), f"({args.only})", rows, note))
             say(f"wrote the ({args.only}) rows of {RESULTS}")
         return 0
