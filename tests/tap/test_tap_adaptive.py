@@ -26,3 +26,12 @@ def test_reads_under_429s_lose_nothing_and_the_limit_goes_down_then_up() -> None
     down = next(i for i, (old, new, reason) in enumerate(steps) if new < old and reason == "429")
     assert any(new > old for old, new, _ in steps[down + 1:]), steps
     assert limiter.stats()["max_in_flight"] <= 8
+
+
+def test_polite_never_has_more_than_two_requests_in_flight() -> None:
+    with Simulator(contacts=600, seed=3, latency_ms=5) as sim:
+        config = basic_config(sim, page_size=20, max_concurrency=8, concurrency_mode="polite")
+        result = sync(config, streams=["contacts"])
+        seen = sim.concurrency()
+    assert len(result.ids("contacts")) == 600
+    assert 1 <= seen["max_in_flight"] <= 2  # the server's own count, with 8 slices ready to be read
