@@ -160,7 +160,9 @@ TARGET_SETTINGS = th.PropertiesList(
         description=(
             "Batch calls of contacts/companies in flight at once (1: one after another). Records are put "
             "in lanes by their id, match_on values and unique fields (case-insensitive), so two concurrent "
-            "batches never name the same record and Mautic never creates it twice."
+            "batches never name the same record and Mautic never creates it twice. The ceiling with "
+            "concurrency_mode adaptive (the default: start at min(4, this), follow the server's latency and "
+            "429s)."
         ),
     ),
     th.Property(

@@ -38,6 +38,8 @@ ROWS = [
     "(f) 300 contacts in Mautic rerun unchanged, compare on / off",
     "(f) 300 contacts, 3 changed (1 %), compare on / off",
     "(f) audience of 300, 1 % churn (3 out, 3 in), compare on",
+    "(g) 600 contacts read under load and a 429 budget",
+    "(g) 300 contact upserts under load and a 429 budget",
 ]
 
 
