@@ -14,6 +14,7 @@ from typing import Any
 from mautic_api import normalize
 from mautic_api.errors import MauticError, NotFoundError
 from target_mautic.base import MauticSink
+from target_mautic.mirror import MirroredLinks
 from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
 from target_mautic.rows import Row, StreamSetupError, as_int, norm, reraise_fatal
 
@@ -23,8 +24,9 @@ CONTACT_COLUMNS = ("contact_id", "email")
 TAP_CONTACT_OBJECT = "lead"
 
 
-class LinkSink(MauticSink):
-    """Resolves each row's contact (and target), then hands (row, target id) pairs to :meth:`write`."""
+class LinkSink(MirroredLinks, MauticSink):
+    """Resolves each row's contact (and target), then hands (row, target id) pairs to :meth:`write`; on a
+    mirror stream, notes each link of the snapshot first (:mod:`target_mautic.mirror`)."""
 
     target_id: str | None = None  # column holding the target's id (segment_id, campaign_id, company_id)
     target_alt: str | None = None  # alternative column (segment_alias, companyname)
@@ -133,7 +135,15 @@ class LinkSink(MauticSink):
     # -- main ----------------------------------------------------------------------------------------
     def process_batch(self, context: dict) -> None:
         rows = self.resolve_contacts(self.rows(context))
-        self.write(self.resolve_targets(rows))
+        pairs = self.resolve_targets(rows)
+        for row, tid in pairs:
+            if not row.deleted:
+                self.note_member(self.mirror_target(row, tid), row.mautic_id)
+        self.write(pairs)
+
+    def mirror_target(self, row: Row, target_id: int) -> Any:
+        """What a mirror snapshot names the row's target by: its id (a tag: its name)."""
+        return target_id
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
         """Write the links of resolved rows, reporting one outcome per row."""

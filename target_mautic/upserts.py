@@ -76,8 +76,9 @@ class UpsertSink(MauticSink):
         self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
         if self.mode == MIRROR:
             self.logger.warning(
-                "Stream '%s': sync_mode mirror removes nothing for contacts/companies yet (only "
-                "segment_memberships are mirrored); the stream is loaded as upsert.", self.stream_name)
+                "Stream '%s': sync_mode mirror removes nothing for contacts/companies yet (segment, "
+                "campaign and company memberships and contact_tags are mirrored); the stream is loaded as "
+                "upsert.", self.stream_name)
 
     @functools.cached_property
     def mode(self) -> str:
