@@ -15,7 +15,7 @@ from mautic_api import normalize
 from mautic_api.errors import MauticError, NotFoundError
 from target_mautic.base import MauticSink
 from target_mautic.mirror import MirroredLinks
-from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
+from target_mautic.results import CREATED, DELETED, UNCHANGED, WOULD_CREATE, WOULD_DELETE
 from target_mautic.rows import Row, StreamSetupError, as_int, norm, reraise_fatal
 
 CONTACT_COLUMNS = ("contact_id", "email")
@@ -140,6 +140,28 @@ class LinkSink(MirroredLinks, MauticSink):
             if not row.deleted:
                 self.note_member(self.mirror_target(row, tid), row.mautic_id)
         self.write(pairs)
+
+    def drop_linked(self, target_id: int, rows: list[Row]) -> list[Row] | None:
+        """Compare before write on a mirror stream: contacts the target holds already (its members, read once
+        for the mirror) are ``unchanged`` and not sent; the rest are returned. None when the stream is not
+        mirrored, compare is off or the members cannot be read (the caller sends every row)."""
+        if not self.mirrored or self.settings.get("compare_before_write") is False:
+            return None
+        try:
+            found = self.current_members(target_id)
+        except MauticError as exc:
+            reraise_fatal(exc)
+            return None  # the read is an optimisation: without it, every row is sent (the mirror reads again)
+        if found is None:
+            return None
+        keep = []
+        for row in rows:
+            if row.mautic_id in found[0]:
+                self.report(row, UNCHANGED, f"contact {row.mautic_id} is linked to {target_id} already "
+                                            "(nothing sent)")
+            else:
+                keep.append(row)
+        return keep
 
     def mirror_target(self, row: Row, target_id: int) -> Any:
         """What a mirror snapshot names the row's target by: its id (a tag: its name)."""

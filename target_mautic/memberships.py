@@ -23,7 +23,16 @@ class MembershipSink(LinkSink):
     link_path: str = ""  # the API path of the target's context (segments, campaigns, companies)
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
-        self.link_one_by_one(pairs, self.link_path)
+        """One call per link; on a mirror stream, links Mautic holds already are unchanged (not sent)."""
+        adds: dict[int, list[Row]] = defaultdict(list)
+        for row, tid in pairs:
+            if not row.deleted:
+                adds[tid].append(row)
+        keep: set[int] = set()
+        for tid, rows in adds.items():
+            kept = self.drop_linked(tid, rows)
+            keep.update(id(row) for row in (rows if kept is None else kept))
+        self.link_one_by_one([(r, t) for r, t in pairs if r.deleted or id(r) in keep], self.link_path)
 
 
 class SegmentMembershipsSink(MembershipSink):
@@ -63,6 +72,9 @@ class SegmentMembershipsSink(MembershipSink):
         compares it with eq, unlike the prefix match of the other search commands)."""
         if self.settings.get("compare_before_write") is False or not rows:
             return rows
+        mirrored = self.drop_linked(tid, rows)  # a mirror reads the whole segment once instead
+        if mirrored is not None:
+            return mirrored
         aliases = self.connector.segment_aliases()
         alias = next((a for a, i in aliases.items() if i == tid), None)
         if alias is None:

@@ -143,6 +143,16 @@ class MirroredLinks:
         return self.mirror_link is not None and sync_mode(self.settings, self.stream_name,
                                                           self.canonical) == MIRROR
 
+    def current_members(self, target: Any) -> Members | None:
+        """The target's members, read once per run (by the first batch naming it, or at the end): a mirror
+        stream compares its batches with them and removes from them, so each target is read once. A contact
+        linked by someone else during the run is left for the next run."""
+        link = self.mirror_link
+        cache: dict[Any, Members | None] = self.__dict__.setdefault("_mirror_members", {})
+        if target not in cache and link is not None:
+            cache[target] = link.members(self.connector, target)
+        return cache.get(target)
+
     def note_member(self, target: Any, contact_id: int | None) -> None:
         """The input links ``contact_id`` to ``target``: it stays (only on a mirror stream)."""
         if contact_id is None or not self.mirrored:
@@ -161,7 +171,7 @@ class MirroredLinks:
         extra: list[tuple[Any, Any, list[int]]] = []  # (target, how Mautic names it, contacts to remove)
         tracked = 0
         for target, wanted in sorted((self.snapshot or {}).items(), key=lambda kv: str(kv[0])):
-            found = link.members(self.connector, target)
+            found = self.current_members(target)
             if found is None:
                 continue
             members, handle = found
