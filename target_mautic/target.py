@@ -38,6 +38,7 @@ from target_mautic import modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
+from target_mautic.mirror_records import MirrorActionError, mirror_action
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import (
     FAILED,
@@ -48,7 +49,7 @@ from target_mautic.results import (
     ResultsLedger,
 )
 from target_mautic.sinks import SINK_CLASSES, MauticSink, StreamSetupError
-from target_mautic.upserts import UpsertSink
+from target_mautic.upserts import ContactsSink, UpsertSink
 
 ACCEPTED_STREAMS = tuple(SINK_CLASSES)
 # A fatal error is logged once; when reading the rest of the input took longer than this, once more, so that
@@ -253,6 +254,18 @@ TARGET_SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "mirror_action",
+        th.CustomType({"anyOf": [{"type": "string"}, {"type": "object",
+                                                       "additionalProperties": {"type": "string"}},
+                                 {"type": "null"}]}),
+        description=(
+            "sync_mode mirror on contacts: what happens to a contact this stream wrote earlier (tracked in "
+            "an unpublished segment target-mautic-<stream>) that a completed snapshot no longer holds: "
+            "delete, do_not_contact (email, manual) or untag:<tag>. One value or an object by stream; unset: "
+            "contacts load as upsert and nothing is removed."
+        ),
+    ),
+    th.Property(
         "load_method",
         th.StringType,
         default="upsert",
@@ -313,6 +326,12 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
                     'of such lists per stream, e.g. {"companies": ["companyname"]}.')
         if isinstance(self.config, Mapping):
+            action = self.config.get("mirror_action")
+            for stream in (action if isinstance(action, Mapping) else {"": action}):
+                try:
+                    mirror_action(self.config, str(stream), str(stream))
+                except MirrorActionError as exc:
+                    return str(exc)
             return modes.config_problem(self.config)
         return None
 
@@ -382,7 +401,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         short could not be told from a complete one, so nothing is removed."""
         stream = str(message_dict.get("stream"))
         sink = self._stream_sinks.get(stream)
-        if not isinstance(sink, LinkSink) or not sink.mirrored:
+        if not isinstance(sink, LinkSink | ContactsSink) or not sink.mirrored:
             return
         if message_dict.get("version") not in self._versions.get(stream, set()):
             return  # the snapshot begins (or holds no record of this version): nothing removed
@@ -396,7 +415,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def warn_unmirrored(self) -> None:
         """A mirror stream whose snapshot no ACTIVATE_VERSION completed: one warning, nothing removed."""
         for stream, sink in self._stream_sinks.items():
-            if isinstance(sink, LinkSink) and sink.mirrored and stream not in self._mirrored:
+            if isinstance(sink, LinkSink | ContactsSink) and sink.mirrored and stream not in self._mirrored:
                 self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION "
                                     "followed its records (the snapshot's end is not marked).", stream)
 
