@@ -2,10 +2,11 @@
 completed snapshot get the configured ``mirror_action`` (``delete``, ``untag:<tag>``, ``do_not_contact``).
 
 Why a segment tracks them: the action may only touch contacts the target wrote itself, so each contact a
-mirror stream creates or updates is added to a segment of that stream (alias ``target-mautic-<stream>``,
-unpublished, created on the first write). A segment membership does not move the contact's ``dateModified``
-(a tag or a field would, and the tap would read every written contact again). A contact the target found
-unchanged and never wrote is not tracked, so it is never acted on.
+mirror stream creates or updates is added to a segment of that stream (alias ``target-mautic-<stream>``, no
+filters, published: 5.1.0 refuses (403) members added to an unpublished one; created on the first write). A
+membership does not move the contact's ``dateModified`` (a tag or a field would, and the tap would read every
+written contact again). A contact the target found unchanged and never wrote is not tracked, so it is never
+acted on.
 
 Merges: Mautic 5.1.0 moves the loser's segment memberships to the surviving contact, so a contact merged with
 a tracked one would look tracked. Before acting, the audit log's ``merge`` rows (``details: merged_into``) are
@@ -15,6 +16,7 @@ written it). Companies cannot be in a segment: their mirror is not implemented (
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -86,14 +88,15 @@ class MirroredRecords:
         return self.__dict__.setdefault("_mirror_state", {"snapshot": set(), "unsure": 0})
 
     def tracking_segment(self, *, create: bool) -> int | None:
-        """The tracking segment's id; created (unpublished, no filters) when ``create`` and missing."""
+        """The tracking segment's id; created (published, no filters) when ``create`` and missing."""
         if self._tracking_id is None:
             alias = tracking_alias(self.stream_name)
             found = self.connector.segment_aliases().get(alias)
             if found is None and create:
+                # published: 5.1.0 refuses (403) adding to or removing from an unpublished segment
                 _, segment = self.connector.client.create("segments", {
                     "name": f"target-mautic: contacts written by stream {self.stream_name} (do not edit)",
-                    "alias": alias, "isPublished": False})
+                    "alias": alias, "isPublished": True})
                 found = int(segment["id"])
                 self.connector.segment_aliases()[str(segment.get("alias") or alias).casefold()] = found
             self._tracking_id = found
@@ -112,15 +115,22 @@ class MirroredRecords:
                 written.append(result.mautic_id)
         if not written or self.dry_run:
             return
-        segment = self.tracking_segment(create=True)
         ids = sorted(set(written))
-        if segment is None:
-            return
-        for start in range(0, len(ids), self.batch_size):
-            chunk = ids[start : start + self.batch_size]
-            if self.connector.add_to_segment(segment, chunk) is None:
-                for cid in chunk:
-                    self.connector.request("POST", f"segments/{segment}/contact/{cid}/add")
+        try:
+            segment = self.tracking_segment(create=True)
+            for start in range(0, len(ids), self.batch_size):
+                chunk = ids[start : start + self.batch_size]
+                if segment is not None and self.connector.add_to_segment(segment, chunk) is None:
+                    for cid in chunk:
+                        self.connector.request("POST", f"segments/{segment}/contact/{cid}/add")
+        except MauticError as exc:
+            reraise_fatal(exc)
+            # not a removal hazard (an untracked contact is never acted on), but the mirror is incomplete
+            state["untracked"] = state.get("untracked", 0) + len(ids)
+            logging.getLogger("target-mautic").error(
+                "Stream '%s' (mirror): %d written contacts could not be added to the tracking segment %s: "
+                "%s; mirror_action will not apply to them.", self.stream_name, len(ids),
+                tracking_alias(self.stream_name), exc)
 
     def merge_victors(self, candidates: set[int]) -> set[int]:
         """Candidates another contact was merged into (audit log ``merge`` rows of 5.1.0)."""

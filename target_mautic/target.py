@@ -260,7 +260,7 @@ TARGET_SETTINGS = th.PropertiesList(
                                  {"type": "null"}]}),
         description=(
             "sync_mode mirror on contacts: what happens to a contact this stream wrote earlier (tracked in "
-            "an unpublished segment target-mautic-<stream>) that a completed snapshot no longer holds: "
+            "a segment target-mautic-<stream>) that a completed snapshot no longer holds: "
             "delete, do_not_contact (email, manual) or untag:<tag>. One value or an object by stream; unset: "
             "contacts load as upsert and nothing is removed."
         ),

@@ -112,3 +112,44 @@ def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_fr
             {"contact_id": ids[0], column: target}], stream
         assert _link_members(real, stream, target) == set(ids[1:5]), stream
     assert _link_members(real, "contact_tags", "mirror-vip-gold") == set(ids[5:7])
+
+
+def _audience(emails: list[str], version: int) -> list[dict]:
+    schema = {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}}}
+    lines = singer("audience", schema, [{"email": e, "firstname": "Mirror"} for e in emails], key=["email"])
+    for line in lines[1:]:
+        line["version"] = version
+    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}]
+
+
+def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_and_acts_on_the_absent(
+    real: RealMautic, tmp_path: Path
+):
+    """mirror_action on a real 5.1.0: the tracking segment is created and filled, the contacts'
+    date_modified stays as the write left it (the segment join does not touch the contact row), then a
+    contact absent from the next snapshot is deleted (delete) or put on the email do-not-contact list."""
+    emails = [f"mirror{i}@example.org" for i in range(4)]
+    settings = {"sync_mode": "mirror", "stream_contexts": {"audience": "contacts"}, "mirror_max_removals": 1}
+    code, results, err = run_target(real, tmp_path, _audience(emails, 1), mirror_action="delete", **settings)
+    assert code == 0, err[-2000:]
+    ids = {r["key"]["email"]: r["mautic_id"] for r in results}
+    segment = real.sql("SELECT id, is_published FROM lead_lists WHERE alias = 'target-mautic-audience'")
+    assert len(segment) == 1 and segment[0]["is_published"]  # 5.1.0 refuses members of an unpublished one
+    members = real.sql("SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s AND manually_removed = 0",
+                       segment[0]["id"])
+    assert {int(r["lead_id"]) for r in members} == set(ids.values())
+    modified = real.sql("SELECT id, date_modified FROM leads WHERE id IN %s", tuple(ids.values()))
+    assert all(r["date_modified"] is None for r in modified)  # created, never modified since: the join
+    # into the tracking segment did not write the contact row
+    code, results, err = run_target(real, tmp_path, _audience(emails[1:], 2), mirror_action="delete",
+                                    **settings)
+    assert code == 0, err[-2000:]
+    assert [(r["outcome"], r["mautic_id"]) for r in results if r["outcome"] == "removed"] == [
+        ("removed", ids[emails[0]])]
+    assert not real.sql("SELECT id FROM leads WHERE id = %s", ids[emails[0]])
+    code, results, err = run_target(real, tmp_path, _audience(emails[2:], 3), mirror_action="do_not_contact",
+                                    **settings)
+    assert code == 0, err[-2000:]
+    assert real.sql("SELECT channel, reason FROM lead_donotcontact WHERE lead_id = %s", ids[emails[1]]) == [
+        {"channel": "email", "reason": 3}]
+    assert real.sql("SELECT id FROM leads WHERE id = %s", ids[emails[1]])
