@@ -411,8 +411,10 @@ class MauticTargetSeam:
     the target's own errors with one line.
 
     Hooks: :meth:`state_allowed` (False withholds a STATE message), :meth:`before_state` (e.g. flush
-    results first), :meth:`config_problem` (a setting that must be named before jsonschema sees it) and
-    :meth:`end_run` (turns an error of the run into a clean exit, or returns to let it propagate).
+    results first), :meth:`config_problem` (a setting that must be named before jsonschema sees it),
+    :meth:`on_record` and :meth:`on_activate_version` (a RECORD before the SDK handles it, an ACTIVATE_VERSION
+    instead of the SDK) and :meth:`end_run` (turns an error of the run into a clean exit, or returns to let
+    it propagate).
     """
 
     _config: dict[str, Any]
@@ -426,6 +428,20 @@ class MauticTargetSeam:
     def config_problem(self) -> str | None:
         """One line naming a setting whose shape would trip jsonschema's own code (a traceback), or None."""
         return None
+
+    def on_record(self, message_dict: dict) -> None:
+        """Called with each RECORD message before the SDK processes it."""
+
+    def on_activate_version(self, message_dict: dict) -> None:
+        """Called with each ACTIVATE_VERSION message (the SDK's own handling, which only logs, is skipped)."""
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        self.on_record(message_dict)
+        # [misc] below: super() of a mixin: the SDK class after it
+        super()._process_record_message(message_dict)  # type: ignore[misc]
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self.on_activate_version(message_dict)
 
     @classmethod
     def before_invoke(cls) -> None:

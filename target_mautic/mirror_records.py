@@ -84,7 +84,7 @@ class MirroredRecords:
     def action(self) -> str | None:
         return mirror_action(self.settings, self.stream_name, self.canonical)
 
-    def _state(self) -> dict[str, Any]:
+    def mirror_state(self) -> dict[str, Any]:
         return self.__dict__.setdefault("_mirror_state", {"snapshot": set(), "unsure": 0})
 
     def tracking_segment(self, *, create: bool) -> int | None:
@@ -104,7 +104,7 @@ class MirroredRecords:
 
     def track(self, results: list[RecordResult]) -> None:
         """One drain's results: their contacts join the snapshot; those written join the tracking segment."""
-        state = self._state()
+        state = self.mirror_state()
         written: list[int] = []
         for result in results:
             if result.outcome in (FAILED, NOT_WRITTEN) or result.mautic_id is None:
@@ -147,7 +147,7 @@ class MirroredRecords:
         """The snapshot is complete: apply the action to tracked contacts absent from it, up to
         ``mirror_max_removals``; the one line saying why nothing was done otherwise."""
         action = self.action
-        state = self._state()
+        state = self.mirror_state()
         if action is None:
             return None
         if state["unsure"]:

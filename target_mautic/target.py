@@ -389,12 +389,11 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             )
         return sink_class
 
-    def _process_record_message(self, message_dict: dict) -> None:
-        """The SDK's, noting the table version each stream's records carry (see ACTIVATE_VERSION below)."""
+    def on_record(self, message_dict: dict) -> None:
+        """Notes the table version each stream's records carry (see ACTIVATE_VERSION below)."""
         self._versions.setdefault(str(message_dict.get("stream")), set()).add(message_dict.get("version"))
-        super()._process_record_message(message_dict)
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    def on_activate_version(self, message_dict: dict) -> None:
         """sync_mode mirror: an ACTIVATE_VERSION after the records of its version ends a full snapshot
         (classic Singer taps send it last); the stream is drained, then members it does not hold are
         removed. One before the records (singer-sdk taps send it first) only starts the snapshot: a run cut
