@@ -38,10 +38,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# The whole suite at the plugins' defaults, then the tap and target suites at max_concurrency 1.
+# The whole suite at the plugins' defaults, then the tap and target suites at max_concurrency 1; two pytest
+# workers (pytest-xdist), the end-to-end tests all on one of them (tests/conftest.py says why).
+XDIST := -n 2 --dist loadgroup
 test: lint $(PLUGINS_STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/real
-	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q -m 'not slow' tests/tap tests/target
+	$(BIN)/python -m pytest -q $(XDIST) --ignore=tests/real
+	MAUTIC_TEST_MAX_CONCURRENCY=1 $(BIN)/python -m pytest -q $(XDIST) -m 'not slow' tests/tap tests/target
 
 # Opt-in, never in CI: the suite against a real Mautic 5.1.0 built by scripts/real_mautic.sh (README,
 # "Development"). Reads MAUTIC_REAL_URL and the rest from the instance folder.

@@ -21,19 +21,23 @@ P4  peak RSS of the tap and the target as processes at 10,000 and 100,000 record
 (f) reverse ETL reruns (``benchmarks/retl.py``) on a simulator with ``--row-ms`` (a written contact costs 3.8x
     a read one, as on a real 5.1.0): N contacts already in Mautic rerun unchanged with compare before write
     on and off, 1 % changed (on, off), and an audience of N with 1 % churn (mirror removals pending: measured
-    as the upsert of the audience).
+    as the upsert of the audience);
+(g) adaptive concurrency (``benchmarks/adaptive.py``): on a simulator whose latency rises with the requests
+    in flight and which answers 429 beyond a per-second budget, the tap's contacts read and the target's
+    contact upserts at fixed 1, 2, 4, 8 and adaptive (ceiling 8), median of 3 runs each, side by side with
+    the ratio adaptive / best fixed (goal: within 15 %) and the records lost (goal: 0).
 
 Run::
 
     .venv/bin/python -m benchmarks.run [--quick] [--write] [--contacts 20000] [--p2-contacts 20000]
         [--p3-upserts 10000] [--target-contacts 10000] [--naive-contacts 5000] [--p4-sizes 10000,100000]
-        [--retl-contacts 10000] [--row-ms 3] [--only f] ...
+        [--retl-contacts 10000] [--row-ms 3] [--adaptive-contacts 20000] [--only f|g] ...
 
 ``--quick`` scales every size down (a check that each row is produced, in about a minute); ``--write``
 also writes the table to ``benchmarks/results.md``, keeping its "Profile" section
-(``benchmarks/profile_tap.py`` writes that one). ``--only f`` measures row (f) alone; with ``--write`` it
-replaces only the (f) rows of results.md's table and their note. Timings are for comparing the columns of
-one run on one machine, never absolute promises.
+(``benchmarks/profile_tap.py`` writes that one). ``--only f`` (or ``g``) measures that row alone; with
+``--write`` it replaces only those rows of results.md's table and their note. Timings are for comparing the
+columns of one run on one machine, never absolute promises.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_target
+from benchmarks import adaptive, bench_target
 from benchmarks.baselines import per_record_upsert
 from benchmarks.changes import ReadFigures, offset_under_changes, tap_under_changes
 from benchmarks.memory import P4, measure_p4
@@ -79,10 +83,12 @@ RTT_MS = 50  # a remote Mautic: used only for the computed "time in round trips"
 # Sizes of a full run and of --quick; a flag given on the command line wins over both.
 FULL = {"contacts": 20_000, "p2_contacts": 20_000, "p3_upserts": 10_000, "target_contacts": 10_000,
         "naive_contacts": 5_000, "p4_sizes": "10000,100000", "repeat": 2,
-        "merge_contacts": 5_000, "merges": 500, "retl_contacts": 10_000}
+        "merge_contacts": 5_000, "merges": 500, "retl_contacts": 10_000, "adaptive_contacts": 20_000,
+        "adaptive_upserts": 10_000, "adaptive_runs": 3}
 QUICK = {"contacts": 600, "p2_contacts": 600, "p3_upserts": 300, "target_contacts": 200,
          "naive_contacts": 40, "p4_sizes": "300,1500", "repeat": 1,
-         "merge_contacts": 300, "merges": 20, "retl_contacts": 300}
+         "merge_contacts": 300, "merges": 20, "retl_contacts": 300, "adaptive_contacts": 600,
+         "adaptive_upserts": 300, "adaptive_runs": 1}
 
 Row = tuple[str, str, str, str, str]  # figure, ours, baseline, ratio, issue-9 goal
 
@@ -113,6 +119,7 @@ class Figures:
     p4: P4
     merges: MergeCost
     retl: Retl
+    adaptive: adaptive.Adaptive
 
 
 def measure_target(contacts: int, naive_contacts: int) -> tuple[TargetRun, TargetRun]:
@@ -284,10 +291,37 @@ def retl_rows(r: Retl) -> list[Row]:
     ]
 
 
+def adaptive_rows(a: adaptive.Adaptive) -> list[Row]:
+    rows: list[Row] = []
+    sides = ((a.reads, f"{a.contacts:,} contacts read"), (a.writes, f"{a.upserts:,} contact upserts"))
+    for side, size in sides:
+        fixed = " / ".join(f"{s.label}: {num(s.median.per_s)}"
+                           for s in side.settings if s.label != "adaptive")
+        mine = side.adaptive().median
+        rows.append((
+            f"(g) {size} under load and a 429 budget, records/s (median of {a.runs}): adaptive vs fixed",
+            f"{num(mine.per_s)} (limit changed {len(mine.changes)} times, {mine.refused} x 429)",
+            f"{fixed} (best {side.best_fixed().label})",
+            f"{side.ratio:.2f}x best",
+            f"within 15 %: {verdict(side.ratio >= 0.85)}; lost {side.lost}: {verdict(side.lost == 0)}"))
+    return rows
+
+
+def adaptive_note(a: adaptive.Adaptive) -> str:
+    return (f"(g): {adaptive.describe()}; reads: tap-mautic's contacts sync in-process (page_size "
+            f"{adaptive.PAGE_SIZE}) on one simulator process, the settings alternated, {a.runs} runs each; "
+            f"writes: target-mautic's contact upserts (batch_size {adaptive.BATCH_SIZE}, compare off) each "
+            f"on a fresh simulator process (50 seeded contacts); fixed = concurrency_mode fixed with that "
+            f"max_concurrency, adaptive = the default mode with max_concurrency {adaptive.CEILING}. "
+            "records/s of the median run (by time); 429s counted by the simulator; changes = the limiter's "
+            "own record of the median adaptive run. Lost: records delivered (distinct ids) or written "
+            "(created/updated outcomes) short of the input, over every run.")
+
+
 def build_rows(args: argparse.Namespace, f: Figures) -> list[Row]:
     """(figure, ours, baseline, ratio, goal) rows of the final table, in the order of the docstring."""
     return (throughput_rows(f) + target_rows(f.target, f.naive) + change_rows(args.contacts, f.reads)
-            + memory_rows(f.p4) + merge_rows(f.merges) + retl_rows(f.retl))
+            + memory_rows(f.p4) + merge_rows(f.merges) + retl_rows(f.retl) + adaptive_rows(f.adaptive))
 
 
 HEADER: Row = ("figure", "tap-mautic / target-mautic", "baseline", "ratio", "goal (issue 9)")
@@ -353,6 +387,7 @@ def notes(args: argparse.Namespace, f: Figures) -> list[str]:
                    f"{f.target.records / f.naive.records:.3g} (its per-record cost grows with the table, "
                    f"so scaling flatters it); --naive-contacts {f.target.records} measures all.")
     out.append(retl_note(f.retl))
+    out.append(adaptive_note(f.adaptive))
     if args.quick:
         out.append("--quick: sizes scaled down to check that every row is produced; the figures and goal "
                    "verdicts of a quick run mean nothing.")
@@ -446,7 +481,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"contacts of the reverse-ETL reruns (f) (full {FULL['retl_contacts']:,})")
     parser.add_argument("--row-ms", type=float, default=ROW_MS,
                         help="simulator row cost for (f): ms per contact read (a write costs 3.8x)")
-    parser.add_argument("--only", choices=["f"],
+    parser.add_argument("--adaptive-contacts", type=int,
+                        help=f"contacts read in (g) (full {FULL['adaptive_contacts']:,})")
+    parser.add_argument("--adaptive-upserts", type=int,
+                        help=f"contact upserts of (g) (full {FULL['adaptive_upserts']:,})")
+    parser.add_argument("--adaptive-runs", type=int, help="runs of each setting in (g); the median counts")
+    parser.add_argument("--only", choices=["f", "g"],
                         help="measure only these rows (with --write: replace only them in results.md)")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS}")
     args = parser.parse_args(argv)
@@ -474,7 +514,13 @@ def measure(args: argparse.Namespace) -> Figures:
     p4 = measure_p4(*args.p4)
     say(f"(e) merges: {args.merges:,} merges among {args.merge_contacts:,} contacts, the next run ...")
     merges = measure_merges(args.merge_contacts, args.merges)
-    return Figures(p1, p2, p3, target, naive, reads, p4, merges, measure_f(args))
+    return Figures(p1, p2, p3, target, naive, reads, p4, merges, measure_f(args), measure_g(args))
+
+
+def measure_g(args: argparse.Namespace) -> adaptive.Adaptive:
+    say(f"(g) adaptive concurrency: {args.adaptive_contacts:,} contacts read, {args.adaptive_upserts:,} "
+        f"upserts, fixed 1/2/4/8 and adaptive, {args.adaptive_runs} runs each ...")
+    return adaptive.measure_adaptive(args.adaptive_contacts, args.adaptive_upserts, args.adaptive_runs)
 
 
 def measure_f(args: argparse.Namespace) -> Retl:
@@ -505,16 +551,21 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     machine = machine_note()
     began = time.perf_counter()
-    if args.only == "f":
-        retl = measure_f(args)
-        rows = retl_rows(retl)
-        print(f"benchmarks.run --only f {started:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - began:.0f} s, "
-              f"{machine}")
+    if args.only is not None:
+        if args.only == "f":
+            retl = measure_f(args)
+            rows, note = retl_rows(retl), retl_note(retl)
+        else:
+            found = measure_g(args)
+            rows, note = adaptive_rows(found), adaptive_note(found)
+        print(f"benchmarks.run --only {args.only} {started:%Y-%m-%d %H:%M} UTC, "
+              f"{time.perf_counter() - began:.0f} s, {machine}")
         print(render_text(rows))
-        print(f"- {retl_note(retl)}")
-        if args.write:
-            RESULTS.write_text(replace_rows(RESULTS.read_text(), "(f)", rows, retl_note(retl)))
-            say(f"wrote the (f) rows of {RESULTS}")
+        print(f"- {note}")
+        if args.write:  # the table's date is the full run's: these rows say their own
+            note += f" Measured {started:%Y-%m-%d %H:%M} UTC (--only {args.only}), {machine}."
+            RESULTS.write_text(replace_rows(RESULTS.read_text(), f"({args.only})", rows, note))
+            say(f"wrote the ({args.only}) rows of {RESULTS}")
         return 0
     figures = measure(args)
     seconds = time.perf_counter() - began

@@ -21,6 +21,7 @@ import requests
 
 from mautic_api.answers import BatchItemResult, ListPage
 from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get_context
+from mautic_api.concurrency import limiter_for
 from mautic_api.contexts import ContextApi, read_list, read_list_walk
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
 from mautic_api.http import send
@@ -102,6 +103,15 @@ def first_attempt_at(response: requests.Response) -> datetime | None:
 # ---------------------------------------------------------------------------------------------- client
 
 
+def _ceiling(config: Mapping[str, Any]) -> int | None:
+    """``max_concurrency`` of a plugin's config (validated by its schema; None: the default)."""
+    value = config.get("max_concurrency")
+    try:
+        return max(1, int(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 class MauticClient:
     """All HTTP to one Mautic instance: auth, pooled session, retries, error mapping, normalisation.
 
@@ -122,6 +132,8 @@ class MauticClient:
         self.base_url = self.settings.base_url
         self.session = open_session(self.settings)
         self.auth = self.session.auth
+        # max_concurrency (the tap's and the target's own setting) is the ceiling of the run's limiter
+        self.session.limiter = limiter_for(self.settings.concurrency_mode, _ceiling(config), self.logger)
 
     @property
     def version(self) -> str | None:

@@ -33,6 +33,7 @@ import requests
 import urllib3
 
 from mautic_api.answers import ListAnswerShape
+from mautic_api.concurrency import ConcurrencyLimiter
 from mautic_api.errors import (
     ConfigurationError,
     MauticAPIError,
@@ -254,6 +255,8 @@ class MauticSession(requests.Session):
         self.verify = (ca_bundle_from_env() or True) if verify and self.trust_env else verify
         self.mautic_version: str | None = None
         self.warned = LoggedOnce()  # advice logged once per run (a redirected base_url)
+        # the run's adaptive concurrency (mautic_api.concurrency); None: fixed, no gate
+        self.limiter: ConcurrencyLimiter | None = None
         self._version_lock = threading.Lock()
         self.headers["Accept"] = "application/json"
         if user_agent:
@@ -271,6 +274,22 @@ class MauticSession(requests.Session):
                 self.mautic_version = version
             if first:
                 LOGGER.info("Mautic-Version: %s", version)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """One exchange, inside a slot of the run's limiter when there is one: every request of the run
+        (singer-sdk's loop, the client's calls, the tap's slices, the target's lanes) waits for a slot here
+        and reports its latency and status, which is what the limit learns from."""
+        limiter = self.limiter
+        if limiter is None:
+            return super().send(request, **kwargs)
+        with limiter.slot() as done:
+            try:
+                response = super().send(request, **kwargs)
+            except requests.RequestException:
+                done(None, None)
+                raise
+            done(response.status_code, wait_from_headers(response.status_code, response.headers))
+            return response
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:

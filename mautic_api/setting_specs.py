@@ -91,6 +91,16 @@ MAUTIC_SETTING_SPECS: tuple[SettingSpec, ...] = (
         description="Seconds one request may spend waiting between its retries in all; it gives up at "
                     "max_retries or this, whichever comes first",
     ),
+    SettingSpec(
+        "concurrency_mode",
+        "string",
+        default="adaptive",
+        allowed_values=("adaptive", "fixed", "polite"),
+        description="adaptive: requests in flight start at min(4, max_concurrency), grow while latency "
+                    "holds, halve on 429/502/503/504 or rising latency; fixed: always max_concurrency; "
+                    "polite (shared hosting): start at 1, at most 2, every request waits out a 429's "
+                    "Retry-After",
+    ),
     SettingSpec("user_agent", "string", description="User-Agent header sent to Mautic"),
     SettingSpec("verify_ssl", "boolean", default=True, description="Verify the TLS certificate"),
 )

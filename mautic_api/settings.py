@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from mautic_api.concurrency import DEFAULT_MODE, MODES
 from mautic_api.errors import ConfigurationError, scrub_url
 from mautic_api.setting_specs import (
     AUTH_METHODS,
@@ -257,6 +258,16 @@ def normalize_config(
                 f"Setting 'max_retry_seconds' must be a number of seconds from 0 to {MAX_RETRY_SECONDS:g}."
             )
 
+    mode: Any = out.get("concurrency_mode")
+    if _blank(mode):
+        out["concurrency_mode"] = DEFAULT_MODE
+    else:
+        out["concurrency_mode"] = str(mode).strip().lower()
+        if out["concurrency_mode"] not in MODES:
+            raise ConfigurationError(
+                f"Setting 'concurrency_mode' must be one of {', '.join(MODES)} (got {str(mode)[:40]!r})."
+            )
+
     verify = out.get("verify_ssl")
     if verify is None:
         out["verify_ssl"] = True
@@ -314,6 +325,7 @@ class Settings:
     max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
     user_agent: str | None = None
     verify_ssl: bool = True
+    concurrency_mode: str = DEFAULT_MODE
 
     @classmethod
     def from_config(

@@ -37,8 +37,12 @@ class Simulator:
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
                  log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
                  rate_limit: int = 0, tls: bool = False, workers: int = 0, processes: int = 1,
-                 row_ms: float = 0.0, write_ratio: float = WRITE_RATIO):
+                 row_ms: float = 0.0, write_ratio: float = WRITE_RATIO, latency_per_inflight_ms: float = 0.0,
+                 rate_per_second: int = 0, rate_retry_after: int = 1):
         self.row_ms, self.write_ratio = row_ms, write_ratio  # per-item cost of contact/company answers (server.py)
+        # latency rising with load, and a per-second budget of API calls answered 429 beyond (server.py)
+        self.latency_per_inflight_ms, self.rate_per_second = latency_per_inflight_ms, rate_per_second
+        self.rate_retry_after = rate_retry_after
         self.contacts, self.seed = contacts, seed
         self.username, self.password = username, password
         self.client_id, self.client_secret = client_id, client_secret
@@ -87,7 +91,10 @@ class Simulator:
     def start(self) -> Simulator:
         self._server = SimServer((self.host, self.port), self.app, latency_ms=self.latency_ms, faults=self.faults,
                                  timeout_fault_s=self.timeout_fault_s, log=self._log, workers=self.workers,
-                                 row_ms=self.row_ms, write_ratio=self.write_ratio)
+                                 row_ms=self.row_ms, write_ratio=self.write_ratio,
+                                 latency_per_inflight_ms=self.latency_per_inflight_ms,
+                                 rate_per_second=self.rate_per_second,
+                                 rate_retry_after=self.rate_retry_after)
         self._server.rate_limit = self.rate_limit
         if self.tls:
             from mautic_sim.tls import make_certificate, server_context
@@ -157,11 +164,11 @@ class Simulator:
     # -- request log and hooks ------------------------------------------------------------------
     def concurrency(self) -> dict[str, int]:
         """What the server saw since start: requests served, in a worker slot now and at most, waiting for one
-        now and at most (waiting only happens with ``workers``)."""
+        now and at most (waiting only happens with ``workers``), 429s of the per-second budget."""
         if self._server is None:
             return {"workers": self.workers, "served": 0, "in_flight": 0, "max_in_flight": 0, "queued": 0,
-                    "max_queued": 0}
-        return self._server.slots.stats()
+                    "max_queued": 0, "over_budget": 0}
+        return {**self._server.slots.stats(), "over_budget": self._server.over_budget}
 
     @property
     def row_seconds(self) -> float:

@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", default="sim-client")
     p.add_argument("--client-secret", default="sim-secret")
     p.add_argument("--latency-ms", type=int, default=0, help="time each request spends in a worker before it is handled")
+    p.add_argument("--latency-per-inflight-ms", type=float, default=0.0,
+                   help="latency that rises with load: each other request in a worker at arrival adds this much")
+    p.add_argument("--rate-per-second", type=int, default=0,
+                   help="API calls answered per wall-clock second; beyond, 429 with Retry-After (0 = off)")
+    p.add_argument("--rate-retry-after", type=int, default=1,
+                   help="the Retry-After seconds of a 429 of --rate-per-second")
     p.add_argument("--workers", type=int, default=0,
                    help="requests handled at once, as PHP-FPM's workers; more wait for a free one (0 = no limit)")
     p.add_argument("--row-ms", type=float, default=0.0,
@@ -79,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.row_ms < 0 or args.write_ratio <= 0:
         print("mautic-sim: --row-ms must be >= 0 and --write-ratio > 0", file=sys.stderr)
         return 2
+    if args.latency_per_inflight_ms < 0 or args.rate_per_second < 0 or args.rate_retry_after < 0:
+        print("mautic-sim: --latency-per-inflight-ms, --rate-per-second and --rate-retry-after must be >= 0",
+              file=sys.stderr)
+        return 2
     if args.processes < 1:
         print("mautic-sim: --processes must be >= 1", file=sys.stderr)
         return 2
@@ -89,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                     db_path=args.db, host=args.host, port=args.port, timeout_fault_s=args.timeout_fault_s,
                     fault_seed=args.fault_seed, log=stderr_log, mautic_version=args.mautic_version,
                     rate_limit=args.rate_limit, tls=args.tls, workers=args.workers,
-                    processes=args.processes, row_ms=args.row_ms, write_ratio=args.write_ratio)
+                    processes=args.processes, row_ms=args.row_ms, write_ratio=args.write_ratio,
+                    latency_per_inflight_ms=args.latency_per_inflight_ms, rate_per_second=args.rate_per_second,
+                    rate_retry_after=args.rate_retry_after)
     try:
         sim.start()
     except TLSUnavailable as e:
@@ -113,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         sim.stop()
         # the last line on stderr: what the server saw, for benchmarks that run it as a process
         print(f"mautic-sim: served {seen['served']} requests, at most {seen['max_in_flight']} at once, at most "
-              f"{seen['max_queued']} waiting (workers {seen['workers'] or 'unlimited'})", file=sys.stderr, flush=True)
+              f"{seen['max_queued']} waiting (workers {seen['workers'] or 'unlimited'}), {seen['over_budget']} over the "
+              f"per-second budget", file=sys.stderr, flush=True)
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SUMMARY = re.compile(r"mautic-sim: served (\d+) requests, at most (\d+) at once, at most (\d+) waiting")
+OVER_BUDGET = re.compile(r"(\d+) over the per-second budget")
 
 
 class SimProcess:
@@ -28,10 +29,13 @@ class SimProcess:
     password = "mautic"
 
     def __init__(self, contacts: int = 100, seed: int = 42, latency_ms: int = 0, workers: int = 0,
-                 row_ms: float = 0.0, db: str | None = None, processes: int = 1) -> None:
+                 row_ms: float = 0.0, db: str | None = None, processes: int = 1,
+                 latency_per_inflight_ms: float = 0.0, rate_per_second: int = 0,
+                 rate_retry_after: int = 1) -> None:
         self.args = ["--port", "0", "--contacts", str(contacts), "--seed", str(seed),
                      "--latency-ms", str(latency_ms), "--workers", str(workers), "--row-ms", str(row_ms),
-                     "--processes", str(processes),
+                     "--processes", str(processes), "--latency-per-inflight-ms", str(latency_per_inflight_ms),
+                     "--rate-per-second", str(rate_per_second), "--rate-retry-after", str(rate_retry_after),
                      *(["--db", db] if db else []),
                      "--username", self.username, "--password", self.password]
         self.url = ""
@@ -67,6 +71,9 @@ class SimProcess:
                 if found:
                     served, in_flight, queued = (int(g) for g in found.groups())
                     self.summary = {"served": served, "max_in_flight": in_flight, "max_queued": queued}
+                    over = OVER_BUDGET.search(line)
+                    if over:
+                        self.summary["over_budget"] = int(over.group(1))
                     break
             self._proc = None
         if self._log is not None:
@@ -83,12 +90,15 @@ class SimProcess:
             return []
         return Path(self._log.name).read_text().splitlines()
 
-    def requests(self, path: str | None = None, method: str | None = None) -> int:
-        """Requests served so far (optionally only to ``path``, without query, or with ``method``)."""
+    def requests(self, path: str | None = None, method: str | None = None, status: int | None = None) -> int:
+        """Requests served so far (optionally only to ``path``, without query, with ``method`` or answered
+        ``status``)."""
         n = 0
         for line in self.log_lines():
-            parts = line.split(" ", 2)
+            parts = line.split(" ", 3)
             if len(parts) < 3 or parts[0] not in METHODS:
+                continue
+            if status is not None and parts[2] != str(status):
                 continue
             if method and parts[0] != method:
                 continue

@@ -164,7 +164,9 @@ def seed_data(app: Mautic, contacts: int, seed_value: int) -> None:
             row = (None, None, None, city, None, country, None, None, None, None, 0, None, None, db_ts(added), None,
                    None, None, None, None, db_ts(last_active) if last_active else None, None, 1) + (None,) * 16
         else:
-            row = (fn, ln, f"{fn.lower().replace('é', 'e')}.{ln.lower().replace('ü', 'ue')}.{lid}@example.com", city,
+            # ASCII emails: a real Mautic never holds 'garcía@' (InputHelper::email would store 'garca@')
+            email = f"{fn.lower().replace('é', 'e')}.{ln.lower().replace('ü', 'ue').replace('í', 'i')}.{lid}@example.com"
+            row = (fn, ln, email, city,
                    state, country, comp_rows[comp_idx][0] if comp_idx is not None else None,
                    f"+1555{lid:07d}", rng.choice(["Mr", "Mrs", "Miss", None]), rng.choice(["CTO", "CEO", "Dev", None]),
                    pts, owner, stage, db_ts(added), 1, "Admin User", db_ts(modified) if modified else None,

@@ -160,8 +160,16 @@ class SimServer(ThreadingHTTPServer):
 
     def __init__(self, addr: tuple[str, int], app: Mautic, *, latency_ms: int = 0, faults: Faults,
                  timeout_fault_s: float = 3.0, log: Callable[[str], None] | None = None, workers: int = 0,
-                 row_ms: float = 0.0, write_ratio: float = WRITE_RATIO):
+                 row_ms: float = 0.0, write_ratio: float = WRITE_RATIO, latency_per_inflight_ms: float = 0.0,
+                 rate_per_second: int = 0, rate_retry_after: int = 1):
         self.row_ms, self.write_ratio = row_ms, write_ratio
+        # latency that rises with load: each other request in a slot at arrival adds this much
+        self.latency_per_inflight_ms = latency_per_inflight_ms
+        # a per-second budget of API calls (a proxy's or a host's limit): above it 429 + Retry-After
+        self.rate_per_second = rate_per_second
+        self.rate_retry_after = rate_retry_after  # the Retry-After (seconds) of such a 429
+        self._second: tuple[int, int] = (0, 0)  # (second, calls in it)
+        self.over_budget = 0  # 429s answered by the per-second budget
         self.row_seconds = 0.0  # server time spent on row cost so far (what a test reads instead of a clock)
         self.slots = WorkerSlots(workers)
         super().__init__(addr, Handler)
@@ -186,6 +194,20 @@ class SimServer(ThreadingHTTPServer):
         self.down = True
         self.shutdown()  # from a handler thread: serve_forever runs on its own thread
         self.server_close()
+
+    def over_second_budget(self) -> bool:
+        """More than ``rate_per_second`` API calls in this wall-clock second (counted, answered 429)."""
+        if not self.rate_per_second:
+            return False
+        with self.log_lock:
+            now = int(time.time())
+            second, calls = self._second
+            calls = calls + 1 if second == now else 1
+            self._second = (now, calls)
+            if calls > self.rate_per_second:
+                self.over_budget += 1
+                return True
+            return False
 
     def rate_limited(self) -> bool:
         """Mautic's API rate limiter (5.x, 6.x; removed in 7.0, so never on 7.1)."""
@@ -233,8 +255,17 @@ class Handler(BaseHTTPRequestHandler):
             self._record(path, qs, 0, b"")
             self._reset()
             return None
-        if srv.latency_ms:
-            time.sleep(srv.latency_ms / 1000)
+        if path.startswith("/api") and srv.over_second_budget():  # refused at once, before any work
+            resp = Response(429, {"errors": [{"code": 429, "message": "Too many requests this second.",
+                                              "details": []}]},
+                            {"Retry-After": str(srv.rate_retry_after),
+                             "X-RateLimit-Limit": str(srv.rate_per_second)},
+                            version_header=False)
+            self._record(path, qs, resp.status, body)
+            return resp, resp.payload(), "budget"
+        delay_ms = srv.latency_ms + srv.latency_per_inflight_ms * max(0, srv.slots.in_flight - 1)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
         fault = srv.faults.pick(path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         if fault == "reset":

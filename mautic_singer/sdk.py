@@ -30,7 +30,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -344,7 +344,7 @@ class MauticSinkSeam:
     """
 
     _validator: Any
-    _key_properties: list[str]
+    _key_properties: Sequence[str]
     schema: dict
     datetime_error_treatment: Any
 
@@ -411,10 +411,9 @@ class MauticTargetSeam:
     the target's own errors with one line.
 
     Hooks: :meth:`state_allowed` (False withholds a STATE message), :meth:`before_state` (e.g. flush
-    results first), :meth:`config_problem` (a setting that must be named before jsonschema sees it),
-    :meth:`on_record` and :meth:`on_activate_version` (a RECORD before the SDK handles it, an ACTIVATE_VERSION
-    instead of the SDK) and :meth:`end_run` (turns an error of the run into a clean exit, or returns to let
-    it propagate).
+    results first), :meth:`note_record` and :meth:`activate_version` (the table versions of a snapshot),
+    :meth:`config_problem` (a setting that must be named before jsonschema sees it) and
+    :meth:`end_run` (turns an error of the run into a clean exit, or returns to let it propagate).
     """
 
     _config: dict[str, Any]
@@ -428,20 +427,6 @@ class MauticTargetSeam:
     def config_problem(self) -> str | None:
         """One line naming a setting whose shape would trip jsonschema's own code (a traceback), or None."""
         return None
-
-    def on_record(self, message_dict: dict) -> None:
-        """Called with each RECORD message before the SDK processes it."""
-
-    def on_activate_version(self, message_dict: dict) -> None:
-        """Called with each ACTIVATE_VERSION message (the SDK's own handling, which only logs, is skipped)."""
-
-    def _process_record_message(self, message_dict: dict) -> None:
-        self.on_record(message_dict)
-        # [misc] below: super() of a mixin: the SDK class after it
-        super()._process_record_message(message_dict)  # type: ignore[misc]
-
-    def _process_activate_version_message(self, message_dict: dict) -> None:
-        self.on_activate_version(message_dict)
 
     @classmethod
     def before_invoke(cls) -> None:
@@ -457,6 +442,21 @@ class MauticTargetSeam:
             raise ConfigValidationError(problem, errors=[problem])
         # [misc] below: super() of a mixin: the SDK class after it
         return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
+
+    def note_record(self, message_dict: dict) -> None:
+        """Called for every RECORD message, before the SDK handles it."""
+
+    def activate_version(self, message_dict: dict) -> None:
+        """Handles an ACTIVATE_VERSION message in place of the SDK (which would drain the stream's sink and
+        ask it to delete older versions, something no Mautic sink does); by default it is ignored."""
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        self.note_record(message_dict)
+        # [misc] below: super() of a mixin: the SDK class after it
+        super()._process_record_message(message_dict)  # type: ignore[misc]
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self.activate_version(message_dict)
 
     def _write_state_message(self, state: dict) -> None:
         if not self.state_allowed():

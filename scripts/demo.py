@@ -105,7 +105,6 @@ def engaged_rows(database: Path, segment_id: int, limit: int = 25) -> list[dict[
         SELECT c.email, c.points, c.seats
         FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
         WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
-          AND NOT regexp_matches(c.email, '[^ -~]')  -- the seed's 'garcía' emails: Mautic would store 'garca'
         ORDER BY c.points DESC, c.id LIMIT {limit}""")
 
 

@@ -31,7 +31,15 @@ from mautic_api.values import wire_datetime  # Mautic's `where` value for a time
 from tap_mautic.base_stream import FilterIgnoredError, MauticStream, QueryPass, StreamTap, modified_at
 from tap_mautic.changes import id_batches
 from tap_mautic.fields import DATETIME, INTEGER, STRING, field_schema, stats_column_schema, to_datetime
-from tap_mautic.retract import id_tombstones, merge_tombstones
+from tap_mautic.retract import (
+    CASCADED_WITH_LOSER,
+    IDS_EMITTED,
+    MERGE_POSITION,
+    add_ids,
+    cascade_tombstones,
+    id_tombstones,
+    merge_tombstones,
+)
 from tap_mautic.schemas import (
     COMPANY_SPEC,
     CONTACT_RELATIONS,
@@ -134,7 +142,6 @@ RECORDED_TABLE_COLUMNS: dict[str, list[str]] = {
 # (email_stats and dynamic_content_stats are re-pointed too, but read in full every run.)
 REPOINTED_BY_MERGE = frozenset({"lead_event_log", "lead_points_change_log", "asset_downloads",
                                 "form_submissions", "page_hits", "video_hits"})
-MERGE_POSITION = "merges_read_up_to"  # the audit log id of the last merge whose rows this stream re-read
 _DATE_COLUMN_PREFERENCE = ("date_added", "date_hit", "date_triggered", "date_submitted", "date_download",
                            "date_sent", "date_fired", "date_replied", "date_opened")
 
@@ -368,6 +375,10 @@ class StatsStream(MauticStream):
         self.table = table
         self.columns = columns
         self.date_column = next((c for c in _DATE_COLUMN_PREFERENCE if c in columns), None)
+        # rows a merge's loser takes with it: their ids are kept (tap_mautic.retract.cascade_tombstones)
+        self.keeps_ids = table in CASCADED_WITH_LOSER
+        self._pending_ids: list[int] = []  # emitted since the last checkpoint
+        self._emitted_now: set[int] = set()  # emitted this run
         super().__init__(tap, **kwargs)
 
     @property
@@ -382,7 +393,21 @@ class StatsStream(MauticStream):
             return row  # a tombstone (tap_mautic.retract): its id and _sdc_deleted_at, typed already
         for column in self.columns:  # every column in every record, null when the answer left it out
             row.setdefault(column, None)
+        if self.keeps_ids and str(row.get("id")).isdigit():
+            self._pending_ids.append(int(row["id"]))
         return super().post_process(row, context)
+
+    @override
+    def write_checkpoint(self, state: dict[str, Any], mark: Any) -> None:
+        self.fold_emitted(state)
+        super().write_checkpoint(state, mark)
+
+    def fold_emitted(self, state: dict[str, Any]) -> None:
+        """The ids emitted since the last checkpoint, into the state's ``ids_emitted`` (``keeps_ids``)."""
+        if self._pending_ids:
+            self._emitted_now.update(self._pending_ids)
+            state[IDS_EMITTED] = add_ids(state.get(IDS_EMITTED) or [], self._pending_ids)
+            self._pending_ids.clear()
 
     def trim_page(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Id-incremental tables stop at the first row younger than the settle window.
@@ -444,6 +469,10 @@ class StatsStream(MauticStream):
         if not self.replication_key:  # read in full: the rows gone since the last read (tap_mautic.retract)
             yield from id_tombstones(self, context, getattr(self, "_read_bounds", None),
                                      getattr(self, "_read_whole", False))
+            return
+        if self.keeps_ids and self.replication_key == "id":
+            self.fold_emitted(self.get_context_state(context))
+            yield from cascade_tombstones(self, context, self._emitted_now)
             return
         if (self.table not in REPOINTED_BY_MERGE or self.replication_key != "id"
                 or not self.config.get("include_merges", True)):
@@ -721,7 +750,7 @@ def build_streams(tap: StreamTap, tables: Mapping[str, list[str]] | None = None)
                 tap, key=key, schema=object_schema(props, required=key), **common))
         else:
             rep_key = "id" if table in APPEND_ONLY_TABLES else None
-            if rep_key is None and "lead_id" in columns:
+            if (rep_key is None and "lead_id" in columns) or table in CASCADED_WITH_LOSER:
                 props[DELETED_AT] = dict(DATETIME)  # tombstones for rows gone (tap_mautic.retract)
             streams.append(StatsStream(
                 tap, schema=object_schema(props), replication_key=rep_key, **common))

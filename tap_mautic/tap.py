@@ -98,7 +98,8 @@ TAP_SETTINGS = th.PropertiesList(
                 description="Requests one stream may have in flight: a keyset walk of more than two pages is "
                             "cut into id ranges read at the same time and emitted in id order (state and "
                             "bookmarks as with 1); about the number of PHP workers Mautic may give this "
-                            "run; 1: one request at a time"),
+                            "run; 1: one request at a time. The ceiling with concurrency_mode adaptive "
+                            "(the default: start at min(4, this), follow the server's latency and 429s)"),
     th.Property("partition_count", th.IntegerType(minimum=1), default=1,
                 description="Split every id-keyed stream into this many disjoint id ranges, one per run "
                             "(K Meltano jobs, each with its own state id, share a large backfill); 1: off"),

@@ -76,7 +76,8 @@ def comparable(spec: FieldSpec | None, value: Any) -> Any:
             return None
         if spec is None:
             return float(number)
-        rounding = ROUNDING.get(spec.roundmode, decimal.ROUND_HALF_UP)
+        rounding = decimal.ROUND_HALF_UP if spec.roundmode is None else ROUNDING.get(spec.roundmode,
+                                                                                     decimal.ROUND_HALF_UP)
         step = decimal.Decimal(1).scaleb(-spec.scale)
         rounded = float(decimal.Decimal(repr(number)).quantize(step, rounding=rounding))
         return 0.0 if rounded == 0 else rounded  # -0.0 == 0.0, but keep the plan's output tidy

@@ -29,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from mautic_api.client import BatchItemResult, MauticClient
+from mautic_api.answers import BatchItemResult
+from mautic_api.client import MauticClient
 from mautic_api.errors import BatchLimitError, MauticAPIError, MauticError, NotFoundError
 from target_mautic.rows import as_int, field_value, norm, reraise_fatal
 from target_mautic.values import FieldSpec, field_specs
@@ -481,8 +482,8 @@ class MauticConnector:
                 in_order = False  # the suspect was written: Mautic's order says nothing about the rest
             by_index = {r.index: r for r in results}
             for n, pos in enumerate(part):
-                result = by_index.get(n)
-                out[pos] = (None if result is None else replace(result, index=pos), None)
+                answer = by_index.get(n)
+                out[pos] = (None if answer is None else replace(answer, index=pos), None)
 
     def _recover_chunk(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mautic_api.client import BatchItemResult
+from mautic_api.answers import BatchItemResult
 from mautic_api.errors import MauticError
 from target_mautic.links import LinkSink
 from target_mautic.results import (

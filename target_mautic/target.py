@@ -29,6 +29,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import RecordsWithoutSchemaException
 from singer_sdk.singerlib.exceptions import SingerReadError
 from singer_sdk.sinks import Sink
+from typing_extensions import override
 
 from mautic_api.client import MauticClient
 from mautic_api.errors import ConfigurationError, MauticError
@@ -160,7 +161,9 @@ TARGET_SETTINGS = th.PropertiesList(
         description=(
             "Batch calls of contacts/companies in flight at once (1: one after another). Records are put "
             "in lanes by their id, match_on values and unique fields (case-insensitive), so two concurrent "
-            "batches never name the same record and Mautic never creates it twice."
+            "batches never name the same record and Mautic never creates it twice. The ceiling with "
+            "concurrency_mode adaptive (the default: start at min(4, this), follow the server's latency and "
+            "429s)."
         ),
     ),
     th.Property(
@@ -352,7 +355,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         return self._connector
 
     @property
-    def client(self) -> MauticClient:  # type: ignore[override]
+    def client(self) -> MauticClient:
         return self.connector.client
 
     @property
@@ -369,7 +372,10 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         return stream_name
 
     # -- SDK hooks ------------------------------------------------------------------------------------
-    def add_sink(self, stream_name: str, schema: dict, key_properties: Sequence[str] | None = None) -> Sink:
+    # [misc] below: singer-sdk marks add_sink and drain_all @final; the target must know every sink of the run
+    # and finish its background drain before the SDK's own drain (pinned by tests/project/test_sdk_seam.py)
+    def add_sink(  # type: ignore[misc]
+            self, stream_name: str, schema: dict, key_properties: Sequence[str] | None = None) -> Sink:
         """The SDK's, with the sink remembered here: the stream's current sink, and every sink of the run
         (a new SCHEMA replaces a stream's sink; the old one may still hold records to account for)."""
         sink = super().add_sink(stream_name, schema, key_properties)
@@ -389,11 +395,13 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             )
         return sink_class
 
-    def on_record(self, message_dict: dict) -> None:
-        """Notes the table version each stream's records carry (see ACTIVATE_VERSION below)."""
+    @override
+    def note_record(self, message_dict: dict) -> None:
+        """The table version each stream's records carry (see :meth:`activate_version`)."""
         self._versions.setdefault(str(message_dict.get("stream")), set()).add(message_dict.get("version"))
 
-    def on_activate_version(self, message_dict: dict) -> None:
+    @override
+    def activate_version(self, message_dict: dict) -> None:
         """sync_mode mirror: an ACTIVATE_VERSION after the records of its version ends a full snapshot
         (classic Singer taps send it last); the stream is drained, then members it does not hold are
         removed. One before the records (singer-sdk taps send it first) only starts the snapshot: a run cut
@@ -425,7 +433,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             if isinstance(other, UpsertSink) and other.current_size:
                 self.drain_one(other)
 
-    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:  # type: ignore[misc]  # @final: see add_sink
         """The SDK's (every sink, then STATE), after the drain in flight: never in the background."""
         self.finish_background()
         self._draining_all = True

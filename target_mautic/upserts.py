@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mautic_api.client import BatchItemResult
+from mautic_api.answers import BatchItemResult
 from mautic_api.errors import MauticError
 from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.base import MauticSink
@@ -552,8 +552,10 @@ class UpsertSink(MauticSink):
             todo, self.batch_new, recover=self.recover_creates, keys=self.lane_keys,
             written=self.written_creates,
         ):
-            if error is not None or (result is not None and result.status == 0):
-                self.fail(row, error or result.error)
+            if error is not None:
+                self.fail(row, error)
+            elif result is not None and result.status == 0:
+                self.fail(row, result.error or "Mautic refused this item (status 0, no message)")
             elif result is None:
                 self.fail(row, "Mautic returned no status for this item")
             elif result.status == 201:

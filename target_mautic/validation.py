@@ -13,7 +13,7 @@ record by record as singer-sdk does. Plugged in through ``Sink.get_validator``, 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
@@ -57,7 +57,7 @@ def shape(value: Any) -> Hashable:
         return (float, value.is_integer())
     if kind is list:
         return list  # a types-only schema has no `items`: list contents are not checked
-    return kind
+    return cast("Hashable", kind)  # a class is hashable; typeshed's type[Any] does not say so
 
 
 class ShapeCachedValidator(BaseJSONSchemaValidator):

@@ -48,3 +48,13 @@ def lanes(request: pytest.FixtureRequest) -> dict[str, int]:
 def slices(request: pytest.FixtureRequest) -> dict[str, int]:
     """Tap settings for one request at a time, and for the default number of concurrent id-range slices."""
     return {"max_concurrency": request.param}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) the end-to-end tests all run on one
+    worker: they share the checkout's Meltano project (``.meltano``), where two Meltano commands must never
+    run at once, and its throwaway PostgreSQL cluster."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))

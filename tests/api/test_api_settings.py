@@ -33,6 +33,7 @@ EXPECTED = [
     "request_timeout",
     "max_retries",
     "max_retry_seconds",
+    "concurrency_mode",
     "user_agent",
     "verify_ssl",
 ]
@@ -48,6 +49,21 @@ def test_schema_names_secrets_and_defaults():
     assert (props["max_retries"]["default"], props["max_retry_seconds"]["default"]) == (8, 120)
     assert props["verify_ssl"]["default"] is True
     assert props["auth_method"]["enum"] == ["basic", "oauth2", "oauth1a"]
+    assert props["concurrency_mode"]["enum"] == ["adaptive", "fixed", "polite"]
+    assert props["concurrency_mode"]["default"] == "adaptive"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "adaptive"), ("", "adaptive"), (" Polite ", "polite"),
+                                                 ("fixed", "fixed")])
+def test_concurrency_mode_normalised(given, expected):
+    config = {"base_url": "http://localhost", "username": "u", "password": "p", "concurrency_mode": given}
+    assert normalize_config(config)["concurrency_mode"] == expected
+
+
+def test_unknown_concurrency_mode_is_one_line():
+    config = {"base_url": "http://localhost", "username": "u", "password": "p", "concurrency_mode": "turbo"}
+    with pytest.raises(ConfigurationError, match="'concurrency_mode' must be one of adaptive, fixed, polite"):
+        normalize_config(config)
 
 
 def test_php_settings_array_with_one_warning_per_alias(caplog):

@@ -28,6 +28,8 @@ EVENT_TABLES = {"page_hits": ("id",), "form_submissions": ("id",), "lead_points_
                 "lead_event_log": ("id",), "email_stats": ("id",)}
 # id-keyed tables read in full: the loser's rows are deleted with it (tombstones by id, tap_mautic.retract)
 EVENT_TABLES.update({"lead_donotcontact": ("id",), "lead_utmtags": ("id",)})
+# id-incremental, the loser's rows deleted with it (ids kept and counted, tap_mautic.retract.cascade_tombstones)
+EVENT_TABLES.update({"lead_stages_change_log": ("id",)})
 MEMBERSHIP_TABLES = {"lead_lists_leads": ("leadlist_id",), "campaign_leads": ("campaign_id",)}
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"}
 STREAMS = ["contacts", "deletions", "contact_merges", "contact_field_changes", *EVENT_TABLES, *MEMBERSHIP_TABLES]
@@ -58,7 +60,8 @@ def _identify(sim: Simulator, form: int, known_email: str) -> int:
 
 
 def _activity(sim: Simulator, lead: int, group: int) -> None:
-    """A page hit, a form submission, points, an event, an email stat, a segment and a campaign membership."""
+    """A page hit, a form submission, points, an event, an email stat, a do-not-contact, a UTM tag, a stage
+    change, a segment and a campaign membership."""
     for sql in (
         "INSERT INTO page_hits (lead_id, page_id, url, date_hit, code) VALUES (?, 1, 'http://x/a', '2024-01-01 00:00:00', 200)",
         "INSERT INTO form_submissions (lead_id, form_id, date_submitted) VALUES (?, 1, '2024-01-01 00:00:00')",
@@ -75,6 +78,8 @@ def _activity(sim: Simulator, lead: int, group: int) -> None:
                 "VALUES (?, '2024-01-01 00:00:00', 1, 'email', '')", (lead,))
     sim.execute("INSERT INTO lead_utmtags (lead_id, date_added, utm_source) VALUES (?, '2024-01-01 00:00:00', 'x')",
                 (lead,))
+    sim.execute("INSERT INTO lead_stages_change_log (lead_id, stage_id, event_name, action_name, date_added) "
+                "VALUES (?, NULL, 'Manually Added', 'Manually Added', '2024-01-01 00:00:00')", (lead,))
     sim.execute("INSERT OR IGNORE INTO lead_lists_leads (leadlist_id, lead_id, date_added, manually_added, "
                 "manually_removed) VALUES (?, ?, '2024-01-01 00:00:00', 1, 0)", (group, lead))
     sim.execute("INSERT OR IGNORE INTO campaign_leads (campaign_id, lead_id, date_added, manually_added, "

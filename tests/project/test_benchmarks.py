@@ -39,6 +39,8 @@ ROWS = [
     "(f) 300 contacts, 3 changed (1 %), compare on / off",
     "(f) audience of 300, 1 % churn (3 out, 3 in), compare on",
     "(f) audience mirror of 300 into a segment, 1 % churn (sync_mode mirror)",
+    "(g) 600 contacts read under load and a 429 budget",
+    "(g) 300 contact upserts under load and a 429 budget",
 ]
 
 

@@ -45,6 +45,12 @@ SEAM = [
     (Target, "invoke", "(*, about: 'bool' = False, about_format: 'str | None' = None, config: "
      "'_ConfigInput | None' = None, file_input: 't.IO[str] | None' = None) -> 'None'", MauticTargetSeam),
     (Target, "_write_state_message", "(self, state: 'dict') -> 'None'", MauticTargetSeam),
+    (Target, "_process_record_message", "(self, message_dict: 'dict') -> 'None'", MauticTargetSeam),
+    (Target, "_process_activate_version_message", "(self, message_dict: 'dict') -> 'None'", MauticTargetSeam),
+    # @final in the SDK, overridden anyway (target_mautic/target.py says why)
+    (Target, "add_sink", "(self, stream_name: 'str', schema: 'dict', "
+     "key_properties: 't.Sequence[str] | None' = None) -> 'Sink'", TargetMautic),
+    (Target, "drain_all", "(self, *, is_endofpipe: 'bool' = False) -> 'None'", TargetMautic),
     (PluginBase, "_validate_config", "(self, *, raise_errors: 'bool' = True) -> 'list[str]'",
      MauticTargetSeam),
     (Tap, "cb_test", "(ctx: 'click.Context', param: 'click.Option', value: 'str') -> 'None'", TapMautic),

@@ -89,3 +89,21 @@ def test_include_merges_false_emits_no_tombstone(sim: Simulator) -> None:
     sim.merge_contacts(loser=a, victor=b)
     second = sync(cfg, streams=["lead_lists_leads"], state=first.last_state)
     assert not any(r.get("_sdc_deleted_at") for r in second.records["lead_lists_leads"])
+
+
+def test_a_company_whose_only_member_was_the_loser_is_retracted_too(sim: Simulator) -> None:
+    """The loser's companies_leads rows go with it; a company it alone belonged to has no row left to meet,
+    so the tombstones also cover the companies the previous read met (``groups_read``)."""
+    cfg = basic_config(sim, lookback_seconds=0)
+    a, b = sim.create_contacts(2)
+    company = int(sim.query("SELECT MAX(company_id) AS m FROM companies_leads")[0]["m"] or 0) + 1000
+    sim.execute("INSERT INTO companies_leads (company_id, lead_id, date_added, is_primary) "
+                "VALUES (?, ?, '2024-01-01 00:00:00', 0)", (company, a))
+    first = sync(cfg, streams=["companies_leads"])
+    assert (company, a) in {(r["company_id"], r["lead_id"]) for r in first.records["companies_leads"]}
+
+    sim.merge_contacts(loser=a, victor=b)
+    assert not sim.query("SELECT 1 FROM companies_leads WHERE company_id = ?", (company,))
+    second = sync(cfg, streams=["companies_leads"], state=first.last_state)
+    assert _warehouse(first, second, stream="companies_leads", first="company_id") == _truth(
+        sim, "companies_leads", "company_id")
