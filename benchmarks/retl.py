@@ -12,20 +12,24 @@ once before the runs below (not reported):
 
 1. the unchanged rerun with ``compare_before_write`` on, then off;
 2. 1 % of the records with a new ``city``, with compare on (a fresh 1 %), then off (another fresh 1 %);
-3. the audience with 1 % churn: 1 % of the rows dropped and as many new contacts (by email), compare on.
-   Mirror removals (sync mode ``mirror`` removing the dropped 1 %) are not on main yet: this run measures the
-   upsert of the audience; the mirror's removals are a row to add once they are.
+3. the audience with 1 % churn: 1 % of the rows dropped and as many new contacts (by email), compare on;
+4. that audience mirrored into a segment (``sync_mode: mirror`` on ``segment_memberships``, contacts named
+   by id, the new ones by email; ACTIVATE_VERSION after the records): the segment held the audience before
+   the churn (loaded once, not reported); the run adds the new 1 % and removes the dropped 1 %.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from benchmarks import bench_target
 from benchmarks.bench_target import singer
@@ -69,6 +73,7 @@ class Retl:
     changed_on: RetlRun
     changed_off: RetlRun
     audience: RetlRun
+    mirror: RetlRun  # the churned audience mirrored into a segment that held the audience before
     changed: int  # records changed in each 1 % run
     churn: int  # rows dropped from (and added to) the audience
 
@@ -109,7 +114,37 @@ def churn(records: list[dict[str, Any]], pct: float) -> tuple[list[dict[str, Any
 
 def load(url: str, records: list[dict[str, Any]], label: str, calls: Calls, **settings: Any) -> RetlRun:
     """One in-process target-mautic run of ``records`` (contacts); calls counted by the simulator."""
-    text = singer("contacts", SCHEMA, records)
+    return load_text(url, singer("contacts", SCHEMA, records), len(records), label, calls, **settings)
+
+
+def create_segment(url: str, alias: str) -> int:
+    """A new, empty segment (the audience's): its id."""
+    body = {"name": alias, "alias": alias, "isPublished": True}
+    answer = requests.post(f"{url}/api/segments/new", json=body,
+                           auth=(SimProcess.username, SimProcess.password), timeout=60)
+    answer.raise_for_status()
+    return int(answer.json()["list"]["id"])
+
+
+def segment_snapshot(records: list[dict[str, Any]], segment: int, version: int) -> str:
+    """The audience as a full snapshot of segment memberships: ACTIVATE_VERSION after its records."""
+    schema = {"type": "object",
+              "properties": {"contact_id": {"type": ["integer", "null"]},
+                             "email": {"type": ["string", "null"]}, "segment_id": {"type": "integer"}}}
+    lines = [json.dumps({"type": "SCHEMA", "stream": "audience", "key_properties": [], "schema": schema})]
+    lines += [json.dumps({"type": "RECORD", "stream": "audience", "version": version,
+                          "record": {"contact_id": r.get("id"), "email": r.get("email"),
+                                     "segment_id": segment}}) for r in records]
+    lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}))
+    return "\n".join(lines) + "\n"
+
+
+MIRROR = {"stream_contexts": {"audience": "segment_memberships"}, "sync_mode": "mirror",
+          "mirror_max_removals": "2%"}
+
+
+def load_text(url: str, text: str, records: int, label: str, calls: Calls, **settings: Any) -> RetlRun:
+    """One in-process target-mautic run of the Singer ``text``; calls counted by the simulator."""
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results.jsonl"
         config = {"base_url": url, "username": SimProcess.username, "password": SimProcess.password,
@@ -117,11 +152,11 @@ def load(url: str, records: list[dict[str, Any]], label: str, calls: Calls, **se
         before, before_writes = calls()
         seconds, outcomes = bench_target.listen(config, text)
     after, after_writes = calls()
-    return RetlRun(label, len(records), after - before, after_writes - before_writes, seconds, dict(outcomes))
+    return RetlRun(label, records, after - before, after_writes - before_writes, seconds, dict(outcomes))
 
 
 def runs(url: str, records: list[dict[str, Any]], calls: Calls, pct: float = 1.0) -> dict[str, Any]:
-    """The five runs of the module docstring, in order, against Mautic holding ``records``."""
+    """The six runs of the module docstring, in order, against Mautic holding ``records``."""
     on, off = {"compare_before_write": True}, {"compare_before_write": False}
     # not reported: the seeded values as Mautic would store them (a seeded email Mautic's filter would have
     # cleaned is written once), so that "unchanged" below is what an hourly rerun of an unchanged model sees
@@ -136,6 +171,11 @@ def runs(url: str, records: list[dict[str, Any]], calls: Calls, pct: float = 1.0
     out["changed_off"] = load(url, changed, "1 % changed, compare off", calls, **off)
     audience, out["churn"] = churn(changed, pct)
     out["audience"] = load(url, audience, "audience, 1 % churn", calls, **on)
+    segment = create_segment(url, "bench-audience")
+    load_text(url, segment_snapshot(changed, segment, 1), len(changed), "audience into its segment", calls,
+              **MIRROR)  # not reported: the segment holds the audience before the churn
+    out["mirror"] = load_text(url, segment_snapshot(audience, segment, 2), len(audience), "audience mirror",
+                              calls, **MIRROR)
     return out
 
 
@@ -153,5 +193,5 @@ def measure_retl(contacts: int, row_ms: float = ROW_MS, pct: float = 1.0) -> Ret
     return Retl(contacts, row_ms, **measured)
 
 
-__all__ = ["ROW_MS", "Retl", "RetlRun", "change", "churn", "existing_contacts", "load", "measure_retl",
-           "runs"]
+__all__ = ["ROW_MS", "Retl", "RetlRun", "change", "churn", "create_segment", "existing_contacts", "load",
+           "load_text", "measure_retl", "runs", "segment_snapshot"]

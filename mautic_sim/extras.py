@@ -135,15 +135,23 @@ class Extras(ContactResources, SmallContexts):
             self.app.log_event(lead_id, "lead", "segment", "removed",
                                json.dumps({"object_description": self._seg_name(seg_id)}), seg_id, with_user=True)
 
+    def _published_segment(self, sid: str) -> dict[str, Any]:
+        """Adding or removing members of an unpublished segment is refused with a 403, single or batch
+        (real 5.1.0, checked 2026-12-06); reading them (the segment: search) is not."""
+        segment = self._entity("segments", sid)
+        if not segment.get("isPublished"):
+            raise ApiError(403, "You do not have access to the requested area/action.", details=[])
+        return segment
+
     def segment_member(self, req: Request, sid: str, cid: str, action: str) -> Response:
-        self._entity("segments", sid)
+        self._published_segment(sid)
         lead = self._lead(cid)
         with self.store.lock:
             (self.segment_add if action == "add" else self.segment_remove)(int(sid), lead["id"])
         return _resp(200, {"success": 1})
 
     def segment_members_batch(self, req: Request, sid: str, action: str) -> Response:
-        self._entity("segments", sid)
+        self._published_segment(sid)
         body = self.app.body(req)
         ids = phpquery.as_list(body.get("ids") if isinstance(body, dict) else None)
         details: dict[str, Any] = {}

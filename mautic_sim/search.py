@@ -155,9 +155,11 @@ class SearchQueries:
                        "WHERE json_extract(t.data, '$.tag') LIKE ?)")
                 params = [f"{v}%"]
             elif cmd == "segment" and lead:
+                # exact, unlike the other commands: LeadRepository compares list.alias with eq and makes the
+                # filter strict (no "%" appended); MySQL's collation makes it case-insensitive
                 sql = ("id IN (SELECT m.lead_id FROM lead_lists_leads m JOIN lead_lists s ON s.id = m.leadlist_id "
-                       "WHERE json_extract(s.data, '$.alias') LIKE ? AND m.manually_removed = 0)")
-                params = [f"{v}%"]
+                       "WHERE lower(json_extract(s.data, '$.alias')) = lower(?) AND m.manually_removed = 0)")
+                params = [v]
             elif cmd == "stage" and lead:
                 sql = "stage_id IN (SELECT id FROM stages WHERE json_extract(data, '$.name') LIKE ?)"
                 params = [f"{v}%"]

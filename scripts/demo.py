@@ -6,7 +6,9 @@
    the dbt models of transform/ with their tests: `dbt-duckdb:build`) and shows that exactly those contacts
    arrived, the deleted ones marked and named in the `deletions` table, and one question asked of a mart;
 4. selects contacts from the warehouse (engaged contacts of a segment) and loads them back into Mautic with
-   `meltano invoke target-mautic` (a computed field and a segment membership), printing the outcomes.
+   `meltano invoke target-mautic` (a computed field and a segment membership), printing the outcomes; then
+   mirrors that audience into a segment of its own (``sync_mode: mirror``) and again once the query selects
+   one contact fewer, which is removed from the segment.
 
 Everything is written under demo-output/ (Meltano's state, the DuckDB file, the results); the simulator is
 stopped at the end, whatever happens.
@@ -97,13 +99,36 @@ def write_calls(sim: SimProcess) -> int:
     return sum(sim.requests(method=m) for m in WRITE_METHODS)
 
 
-def engaged_input(database: Path, segment_id: int, bump: int) -> tuple[Path, int]:
-    """Engaged contacts of a segment, chosen in the warehouse: a computed field and a segment membership."""
-    rows = duckdb_query(database, f"""
+def engaged_rows(database: Path, segment_id: int, limit: int = 25) -> list[dict[str, Any]]:
+    """The warehouse query: the most engaged contacts of a segment (by points)."""
+    return duckdb_query(database, f"""
         SELECT c.email, c.points, c.seats
         FROM mautic.contacts c JOIN mautic.lead_lists_leads m ON m.lead_id = c.id
         WHERE m.leadlist_id = {segment_id} AND c.email IS NOT NULL AND c._sdc_deleted_at IS NULL
-        ORDER BY c.points DESC, c.id LIMIT 25""")
+        ORDER BY c.points DESC, c.id LIMIT {limit}""")
+
+
+def audience_input(rows: list[dict[str, Any]], audience_id: int, version: int) -> tuple[Path, int]:
+    """The audience as a full snapshot of a segment's members: its segment_memberships records, then
+    ACTIVATE_VERSION, which tells target-mautic the snapshot is complete (``sync_mode: mirror`` removes only
+    then). Written here from the query's rows, as the other reverse-ETL inputs are: tap-postgres 0.10.0
+    sends ACTIVATE_VERSION before the records only, which a mirror cannot tell from a run cut short."""
+    props = {"email": {"type": "string"}, "segment_id": {"type": "integer"}}
+    schema = {"type": "object", "properties": props}
+    messages: list[dict[str, Any]] = [
+        {"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": schema}]
+    messages += [{"type": "RECORD", "stream": "segment_memberships", "version": version,
+                  "record": {"email": r["email"], "segment_id": audience_id}} for r in rows]
+    messages.append({"type": "ACTIVATE_VERSION", "stream": "segment_memberships", "version": version})
+    messages.append({"type": "STATE", "value": {"reverse_etl": f"audience-{version}"}})
+    rows_file = OUT / f"engaged_audience.v{version}.singer.jsonl"
+    rows_file.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return rows_file, len(rows)
+
+
+def engaged_input(database: Path, segment_id: int, bump: int) -> tuple[Path, int]:
+    """Engaged contacts of a segment, chosen in the warehouse: a computed field and a segment membership."""
+    rows = engaged_rows(database, segment_id)
     contact_props = {"email": {"type": "string"}, "seats": {"type": ["integer", "null"]}}
     messages = [{"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
                  "schema": {"type": "object", "properties": contact_props}}]
@@ -154,9 +179,34 @@ def show_plan(results: list[dict[str, Any]], summary_file: Path) -> None:
         print("    " + stream.ljust(width) + "".join(f" {row[c]:>11}" for c in columns))
 
 
-def reverse_etl(env: dict[str, str], sim: SimProcess, database: Path, segment_id: int) -> None:
+def mirror_audience(env: dict[str, str], sim: SimProcess, client: MauticClient, database: Path,
+                    segment_id: int) -> None:
+    """The audience mirrored into a segment of its own: the query's contacts become its members, then the
+    query selects one fewer and the mirror takes that contact out (``sync_mode: mirror``)."""
+    _, segment = client.create("segments", {"name": "Engaged audience", "alias": "engaged-audience",
+                                            "isPublished": True})
+    audience_id = int(segment["id"])
+    mirror = {"TARGET_MAUTIC_SYNC_MODE": "mirror"}
+    rows = engaged_rows(database, segment_id)
+    first, n = audience_input(rows, audience_id, version=1)
+    print(f"  the {n} contacts mirrored into segment {audience_id} 'engaged-audience' (sync_mode mirror, "
+          f"ACTIVATE_VERSION after the records) -> {first.name}")
+    sync(env, sim, first, n, "audience mirror, first run", **mirror)
+    smaller, m = audience_input(rows[:-1], audience_id, version=2)
+    mirrored = sync(env, sim, smaller, m + 1, f"audience mirror, the query now selects {m}", **mirror)
+    removed = [r for r in mirrored if r["outcome"] == "removed"]
+    if len(removed) != 1 or len(client.list_page("contacts", search="segment:engaged-audience",
+                                                 limit=100, minimal=True).records) != m:
+        raise PipelineError("the mirror did not remove exactly the contact the query dropped")
+    print(f"    removed from segment {audience_id}: contact {removed[0]['mautic_id']} ({rows[-1]['email']}), "
+          f"no longer selected; the segment holds {m} contacts")
+
+
+def reverse_etl(env: dict[str, str], sim: SimProcess, client: MauticClient, database: Path,
+                segment_id: int) -> None:
     """Warehouse rows written back, as a marketer checks them: a first run, the same input again (nothing to
-    write), a plan of a changed model (dry run), then every run's results loaded into the warehouse."""
+    write), a plan of a changed model (dry run), the audience mirrored into a segment, then every run's
+    results loaded into the warehouse."""
     rows_file, records = engaged_input(database, segment_id, bump=0)
     print(f"  {records // 2} engaged contacts of segment {segment_id} selected in DuckDB -> {rows_file.name}")
     first = sync(env, sim, rows_file, records, "first run")
@@ -165,10 +215,9 @@ def reverse_etl(env: dict[str, str], sim: SimProcess, database: Path, segment_id
     plan = sync(env, sim, changed_file, records, "plan of the changed model (dry_run)",
                 TARGET_MAUTIC_DRY_RUN="true")
     show_plan(plan, Path(env["TARGET_MAUTIC_RESULTS_PATH"] + ".summary.json"))
-    # A mirror step (sync mode mirror: contacts no longer in the audience removed from the segment) goes
-    # here, as one more sync(...) of an input that drops rows, once mirror removals are implemented.
     if not first or any(r["outcome"] != "unchanged" for r in rerun):
         raise PipelineError("the rerun of the same input was not all unchanged")
+    mirror_audience(env, sim, client, database, segment_id)
     duckdb_load_results(database, OUT / "all-results.jsonl")
     runs = duckdb_query(database, "SELECT COUNT(DISTINCT run_id) AS runs, COUNT(*) AS lines "
                                   "FROM mautic_sync_results")[0]
@@ -253,7 +302,7 @@ def main() -> None:
             show_marts(database)
 
             step("Reverse ETL: warehouse -> meltano invoke target-mautic -> Mautic")
-            reverse_etl(env, sim, database, segment_id=2)
+            reverse_etl(env, sim, client, database, segment_id=2)
             print(f"\nDemo complete; files in {OUT.relative_to(ROOT)}/")
         except PipelineError as exc:
             sys.exit(f"demo failed: {exc}")

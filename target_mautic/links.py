@@ -14,7 +14,8 @@ from typing import Any
 from mautic_api import normalize
 from mautic_api.errors import MauticError, NotFoundError
 from target_mautic.base import MauticSink
-from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
+from target_mautic.mirror import MirroredLinks
+from target_mautic.results import CREATED, DELETED, UNCHANGED, WOULD_CREATE, WOULD_DELETE
 from target_mautic.rows import Row, StreamSetupError, as_int, norm, reraise_fatal
 
 CONTACT_COLUMNS = ("contact_id", "email")
@@ -23,8 +24,9 @@ CONTACT_COLUMNS = ("contact_id", "email")
 TAP_CONTACT_OBJECT = "lead"
 
 
-class LinkSink(MauticSink):
-    """Resolves each row's contact (and target), then hands (row, target id) pairs to :meth:`write`."""
+class LinkSink(MirroredLinks, MauticSink):
+    """Resolves each row's contact (and target), then hands (row, target id) pairs to :meth:`write`; on a
+    mirror stream, notes each link of the snapshot first (:mod:`target_mautic.mirror`)."""
 
     target_id: str | None = None  # column holding the target's id (segment_id, campaign_id, company_id)
     target_alt: str | None = None  # alternative column (segment_alias, companyname)
@@ -133,7 +135,37 @@ class LinkSink(MauticSink):
     # -- main ----------------------------------------------------------------------------------------
     def process_batch(self, context: dict) -> None:
         rows = self.resolve_contacts(self.rows(context))
-        self.write(self.resolve_targets(rows))
+        pairs = self.resolve_targets(rows)
+        for row, tid in pairs:
+            if not row.deleted:
+                self.note_member(self.mirror_target(row, tid), row.mautic_id)
+        self.write(pairs)
+
+    def drop_linked(self, target_id: int, rows: list[Row]) -> list[Row] | None:
+        """Compare before write on a mirror stream: contacts the target holds already (its members, read once
+        for the mirror) are ``unchanged`` and not sent; the rest are returned. None when the stream is not
+        mirrored, compare is off or the members cannot be read (the caller sends every row)."""
+        if not self.mirrored or self.settings.get("compare_before_write") is False:
+            return None
+        try:
+            found = self.current_members(target_id)
+        except MauticError as exc:
+            reraise_fatal(exc)
+            return None  # the read is an optimisation: without it, every row is sent (the mirror reads again)
+        if found is None:
+            return None
+        keep = []
+        for row in rows:
+            if row.mautic_id in found[0]:
+                self.report(row, UNCHANGED, f"contact {row.mautic_id} is linked to {target_id} already "
+                                            "(nothing sent)")
+            else:
+                keep.append(row)
+        return keep
+
+    def mirror_target(self, row: Row, target_id: int) -> Any:
+        """What a mirror snapshot names the row's target by: its id (a tag: its name)."""
+        return target_id
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
         """Write the links of resolved rows, reporting one outcome per row."""

@@ -12,16 +12,8 @@ from typing import Any
 
 from mautic_api.errors import MauticError
 from target_mautic.links import LinkSink
-from target_mautic.modes import DEFAULT_MAX_REMOVALS, MIRROR, removal_limit, sync_mode
-from target_mautic.results import (
-    CREATED,
-    FAILED,
-    REMOVED,
-    UNCHANGED,
-    WOULD_CREATE,
-    WOULD_REMOVE,
-    RecordResult,
-)
+from target_mautic.mirror import CAMPAIGNS, COMPANIES, SEGMENTS
+from target_mautic.results import CREATED, UNCHANGED, WOULD_CREATE
 from target_mautic.rows import Row, as_int, reraise_fatal
 
 
@@ -31,7 +23,16 @@ class MembershipSink(LinkSink):
     link_path: str = ""  # the API path of the target's context (segments, campaigns, companies)
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
-        self.link_one_by_one(pairs, self.link_path)
+        """One call per link; on a mirror stream, links Mautic holds already are unchanged (not sent)."""
+        adds: dict[int, list[Row]] = defaultdict(list)
+        for row, tid in pairs:
+            if not row.deleted:
+                adds[tid].append(row)
+        keep: set[int] = set()
+        for tid, rows in adds.items():
+            kept = self.drop_linked(tid, rows)
+            keep.update(id(row) for row in (rows if kept is None else kept))
+        self.link_one_by_one([(r, t) for r, t in pairs if r.deleted or id(r) in keep], self.link_path)
 
 
 class SegmentMembershipsSink(MembershipSink):
@@ -42,15 +43,10 @@ class SegmentMembershipsSink(MembershipSink):
     target_alt = "segment_alias"
     target_alt_what = "segment with alias"
     link_path = "segments"
+    mirror_link = SEGMENTS
 
     def targets_by_alt(self, values: list[Any]) -> dict[str, int]:
         return self.connector.segment_aliases()
-
-    snapshot: dict[int, set[int]] | None = None  # sync_mode mirror: segment id -> contacts the input names
-
-    @property
-    def mirrored(self) -> bool:
-        return sync_mode(self.settings, self.stream_name, self.canonical) == MIRROR
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
         adds: dict[int, list[Row]] = defaultdict(list)
@@ -60,10 +56,6 @@ class SegmentMembershipsSink(MembershipSink):
                 removes.append((row, tid))
             else:
                 adds[tid].append(row)
-                if self.mirrored and row.mautic_id is not None:
-                    if self.snapshot is None:
-                        self.snapshot = defaultdict(set)
-                    self.snapshot[tid].add(row.mautic_id)
         self.link_one_by_one(removes, self.link_path)
         for tid, rows in adds.items():
             rows = self.drop_members(tid, rows)
@@ -74,58 +66,18 @@ class SegmentMembershipsSink(MembershipSink):
             for start in range(0, len(rows), self.batch_size):
                 self.add_chunk(tid, rows[start : start + self.batch_size])
 
-    def mirror(self) -> str | None:
-        """The snapshot is complete (ACTIVATE_VERSION after its records): take every member of the segments
-        it names that it does not hold out of them, up to ``mirror_max_removals`` of their members. Above
-        it nothing is removed and the one line saying why is returned (the run then exits non-zero)."""
-        snapshot = self.snapshot or {}
-        aliases = {i: a for a, i in self.connector.segment_aliases().items()}
-        extra: dict[int, list[int]] = {}
-        tracked = 0
-        for tid, wanted in sorted(snapshot.items()):
-            alias = aliases.get(tid)
-            if alias is None:
-                continue
-            members = self.connector.all_segment_members(alias)
-            tracked += len(members)
-            extra[tid] = sorted(members - wanted)
-        count = sum(len(v) for v in extra.values())
-        setting = self.settings.get("mirror_max_removals")
-        limit = removal_limit(setting, tracked)
-        if limit is None:
-            return (f"Setting 'mirror_max_removals' must be a number or a percent like \"5%\", got "
-                    f"{setting!r}; stream '{self.stream_name}': nothing removed.")
-        if count > limit:
-            shown = setting if setting is not None else DEFAULT_MAX_REMOVALS
-            return (f"Stream '{self.stream_name}' (mirror): {count} of {tracked} segment members are not in "
-                    f"the snapshot, more than mirror_max_removals ({shown} = {limit}): nothing removed.")
-        seq = 1 << 60  # after every record of the stream
-        for tid, ids in extra.items():
-            for cid in ids:
-                seq += 1
-                key = {"contact_id": cid, "segment_id": tid}
-                outcome, message = REMOVED, "not in the snapshot (sync_mode mirror)"
-                if self.dry_run:
-                    outcome = WOULD_REMOVE
-                else:
-                    try:
-                        self.connector.request("POST", f"segments/{tid}/contact/{cid}/remove")
-                    except MauticError as exc:
-                        reraise_fatal(exc)
-                        outcome, message = FAILED, f"not removed: {exc}"
-                self._results.append((seq, RecordResult(stream=self.stream_name, key=key, outcome=outcome,
-                                                        mautic_id=cid, message=message)))
-        return None
-
     def drop_members(self, tid: int, rows: list[Row]) -> list[Row]:
         """Compare before write: contacts already in the segment are ``unchanged`` and not sent; the rest are
-        returned. Read with Mautic's ``segment:<alias>`` search, which matches aliases by prefix in the
-        simulator: used only when no other segment's alias starts with this one's (else every row is sent)."""
+        returned. Read with Mautic's ``segment:<alias>`` search, an exact match on the alias (LeadRepository
+        compares it with eq, unlike the prefix match of the other search commands)."""
         if self.settings.get("compare_before_write") is False or not rows:
             return rows
+        mirrored = self.drop_linked(tid, rows)  # a mirror reads the whole segment once instead
+        if mirrored is not None:
+            return mirrored
         aliases = self.connector.segment_aliases()
         alias = next((a for a, i in aliases.items() if i == tid), None)
-        if alias is None or any(a != alias and a.startswith(alias) for a in aliases):
+        if alias is None:
             return rows
         try:
             members = self.connector.segment_members(alias, [r.mautic_id for r in rows if r.mautic_id])
@@ -172,6 +124,7 @@ class CampaignMembershipsSink(MembershipSink):
     canonical = "campaign_memberships"
     target_id = "campaign_id"
     link_path = "campaigns"
+    mirror_link = CAMPAIGNS
 
 
 class CompanyMembershipsSink(MembershipSink):
@@ -182,6 +135,7 @@ class CompanyMembershipsSink(MembershipSink):
     target_alt = "companyname"
     target_alt_what = "company named"
     link_path = "companies"
+    mirror_link = COMPANIES
 
     def targets_by_alt(self, values: list[Any]) -> dict[str, int]:
         found = self.connector.lookup("companies", "companyname", values)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from target_mautic.links import LinkSink
+from target_mautic.mirror import TAGS
 from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
 from target_mautic.rows import Row
 
@@ -17,6 +18,11 @@ class ContactTagsSink(LinkSink):
     columns = ("tag",)
     required_any = ("tag",)
     key_columns = ("tag",)
+    mirror_link = TAGS
+
+    def mirror_target(self, row: Row, target_id: int) -> Any:
+        """Tags are one per name, case-insensitively (Mautic's tag table): the snapshot keys them so."""
+        return str(row.record.get("tag") or "").strip().lstrip("-").casefold() or None
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
         per_contact: dict[int, list[Row]] = defaultdict(list)

@@ -39,7 +39,7 @@ from target_mautic import modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
-from target_mautic.memberships import SegmentMembershipsSink
+from target_mautic.mirror_records import MirrorActionError, mirror_action
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import (
     FAILED,
@@ -50,7 +50,7 @@ from target_mautic.results import (
     ResultsLedger,
 )
 from target_mautic.sinks import SINK_CLASSES, MauticSink, StreamSetupError
-from target_mautic.upserts import UpsertSink
+from target_mautic.upserts import ContactsSink, UpsertSink
 
 ACCEPTED_STREAMS = tuple(SINK_CLASSES)
 # A fatal error is logged once; when reading the rest of the input took longer than this, once more, so that
@@ -119,9 +119,10 @@ TARGET_SETTINGS = th.PropertiesList(
                                  {"type": "null"}]}),
         description=(
             "upsert (default: update or create), update (never create: records not found are skipped), "
-            "insert (never change an existing record: it is skipped), mirror (segment_memberships: on a "
-            "snapshot completed by ACTIVATE_VERSION, members of its segments it does not hold are removed; "
-            "contacts/companies load as upsert, removing nothing). One value, or an object by stream, e.g. "
+            "insert (never change an existing record: it is skipped), mirror (segment, campaign and company "
+            "memberships, contact_tags: on a snapshot completed by ACTIVATE_VERSION, contacts linked to a "
+            "segment/campaign/company/tag it names that it does not hold are removed; contacts/companies "
+            "load as upsert, removing nothing). One value, or an object by stream, e.g. "
             '{"dim_customers": "update"}; the per-stream value wins.'
         ),
     ),
@@ -249,9 +250,22 @@ TARGET_SETTINGS = th.PropertiesList(
         "mirror_max_removals",
         th.CustomType({"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}),
         description=(
-            'sync_mode mirror removes at most this many members per stream: a number, or a percent like "5%" '
-            'of the members of the segments the snapshot names (default "10%"). Above it nothing is removed, '
+            'sync_mode mirror removes at most this many links per stream: a number, or a percent like "5%" '
+            "of the members of the segments/campaigns/companies/tags the snapshot names (default \"10%\"). "
+            "Above it nothing is removed, "
             "one line says why and the run exits 1."
+        ),
+    ),
+    th.Property(
+        "mirror_action",
+        th.CustomType({"anyOf": [{"type": "string"}, {"type": "object",
+                                                       "additionalProperties": {"type": "string"}},
+                                 {"type": "null"}]}),
+        description=(
+            "sync_mode mirror on contacts: what happens to a contact this stream wrote earlier (tracked in "
+            "a segment target-mautic-<stream>) that a completed snapshot no longer holds: "
+            "delete, do_not_contact (email, manual) or untag:<tag>. One value or an object by stream; unset: "
+            "contacts load as upsert and nothing is removed."
         ),
     ),
     th.Property(
@@ -315,6 +329,12 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
             return ('Setting \'match_on\' must be a list of field aliases, e.g. ["email"], or an object '
                     'of such lists per stream, e.g. {"companies": ["companyname"]}.')
         if isinstance(self.config, Mapping):
+            action = self.config.get("mirror_action")
+            for stream in (action if isinstance(action, Mapping) else {"": action}):
+                try:
+                    mirror_action(self.config, str(stream), str(stream))
+                except MirrorActionError as exc:
+                    return str(exc)
             return modes.config_problem(self.config)
         return None
 
@@ -388,7 +408,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         short could not be told from a complete one, so nothing is removed."""
         stream = str(message_dict.get("stream"))
         sink = self._stream_sinks.get(stream)
-        if not isinstance(sink, SegmentMembershipsSink) or not sink.mirrored:
+        if not isinstance(sink, LinkSink | ContactsSink) or not sink.mirrored:
             return
         if message_dict.get("version") not in self._versions.get(stream, set()):
             return  # the snapshot begins (or holds no record of this version): nothing removed
@@ -402,7 +422,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def warn_unmirrored(self) -> None:
         """A mirror stream whose snapshot no ACTIVATE_VERSION completed: one warning, nothing removed."""
         for stream, sink in self._stream_sinks.items():
-            if isinstance(sink, SegmentMembershipsSink) and sink.mirrored and stream not in self._mirrored:
+            if isinstance(sink, LinkSink | ContactsSink) and sink.mirrored and stream not in self._mirrored:
                 self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION "
                                     "followed its records (the snapshot's end is not marked).", stream)
 

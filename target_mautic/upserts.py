@@ -20,6 +20,7 @@ from mautic_api.versions import capabilities as version_capabilities
 from target_mautic.base import MauticSink
 from target_mautic.compare import BLANK_FLAG, FULL_READ_KEYS, changed_values
 from target_mautic.connector import API_BATCH_LIMIT
+from target_mautic.mirror_records import MirroredRecords
 from target_mautic.modes import INSERT, MIRROR, UPDATE, sync_mode
 from target_mautic.results import (
     CREATED,
@@ -74,10 +75,16 @@ class UpsertSink(MauticSink):
                 f"{', '.join(repr(f) for f in unknown_match)}, which is not a {self.object_} field alias."
             )
         self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
-        if self.mode == MIRROR:
+        if self.mode == MIRROR and not self.mirrored:
             self.logger.warning(
-                "Stream '%s': sync_mode mirror removes nothing for contacts/companies yet (only "
-                "segment_memberships are mirrored); the stream is loaded as upsert.", self.stream_name)
+                "Stream '%s': sync_mode mirror without mirror_action removes nothing (contacts: set "
+                "mirror_action; companies: not implemented); the stream is loaded as upsert.",
+                self.stream_name)
+
+    @property
+    def mirrored(self) -> bool:
+        """Contacts under sync_mode mirror with a mirror_action (ContactsSink)."""
+        return False
 
     @functools.cached_property
     def mode(self) -> str:
@@ -615,7 +622,7 @@ class UpsertSink(MauticSink):
                         self.report(row, UNCHANGED, f"id {row.mautic_id} not in Mautic; nothing to delete")
 
 
-class ContactsSink(UpsertSink):
+class ContactsSink(MirroredRecords, UpsertSink):
     """contacts: batch/new de-duplicates on email itself (200 = updated), so no look-up for match_on email."""
 
     canonical = "contacts"
@@ -628,6 +635,18 @@ class ContactsSink(UpsertSink):
         unique = set(self.mapper.unique_fields()) or {"email"}
         # batch/new matches on the unique identifiers present (OR), so those need no look-up
         self.server_dedupes_on = frozenset(unique)
+
+    @property
+    def mirrored(self) -> bool:
+        """sync_mode mirror with a mirror_action (:mod:`target_mautic.mirror_records`)."""
+        return self.mode == MIRROR and self.action is not None
+
+    def process_batch(self, context: dict) -> None:
+        """The upsert, then (on a mirror stream) its results join the snapshot and the tracking segment."""
+        before = len(self._results)
+        super().process_batch(context)
+        if self.mirrored:
+            self.track([result for _, result in self._results[before:]])
 
 
 class CompaniesSink(UpsertSink):

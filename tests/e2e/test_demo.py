@@ -1,5 +1,6 @@
 """`make demo`'s reverse-ETL step says what a marketer checks: the rerun writes nothing, the plan shows each
-change and the totals, and every run's results land in the warehouse table ``mautic_sync_results``."""
+change and the totals, an audience mirrored into a segment loses the contact the query no longer selects,
+and every run's results land in the warehouse table ``mautic_sync_results``."""
 
 from __future__ import annotations
 
@@ -29,4 +30,9 @@ def test_demo_reverse_etl_lines() -> None:
                      rf"contacts would_update 3, segment_memberships unchanged {n}; 0 write calls", out)
     assert len(re.findall(r"would_update contacts \{\"email\": .*\}: seats: \d+ -> \d+", out)) == 3
     assert re.search(r"stream +create +update +unchanged +delete +skip +fail not_written", out)
-    assert re.search(rf"mautic_sync_results in DuckDB: 3 runs, {6 * n} lines: contacts unchanged", out)
+    assert f"audience mirror, first run: segment_memberships created {n}; 1 write calls" in out
+    assert (f"audience mirror, the query now selects {n - 1}: segment_memberships removed 1, "
+            f"segment_memberships unchanged {n - 1}; 1 write calls") in out
+    assert re.search(rf"removed from segment \d+: contact \d+ \(\S+@\S+\), no longer selected; the segment "
+                     rf"holds {n - 1} contacts", out)
+    assert re.search(rf"mautic_sync_results in DuckDB: 5 runs, {8 * n} lines: contacts unchanged", out)

@@ -38,6 +38,7 @@ ROWS = [
     "(f) 300 contacts in Mautic rerun unchanged, compare on / off",
     "(f) 300 contacts, 3 changed (1 %), compare on / off",
     "(f) audience of 300, 1 % churn (3 out, 3 in), compare on",
+    "(f) audience mirror of 300 into a segment, 1 % churn (sync_mode mirror)",
     "(g) 600 contacts read under load and a 429 budget",
     "(g) 300 contact upserts under load and a 429 budget",
 ]
@@ -157,6 +158,9 @@ def test_reverse_etl_reruns_write_only_what_changed() -> None:
     audience = figures["audience"]
     assert figures["churn"] == 4 and audience.outcomes == {"unchanged": 396, "created": 4}
     assert audience.write_calls == 1  # one batch/new of the 4 new contacts
+    mirror = figures["mirror"]  # the churned audience mirrored into the segment that held it before
+    assert mirror.outcomes == {"unchanged": 396, "created": 4, "removed": 4}
+    assert mirror.write_calls == 1 + 4  # one segment batch add of the 4 new, one remove call per dropped
     # compare off sends whole records; the one PATCH of only changed aliases is the 1 % run's, with its 4
     only_city = [p for p in patches if all(set(item) == {"id", "city"} for item in p["body"])]
     assert [len(p["body"]) for p in only_city] == [4]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.real.conftest import RealMautic
-from tests.real.support import run_target, seed, singer
+from tests.real.support import client, run_target, seed, singer
 
 SCHEMA = {"type": "object",
           "properties": {"contact_id": {"type": "integer"}, "segment_id": {"type": "integer"}}}
@@ -44,3 +44,112 @@ def test_mirror_removes_the_member_missing_from_the_snapshot_and_refuses_above_t
     assert [r["key"] for r in results if r["outcome"] == "removed"] == [
         {"contact_id": ids[0], "segment_id": seeded.segment}]
     assert _members(real, seeded.segment) == set(kept)
+
+
+LINKS = {  # stream -> (target column, its JSON type, the MariaDB query of a target's members)
+    "campaign_memberships": ("campaign_id", "integer",
+                             "SELECT lead_id FROM campaign_leads WHERE campaign_id = %s "
+                             "AND manually_removed = 0"),
+    "company_memberships": ("company_id", "integer",
+                            "SELECT lead_id FROM companies_leads WHERE company_id = %s"),
+    "contact_tags": ("tag", "string",
+                     "SELECT x.lead_id FROM lead_tags_xref x JOIN lead_tags t ON t.id = x.tag_id "
+                     "WHERE t.tag = %s"),
+}
+
+
+def _link_members(real: RealMautic, stream: str, target: object) -> set[int]:
+    return {int(r["lead_id"]) for r in real.sql(LINKS[stream][2], target)}
+
+
+def _link_snapshot(stream: str, target: object, ids: list[int]) -> list[dict]:
+    column, kind, _ = LINKS[stream]
+    schema = {"type": "object", "properties": {"contact_id": {"type": "integer"}, column: {"type": kind}}}
+    lines = singer("links", schema, [{"contact_id": i, column: target} for i in ids])
+    for line in lines[1:]:
+        line["version"] = 12
+    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "links", "version": 12}]
+
+
+def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_from_each(
+    real: RealMautic, tmp_path: Path
+):
+    """The removal calls of target_mautic.mirror and its member reads (/api/stats with eq filters, the tag:
+    search kept only where the contact carries the tag) on the real server."""
+    seeded = seed(real, contacts=10)
+    ids = sorted(seeded.contacts)
+    api = client(real)
+    try:
+        # 5.1.0 refuses a campaign without an event (400): one unpublished points action, never triggered
+        _, campaign = api.create("campaigns", {
+            "name": "Real mirror", "isPublished": False, "lists": [{"id": seeded.segment}],
+            "events": [{"id": "new_1", "name": "Points", "type": "lead.changepoints", "eventType": "action",
+                        "order": 1, "properties": {"points": 1}, "triggerMode": "immediate",
+                        "triggerInterval": 0, "triggerIntervalUnit": "d", "decisionPath": None,
+                        "parent": None, "anchor": "leadsource"}],
+            "canvasSettings": {"nodes": [{"id": "new_1", "positionX": "100", "positionY": "200"},
+                                         {"id": "lists", "positionX": "100", "positionY": "50"}],
+                               "connections": [{"sourceId": "lists", "targetId": "new_1",
+                                                "anchors": {"source": "leadsource", "target": "top"}}]}})
+        for cid in ids[:5]:
+            api.request("POST", f"/api/campaigns/{campaign['id']}/contact/{cid}/add")
+        for cid in ids[:5]:
+            api.request("PATCH", f"/api/contacts/{cid}/edit", json={"tags": ["mirror-vip"]})
+        for cid in ids[5:7]:
+            api.request("PATCH", f"/api/contacts/{cid}/edit", json={"tags": ["mirror-vip-gold"]})
+    finally:
+        api.close()
+    targets = {"campaign_memberships": int(campaign["id"]), "company_memberships": seeded.companies[0],
+               "contact_tags": "mirror-vip"}
+    for stream, target in targets.items():
+        assert _link_members(real, stream, target) == set(ids[:5]), stream
+        code, results, err = run_target(real, tmp_path, _link_snapshot(stream, target, ids[1:5]),
+                                        mirror_max_removals=1, sync_mode="mirror",
+                                        stream_contexts={"links": stream})
+        assert code == 0, err[-2000:]
+        column = LINKS[stream][0]
+        assert [r["key"] for r in results if r["outcome"] == "removed"] == [
+            {"contact_id": ids[0], column: target}], stream
+        assert _link_members(real, stream, target) == set(ids[1:5]), stream
+    assert _link_members(real, "contact_tags", "mirror-vip-gold") == set(ids[5:7])
+
+
+def _audience(emails: list[str], version: int) -> list[dict]:
+    schema = {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}}}
+    lines = singer("audience", schema, [{"email": e, "firstname": "Mirror"} for e in emails], key=["email"])
+    for line in lines[1:]:
+        line["version"] = version
+    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}]
+
+
+def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_and_acts_on_the_absent(
+    real: RealMautic, tmp_path: Path
+):
+    """mirror_action on a real 5.1.0: the tracking segment is created and filled, the contacts'
+    date_modified stays as the write left it (the segment join does not touch the contact row), then a
+    contact absent from the next snapshot is deleted (delete) or put on the email do-not-contact list."""
+    emails = [f"mirror{i}@example.org" for i in range(4)]
+    settings = {"sync_mode": "mirror", "stream_contexts": {"audience": "contacts"}, "mirror_max_removals": 1}
+    code, results, err = run_target(real, tmp_path, _audience(emails, 1), mirror_action="delete", **settings)
+    assert code == 0, err[-2000:]
+    ids = {r["key"]["email"]: r["mautic_id"] for r in results}
+    segment = real.sql("SELECT id, is_published FROM lead_lists WHERE alias = 'target-mautic-audience'")
+    assert len(segment) == 1 and segment[0]["is_published"]  # 5.1.0 refuses members of an unpublished one
+    members = real.sql("SELECT lead_id FROM lead_lists_leads WHERE leadlist_id = %s AND manually_removed = 0",
+                       segment[0]["id"])
+    assert {int(r["lead_id"]) for r in members} == set(ids.values())
+    modified = real.sql("SELECT id, date_modified FROM leads WHERE id IN %s", tuple(ids.values()))
+    assert all(r["date_modified"] is None for r in modified)  # created, never modified since: the join
+    # into the tracking segment did not write the contact row
+    code, results, err = run_target(real, tmp_path, _audience(emails[1:], 2), mirror_action="delete",
+                                    **settings)
+    assert code == 0, err[-2000:]
+    assert [(r["outcome"], r["mautic_id"]) for r in results if r["outcome"] == "removed"] == [
+        ("removed", ids[emails[0]])]
+    assert not real.sql("SELECT id FROM leads WHERE id = %s", ids[emails[0]])
+    code, results, err = run_target(real, tmp_path, _audience(emails[2:], 3), mirror_action="do_not_contact",
+                                    **settings)
+    assert code == 0, err[-2000:]
+    assert real.sql("SELECT channel, reason FROM lead_donotcontact WHERE lead_id = %s", ids[emails[1]]) == [
+        {"channel": "email", "reason": 3}]
+    assert real.sql("SELECT id FROM leads WHERE id = %s", ids[emails[1]])

@@ -24,6 +24,20 @@ def _new_contact(sim: Simulator, **fields: object) -> int:
     return r.json()["contact"]["id"]
 
 
+def test_members_of_an_unpublished_segment_are_refused_with_403_but_searchable(sim: Simulator) -> None:
+    """As a real 5.1.0 answered (2026-12-06): add and remove, single or batch, 403; the segment: search reads."""
+    seg = _post(sim, "/segments/new", {"name": "Hidden", "alias": "hidden", "isPublished": True}).json()["list"]["id"]
+    a = _new_contact(sim)
+    assert _post(sim, f"/segments/{seg}/contact/{a}/add").status_code == 200
+    requests.patch(f"{sim.url}/api/segments/{seg}/edit", json={"isPublished": False}, auth=AUTH, timeout=10)
+    denied = "You do not have access to the requested area/action."
+    for path, body in ((f"/segments/{seg}/contact/{a}/remove", None), (f"/segments/{seg}/contacts/add", {"ids": [a]}),
+                       (f"/segments/{seg}/contact/{a}/add", None)):
+        r = _post(sim, path, body)
+        assert r.status_code == 403 and r.json()["errors"][0]["message"] == denied, path
+    assert [c["id"] for c in _get(sim, "/contacts", search="segment:hidden").json()["contacts"].values()] == [a]
+
+
 def test_segment_membership_single_and_batch(sim: Simulator) -> None:
     seg = _post(sim, "/segments/new", {"name": "Writers"}).json()["list"]["id"]
     a, b = _new_contact(sim), _new_contact(sim)

@@ -16,7 +16,7 @@ from typing import Any
 
 from mautic_sim import Simulator
 from target_mautic.sinks import StreamSetupError
-from target_mautic.target import RecordsFailedError, TargetMautic, UnknownStreamError
+from target_mautic.target import MirrorLimitError, RecordsFailedError, TargetMautic, UnknownStreamError
 from tests.support.config import basic_config
 
 CONTACT_SCHEMA = {
@@ -68,7 +68,7 @@ def run_target(sim: Simulator, tmp_path: Path, source: str | Path, **settings: A
     try:
         with contextlib.redirect_stdout(out):
             target.listen(io.StringIO(text))
-    except (RecordsFailedError, UnknownStreamError, StreamSetupError) as exc:
+    except (RecordsFailedError, UnknownStreamError, StreamSetupError, MirrorLimitError) as exc:
         error = exc
     states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     results = (

@@ -77,7 +77,8 @@ def test_mirror_loads_as_upsert_and_warns_once(sim: Simulator, tmp_path: Path,
     _, records = two_contacts(sim)
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), sync_mode="mirror")
     assert run.outcomes() == Counter({"updated": 1, "created": 2})
-    warned = [r for r in caplog.records if "removes nothing for contacts/companies yet" in r.getMessage()]
+    warned = [r for r in caplog.records
+              if "sync_mode mirror without mirror_action removes nothing" in r.getMessage()]
     assert len(warned) == 1
 
 
