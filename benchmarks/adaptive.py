@@ -13,11 +13,8 @@ hits them all; the median run counts. Lost = records the run should have deliver
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +28,6 @@ from mautic_api.client import MauticClient
 from mautic_api.concurrency import ConcurrencyLimiter
 from mautic_sim.process import SimProcess
 from tap_mautic.tap import TapMautic
-from target_mautic.target import TargetMautic
 
 FIXED = (1, 2, 4, 8)
 CEILING = 8  # max_concurrency of the adaptive runs
@@ -165,12 +161,7 @@ def write_once(sim: SimProcess, text: str, knobs: dict[str, Any]) -> Run:
         config = sim.config(results_path=str(results), compare_before_write=False, batch_size=BATCH_SIZE,
                             **knobs)
         with limiters() as seen:
-            target = TargetMautic(config=config, parse_env_config=False)
-            began = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):
-                target.listen(io.StringIO(text))
-            seconds = time.perf_counter() - began
-        outcomes = Counter(json.loads(line)["outcome"] for line in results.read_text().splitlines())
+            seconds, outcomes = bench_target.listen(config, text)
     return Run(outcomes["created"] + outcomes["updated"], seconds, 0, changes_of(seen))
 
 

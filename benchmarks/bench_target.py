@@ -42,6 +42,17 @@ def singer(stream: str, schema: dict, records: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def listen(config: dict[str, Any], text: str) -> tuple[float, Counter[str]]:
+    """One in-process target run over Singer ``text``: wall time and outcomes (read from ``results_path``)."""
+    target = TargetMautic(config=config, parse_env_config=False)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        target.listen(io.StringIO(text))
+    elapsed = time.perf_counter() - started
+    lines = Path(config["results_path"]).read_text().splitlines()
+    return elapsed, Counter(json.loads(line)["outcome"] for line in lines)
+
+
 def run(sim: Simulator, text: str, label: str, count: int, **settings: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = {
@@ -53,13 +64,7 @@ def run(sim: Simulator, text: str, label: str, count: int, **settings: Any) -> d
             **settings,
         }
         sim.clear_log()
-        target = TargetMautic(config=config, parse_env_config=False)
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            target.listen(io.StringIO(text))
-        elapsed = time.perf_counter() - started
-        lines = Path(config["results_path"]).read_text().splitlines()
-        outcomes = Counter(json.loads(line)["outcome"] for line in lines)
+        elapsed, outcomes = listen(config, text)
     calls = Counter(f"{r['method']} {r['path']}" for r in sim.request_log)
     figures = {
         "run": label,

@@ -20,20 +20,16 @@ once before the runs below (not reported):
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import sqlite3
 import tempfile
-import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bench_target
 from benchmarks.bench_target import singer
 from mautic_sim.process import SimProcess
-from target_mautic.target import TargetMautic
 
 ROW_MS = 3.0  # a real 5.1.0 read 200 contacts by id in ~0.6 s of server time: 3 ms a contact
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -119,12 +115,7 @@ def load(url: str, records: list[dict[str, Any]], label: str, calls: Calls, **se
         config = {"base_url": url, "username": SimProcess.username, "password": SimProcess.password,
                   "results_path": str(results), **settings}
         before, before_writes = calls()
-        target = TargetMautic(config=config, parse_env_config=False)
-        began = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            target.listen(io.StringIO(text))
-        seconds = time.perf_counter() - began
-        outcomes = Counter(json.loads(line)["outcome"] for line in results.read_text().splitlines())
+        seconds, outcomes = bench_target.listen(config, text)
     after, after_writes = calls()
     return RetlRun(label, len(records), after - before, after_writes - before_writes, seconds, dict(outcomes))
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,12 +203,7 @@ def upsert(sim: SimProcess, text: str, records: int, **settings: Any) -> TargetR
         before = sim.requests()
         # the write path is measured: compare before write (one more read per batch) is off unless asked for
         config = sim.config(results_path=str(results), **{"compare_before_write": False, **settings})
-        target = TargetMautic(config=config, parse_env_config=False)
-        began = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            target.listen(io.StringIO(text))
-        seconds = time.perf_counter() - began
-        outcomes = Counter(json.loads(line)["outcome"] for line in results.read_text().splitlines())
+        seconds, outcomes = bench_target.listen(config, text)
     return TargetRun(records, sim.requests() - before, seconds, dict(outcomes))
 
 

@@ -8,14 +8,13 @@ log): the tap keeps the ids it emitted and, after new merges, finds the gone one
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
 from mautic_sim import Simulator
 from tap_mautic.retract import IDS_EMITTED, add_ids, count_in, gone_ids, id_runs, remove_ids
 from tests.support.config import basic_config
-from tests.support.tap import sync
+from tests.support.tap import sync, warehouse_by_id
 
 TABLE = "lead_stages_change_log"
 
@@ -68,17 +67,6 @@ def _stage_rows(sim: Simulator, lead: int, n: int = 2) -> None:
                     "VALUES (?, NULL, 'Manually Added', 'Manually Added', '2024-01-01 00:00:00')", (lead,))
 
 
-def _warehouse(*runs: Any) -> dict[int, Any]:
-    rows: dict[int, Any] = {}
-    for run in runs:
-        for rec in run.records.get(TABLE, []):
-            if rec.get("_sdc_deleted_at") is None:
-                rows[int(rec["id"])] = rec["lead_id"]
-            else:
-                rows.pop(int(rec["id"]), None)
-    return rows
-
-
 def test_rows_that_went_with_the_loser_are_retracted(sim: Simulator) -> None:
     cfg = basic_config(sim, lookback_seconds=0, page_size=3)
     a, b, c = sim.create_contacts(3)
@@ -99,7 +87,7 @@ def test_rows_that_went_with_the_loser_are_retracted(sim: Simulator) -> None:
     _stage_rows(sim, c, 1)  # a new row in the same run
     second = sync(cfg, streams=[TABLE], state=quiet.last_state)
     truth = {int(r["id"]): r["lead_id"] for r in sim.query(f"SELECT id, lead_id FROM {TABLE}")}
-    assert _warehouse(first, second) == truth
+    assert warehouse_by_id(first, second, stream=TABLE) == truth
     assert sorted(r["id"] for r in second.records[TABLE] if r.get("_sdc_deleted_at")) == sorted(loser_rows)
     bookmark = second.final_state["bookmarks"][TABLE]["replication_key_value"]
     assert bookmark == max(truth)  # the tombstones did not move the bookmark back

@@ -7,12 +7,10 @@ Real 5.1.0 (2026-12-06, ``mautic:contacts:deduplicate``, MariaDB read before and
 
 from __future__ import annotations
 
-from typing import Any
-
 from mautic_sim import Simulator
 from tap_mautic.retract import IDS_READ, id_runs
 from tests.support.config import basic_config
-from tests.support.tap import sync
+from tests.support.tap import sync, warehouse_by_id
 
 TABLES = ("lead_donotcontact", "lead_utmtags", "email_stats")
 
@@ -24,18 +22,6 @@ def _rows(sim: Simulator, lead: int) -> None:
     sim.execute("INSERT INTO email_stats (lead_id, email_id, email_address, date_sent, is_read, is_failed, viewed_in_browser, "
                 "retry_count, open_count, tracking_hash) VALUES (?, 1, 'x@example.org', '2024-01-01 00:00:00', 0, 0, 0, 0, 0, "
                 "lower(hex(randomblob(8))))", (lead,))
-
-
-def _warehouse(*runs: Any, stream: str) -> dict[int, Any]:
-    """id -> lead_id after upserting every run's records by id, tombstones deleting (``hard_delete``)."""
-    rows: dict[int, Any] = {}
-    for run in runs:
-        for rec in run.records.get(stream, []):
-            if rec.get("_sdc_deleted_at") is None:
-                rows[int(rec["id"])] = rec["lead_id"]
-            else:
-                rows.pop(int(rec["id"]), None)
-    return rows
 
 
 def test_rows_deleted_with_the_loser_are_retracted(sim: Simulator) -> None:
@@ -51,7 +37,7 @@ def test_rows_deleted_with_the_loser_are_retracted(sim: Simulator) -> None:
     second = sync(cfg, streams=TABLES, state=first.last_state)
     for table in TABLES:
         truth = {int(r["id"]): r["lead_id"] for r in sim.query(f"SELECT id, lead_id FROM {table}")}
-        assert _warehouse(first, second, stream=table) == truth, table
+        assert warehouse_by_id(first, second, stream=table) == truth, table
         tombstones = [r["id"] for r in second.records[table] if r.get("_sdc_deleted_at")]
         # email_stats rows are re-pointed to the victor (kept), the others go with the loser
         assert tombstones == ([] if table == "email_stats" else gone[table]), table
