@@ -110,7 +110,7 @@ class _StuckClient:
 
 
 def test_iter_all_refuses_a_dropped_keyset_filter() -> None:
-    api = ContextApi(_StuckClient(), "segments")  # type: ignore[arg-type]
+    api = ContextApi(_StuckClient(), "segments")  # type: ignore[arg-type]  # a stand-in: only list_page
     with pytest.raises(MauticAPIError, match="ignored the keyset filter"):
         list(api.iter_all())
 
