@@ -101,7 +101,7 @@ def per_record_upsert(url: str, username: str, password: str, records: list[dict
     for record in records:
         body = {k: _mautic_value(v) for k, v in record.items()}
         found = session.get(f"{url}/api/contacts", timeout=60,
-                            params={"search": f"email:{record['email']}", "limit": 1, "minimal": "true"})
+                            params={"search": f"email:{record['email']}", "limit": "1", "minimal": "true"})
         out.requests += 1
         matches = [c for c in _items(found.json().get("contacts")) if found.ok]
         if matches:

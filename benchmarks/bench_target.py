@@ -19,7 +19,7 @@ from typing import Any
 from mautic_sim import Simulator
 from target_mautic.target import TargetMautic
 
-CONTACT_SCHEMA = {
+CONTACT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "email": {"type": "string"},

@@ -36,6 +36,7 @@ class _Pager:
 
     def __init__(self, url: str, username: str, password: str) -> None:
         parts = urlsplit(url)
+        assert parts.hostname is not None, url  # the simulator's http://host:port
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         token = b64encode(f"{username}:{password}".encode()).decode()
         self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
@@ -99,7 +100,8 @@ def sliced(url: str, username: str, password: str, slices: int, limit: int = 200
     """Every contact, the id range cut into ``slices`` equal parts read by as many threads at once."""
     low, high = id_range(url, username, password)
     step = max(1, -(-(high - low + 1) // slices))
-    bounds = [(low - 1 + i * step, min(high, low - 1 + (i + 1) * step)) for i in range(slices)]
+    bounds: list[tuple[int, int | None]] = [(low - 1 + i * step, min(high, low - 1 + (i + 1) * step))
+                                           for i in range(slices)]
     bounds[-1] = (bounds[-1][0], None)  # the last slice is open: ids created meanwhile are read too
     results: list[tuple[int, int]] = []
     errors: list[BaseException] = []

@@ -12,6 +12,7 @@ The tap and target run in this process (as singer-sdk's test helpers run them); 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import tempfile
 import time
@@ -147,15 +148,15 @@ class P2:
 
 
 def measure_p2(contacts: int, latency_ms: int = 200, workers: int = 4, slices: int = 4) -> P2:
-    knobs = {"contacts": contacts, "seed": 1, "latency_ms": latency_ms, "workers": workers}
+    knobs = functools.partial(SimProcess, contacts=contacts, seed=1, latency_ms=latency_ms, workers=workers)
     in_flight: dict[str, int] = {}
-    with SimProcess(**knobs) as sim:
+    with knobs() as sim:
         tap = tap_on(sim)
     in_flight["tap"] = sim.summary.get("max_in_flight", 0)
-    with SimProcess(**knobs) as sim:
+    with knobs() as sim:
         seq = rawloop.sequential(sim.url, sim.username, sim.password)
     in_flight["sequential"] = sim.summary.get("max_in_flight", 0)
-    with SimProcess(**knobs) as sim:
+    with knobs() as sim:
         sli = rawloop.sliced(sim.url, sim.username, sim.password, slices)
     in_flight["sliced"] = sim.summary.get("max_in_flight", 0)
     return P2(contacts, latency_ms, workers, slices, setting_default(TapMautic), tap, seq, sli, in_flight)
@@ -164,7 +165,7 @@ def measure_p2(contacts: int, latency_ms: int = 200, workers: int = 4, slices: i
 def existing_emails(sim: SimProcess, limit: int = 200) -> list[str]:
     """Emails of the simulator's seeded contacts, in id order (so every target run gets the same input)."""
     body = requests.get(f"{sim.url}/api/contacts", auth=(sim.username, sim.password), timeout=60,
-                        params={"limit": limit, "orderBy": "id", "orderByDir": "ASC"}).json()
+                        params={"limit": str(limit), "orderBy": "id", "orderByDir": "ASC"}).json()
     contacts = body["contacts"].values() if isinstance(body["contacts"], dict) else body["contacts"]
     return [c["fields"]["all"]["email"] for c in contacts if c["fields"]["all"].get("email")]
 
@@ -230,12 +231,12 @@ def measure_p3(upserts: int, latency_ms: int = 200, processes: int = 4) -> P3:
     """Each run on a fresh simulator with the same 50 seeded contacts, so both get the same work; the
     simulator
     runs its app in ``processes`` worker processes, as a PHP server runs its workers on their own cores."""
-    knobs = {"contacts": 50, "seed": 21, "latency_ms": latency_ms, "processes": processes}
+    knobs = functools.partial(SimProcess, contacts=50, seed=21, latency_ms=latency_ms, processes=processes)
     default = setting_default(TargetMautic)
-    with SimProcess(**knobs) as sim:
+    with knobs() as sim:
         one = upsert(sim, contacts_input(sim, upserts), upserts, **with_concurrency(TargetMautic, 1))
     at_default = None
     if default is not None:
-        with SimProcess(**knobs) as sim:
+        with knobs() as sim:
             at_default = upsert(sim, contacts_input(sim, upserts), upserts)
     return P3(upserts, latency_ms, default, processes, one, at_default)

@@ -22,7 +22,7 @@ from mautic_sim.seed import install, seed_data
 from mautic_sim.server import WRITE_RATIO, Faults, SimServer, parse_logged_bodies, serve_in_thread
 from mautic_sim.store import Store
 from mautic_sim.util import db_ts, utcnow
-from mautic_sim.versions import DEFAULT_VERSION
+from mautic_sim.versions import DEFAULT_VERSION, MauticVersion
 
 __all__ = ["Simulator"]
 
@@ -35,7 +35,7 @@ class Simulator:
                  faults: str | None = None, basic_auth: bool = True, api: bool = True, oauth1a: bool = False,
                  token_lifetime: int = 3600, db_path: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  timeout_fault_s: float = 3.0, fault_seed: int = 0,
-                 log: Callable[[str], None] | None = None, mautic_version: str = DEFAULT_VERSION,
+                 log: Callable[[str], None] | None = None, mautic_version: str | MauticVersion = DEFAULT_VERSION,
                  rate_limit: int = 0, tls: bool = False, workers: int = 0, processes: int = 1,
                  row_ms: float = 0.0, write_ratio: float = WRITE_RATIO, latency_per_inflight_ms: float = 0.0,
                  rate_per_second: int = 0, rate_retry_after: int = 1):

@@ -13,6 +13,7 @@ import os
 import stat
 import threading
 import time
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import pytest
@@ -22,7 +23,7 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from mautic_api import AuthError, MauticClient
-from mautic_api.auth import ClientCredentialsAuth, OAuth1aAuth, RefreshTokenAuth
+from mautic_api.auth import ClientCredentialsAuth, MauticAuth, OAuth1aAuth, RefreshTokenAuth
 
 BASE = "http://mautic.test"
 TOKEN_URL = f"{BASE}/oauth/v2/token"
@@ -70,7 +71,7 @@ class TokenServer:
                         }
                     ),
                 )
-            body = {"expires_in": self.expires_in, "token_type": "bearer", "scope": None}
+            body: dict[str, Any] = {"expires_in": self.expires_in, "token_type": "bearer", "scope": None}
             if form["grant_type"] == "refresh_token":
                 if form["refresh_token"] not in self.live_refresh:
                     return (
@@ -118,8 +119,8 @@ def test_client_credentials_fetch_then_refetch_once_on_401():
         valid.add("at2")  # every earlier token expired server-side
         client.request("GET", "contacts")
         assert tokens.grants == ["client_credentials"] * 2
-        api_calls = [c for c in rs.calls if c.request.url.startswith(LIST_URL)]
-        assert [c.response.status_code for c in api_calls] == [200, 401, 200]
+        api_calls = [c for c in rs.calls if (c.request.url or "").startswith(LIST_URL)]
+        assert [cast(requests.Response, c.response).status_code for c in api_calls] == [200, 401, 200]
         valid.clear()  # a 401 that survives re-authentication is not retried forever
         with pytest.raises(AuthError, match="access token is invalid or expired"):
             client.request("GET", "contacts")
@@ -147,8 +148,9 @@ def test_401_retry_also_works_through_session_send():
         client = MauticClient(oauth2(access_token="stale", access_token_expires=int(time.time()) + 3600))
         session = client.session
         prepared = session.prepare_request(requests.Request("GET", LIST_URL))
-        prepared = client.auth(prepared)  # RESTStream applies the authenticator a second time
-        assert prepared.hooks["response"].count(client.auth._handle_401) == 1
+        auth = cast(MauticAuth, client.auth)
+        prepared = auth(prepared)  # RESTStream applies the authenticator a second time
+        assert prepared.hooks["response"].count(auth._handle_401) == 1
         response = session.send(prepared, timeout=5)
         assert response.status_code == 200
         assert [r.status_code for r in response.history] == [401]
@@ -235,6 +237,7 @@ def test_oauth1a_signs_with_hmac_sha1():
         assert isinstance(client.auth, OAuth1aAuth)
         client.list_page("contacts", limit=1, where=[{"col": "id", "expr": "gt", "val": 3}])
         request = rs.calls[0].request
+    assert request.url is not None
     header = request.headers["Authorization"]
     header = header.decode() if isinstance(header, bytes) else header
     assert header.startswith("OAuth ")

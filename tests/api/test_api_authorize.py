@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -131,7 +131,7 @@ def test_authorize_end_to_end_then_the_tap_client_uses_and_rotates_the_stored_to
 
     info = authorize(config, redirect_uri=callback_uri, open_browser=browser, wait_seconds=10, out=out)
     assert "must be registered on this client in Mautic" in printed_first[0]
-    assert f"\n  {callback_uri}\n" in printed_first[0] and agent.callback_url.startswith(f"{callback_uri}?")
+    assert f"\n  {callback_uri}\n" in printed_first[0] and (agent.callback_url or "").startswith(f"{callback_uri}?")
     store = Path(config["token_store_path"])
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     saved = json.loads(store.read_text())
@@ -434,7 +434,7 @@ def test_sim_token_exchange_checks_the_redirect_and_the_code_age(
     try:
         code = _code(oauth_sim, redirect)
     except requests.ConnectionError as exc:
-        location = exc.request.url if exc.request is not None else ""
+        location = cast(str, exc.request.url) if exc.request is not None else ""  # a sent request's url
         code = parse_qs(urlsplit(location).query)["code"][0]
     answer = _exchange(oauth_sim, code, redirect_used or redirect)
     assert answer.status_code == 400 and answer.json()["errors"][0]["message"] == message

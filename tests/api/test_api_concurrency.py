@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import pytest
 
@@ -35,8 +36,8 @@ def busy_window(limiter: ConcurrencyLimiter, latency: float, calls: int | None =
             done += 1
 
 
-def make(ceiling: int = 8, **kwargs: object) -> ConcurrencyLimiter:
-    return ConcurrencyLimiter(ceiling, clock=FakeClock(), **kwargs)  # type: ignore[arg-type]
+def make(ceiling: int = 8, **kwargs: Any) -> ConcurrencyLimiter:
+    return ConcurrencyLimiter(ceiling, clock=FakeClock(), **kwargs)
 
 
 def test_starts_at_four_or_the_ceiling():

@@ -26,8 +26,9 @@ from mautic_api import (
     RetryableError,
     SerializerBugError,
 )
-from mautic_api.client import as_records, as_total, check_where
+from mautic_api.client import as_records, as_total
 from mautic_api.http import LoggedOnce, MauticSession, php_query
+from mautic_api.paging import check_where
 from mautic_api.retry import retry_wait_seconds, wait_from_headers, wait_generator
 
 BASE = "http://mautic.test"
@@ -79,6 +80,7 @@ def test_php_encoding_on_the_wire_between_dates_and_plus():
             },
         )
         url = rs.calls[0].request.url
+    assert url is not None
     query = urlsplit(url).query
     assert "search=a%2Bb" in query  # a literal + must reach Mautic as %2B
     assert "where%5B0%5D%5Bval%5D%5B0%5D=2024-03-01+13%3A04%3A05" in query
@@ -134,14 +136,15 @@ def test_list_page_normalises_each_recorded_shape():
         client = MauticClient(CONFIG)
         page = client.list_page("contacts", limit=2, order_by="id", minimal=True)
         assert ([r["id"] for r in page.records], page.total) == ([8, 2], 2)
-        assert dict(parse_qsl(urlsplit(rs.calls[0].request.url).query)) == {
+        assert dict(parse_qsl(urlsplit(rs.calls[0].request.url or "").query)) == {
             "limit": "2",
             "orderBy": "id",
             "minimal": "1",
         }
         page = client.list_page("users", published_only=True)
         assert (len(page.records), page.total) == (2, 2)
-        assert "published=1" in rs.calls[1].request.url  # the server reads `published`, not publishedOnly
+        # the server reads `published`, not publishedOnly
+        assert "published=1" in (rs.calls[1].request.url or "")
         assert client.list_page("contacts", start=2).records == []
         page = client.list_page("segment" + "s", start=30)
         assert (page.records, page.total) == ([], 5)
@@ -183,7 +186,7 @@ def test_stats_tables_and_page():
             where=[{"col": "id", "expr": "gt", "val": 0}],
         )
         assert (page.records, page.total) == ([{"id": "1"}], 320)
-        assert "order%5B0%5D%5Bcol%5D=id" in rs.calls[1].request.url
+        assert "order%5B0%5D%5Bcol%5D=id" in (rs.calls[1].request.url or "")
         with pytest.raises(NotFoundError):
             client.stats_page("nosuch")
 
@@ -198,7 +201,7 @@ def test_fields_reads_every_page():
         rs.add(responses.GET, f"{BASE}/api/fields/contact", json={"total": 3, "fields": {"3": {"id": 3}}})
         fields = MauticClient(CONFIG).fields("contact")
         assert [f["id"] for f in fields] == [1, 2, 3]
-        assert "start=2" in rs.calls[1].request.url
+        assert "start=2" in (rs.calls[1].request.url or "")
 
 
 # ---------------------------------------------------------------------------------------------- writes
@@ -302,7 +305,7 @@ def test_batch_limit_and_delete():
             client.batch_new("contacts", [{"email": f"{i}@x"} for i in range(201)])
         assert len(rs.calls) == 1  # never retried
         assert client.batch_delete("contacts", [4, 900000]) == [{"id": 4}]
-        assert "ids=4%2C900000" in rs.calls[1].request.url
+        assert "ids=4%2C900000" in (rs.calls[1].request.url or "")
 
 
 # ---------------------------------------------------------------------------------------------- retries

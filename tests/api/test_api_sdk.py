@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import types
-from typing import Any
+from typing import Any, cast
 
 import backoff._sync
 import pytest
@@ -24,7 +24,8 @@ from mautic_singer.sdk import MauticPluginMixin, MauticStreamMixin
 from tests.support.config import basic_config
 
 
-class _Contacts(MauticStreamMixin, RESTStream):
+# [misc]: MauticStreamMixin.timeout is float seconds (mautic_api's request_timeout); singer-sdk declares int
+class _Contacts(MauticStreamMixin, RESTStream):  # type: ignore[misc]
     name = "contacts"
     path = "/contacts"
     primary_keys = ("id",)
@@ -58,12 +59,12 @@ def backoff_sleeps(monkeypatch):
 
 def _ids(tap: _Tap) -> list[int]:
     stream = tap.streams["contacts"]
-    return [rec["id"] for rec in stream.get_records(None)]
+    return [cast(dict[str, Any], rec)["id"] for rec in stream.get_records(None)]  # no child contexts: records
 
 
 def test_stream_reads_through_our_session_and_retries_with_server_wait(sim, backoff_sleeps):
     tap = _Tap(config=basic_config(sim))
-    stream = tap.streams["contacts"]
+    stream = cast(_Contacts, tap.streams["contacts"])
     assert stream.requests_session is stream.mautic_client.session
     sim.schedule_fault("429", nth=1, path="/api/contacts")
     sim.schedule_fault("malformed", nth=2, path="/api/contacts")

@@ -25,6 +25,7 @@ from mautic_api import (
 from mautic_api.auth import ClientCredentialsAuth, RefreshTokenAuth
 from mautic_api.catalog import LIST
 from mautic_sim import Simulator
+from tests.support.api import batch_item
 from tests.support.auth import new_refresh_token
 from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
 
@@ -106,15 +107,15 @@ def test_writes_and_batch_partial_success(sim):
     )
     assert [r.status for r in results] == [201, 400, 201]
     assert results[1].error and "state" in results[1].error
-    assert results[0].item["id"] != results[2].item["id"]
+    assert batch_item(results[0])["id"] != batch_item(results[2])["id"]
     edits = client.batch_edit(
-        "contacts", [{"id": results[0].item["id"], "city": "Rome"}, {"id": 999999, "city": "x"}]
+        "contacts", [{"id": batch_item(results[0])["id"], "city": "Rome"}, {"id": 999999, "city": "x"}]
     )
     assert [r.status for r in edits] == [200, 404]
     with pytest.raises(BatchLimitError):
         client.batch_new("contacts", [{"email": f"x{i}@example.com"} for i in range(201)])
-    deleted = client.batch_delete("contacts", [results[0].item["id"], 999999])
-    assert [d["id"] for d in deleted] == [results[0].item["id"]]
+    deleted = client.batch_delete("contacts", [batch_item(results[0])["id"], 999999])
+    assert [d["id"] for d in deleted] == [batch_item(results[0])["id"]]
     assert client.delete("contacts", created["id"])["id"] == created["id"]
 
 

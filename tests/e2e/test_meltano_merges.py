@@ -54,6 +54,7 @@ def _identify(sim: Simulator, form: int, known_email: str) -> int:
     with a known contact's email: Mautic merges the known contact into the visitor. Returns the visitor."""
     visit = requests.get(f"{sim.url}/mtracking.gif", params={"page_url": "http://x/p"}, headers=BROWSER, timeout=10)
     device = visit.cookies["mautic_device_id"]
+    assert device is not None  # the tracking pixel sets it on every visit
     requests.post(f"{sim.url}/form/submit", params={"formId": form}, headers=BROWSER, timeout=10,
                   cookies={"mautic_device_id": device}, data={"mauticform[email]": known_email})
     return int(sim.query("SELECT lead_id FROM lead_devices WHERE tracking_id = ?", (device,))[0]["lead_id"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from singer_sdk.plugin_base import PluginBase
 
 from scripts.meltano_settings import (
     DISTRIBUTION,
@@ -37,7 +38,7 @@ PLUGINS = {p["name"]: p for p in MELTANO["plugins"]["extractors"] + MELTANO["plu
 
 
 @pytest.mark.parametrize(("plugin", "cls"), [("tap-mautic", TapMautic), ("target-mautic", TargetMautic)])
-def test_settings_match_config_schema(plugin: str, cls: type) -> None:
+def test_settings_match_config_schema(plugin: str, cls: type[PluginBase]) -> None:
     declared = {s["name"]: s for s in PLUGINS[plugin]["settings"]}
     accepted = {k: v for k, v in cls.config_jsonschema["properties"].items() if k not in SDK_BUILTIN}
     assert set(declared) == set(accepted)
@@ -46,7 +47,7 @@ def test_settings_match_config_schema(plugin: str, cls: type) -> None:
 
 
 @pytest.mark.parametrize(("plugin", "cls"), [("tap-mautic", TapMautic), ("target-mautic", TargetMautic)])
-def test_settings_are_what_the_generator_writes(plugin: str, cls: type) -> None:
+def test_settings_are_what_the_generator_writes(plugin: str, cls: type[PluginBase]) -> None:
     # descriptions, kinds and options too, not only the names
     assert PLUGINS[plugin]["settings"] == plugin_settings(cls.config_jsonschema)
 
@@ -108,7 +109,9 @@ def test_definition_files_are_what_the_generator_writes(plugin: str) -> None:
 
 
 @pytest.mark.parametrize(("plugin", "cls"), [("tap-mautic", TapMautic), ("target-mautic", TargetMautic)])
-def test_definitions_declare_every_supported_setting_as_meltano_yml_does(plugin: str, cls: type) -> None:
+def test_definitions_declare_every_supported_setting_as_meltano_yml_does(
+    plugin: str, cls: type[PluginBase]
+) -> None:
     hub = {s["name"]: s for s in HUB[plugin]["settings"]}
     about = about_schema(cls)["properties"]  # what `<plugin> --about` prints: the SDK's built-ins added
     assert set(hub) == set(about) - UNSUPPORTED_BUILTIN

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,10 @@ class Installed:
     dists: Distributions
     bin: Path
 
-    def run(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_MAUTIC", "TARGET_MAUTIC"))}
         return subprocess.run([str(self.bin / args[0]), *args[1:]], capture_output=True, text=True,
-                              check=False, timeout=120, env=env, **kwargs)  # type: ignore[call-overload]
+                              check=False, timeout=120, env=env, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -280,6 +280,7 @@ def test_target_kill_trials(tmp_path: Path) -> None:
                 [json.loads(lines[-1])] if lines and lines[-1].endswith("}") else [])
             assert len(complete) <= len(records)
 
+            assert sim._server is not None  # started by the with block
             sim._server.hooks.clear()  # the rerun goes to the end
             rerun = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
             assert rerun.returncode == 0, rerun.stderr[-2000:]

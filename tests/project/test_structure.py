@@ -164,8 +164,9 @@ def private_sdk_uses(path: Path, private: frozenset[str]) -> list[tuple[int, str
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom | ast.Import):
-            is_from = isinstance(node, ast.ImportFrom)
-            modules_ = [node.module or ""] if is_from else [a.name for a in node.names]
+            # isinstance, not a saved flag, so that the type checker narrows ``node``
+            modules_ = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                        else [a.name for a in node.names])
             for module in modules_:
                 if module.split(".")[0] == "singer_sdk":
                     parts = module.split(".") + ([a.name for a in node.names]

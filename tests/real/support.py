@@ -16,6 +16,7 @@ from typing import Any
 
 from mautic_api.client import MauticClient
 from tests.real.conftest import RealMautic
+from tests.support.api import batch_item
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,7 @@ def seed(real: RealMautic, contacts: int = 230) -> Seed:
                  "renewal_on": f"2027-0{1 + i % 9}-1{i % 10}", "plan": "pro" if i % 2 else "free"}
                 for i in range(start, min(start + 100, contacts))
             ]
-            out.contacts += [int(r.item["id"]) for r in api.batch_new("contacts", items) if r.ok]
+            out.contacts += [int(batch_item(r)["id"]) for r in api.batch_new("contacts", items) if r.ok]
         for name in ("Acme Real", "Globex Real", "Initech Real"):
             _, item = api.create("companies", {"companyname": name, "companycity": "Lyon"})
             out.companies.append(int(item["id"]))

@@ -152,6 +152,7 @@ def test_form_identification_merge_between_incremental_runs(real: RealMautic) ->
     visit = requests.get(f"{real.url}/mtracking.gif", params={"page_url": "http://x/a"}, headers=BROWSER,
                          timeout=60)
     device = visit.cookies["mautic_device_id"]
+    assert device is not None  # the tracking pixel sets it on every visit
     visitor = int(real.sql("SELECT lead_id FROM lead_devices WHERE tracking_id = %s", device)[0]["lead_id"])
     assert visitor != known_id
     first = sync(real.config(page_size=100, lookback_seconds=0), streams=streams)

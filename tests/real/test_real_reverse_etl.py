@@ -22,7 +22,7 @@ from tests.real.conftest import RealMautic
 from tests.real.support import client, run_target, seed, singer
 
 # one field of each kind the comparison normalizes (the seed adds number scale 2, boolean, date, select)
-EXTRA_FIELDS = {
+EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "seen_at": {"type": "datetime"},
     "hobbies": {"type": "multiselect", "properties": {"list": [
         {"label": "Chess", "value": "chess"}, {"label": "Golf", "value": "golf"},

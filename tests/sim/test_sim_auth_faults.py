@@ -67,7 +67,9 @@ def test_authorization_code_and_refresh_rotation() -> None:
         r = s.post(f"{sim.url}/oauth/v2/authorize", params=params, data={"accepted": "Accept"}, allow_redirects=False, timeout=10)
         loc = r.headers["Location"]
         assert r.status_code == 302 and loc.startswith("http://127.0.0.1/cb?state=xyz&code=")
-        code = re.search(r"code=([^&]+)", loc).group(1)
+        found = re.search(r"code=([^&]+)", loc)
+        assert found is not None  # the Location checked above carries the code
+        code = found.group(1)
         grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1/cb", **CLIENT}
         first = _token(sim, **grant).json()
         assert first["refresh_token"] and first["access_token"]
@@ -112,8 +114,9 @@ def test_hook_changes_data_mid_paging_and_slow_body() -> None:
             if len(seen) == 2:
                 sim.create_contacts(3)
         sim.add_hook(hook)
-        first = requests.get(f"{sim.url}/api/contacts", params={"limit": 5, "orderBy": "id"}, auth=("admin", "mautic"), timeout=10).json()
-        second = requests.get(f"{sim.url}/api/contacts", params={"limit": 5, "orderBy": "id"}, auth=("admin", "mautic"), timeout=10).json()
+        params: dict[str, str | int] = {"limit": 5, "orderBy": "id"}
+        first = requests.get(f"{sim.url}/api/contacts", params=params, auth=("admin", "mautic"), timeout=10).json()
+        second = requests.get(f"{sim.url}/api/contacts", params=params, auth=("admin", "mautic"), timeout=10).json()
         assert first["total"] == "10" and second["total"] == "13"
         assert sim.request_log[-1]["path"] == "/api/contacts" and sim.request_log[-1]["status"] == 200
         sim.clear_log()
@@ -132,6 +135,7 @@ def test_hook_changes_data_mid_paging_and_slow_body() -> None:
 def test_console_script_prints_url_and_logs() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "mautic_sim.cli", "--contacts", "5", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None  # both are PIPEs
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("MAUTIC_SIM_URL=http://127.0.0.1:")

@@ -10,7 +10,8 @@ AUTH = ("admin", "mautic")
 
 
 def test_contacts_list_shape(session_sim: Simulator) -> None:
-    r = requests.get(f"{session_sim.url}/api/contacts", params={"limit": 5, "orderBy": "id"}, auth=AUTH, timeout=10)
+    params: dict[str, str | int] = {"limit": 5, "orderBy": "id"}
+    r = requests.get(f"{session_sim.url}/api/contacts", params=params, auth=AUTH, timeout=10)
     assert r.status_code == 200
     assert r.headers["Mautic-Version"] == "5.1.0"
     assert "Date" in r.headers

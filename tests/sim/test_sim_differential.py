@@ -7,6 +7,7 @@ Two fresh simulators answer the whole script alike (ids, tokens, times and codes
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,9 @@ from tests.support.differential.runner import report
 from tests.support.differential.script import steps
 
 
-def _pair(**second: object) -> tuple[Simulator, Simulator]:
-    common = {"contacts": 0, "seed": 1, "username": "admin", "password": "pw", "client_id": "1_diff", "client_secret": "s3"}
-    return Simulator(**common), Simulator(**{**common, **second})  # type: ignore[arg-type]
+def _pair(**second: Any) -> tuple[Simulator, Simulator]:
+    common: dict[str, Any] = {"contacts": 0, "seed": 1, "username": "admin", "password": "pw", "client_id": "1_diff", "client_secret": "s3"}
+    return Simulator(**common), Simulator(**{**common, **second})
 
 
 def _sides(a: Simulator, b: Simulator) -> tuple[Side, Side]:

@@ -137,7 +137,7 @@ def test_str_getcsv_reads_like_php() -> None:
 
 
 def test_where_in_values_are_csv_with_quotes(sim: Simulator) -> None:
-    ids = {}
+    ids: dict[str, str] = {}
     for name in ("Acme, Inc.", "Acme", "Inc.", "Globex", 'Say "hi"', "AT&T", "Initech"):
         body = {"email": f"c{len(ids)}@in.example.org", "company": name}
         ids[name] = str(_post(sim, "/contacts/new", body).json()["contact"]["id"])

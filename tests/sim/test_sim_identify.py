@@ -37,6 +37,7 @@ def _visit(sim: Simulator) -> tuple[int, str]:
     r = requests.get(f"{sim.url}/mtracking.gif", params={"page_url": "http://x/a"}, headers=BROWSER, timeout=10)
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/gif")
     device = r.cookies["mautic_device_id"]
+    assert device is not None  # the tracking pixel sets it on every visit
     lead = sim.query("SELECT lead_id FROM lead_devices WHERE tracking_id = ?", (device,))[0]["lead_id"]
     return int(lead), device
 

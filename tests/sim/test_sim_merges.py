@@ -13,6 +13,8 @@ System, user_id 0: dateIdentified, phone, city, points [9, 17]), (lead 2 identif
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from mautic_api.php_serial import PhpObject, plain
@@ -22,11 +24,11 @@ from mautic_sim import Simulator
 AUTH = ("admin", "mautic")
 
 
-def loads(text: str) -> object:
+def loads(text: str) -> Any:
     return plain(php_loads(text))
 
 
-def _post(sim: Simulator, path: str, body: object = None, method: str = "POST") -> requests.Response:
+def _post(sim: Simulator, path: str, body: Any = None, method: str = "POST") -> requests.Response:
     return requests.request(method, f"{sim.url}/api{path}", json=body, auth=AUTH, timeout=10)
 
 

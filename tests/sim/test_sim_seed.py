@@ -39,7 +39,8 @@ def test_seed_is_deterministic_and_varied() -> None:
 
 def test_seeded_values_as_the_api_shows_them() -> None:
     with Simulator(contacts=50, seed=9) as sim:
-        body = requests.get(f"{sim.url}/api/contacts", params={"limit": 50, "orderBy": "id", "search": "!is:anonymous"},
+        params: dict[str, str | int] = {"limit": 50, "orderBy": "id", "search": "!is:anonymous"}
+        body = requests.get(f"{sim.url}/api/contacts", params=params,
                             auth=("admin", "mautic"), timeout=10).json()
         contacts = list(body["contacts"].values())
         all_ = contacts[0]["fields"]["all"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import requests
@@ -31,7 +32,7 @@ def _patch(sim: Simulator, cid: int, body: dict) -> requests.Response:
     return requests.patch(f"{sim.url}/api/contacts/{cid}/edit", json=body, auth=AUTH, timeout=10)
 
 
-def _new(sim: Simulator, **fields: object) -> dict:
+def _new(sim: Simulator, **fields: Any) -> dict:
     n = len(sim.query("SELECT id FROM leads"))
     r = requests.post(f"{sim.url}/api/contacts/new", json={"email": f"v{n}@example.com", **fields}, auth=AUTH,
                       timeout=10)
@@ -39,8 +40,11 @@ def _new(sim: Simulator, **fields: object) -> dict:
     return r.json()["contact"]
 
 
-def _modified(sim: Simulator, cid: int) -> str | None:
-    return sim.query("SELECT date_modified FROM leads WHERE id = ?", (cid,))[0]["date_modified"]
+def _modified(sim: Simulator, cid: int) -> str:
+    """dateModified of a contact whose value the test has set (to OLD) first."""
+    modified = sim.query("SELECT date_modified FROM leads WHERE id = ?", (cid,))[0]["date_modified"]
+    assert modified is not None
+    return modified
 
 
 def test_mautic_version_header(vsim):

@@ -111,6 +111,7 @@ def test_console_script_workers_and_summary_line() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "mautic_sim.cli", "--contacts", "3", "--port", "0",
                              "--workers", "1", "--latency-ms", "100"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None  # a PIPE
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("MAUTIC_SIM_URL=http://127.0.0.1:")

@@ -3,6 +3,8 @@ quirks. Plain HTTP with ``requests`` (the client package is deliberately not use
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from mautic_sim import Simulator
@@ -10,11 +12,11 @@ from mautic_sim import Simulator
 AUTH = ("admin", "mautic")
 
 
-def _get(sim: Simulator, path: str, **params: object) -> requests.Response:
+def _get(sim: Simulator, path: str, **params: Any) -> requests.Response:
     return requests.get(f"{sim.url}/api{path}", params=params, auth=AUTH, timeout=10)
 
 
-def _post(sim: Simulator, path: str, body: object = None) -> requests.Response:
+def _post(sim: Simulator, path: str, body: Any = None) -> requests.Response:
     return requests.post(f"{sim.url}/api{path}", json=body, auth=AUTH, timeout=10)
 
 

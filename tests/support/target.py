@@ -19,7 +19,7 @@ from target_mautic.sinks import StreamSetupError
 from target_mautic.target import MirrorLimitError, RecordsFailedError, TargetMautic, UnknownStreamError
 from tests.support.config import basic_config
 
-CONTACT_SCHEMA = {
+CONTACT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "id": {"type": ["integer", "null"]},
@@ -96,11 +96,18 @@ def lead(sim: Simulator, **where: Any) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def lead_row(sim: Simulator, **where: Any) -> dict[str, Any]:
+    """The one contact matching ``where``, for a test that reads its fields: none fails the test here."""
+    row = lead(sim, **where)
+    assert row is not None, f"no contact where {where}"
+    return row
+
+
 def count(sim: Simulator, table: str) -> int:
     return sim.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
 
 
-COMPANY_SCHEMA = {
+COMPANY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"companyname": {"type": "string"}, "companycity": {"type": ["string", "null"]}},
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from mautic_api.errors import RetryableError
 from mautic_api.retry import wait_generator
 from mautic_api.settings import Settings
 from mautic_sim import Simulator
+from tap_mautic.base_stream import MauticStream
 from tests.support.config import basic_config
 from tests.support.tap import catalog_for, make_tap, run_cli
 
@@ -137,7 +139,8 @@ def test_a_server_requested_wait_is_not_counted_in_the_budget() -> None:
 
 def test_the_stream_retry_loop_has_the_same_budget(session_sim: Simulator) -> None:
     """singer-sdk's loop (the tap's streams) takes its waits from the same generator and budget."""
-    stream = make_tap(basic_config(session_sim, max_retry_seconds=3, max_retries=50)).streams["contacts"]
+    tap = make_tap(basic_config(session_sim, max_retry_seconds=3, max_retries=50))
+    stream = cast(MauticStream, tap.streams["contacts"])
     waits = stream.backoff_wait_generator()
     waits.send(None)
     spent = []

@@ -74,7 +74,7 @@ def test_rows_that_went_with_the_loser_are_retracted(sim: Simulator) -> None:
         _stage_rows(sim, lead)
     first = sync(cfg, streams=[TABLE])
     emitted = sorted(int(r["id"]) for r in first.records[TABLE])
-    assert first.last_state["bookmarks"][TABLE][IDS_EMITTED] == id_runs(emitted)
+    assert first.final_state["bookmarks"][TABLE][IDS_EMITTED] == id_runs(emitted)
     loser_rows = [r["id"] for r in sim.query(f"SELECT id FROM {TABLE} WHERE lead_id = ?", (a,))]
     assert loser_rows
 
@@ -89,11 +89,11 @@ def test_rows_that_went_with_the_loser_are_retracted(sim: Simulator) -> None:
     truth = {int(r["id"]): r["lead_id"] for r in sim.query(f"SELECT id, lead_id FROM {TABLE}")}
     assert warehouse_by_id(first, second, stream=TABLE) == truth
     assert sorted(r["id"] for r in second.records[TABLE] if r.get("_sdc_deleted_at")) == sorted(loser_rows)
-    bookmark = second.last_state["bookmarks"][TABLE]["replication_key_value"]
+    bookmark = second.final_state["bookmarks"][TABLE]["replication_key_value"]
     assert bookmark == max(truth)  # the tombstones did not move the bookmark back
 
     before = len(sim.request_log)
     third = sync(cfg, streams=[TABLE], state=second.last_state)
     assert not third.records.get(TABLE)
     assert len(sim.request_log) - before == quiet_calls  # merges handled: no check again
-    assert third.last_state["bookmarks"][TABLE][IDS_EMITTED] == id_runs(sorted(truth))
+    assert third.final_state["bookmarks"][TABLE][IDS_EMITTED] == id_runs(sorted(truth))

@@ -69,7 +69,7 @@ def test_killed_run_resumes_where_it_stopped(tmp_path, slices):
     assert len(every) == CONTACTS
     assert (first | again) == every
     assert len(first & again) <= 0.1 * len(first), len(first & again)
-    final = second.last_state["bookmarks"]["contacts"]
+    final = second.final_state["bookmarks"]["contacts"]
     assert CHECKPOINT_KEY not in final  # the final bookmark is as it always was
     # the bookmark is the first (interrupted) run's start: what changed since is read again next time
     assert final["replication_key_value"] == checkpoint["window"][1]
@@ -104,5 +104,5 @@ def test_no_message_says_progress_is_not_resumable(session_sim, caplog):
                   if CHECKPOINT_KEY in s.get("bookmarks", {}).get("contacts", {})]
     assert mid_stream and all(b["progress_markers"]["Note"] == RESUMABLE_NOTE for b in mid_stream)
     assert "not resumable" not in json.dumps(result.states)
-    final = result.last_state["bookmarks"]["contacts"]
+    final = result.final_state["bookmarks"]["contacts"]
     assert "progress_markers" not in final and final["replication_key_value"]

@@ -51,7 +51,7 @@ def test_a_resumed_read_keeps_the_previous_ids(sim: Simulator) -> None:
     for lead in sim.create_contacts(3):
         _rows(sim, lead)
     first = sync(cfg, streams=["lead_utmtags"])
-    state = first.last_state
+    state = first.final_state
     stream_state = state["bookmarks"]["lead_utmtags"]
     ids = sorted(int(r["id"]) for r in sim.query("SELECT id FROM lead_utmtags"))
     assert stream_state[IDS_READ]["runs"] == id_runs(ids)
@@ -63,7 +63,7 @@ def test_a_resumed_read_keeps_the_previous_ids(sim: Simulator) -> None:
     assert ids[0] not in {r["id"] for r in resumed.records["lead_utmtags"]}  # it did resume
     assert ids[0] not in {r["id"] for r in resumed.records["lead_utmtags"]}  # it did resume
     assert not [r for r in resumed.records["lead_utmtags"] if r.get("_sdc_deleted_at")]
-    assert resumed.last_state["bookmarks"]["lead_utmtags"][IDS_READ]["runs"] == id_runs(ids)
+    assert resumed.final_state["bookmarks"]["lead_utmtags"][IDS_READ]["runs"] == id_runs(ids)
 
 
 def test_id_runs() -> None:

@@ -34,7 +34,7 @@ def test_three_partitions_union_is_one_full_run(session_sim, slices):
         else:
             assert all(per_part), stream  # each partition got a share
     # each partition pins its range in its own state
-    ranges = [part.last_state["bookmarks"]["contacts"]["partition"] for part in parts]
+    ranges = [part.final_state["bookmarks"]["contacts"]["partition"] for part in parts]
     assert [r["index"] for r in ranges] == [0, 1, 2]
     assert ranges[0]["lower"] is None and ranges[2]["upper"] is None
     assert ranges[0]["upper"] == ranges[1]["lower"] and ranges[1]["upper"] == ranges[2]["lower"]
@@ -44,7 +44,7 @@ def test_the_pinned_range_survives_growth(session_sim):
     """A later run of a partition reads the range of its first run, whatever the stream's max id is now."""
     config = basic_config(session_sim, partition_count=2, partition_index=0, partition_id_span=100)
     first = sync(config, streams=["contacts"])
-    pinned = first.last_state["bookmarks"]["contacts"]["partition"]
+    pinned = first.final_state["bookmarks"]["contacts"]["partition"]
     state = {"bookmarks": {"contacts": {"partition": {**pinned, "upper": 5}}}}
     again = sync(config, streams=["contacts"], state=state)
     assert sorted(again.ids("contacts")) == [1, 2, 3, 4, 5]

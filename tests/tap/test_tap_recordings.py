@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from mautic_sim import Simulator
 from mautic_sim.recording import Exchange, load_all
+from tap_mautic.base_stream import MauticStream
 from tests.support.config import basic_config
 from tests.support.tap import ROOT, make_tap
 
@@ -42,8 +43,9 @@ STREAMED = [ex for ex in EXCHANGES if ex.path == "/api/forms/1/submissions" or (
 def by_path(session_sim: Simulator) -> dict[str, Any]:
     """Each stream of a tap discovered on the session simulator, by the API path it reads."""
     tap = make_tap(basic_config(session_sim))
-    paths = {"/api" + stream.path: stream for stream in tap.streams.values() if "{" not in stream.path}
-    paths["/api/forms/1/submissions"] = tap.streams["form_submissions_results"]
+    streams = [cast(MauticStream, stream) for stream in tap.streams.values()]  # every tap stream is one
+    paths = {"/api" + stream.path: stream for stream in streams if "{" not in stream.path}
+    paths["/api/forms/1/submissions"] = cast(MauticStream, tap.streams["form_submissions_results"])
     return paths
 
 

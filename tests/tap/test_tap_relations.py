@@ -43,6 +43,8 @@ def test_ip_addresses_keyed_by_ip_become_a_list(session_sim: Simulator) -> None:
     details = {"city": "Paris", "country": "France"}
     row = {"id": 1, "fields": {"all": {}}, "ipAddresses": {"203.0.113.5": {"ipDetails": details}}}
     record = stream.post_process(row)
+    assert record is not None
     assert record["ipAddresses"] == [{"ipAddress": "203.0.113.5", "ipDetails": details}]
     jsonschema.validate(record["ipAddresses"], stream.schema["properties"]["ipAddresses"])
-    assert stream.post_process({"id": 2, "fields": {"all": {}}, "ipAddresses": []})["ipAddresses"] == []
+    empty = stream.post_process({"id": 2, "fields": {"all": {}}, "ipAddresses": []})
+    assert empty is not None and empty["ipAddresses"] == []

@@ -36,7 +36,7 @@ def test_kill_minus_nine_and_resume_loses_nothing(tmp_path):
             got = set().union(*(r.ids(stream) for r in runs))
             assert got == expected, stream
         # The stats stream resumed from the STATE of the killed run instead of starting over.
-        resumed_from = runs[1].last_state["bookmarks"]["lead_event_log"]["replication_key_value"]
+        resumed_from = runs[1].final_state["bookmarks"]["lead_event_log"]["replication_key_value"]
         assert resumed_from >= 200
         assert min(runs[2].ids("lead_event_log")) > resumed_from
         # STATE never runs ahead of the records it covers.

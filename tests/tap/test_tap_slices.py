@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import cast
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 
 from mautic_api.paging import KeysetPaginator, range_complete, split_ids
 from mautic_sim import Simulator
-from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError
-from tap_mautic.slices import SlicePage, read_in_order
+from tap_mautic.base_stream import DEFAULT_MAX_CONCURRENCY, FilterIgnoredError, MauticStream
+from tap_mautic.slices import IdSpan, SlicePage, read_in_order
 from tests.support.config import SIM_PASSWORD, SIM_USER, basic_config
 from tests.support.proxy import DenyingProxy
 from tests.support.tap import make_tap, sync
@@ -60,7 +61,7 @@ def test_pages_come_in_id_order_with_continuations_before_later_ranges():
 
 
 def test_a_trimmed_page_ends_the_walk_and_an_error_comes_after_the_pages_before_it():
-    spans = [(i, i + 1) for i in range(6)]
+    spans: list[IdSpan] = [(i, i + 1) for i in range(6)]
     got = [p.rows[0]["span"] for p in read_in_order(
         spans, lambda low, high: _page((low, high), stopped=low == 2), 4)]
     assert got == [(0, 1), (1, 2), (2, 3)]
@@ -127,7 +128,8 @@ def test_slices_emit_what_one_request_at_a_time_emits_in_the_same_order():
                  if "progress" in s.get("bookmarks", {}).get("contacts", {})
                  and s["bookmarks"]["contacts"]["progress"]["last_id"] is not None]
         assert len(marks) > 10 and marks == sorted(marks)
-        assert set(sliced.last_state["bookmarks"]["contacts"]) == set(one.last_state["bookmarks"]["contacts"])
+        assert (set(sliced.final_state["bookmarks"]["contacts"])
+                == set(one.final_state["bookmarks"]["contacts"]))
 
 
 def _drop_upper_bound(path: str, query: str) -> str:
@@ -165,7 +167,8 @@ def test_a_bounded_range_ends_on_a_short_counted_page_the_open_one_on_an_empty_p
     """A short page whose count agrees completes a bounded range; the open-ended last range is read on until
     an empty page (asked for after every other range), so rows created during the walk are read, as
     sequentially."""
-    stream = make_tap(basic_config(session_sim, page_size=10), streams=["contacts"]).streams["contacts"]
+    tap = make_tap(basic_config(session_sim, page_size=10), streams=["contacts"])
+    stream = cast(MauticStream, tap.streams["contacts"])
     walk = KeysetPaginator(page_size=10, label="Stream 'contacts'")
     bounded = stream.slice_page(walk, 0, 20, _answer([3, 4, 5], 3))
     assert [r["id"] for r in bounded.rows] == [3, 4, 5] and bounded.more == []

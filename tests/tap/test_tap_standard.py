@@ -35,7 +35,7 @@ def _per_property(test_class: type[AttributeTestTemplate]) -> type[AttributeTest
     schema validation test: "is an integer" and "is an object" cannot both hold for them.
     """
 
-    class PerProperty(test_class):  # type: ignore[valid-type,misc]
+    class PerProperty(test_class):  # type: ignore[valid-type,misc]  # a class the SDK's suite hands in at run time
         @property
         def non_null_attribute_values(self) -> list[Any]:
             name = self.attribute_name

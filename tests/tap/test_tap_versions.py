@@ -121,12 +121,12 @@ def test_without_audit_log_one_warning_and_a_full_read_every_n_runs(caplog):
         warnings = [r.getMessage() for r in caplog.records if "audit_log" in r.getMessage()]
         assert len(warnings) == 1 and "full_resync_every" in warnings[0] and "every 2 run" in warnings[0]
         assert not second.ids("contacts"), "run 1 of 2: by dateModified, which 6.0 does not move"
-        assert second.last_state["bookmarks"]["contacts"][FULL_READ_COUNTER] == 1
+        assert second.final_state["bookmarks"]["contacts"][FULL_READ_COUNTER] == 1
         third = sync(cfg, streams=streams, state=second.last_state)
         assert third.ids("contacts") == set(first.ids("contacts")), "run 2 of 2: a full keyset re-read"
         assert {r["id"]: r["city"] for r in third.records["contacts"] if r["id"] in edited} == \
             dict.fromkeys(edited, "Unseen")
-        assert third.last_state["bookmarks"]["contacts"][FULL_READ_COUNTER] == 0
+        assert third.final_state["bookmarks"]["contacts"][FULL_READ_COUNTER] == 0
         assert not third.ids("contacts", deleted=True)
 
 

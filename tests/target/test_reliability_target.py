@@ -24,6 +24,7 @@ from tests.support.target import (
     count,
     emails,
     lead,
+    lead_row,
     results,
     run_target,
 )
@@ -189,7 +190,7 @@ def test_contacts_created_by_a_lost_attempt_are_reported_created(sim: Simulator,
     run = run_target(sim, tmp_path, "\n".join(contact_lines(records)) + "\n")
     assert run.error is None
     assert run.outcomes() == {"created": 5}
-    seeded = lead(sim, id=3)
+    seeded = lead_row(sim, id=3)
     again = run_target(sim, tmp_path, "\n".join(contact_lines([{"email": seeded["email"], "firstname": "Z"}]))
                        + "\n")
     assert again.outcomes() == {"updated": 1}  # an existing contact stays "updated"

@@ -12,7 +12,7 @@ from typing import Any
 from mautic_sim import Simulator
 from target_mautic.compare import changed_values, comparable
 from target_mautic.values import FieldSpec
-from tests.support.target import count, lead, messages, run_target
+from tests.support.target import count, lead_row, messages, run_target
 
 TYPED_SCHEMA = {
     "type": "object",
@@ -74,7 +74,7 @@ def test_rerun_is_unchanged_with_no_write_and_one_change_sends_one_alias(sim: Si
     assert isinstance(body, list) and len(body) == 1 and set(body[0]) == {"id", "city"}
     line = changed.result_for(email="compare.2@example.org")
     assert line["outcome"] == "updated" and line["changes"] == {"city": ["Oslo", "Bergen"]}
-    assert lead(sim, email="compare.2@example.org")["city"] == "Bergen"
+    assert lead_row(sim, email="compare.2@example.org")["city"] == "Bergen"
     assert count(sim, "leads") == created
 
 
@@ -103,14 +103,14 @@ def test_blank_under_overwrite_with_blank_is_a_change_only_when_mautic_has_a_val
     schema = messages("contacts", TYPED_SCHEMA, [{"email": "blank.one@example.org", "city": "Oslo"},
                                                  {"email": "blank.two@example.org"}])
     run_target(sim, tmp_path, schema)
-    records = [{"email": "blank.one@example.org", "city": None},
-               {"email": "blank.two@example.org", "city": ""}]
+    records: list[dict[str, Any]] = [{"email": "blank.one@example.org", "city": None},
+                                     {"email": "blank.two@example.org", "city": ""}]
     run = run_target(sim, tmp_path, messages("contacts", TYPED_SCHEMA, records), overwrite_with_blank=True)
     assert run.result_for(email="blank.one@example.org")["changes"] == {"city": ["Oslo", None]}
     assert run.result_for(email="blank.two@example.org")["outcome"] == "unchanged"
     body = writes(run.requests)[0]["body"]
     assert len(body) == 1 and body[0]["city"] is None and body[0]["overwriteWithBlank"] is True
-    assert lead(sim, email="blank.one@example.org")["city"] in (None, "")
+    assert lead_row(sim, email="blank.one@example.org")["city"] in (None, "")
 
 
 def test_companies_matched_by_name_compare_on_the_lookup_they_already_make(sim: Simulator, tmp_path: Path):

@@ -92,7 +92,7 @@ def test_cli_unknown_stream_is_one_line(sim: Simulator, tmp_path: Path):
 
 def test_record_not_matching_its_schema_is_reported_not_fatal(sim: Simulator, tmp_path: Path):
     schema = {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}}}
-    records = [
+    records: list[dict[str, Any]] = [
         {"email": "valid.one@example.org", "firstname": "V"},
         {"email": "wrong.type@example.org", "firstname": 5},
     ]

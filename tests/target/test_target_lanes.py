@@ -46,7 +46,7 @@ def test_items_sharing_a_key_share_a_lane_and_chunks_stay_full():
     keys[9].add("k0")
     keys[0].add("k0")
     keys[17].update({"k9", "own9"})
-    items = [({}, n) for n in range(20)]
+    items: list[tuple[dict[str, Any], int]] = [({}, n) for n in range(20)]
     parts = lanes(items, lambda n: keys[n], batch_size=4, concurrency=4)
     assert 2 <= len(parts) <= 4 and sorted(p for part in parts for p in part) == list(range(20))
     assert all(part == sorted(part) for part in parts)  # input order within a lane

@@ -17,7 +17,7 @@ import pytest
 from mautic_sim import Simulator
 from target_mautic.target import RecordsFailedError
 from tests.support.paths import FIXTURES
-from tests.support.target import CONTACT_SCHEMA, Run, count, lead, messages, run_target
+from tests.support.target import CONTACT_SCHEMA, Run, count, lead, lead_row, messages, run_target
 
 
 def no_put(run: Run) -> None:
@@ -31,21 +31,21 @@ def test_create_update_by_id_create_if_missing_and_invalid_rows(
     sim: Simulator, tmp_path: Path, lanes: dict[str, int]
 ):
     before = count(sim, "leads")
-    seeded3 = lead(sim, id=3)
+    seeded3 = lead_row(sim, id=3)
     run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report",
                      **lanes)
     assert run.error is None
     no_put(run)
 
-    ada = lead(sim, email="ada.lovelace@example.org")
-    grace = lead(sim, email="grace.hopper@example.org")
+    ada = lead_row(sim, email="ada.lovelace@example.org")
+    grace = lead_row(sim, email="grace.hopper@example.org")
     assert ada["firstname"] == "Ada"
     # values as Mautic expects them: select value, boolean, multiselect array, date, UTC datetime
     assert (grace["plan"], grace["is_vip"], grace["interests"]) == ("pro", 1, "sports|music")
     assert grace["birthday_date"] == "1906-12-09"
     assert grace["last_purchase_at"].startswith("2024-03-01 10:34")  # 12:34:56+02:00 in UTC
     # update by id: only the given key changed
-    patched = lead(sim, id=3)
+    patched = lead_row(sim, id=3)
     assert patched["firstname"] == "Patched" and patched["lastname"] == seeded3["lastname"]
     assert patched["email"] == seeded3["email"]
     # an id that does not exist is created under a new id (never PUT, never id 999999)
@@ -66,15 +66,16 @@ def test_create_update_by_id_create_if_missing_and_invalid_rows(
 def test_update_by_email_without_lookup_and_idempotent_rerun(sim: Simulator, tmp_path: Path):
     run_target(sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", on_record_error="report")
     after_first = count(sim, "leads")
-    grace_city = lead(sim, email="grace.hopper@example.org")["city"]
+    grace_city = lead_row(sim, email="grace.hopper@example.org")["city"]
 
     # without compare_before_write (tests/target/test_target_compare.py: with it, one look-up is added)
     run = run_target(sim, tmp_path, FIXTURES / "target_contacts" / "update_by_email.singer",
                      compare_before_write=False)
     assert run.error is None
-    ada = lead(sim, email="ada.lovelace@example.org")
+    ada = lead_row(sim, email="ada.lovelace@example.org")
     assert (ada["lastname"], ada["city"]) == ("King", "London")
-    assert lead(sim, email="grace.hopper@example.org")["city"] == grace_city  # null leaves the field alone
+    # null leaves the field alone
+    assert lead_row(sim, email="grace.hopper@example.org")["city"] == grace_city
     assert run.outcomes() == Counter({"updated": 2})
     # batch/new de-duplicates on email itself: one call, no look-up
     assert [(r["method"], r["path"]) for r in run.requests if "fields" not in r["path"]] == [
@@ -99,7 +100,7 @@ def test_edit_to_another_contacts_email_fails_per_record_and_allow_merge_is_depr
     as they were (2026-12-06). The record fails naming the value and the holder (looked up after the 422
     only), the rest of the batch is written, no look-up is spent before the batch, and ``allow_merge`` is
     deprecated: one warning, the same outcome."""
-    other = lead(sim, id=6)
+    other = lead_row(sim, id=6)
     records = [{"id": 5, "email": other["email"], "firstname": "Five"}, {"id": 7, "firstname": "Seven"}]
     for settings in ({}, {"allow_merge": True}):
         caplog.clear()
@@ -108,8 +109,8 @@ def test_edit_to_another_contacts_email_fails_per_record_and_allow_merge_is_depr
         refused = run.result_for(id=5)
         assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
         assert f"email {other['email']!r} is already held by contact 6" in refused["message"]
-        assert lead(sim, id=6)["email"] == other["email"] and lead(sim, id=5)["firstname"] != "Five"
-        assert run.result_for(id=7)["outcome"] == "updated" and lead(sim, id=7)["firstname"] == "Seven"
+        assert lead_row(sim, id=6)["email"] == other["email"] and lead_row(sim, id=5)["firstname"] != "Five"
+        assert run.result_for(id=7)["outcome"] == "updated" and lead_row(sim, id=7)["firstname"] == "Seven"
         calls = [(r["method"], r["path"]) for r in run.requests]
         assert ("GET", "/api/contacts") not in calls[: calls.index(("PATCH", "/api/contacts/batch/edit"))]
         warned = [r for r in caplog.records if "allow_merge" in r.getMessage()]
@@ -131,11 +132,13 @@ def test_two_edits_giving_one_new_email_to_two_contacts_refuse_the_later(
     assert refused["outcome"] == "failed" and "HTTP 422" in refused["message"]
     # the email is sent as Mautic stores it (trimmed: mautic_api/normalize.py), and named so
     assert "'shared.new@example.org' is already held by contact 5" in refused["message"]
-    assert lead(sim, id=5)["email"] == "Shared.New@example.org" and lead(sim, id=7)["firstname"] != "Seven"
+    assert (lead_row(sim, id=5)["email"] == "Shared.New@example.org"
+            and lead_row(sim, id=7)["firstname"] != "Seven")
 
 
 def test_create_if_missing_false_reports_instead(sim: Simulator, tmp_path: Path):
-    records = [{"id": 999999, "email": "nope@example.org"}, {"email": "new.one@example.org"}]
+    records: list[dict[str, Any]] = [{"id": 999999, "email": "nope@example.org"},
+                                     {"email": "new.one@example.org"}]
     run = run_target(
         sim,
         tmp_path,
@@ -179,7 +182,7 @@ def test_dry_run_writes_nothing(sim: Simulator, tmp_path: Path):
         sim, tmp_path, FIXTURES / "target_contacts" / "upsert.singer", dry_run=True, on_record_error="report"
     )
     assert [r for r in run.requests if r["method"] != "GET"] == []
-    assert count(sim, "leads") == before and lead(sim, id=3)["firstname"] != "Patched"
+    assert count(sim, "leads") == before and lead_row(sim, id=3)["firstname"] != "Patched"
     assert run.result_for(email="ada.lovelace@example.org")["outcome"] == "would_create"
     assert run.result_for(id=3)["outcome"] == "would_update"
     assert run.result_for(id=999999)["outcome"] == "would_create"
@@ -197,7 +200,7 @@ def test_results_file_lines(sim: Simulator, tmp_path: Path):
         assert set(line) == {"run_id", "run_at", "stream", "key", "mautic_id", "outcome", "message",
                              "warnings", "changes"}
         assert line["stream"] == "contacts"
-    assert run.results[0]["mautic_id"] == lead(sim, email="ada.lovelace@example.org")["id"]
+    assert run.results[0]["mautic_id"] == lead_row(sim, email="ada.lovelace@example.org")["id"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -423,9 +426,9 @@ def test_match_on_other_field_looks_up_in_one_call(sim: Simulator, tmp_path: Pat
     )
     assert run.error is None
     for row in seeded:
-        assert lead(sim, id=row["id"])["firstname"] == f"Matched{row['id']}"
+        assert lead_row(sim, id=row["id"])["firstname"] == f"Matched{row['id']}"
         assert run.result_for(backup_email=row["backup_email"])["mautic_id"] == row["id"]
-    assert lead(sim, backup_email="fresh.backup@example.org")["firstname"] == "Fresh"
+    assert lead_row(sim, backup_email="fresh.backup@example.org")["firstname"] == "Fresh"
     paths = [(r["method"], r["path"]) for r in run.requests if "fields" not in r["path"]]
     assert paths == [
         ("GET", "/api/contacts"),  # one look-up for all match values
@@ -454,10 +457,10 @@ def test_overwrite_with_blank_clears_fields(sim: Simulator, tmp_path: Path):
     seeded = sim.query("SELECT id, city FROM leads WHERE city IS NOT NULL ORDER BY id LIMIT 2")
     text = messages("contacts", schema, [{"id": seeded[0]["id"], "city": None}])
     run_target(sim, tmp_path, text)
-    assert lead(sim, id=seeded[0]["id"])["city"] == seeded[0]["city"]  # null leaves the value
+    assert lead_row(sim, id=seeded[0]["id"])["city"] == seeded[0]["city"]  # null leaves the value
     run_target(sim, tmp_path, text, overwrite_with_blank=True)
-    assert lead(sim, id=seeded[0]["id"])["city"] in (None, "")
-    assert lead(sim, id=seeded[1]["id"])["city"] == seeded[1]["city"]
+    assert lead_row(sim, id=seeded[0]["id"])["city"] in (None, "")
+    assert lead_row(sim, id=seeded[1]["id"])["city"] == seeded[1]["city"]
 
 
 def test_company_with_stale_id_is_matched_by_name_not_duplicated(
@@ -494,7 +497,7 @@ def test_membership_of_a_contact_loaded_in_the_same_run(sim: Simulator, tmp_path
     ) + messages("segment_memberships", seg_schema, [{"email": "same.run@example.org", "segment_id": 1}] * 2)
     run = run_target(sim, tmp_path, text, batch_size_rows=2)
     assert run.error is None, run.results
-    new_id = lead(sim, email="same.run@example.org")["id"]
+    new_id = lead_row(sim, email="same.run@example.org")["id"]
     rows = sim.query("SELECT * FROM lead_lists_leads WHERE lead_id = ? AND leadlist_id = 1", (new_id,))
     assert len(rows) == 1 and rows[0]["manually_removed"] == 0
 
@@ -514,7 +517,7 @@ def test_numeric_zero_is_reported_as_not_stored(sim: Simulator, tmp_path: Path):
         and "seats=0" in warnings
     )
     assert not [r for r in run.requests if r["method"] in ("PATCH", "PUT")]
-    assert lead(sim, id=seeded["id"])["seats"] == seeded["seats"]  # what Mautic does: 0 is dropped
+    assert lead_row(sim, id=seeded["id"])["seats"] == seeded["seats"]  # what Mautic does: 0 is dropped
 
 
 def test_round_trip_rows_with_id_and_email_cost_only_the_batch_calls(tmp_path: Path):
@@ -536,4 +539,4 @@ def test_round_trip_rows_with_id_and_email_cost_only_the_batch_calls(tmp_path: P
                 ("PATCH", "/api/contacts/batch/edit"): 2,
             }
         )
-        assert lead(big, id=rows[0]["id"])["email"] == "brand.new.address@example.org"
+        assert lead_row(big, id=rows[0]["id"])["email"] == "brand.new.address@example.org"

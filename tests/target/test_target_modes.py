@@ -16,7 +16,7 @@ from mautic_sim import Simulator
 from target_mautic.modes import sync_mode
 from tests.support.config import basic_config
 from tests.support.paths import README
-from tests.support.target import CONTACT_SCHEMA, count, lead, messages, run_target
+from tests.support.target import CONTACT_SCHEMA, count, lead, lead_row, messages, run_target
 
 COMPANY_SCHEMA = {"type": "object", "properties": {"companyname": {"type": "string"},
                                                    "companycity": {"type": ["string", "null"]}}}
@@ -44,7 +44,7 @@ def test_update_never_creates(sim: Simulator, tmp_path: Path):
     skipped = run.result_for(email="mode.new@example.org")
     assert skipped["outcome"] == "skipped" and "sync_mode is update" in skipped["message"]
     assert run.result_for(id=987654)["outcome"] == "skipped"
-    assert count(sim, "leads") == before and lead(sim, id=existing["id"])["firstname"] == "Moded"
+    assert count(sim, "leads") == before and lead_row(sim, id=existing["id"])["firstname"] == "Moded"
     assert writes(run) == [("PATCH", "/api/contacts/batch/edit")]
 
 
@@ -54,7 +54,7 @@ def test_insert_never_touches_an_existing_record(sim: Simulator, tmp_path: Path)
                      compare_before_write=False)
     kept = run.result_for(email=existing["email"])
     assert kept["outcome"] == "skipped" and "sync_mode is insert" in kept["message"]
-    assert lead(sim, id=existing["id"])["firstname"] != "Moded"
+    assert lead_row(sim, id=existing["id"])["firstname"] != "Moded"
     assert run.result_for(email="mode.new@example.org")["outcome"] == "created"
     assert run.result_for(id=987654)["outcome"] == "created"  # an id not in Mautic: created
     assert writes(run) == [("POST", "/api/contacts/batch/new")]

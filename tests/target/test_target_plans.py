@@ -6,6 +6,7 @@ import json
 import logging
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,8 @@ def test_dry_run_plan_has_field_changes_and_totals(sim: Simulator, tmp_path: Pat
 
 
 def test_dry_run_under_update_plans_skips(sim: Simulator, tmp_path: Path):
-    records = [{"email": "plan.never@example.org", "firstname": "No"}, {"id": 434343, "firstname": "No"}]
+    records: list[dict[str, Any]] = [{"email": "plan.never@example.org", "firstname": "No"},
+                                     {"id": 434343, "firstname": "No"}]
     run = run_target(sim, tmp_path, messages("contacts", CONTACT_SCHEMA, records), dry_run=True,
                      sync_mode="update")
     assert run.outcomes() == Counter({"skipped": 2})

@@ -55,7 +55,7 @@ def test_types_only_schemas_are_told_apart_from_the_others():
 def test_after_valid_records_of_other_shapes_a_bad_record_fails_as_before(bad: dict[str, Any]):
     plain = JSONSchemaValidator(SCHEMA)
     cached = ShapeCachedValidator(JSONSchemaValidator(SCHEMA))
-    valid = [
+    valid: list[dict[str, Any]] = [
         {"email": "a@b.c", "seats": 3, "score": Decimal("1.5"), "is_vip": True, "seen_at": "not checked"},
         {"email": "d@e.f", "seats": 2.0, "address": {"city": "Lyon"}},
         {"email": "g@h.i", "seats": None, "is_vip": None},

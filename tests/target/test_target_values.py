@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from target_mautic.connector import csv_in
 from target_mautic.values import InvalidValue, ValueMapper, field_specs, format_datetime
 
-FIELDS = [
+FIELDS: list[dict[str, Any]] = [
     {"alias": "email", "type": "email", "isUniqueIdentifier": True},
     {"alias": "firstname", "type": "text"},
     {"alias": "is_vip", "type": "boolean", "properties": {"no": "No", "yes": "Yes"}},

@@ -13,7 +13,7 @@ from mautic_sim import Simulator
 from mautic_sim.versions import VERSIONS
 from target_mautic.unwritable import unwritable_values
 from tests.support.config import SIM_PASSWORD, SIM_USER
-from tests.support.target import lead, messages, run_target
+from tests.support.target import lead_row, messages, run_target
 
 pytestmark = pytest.mark.versions
 SCHEMA = {"type": "object", "properties": {
@@ -40,7 +40,7 @@ def test_zero_and_fraction_reported_not_sent(version: str, tmp_path: Path):
         assert f"not writable on Mautic {sim.version.header}" in warnings
         assert "seats=0" in warnings and "mautic#15030" in warnings
         assert "shoe_size=0.5" in warnings and "mautic#16590" in warnings
-        after = lead(sim, id=row["id"])
+        after = lead_row(sim, id=row["id"])
         assert (after["firstname"], after["seats"], float(after["shoe_size"])) == ("Kept", 4, 9.5)
         writes = [r for r in run.requests if r["method"] in ("POST", "PATCH", "PUT")]
         assert [r["method"] for r in writes] == ["PATCH"]
@@ -64,17 +64,17 @@ def test_fractions_are_sent_on_creates_and_reported_when_batch_new_matched(versi
         run = run_target(sim, tmp_path, messages("contacts", CREATE_SCHEMA, records), compare_before_write=False)
         created = run.result_for(email="frac.new@example.org")
         assert (created["outcome"], created["message"]) == ("created", None)
-        assert lead(sim, email="frac.new@example.org")["shoe_size"] == 0.55
+        assert lead_row(sim, email="frac.new@example.org")["shoe_size"] == 0.55
         zero = run.result_for(email="zero.new@example.org")
         zero_warnings = " ".join(zero["warnings"])  # written, with a warning: the line's warnings
         assert zero["outcome"] == "created" and "left empty in Mautic" in zero_warnings
-        assert "seats=0" in zero_warnings and lead(sim, email="zero.new@example.org")["seats"] is None
+        assert "seats=0" in zero_warnings and lead_row(sim, email="zero.new@example.org")["seats"] is None
         matched = run.result_for(email=existing["email"])
         assert matched["outcome"] == "updated"
         matched_warnings = " ".join(matched["warnings"])
         assert "batch/new matched an existing contact by email, an edit" in matched_warnings
         assert "shoe_size=0.37" in matched_warnings and "mautic#16590" in matched_warnings
-        assert float(lead(sim, id=existing["id"])["shoe_size"]) == 9.5
+        assert float(lead_row(sim, id=existing["id"])["shoe_size"]) == 9.5
         writes = [r for r in run.requests if r["method"] in ("POST", "PATCH", "PUT")]
         assert [r["path"] for r in writes] == ["/api/contacts/batch/new"]
         assert [item.get("shoe_size") for item in writes[0]["body"]] == [0.55, None, 0.37]

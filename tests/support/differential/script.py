@@ -417,7 +417,7 @@ def oauth_steps() -> list[Step]:
     tok = "/oauth/v2/token"
     cc = {"grant_type": "client_credentials", "client_id": "${client_id}", "client_secret": "${client_secret}"}
     authq = {"client_id": "${client_id}", "response_type": "code", "redirect_uri": REDIRECT, "state": "xyz123"}
-    form = {"fos_oauth_server_authorize_form": {"client_id": "${client_id}", "response_type": "code", "redirect_uri": REDIRECT, "state": "xyz123", "scope": ""}, "accepted": "Accept"}
+    form: dict[str, Any] = {"fos_oauth_server_authorize_form": {"client_id": "${client_id}", "response_type": "code", "redirect_uri": REDIRECT, "state": "xyz123", "scope": ""}, "accepted": "Accept"}
     return [
         Step("oauth2-client-credentials", "POST", tok, body=cc, form=True, auth="none", capture={"cc_token": ("json", "access_token")}),
         Step("oauth2-client-credentials-json", "POST", tok, body=cc, auth="none"),
