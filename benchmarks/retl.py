@@ -119,7 +119,7 @@ def load(url: str, records: list[dict[str, Any]], label: str, calls: Calls, **se
 
 def create_segment(url: str, alias: str) -> int:
     """A new, empty segment (the audience's): its id."""
-    body = {"name": alias, "alias": alias, "isPublished": True}
+    body: dict[str, Any] = {"name": alias, "alias": alias, "isPublished": True}
     answer = requests.post(f"{url}/api/segments/new", json=body,
                            auth=(SimProcess.username, SimProcess.password), timeout=60)
     answer.raise_for_status()
