@@ -53,7 +53,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # Opt-in, never in CI: the tap against the raw keyset loops on the real Mautic of `make test-real`
-# (reset and seeded with 3,000 and 10,000 contacts; BENCH_ARGS="--write" writes benchmarks/results.md).
+# (reset and seeded with 3,000 and 10,000 contacts), then the target's 1,000 upserts (new, changed,
+# unchanged) at 1 lane and at its defaults; BENCH_ARGS="--write" writes benchmarks/results.md.
 bench-real: $(STAMP)
 	eval "$$(scripts/real_mautic.sh env)" && scripts/real_mautic.sh start && $(BIN)/python -m benchmarks.real $(BENCH_ARGS)
 
