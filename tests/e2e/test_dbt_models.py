@@ -17,7 +17,6 @@ from mautic_api.client import MauticClient
 from mautic_sim import Simulator
 from scripts.pipeline import DUCKDB_PYTHON, MELTANO, duckdb_query, meltano, meltano_env
 from tests.support.config import SIM_PASSWORD, SIM_USER
-from tests.support.postgres import PostgresServer, postgres_server
 
 pytestmark = pytest.mark.e2e
 
@@ -136,12 +135,6 @@ def test_main_job_builds_marts_that_agree_with_mautic(tmp_path, sim):
     history = duckdb_query(database, f"SELECT city, valid_to FROM analytics.contact_history "
                                      f"WHERE contact_id = {ids[6]} ORDER BY version")
     assert history[-1] == {"city": "After The Load", "valid_to": None} and len(history) >= 2
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with postgres_server() as server:
-        yield server
 
 
 def test_main_job_into_postgres_builds_the_same_marts(tmp_path, sim, pg):

@@ -20,7 +20,6 @@ from mautic_sim import Simulator
 from scripts.pipeline import meltano
 from tests.support.config import SIM_PASSWORD, SIM_USER
 from tests.support.meltano import fill_segment, pg_env, require_meltano, segment_members, sim_env
-from tests.support.postgres import PostgresServer, postgres_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +36,6 @@ def _meltano_installed() -> None:
 def sim() -> Iterator[Simulator]:
     with Simulator(contacts=30, seed=23, username=SIM_USER, password=SIM_PASSWORD) as fresh:
         yield fresh
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with postgres_server() as server:
-        yield server
 
 
 def results(tmp_path: Path) -> list[dict[str, Any]]:
