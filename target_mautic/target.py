@@ -39,7 +39,7 @@ from target_mautic import modes
 from target_mautic.background import BackgroundDrain
 from target_mautic.connector import API_BATCH_LIMIT, DEFAULT_MAX_CONCURRENCY, MauticConnector
 from target_mautic.links import LinkSink
-from target_mautic.mirror_records import MirrorActionError, mirror_action
+from target_mautic.mirror_records import MirrorActionError, MirroredRecords, mirror_action
 from target_mautic.reader import MauticSingerReader, Terminated, UnreadableInput
 from target_mautic.results import (
     FAILED,
@@ -50,7 +50,7 @@ from target_mautic.results import (
     ResultsLedger,
 )
 from target_mautic.sinks import SINK_CLASSES, MauticSink, StreamSetupError
-from target_mautic.upserts import ContactsSink, UpsertSink
+from target_mautic.upserts import UpsertSink
 
 ACCEPTED_STREAMS = tuple(SINK_CLASSES)
 # A fatal error is logged once; when reading the rest of the input took longer than this, once more, so that
@@ -408,7 +408,7 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         short could not be told from a complete one, so nothing is removed."""
         stream = str(message_dict.get("stream"))
         sink = self._stream_sinks.get(stream)
-        if not isinstance(sink, LinkSink | ContactsSink) or not sink.mirrored:
+        if not isinstance(sink, LinkSink | MirroredRecords) or not sink.mirrored:
             return
         if message_dict.get("version") not in self._versions.get(stream, set()):
             return  # the snapshot begins (or holds no record of this version): nothing removed
@@ -422,7 +422,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
     def warn_unmirrored(self) -> None:
         """A mirror stream whose snapshot no ACTIVATE_VERSION completed: one warning, nothing removed."""
         for stream, sink in self._stream_sinks.items():
-            if isinstance(sink, LinkSink | ContactsSink) and sink.mirrored and stream not in self._mirrored:
+            mirror = isinstance(sink, LinkSink | MirroredRecords) and sink.mirrored
+            if mirror and stream not in self._mirrored:
                 self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION "
                                     "followed its records (the snapshot's end is not marked).", stream)
 

@@ -77,13 +77,12 @@ class UpsertSink(MauticSink):
         self.check_unknown(self.mapper.unknown_properties(self.schema.get("properties", {})))
         if self.mode == MIRROR and not self.mirrored:
             self.logger.warning(
-                "Stream '%s': sync_mode mirror without mirror_action removes nothing (contacts: set "
-                "mirror_action; companies: not implemented); the stream is loaded as upsert.",
-                self.stream_name)
+                "Stream '%s': sync_mode mirror without mirror_action removes nothing (set mirror_action); "
+                "the stream is loaded as upsert.", self.stream_name)
 
     @property
     def mirrored(self) -> bool:
-        """Contacts under sync_mode mirror with a mirror_action (ContactsSink)."""
+        """Under sync_mode mirror with a mirror_action (:class:`MirroredRecords`)."""
         return False
 
     @functools.cached_property
@@ -636,20 +635,9 @@ class ContactsSink(MirroredRecords, UpsertSink):
         # batch/new matches on the unique identifiers present (OR), so those need no look-up
         self.server_dedupes_on = frozenset(unique)
 
-    @property
-    def mirrored(self) -> bool:
-        """sync_mode mirror with a mirror_action (:mod:`target_mautic.mirror_records`)."""
-        return self.mode == MIRROR and self.action is not None
-
-    def process_batch(self, context: dict) -> None:
-        """The upsert, then (on a mirror stream) its results join the snapshot and the tracking segment."""
-        before = len(self._results)
-        super().process_batch(context)
-        if self.mirrored:
-            self.track([result for _, result in self._results[before:]])
 
 
-class CompaniesSink(UpsertSink):
+class CompaniesSink(MirroredRecords, UpsertSink):
     """companies: batch/new never matches (it refuses an existing name with 422), so every record without
     id is looked up by match_on first."""
 
