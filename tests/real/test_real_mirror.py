@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from target_mautic.tracking import PACKED, unpack_ids
 from tests.real.conftest import RealMautic
 from tests.real.support import client, run_target, seed, singer
 
@@ -153,3 +154,44 @@ def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_an
     assert real.sql("SELECT channel, reason FROM lead_donotcontact WHERE lead_id = %s", ids[emails[1]]) == [
         {"channel": "email", "reason": 3}]
     assert real.sql("SELECT id FROM leads WHERE id = %s", ids[emails[1]])
+
+
+def _accounts(names: list[str], version: int) -> list[dict]:
+    schema = {"type": "object", "properties": {"companyname": {"type": "string"}}}
+    lines = singer("accounts", schema, [{"companyname": n} for n in names], key=["companyname"])
+    for line in lines[1:]:
+        line["version"] = version
+    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "accounts", "version": version}]
+
+
+def test_companies_mirror_tracks_written_companies_in_a_segment_description_and_deletes_the_absent(
+    real: RealMautic, tmp_path: Path
+):
+    """mirror_action delete on companies on a real 5.1.0: the written companies' ids go into the description
+    of an unpublished segment, read back whole (LONGTEXT); no company row is written by the tracking
+    (date_modified stays NULL after the creates); the company absent from the next snapshot is deleted and
+    leaves the tracking; a company the stream did not write is never deleted."""
+    _, item = client(real).create("companies", {"companyname": "Not written by the stream"})
+    outsider = int(item["id"])
+    names = [f"Mirror Co {i}" for i in range(4)]
+    settings = {"sync_mode": "mirror", "stream_contexts": {"accounts": "companies"}, "mirror_max_removals": 1,
+                "mirror_action": "delete"}
+    code, results, err = run_target(real, tmp_path, _accounts(names, 1), **settings)
+    assert code == 0, err[-2000:]
+    ids = {r["key"]["companyname"]: r["mautic_id"] for r in results}
+    segment = real.sql("SELECT id, is_published, description FROM lead_lists "
+                       "WHERE alias = 'target-mautic-accounts'")
+    assert len(segment) == 1 and not segment[0]["is_published"]
+    match = PACKED.search(segment[0]["description"])
+    assert match is not None and unpack_ids(match.group(1)) == set(ids.values())
+    modified = real.sql("SELECT id, date_modified FROM companies WHERE id IN %s", tuple(ids.values()))
+    assert all(r["date_modified"] is None for r in modified)
+    code, results, err = run_target(real, tmp_path, _accounts(names[1:], 2), **settings)
+    assert code == 0, err[-2000:]
+    assert [(r["outcome"], r["mautic_id"]) for r in results if r["outcome"] == "removed"] == [
+        ("removed", ids[names[0]])]
+    assert not real.sql("SELECT id FROM companies WHERE id = %s", ids[names[0]])
+    assert real.sql("SELECT id FROM companies WHERE id = %s", outsider)
+    description = real.sql("SELECT description FROM lead_lists WHERE id = %s", segment[0]["id"])[0]
+    match = PACKED.search(description["description"])
+    assert match is not None and unpack_ids(match.group(1)) == set(ids.values()) - {ids[names[0]]}
