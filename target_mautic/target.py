@@ -122,7 +122,8 @@ TARGET_SETTINGS = th.PropertiesList(
             "insert (never change an existing record: it is skipped), mirror (segment, campaign and company "
             "memberships, contact_tags: on a snapshot completed by ACTIVATE_VERSION, contacts linked to a "
             "segment/campaign/company/tag it names that it does not hold are removed; contacts/companies "
-            "load as upsert, removing nothing). One value, or an object by stream, e.g. "
+            "with a mirror_action apply it to records they wrote earlier and the snapshot lacks, without "
+            "one they load as upsert). One value, or an object by stream, e.g. "
             '{"dim_customers": "update"}; the per-stream value wins.'
         ),
     ),
@@ -262,10 +263,10 @@ TARGET_SETTINGS = th.PropertiesList(
                                                        "additionalProperties": {"type": "string"}},
                                  {"type": "null"}]}),
         description=(
-            "sync_mode mirror on contacts: what happens to a contact this stream wrote earlier (tracked in "
-            "a segment target-mautic-<stream>) that a completed snapshot no longer holds: "
-            "delete, do_not_contact (email, manual) or untag:<tag>. One value or an object by stream; unset: "
-            "contacts load as upsert and nothing is removed."
+            "sync_mode mirror on contacts and companies: what happens to a record this stream wrote earlier "
+            "(tracked in a segment target-mautic-<stream>) that a completed snapshot no longer holds: "
+            "contacts delete, do_not_contact (email, manual) or untag:<tag>; companies delete. One value or "
+            "an object by stream; unset: they load as upsert and nothing is removed."
         ),
     ),
     th.Property(
