@@ -173,8 +173,8 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
     permission: str = "view access to this context"
     drop_properties: tuple[str, ...] = ()
     id_partitioned: bool = True  # False: read whole by partition 0 only (no single id key)
-    # True: a sliced walk sends its largest-id probe beside the first page (one round trip less before the
-    # slices start; one request more for a walk of one page): contacts and companies, the large streams
+    # True: a sliced walk starts with its largest-id probe and cuts every range from its answer (no page read
+    # alone before the slices start; one request more for a walk of one page): the large streams
     eager_probe: bool = False
 
     def __init__(
@@ -431,11 +431,13 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
                     count: Callable[[], None]) -> Iterator[list[dict[str, Any]]]:
         """A keyset walk in concurrent id ranges, emitted in id order (:mod:`tap_mautic.slices`).
 
-        The first page is read alone: its ``total`` says whether the walk is worth cutting (more than two
-        pages left); then one probe asks for the largest id in the walk (``orderBy id DESC``, limit 1), and
-        the ids in between are cut into ranges of about one page each. The last range keeps the walk's own
-        upper bound (none: ids created during the run are read, as sequentially). The probe is only a hint:
-        a wrong answer costs requests, never records, since every range is read until proven complete.
+        A large stream (``eager_probe``) first asks for the largest id in the walk (``orderBy id DESC``,
+        limit 1): that answer's ``total`` (Mautic's COUNT of the walk's query) and id cut the walk into
+        ranges of about one page each, all started at once; a walk of one page is then read as one. Other
+        streams read their first page alone: its ``total`` says whether the walk is worth cutting (more
+        than two pages left), and only then is the probe sent. The last range keeps the walk's own upper
+        bound (none: ids created during the run are read, as sequentially). The probe is only a hint: a
+        wrong answer costs requests, never records, since every range is read until proven complete.
         """
         stop = threading.Event()
 
@@ -445,18 +447,15 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
             return self.send_prepared(prepared, context)
 
         send = self.request_decorator(request)
-        probe: Future[int | None] | None = None
-        ahead: ThreadPoolExecutor | None = None
-        if self.eager_probe:  # a large stream: the probe goes out beside the first page, not after it
-            ahead = ThreadPoolExecutor(1, f"mautic-{self.name}-probe")
-            probe = ahead.submit(self.largest_id, walk, context, send, walk.query())
-            ahead.shutdown(wait=False)
-        try:
-            first = self.verified_page(walk, self.send_query(walk.query(), context, send))
-        except BaseException:
-            if probe is not None:
-                probe.cancel()
-            raise
+        if self.eager_probe:
+            top, total = self.probe(walk, context, send)
+            count()
+            if top is None or total is None or total <= walk.page_size:
+                yield from self.read_sequential(walk, context, count)
+                return
+            yield from self.read_spans(walk, context, count, send, stop, top, total)
+            return
+        first = self.verified_page(walk, self.send_query(walk.query(), context, send))
         count()
         yield first.rows
         if walk.finished or first.trimmed:
@@ -466,18 +465,22 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
             return
         left = first.total - first.size if first.total is not None else 0
         top = None
-        if probe is not None:
-            top = probe.result()
-            count()
-        elif left > walk.page_size:
-            top = self.largest_id(walk, context, send)
+        if left > walk.page_size:
+            top, _ = self.probe(walk, context, send)
             count()
         if top is None:
             yield from self.read_sequential(walk, context, count)
             return
+        yield from self.read_spans(walk, context, count, send, stop, top, left)
+
+    def read_spans(self, walk: KeysetPaginator, context: Context | None, count: Callable[[], None],
+                   send: Callable[..., requests.Response], stop: threading.Event, top: int,
+                   rows: int) -> Iterator[list[dict[str, Any]]]:
+        """The rest of ``walk`` (about ``rows`` rows up to id ``top``, then its own upper bound) in ranges
+        read concurrently, emitted in id order."""
         lower = int(walk.last_id or 0)
         spans: list[tuple[int, int | None]] = (
-            list(split_ids(lower, top, left, walk.page_size)) if top > lower else [(lower, top)])
+            list(split_ids(lower, top, rows, walk.page_size)) if top > lower else [(lower, top)])
         spans[-1] = (spans[-1][0], walk.upper)
 
         def fetch(low: int, high: int | None) -> requests.Response:
@@ -519,16 +522,19 @@ class MauticStream(MauticStreamSeam, MauticStreamMixin, RESTStream[Any]):  # typ
         """One query outside a walk's page sequence (a slice's page, the first page, the probe)."""
         return send(self.prepare_query(query, context), context)
 
-    def largest_id(self, walk: KeysetPaginator, context: Context | None,
-                   send: Callable[..., requests.Response], query: PageQuery | None = None) -> int | None:
-        """The largest id left in ``walk`` (its query, or ``query`` taken from it earlier, ordered by id
-        DESC, one row), or None."""
-        query = query if query is not None else walk.query()
-        probe = PageQuery(query.where, (("id", "DESC"),), 1)
-        response = self.send_query(probe, context, send)
-        rows = self.extract_rows(response_json(response)[1])
-        ids = [int(row["id"]) for row in rows]
-        return max(ids) if ids else None
+    def probe(self, walk: KeysetPaginator, context: Context | None,
+              send: Callable[..., requests.Response]) -> tuple[int | None, int | None]:
+        """The largest id left in ``walk`` (its query ordered by id DESC, one row) and the answer's ``total``
+        (the rows the query counts), each None when Mautic gave none."""
+        query = walk.query()
+        response = self.send_query(PageQuery(query.where, (("id", "DESC"),), 1), context, send)
+        body = response_json(response)[1]
+        ids = [int(row["id"]) for row in self.extract_rows(body)]
+        total = body.get("total") if isinstance(body, Mapping) else None
+        counted = int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+        if self._progress is not None and counted is not None:
+            self._progress.expect(counted)
+        return (max(ids) if ids else None), counted
 
     def verified_page(self, walk: Paginator, response: requests.Response) -> Page:
         """One answer extracted, checked by the walk (which advances) and trimmed by the stream; a trimmed

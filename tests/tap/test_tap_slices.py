@@ -132,6 +132,39 @@ def test_slices_emit_what_one_request_at_a_time_emits_in_the_same_order():
                 == set(one.final_state["bookmarks"]["contacts"]))
 
 
+def _bounds(query: str) -> dict[str, int]:
+    """A list request's id clauses: {"gt": lower, "lte": upper} (those present)."""
+    pairs = dict(parse_qsl(query))
+    out = {}
+    for n in range(4):
+        if pairs.get(f"where[{n}][col]") == "id":
+            out[pairs[f"where[{n}][expr]"]] = int(pairs[f"where[{n}][val]"])
+    return out
+
+
+def test_a_large_stream_cuts_its_ranges_from_the_probe_without_a_page_read_alone():
+    """contacts (eager_probe): the probe's answer (largest id, total) cuts every range, so the first request
+    after it is already a bounded range; only the last, open-ended range runs past the largest id."""
+    with Simulator(contacts=300, seed=3, username=SIM_USER, password=SIM_PASSWORD) as sim:
+        sim.clear_log()
+        result = sync(basic_config(sim, page_size=25, max_concurrency=4), streams=["contacts"])
+        queries = [e["query"] for e in sim.request_log if e["path"] == "/api/contacts"]
+        top = max(r["id"] for r in result.records["contacts"])
+        assert len(result.records["contacts"]) == 300
+        assert dict(parse_qsl(queries[0])) == {"limit": "1", "orderBy": "id", "orderByDir": "DESC"}
+        ranges = [_bounds(q) for q in queries[1:]]
+        assert all("gt" in b for b in ranges)  # every page is a range (the first from id 0)
+        highest = max(b["lte"] for b in ranges if "lte" in b)
+        assert top - highest < 25  # the bounded ranges cover the ids up to about the last page
+        assert all(b["gt"] >= highest for b in ranges if "lte" not in b)  # open-ended: only the last range
+        assert len(queries) <= 300 / (0.9 * 25) + 3
+
+        sim.clear_log()
+        small = sync(basic_config(sim, page_size=500, max_concurrency=4), streams=["contacts"])
+        assert len(small.records["contacts"]) == 300
+        assert len([e for e in sim.request_log if e["path"] == "/api/contacts"]) == 2  # the probe, one page
+
+
 def _drop_upper_bound(path: str, query: str) -> str:
     """A Mautic that ignores the ``id lte`` clause of a slice (and answers past the slice's end)."""
     pairs = parse_qsl(query, keep_blank_values=True)
