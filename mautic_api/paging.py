@@ -246,10 +246,13 @@ class CompositeKeysetPaginator(Paginator):
 
     Token ``("eq", a, b)`` reads the rest of group ``a`` (``A eq a AND B gt b``); when that is empty,
     ``("gt", a, b)`` reads the following groups (``A gt a``); an empty page there ends the walk.
+    ``trust_total``: a page holding all of its query's ``total`` ends its part without the empty page (a
+    look-up of a few keys, ``B in ...``: one call).
     """
 
     key: tuple[str, str] = ("", "")
     position: tuple[str, int, int] | None = None
+    trust_total: bool = False
 
     @property
     def token(self) -> tuple[str, int, int] | None:
@@ -277,9 +280,16 @@ class CompositeKeysetPaginator(Paginator):
         if not ok:
             raise self.fail("composite", first=first, second=second)
         self.verify_rows(rows)
-        if keys:
+        group = self.position is not None and self.position[0] == "eq"  # this page read one group's rest
+        if keys and self.trust_total and total is not None and len(keys) >= total:
+            if group:
+                self.position = ("gt", *keys[-1])
+            else:
+                self.position = ("eq", *keys[-1])
+                self.finished = True
+        elif keys:
             self.position = ("eq", *keys[-1])
-        elif self.position is not None and self.position[0] == "eq":
+        elif group and self.position is not None:
             self.position = ("gt", self.position[1], self.position[2])
         else:
             self.finished = True

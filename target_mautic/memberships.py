@@ -23,16 +23,45 @@ class MembershipSink(LinkSink):
     link_path: str = ""  # the API path of the target's context (segments, campaigns, companies)
 
     def write(self, pairs: list[tuple[Row, int]]) -> None:
-        """One call per link; on a mirror stream, links Mautic holds already are unchanged (not sent)."""
+        """One call per link; links Mautic holds are ``unchanged``, not sent (:meth:`drop_members`)."""
         adds: dict[int, list[Row]] = defaultdict(list)
         for row, tid in pairs:
             if not row.deleted:
                 adds[tid].append(row)
         keep: set[int] = set()
         for tid, rows in adds.items():
-            kept = self.drop_linked(tid, rows)
-            keep.update(id(row) for row in (rows if kept is None else kept))
+            keep.update(id(row) for row in self.drop_members(tid, rows))
         self.link_one_by_one([(r, t) for r, t in pairs if r.deleted or id(r) in keep], self.link_path)
+
+    def drop_members(self, tid: int, rows: list[Row]) -> list[Row]:
+        """Compare before write (also in a dry run): contacts the target holds already are ``unchanged`` and
+        not sent; the rest are returned. A mirror stream compares with the members it reads once per run;
+        any other reads this batch's contacts (``MirrorLink.which``: one read per target and 200 contacts)."""
+        if self.settings.get("compare_before_write") is False or not rows:
+            return rows
+        mirrored = self.drop_linked(tid, rows)
+        if mirrored is not None:
+            return mirrored
+        link = self.mirror_link
+        if link is None or link.which is None:
+            return rows
+        try:
+            linked = link.which(self.connector, tid, [r.mautic_id for r in rows if r.mautic_id is not None])
+        except MauticError as exc:
+            reraise_fatal(exc)
+            self.logger.warning("Stream '%s': could not read which contacts %s %s holds (%s); every row is "
+                                "sent.", self.stream_name, link.noun, tid, exc)
+            return rows  # the read is an optimisation: without it, every row is sent
+        if linked is None:
+            return rows
+        keep = []
+        for row in rows:
+            if row.mautic_id in linked:
+                self.report(row, UNCHANGED, f"contact {row.mautic_id} is in {link.noun} {tid} already "
+                                            "(nothing sent)")
+            else:
+                keep.append(row)
+        return keep
 
 
 class SegmentMembershipsSink(MembershipSink):
@@ -65,33 +94,6 @@ class SegmentMembershipsSink(MembershipSink):
                 continue
             for start in range(0, len(rows), self.batch_size):
                 self.add_chunk(tid, rows[start : start + self.batch_size])
-
-    def drop_members(self, tid: int, rows: list[Row]) -> list[Row]:
-        """Compare before write: contacts already in the segment are ``unchanged`` and not sent; the rest are
-        returned. Read with Mautic's ``segment:<alias>`` search, an exact match on the alias (LeadRepository
-        compares it with eq, unlike the prefix match of the other search commands)."""
-        if self.settings.get("compare_before_write") is False or not rows:
-            return rows
-        mirrored = self.drop_linked(tid, rows)  # a mirror reads the whole segment once instead
-        if mirrored is not None:
-            return mirrored
-        aliases = self.connector.segment_aliases()
-        alias = next((a for a, i in aliases.items() if i == tid), None)
-        if alias is None:
-            return rows
-        try:
-            members = self.connector.segment_members(alias, [r.mautic_id for r in rows if r.mautic_id])
-        except MauticError as exc:
-            reraise_fatal(exc)
-            return rows  # the read is an optimisation: without it, every row is sent
-        keep = []
-        for row in rows:
-            if row.mautic_id in members:
-                self.report(row, UNCHANGED, f"contact {row.mautic_id} is in segment {tid} already "
-                                            "(nothing sent)")
-            else:
-                keep.append(row)
-        return keep
 
     def add_chunk(self, tid: int, chunk: list[Row]) -> None:
         ids = sorted({r.mautic_id for r in chunk if r.mautic_id is not None})

@@ -11,6 +11,9 @@ Reads, exact on Mautic 5.1.0: a segment by Mautic's ``segment:<alias>`` search (
 ``LeadRepository``); a campaign or a company from ``/api/stats`` (``campaign_leads`` not manually removed,
 ``companies_leads``); a tag by the ``tag:<name>`` search, which is a prefix match (``vip`` also finds
 ``vip-gold``), so its answers are kept only when the contact carries the tag itself.
+
+The same reads narrowed to a batch's contacts (``MirrorLink.which``) are compare before write for the
+membership streams outside mirror: a link Mautic holds already is ``unchanged`` and not sent.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mautic_api.errors import MauticError
+from target_mautic.connector import API_MAX_PER_CALL
 from target_mautic.modes import DEFAULT_MAX_REMOVALS, MIRROR, removal_limit, sync_mode
 from target_mautic.results import FAILED, REMOVED, WOULD_REMOVE, RecordResult
 from target_mautic.rows import as_int, reraise_fatal
@@ -41,6 +45,10 @@ class MirrorLink:
     # id, a tag's stored spelling)
     members: Callable[[MauticConnector, Any], Members | None]  # None: the target is not in Mautic
     remove: Callable[[MauticConnector, Any, list[int]], Removals]
+    # which(connector, target, contact ids) -> those linked already (compare before write outside mirror;
+    # None: not known, every row is sent); None for a link type that is not compared
+    which: Callable[[MauticConnector, Any, list[int]], set[int] | None] | None = None
+    noun: str = ""  # how an unchanged line names the target: "segment", "campaign", "company"
 
 
 # -- reads ---------------------------------------------------------------------------------------------------
@@ -49,17 +57,59 @@ def segment_members(connector: MauticConnector, segment_id: Any) -> Members | No
     return None if alias is None else (connector.all_segment_members(alias), segment_id)
 
 
+def stats_linked(connector: MauticConnector, table: str, column: str, target_id: Any,
+                 extra: Iterable[tuple[str, Any]] = (), contact_ids: Iterable[int] | None = None) -> set[int]:
+    """The contacts linked to ``target_id`` in a membership table of ``/api/stats`` (keyset on (target,
+    contact), exact ``eq``); with ``contact_ids``, only which of those (``lead_id in`` a comma-separated
+    string: one call per 200 ids, the page holding its query's whole ``total``). Every row is checked
+    against the clauses, so a clause Mautic dropped raises instead of answering for other contacts."""
+    extra = list(extra)
+    where = [{"col": column, "expr": "eq", "val": target_id},
+             *({"col": c, "expr": "eq", "val": v} for c, v in extra)]
+
+    def matches(row: Mapping[str, Any], ids: set[int] | None) -> bool:
+        return (as_int(row.get(column)) == target_id and all(str(row.get(c)) == str(v) for c, v in extra)
+                and (ids is None or as_int(row.get("lead_id")) in ids))
+
+    def read(ids: list[int] | None) -> set[int]:
+        wanted = None if ids is None else set(ids)
+        clauses = where if ids is None else [
+            *where, {"col": "lead_id", "expr": "in", "val": ",".join(str(i) for i in ids)}]
+        rows = connector.client.iter_stats(
+            table, where=clauses, key=(column, "lead_id"), page_size=200 if ids is None else len(ids),
+            trust_total=ids is not None, check=lambda r: matches(r, wanted))
+        return {i for i in (as_int(r.get("lead_id")) for r in rows) if i is not None}
+
+    if contact_ids is None:
+        return read(None)
+    ids = sorted(set(contact_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), API_MAX_PER_CALL):
+        found |= read(ids[start:start + API_MAX_PER_CALL])
+    return found
+
+
 def stats_members(table: str, column: str, extra: Iterable[tuple[str, Any]] = ()) -> Callable[
         [MauticConnector, Any], Members | None]:
-    """Members from a membership table of ``/api/stats`` (keyset on (target, contact), exact ``eq``)."""
+    """Every member of a target, from a membership table of ``/api/stats`` (:func:`stats_linked`)."""
     def read(connector: MauticConnector, target_id: Any) -> Members | None:
-        where = [{"col": column, "expr": "eq", "val": target_id},
-                 *({"col": c, "expr": "eq", "val": v} for c, v in extra)]
-        rows = connector.client.iter_stats(
-            table, where=where, key=(column, "lead_id"), page_size=200,
-            check=lambda r: as_int(r.get(column)) == target_id)
-        return {i for i in (as_int(r.get("lead_id")) for r in rows) if i is not None}, target_id
+        return stats_linked(connector, table, column, target_id, extra), target_id
     return read
+
+
+def stats_which(table: str, column: str, extra: Iterable[tuple[str, Any]] = ()) -> Callable[
+        [MauticConnector, Any, list[int]], set[int] | None]:
+    """Which of a batch's contacts a target holds already (:func:`stats_linked` with ``lead_id in``)."""
+    def read(connector: MauticConnector, target_id: Any, contact_ids: list[int]) -> set[int] | None:
+        return stats_linked(connector, table, column, target_id, extra, contact_ids)
+    return read
+
+
+def segment_which(connector: MauticConnector, segment_id: Any, contact_ids: list[int]) -> set[int] | None:
+    """Which of a batch's contacts the segment holds already (Mautic's ``segment:<alias>`` search, an exact
+    match on the alias on 5.1.0, with ``where id in``); None when the segment is not in Mautic."""
+    alias = next((a for a, i in connector.segment_aliases().items() if i == segment_id), None)
+    return None if alias is None else connector.segment_members(alias, contact_ids)
 
 
 def tag_members(connector: MauticConnector, tag: Any) -> Members | None:
@@ -112,12 +162,16 @@ def remove_tag(connector: MauticConnector, tag: Any, contact_ids: list[int]) -> 
     return out
 
 
-SEGMENTS = MirrorLink("segment members", "segment_id", segment_members, remove_by_path("segments"))
-CAMPAIGNS = MirrorLink("campaign members", "campaign_id",
-                       stats_members("campaign_leads", "campaign_id", [("manually_removed", 0)]),
-                       remove_by_path("campaigns"))
-COMPANIES = MirrorLink("company members", "company_id", stats_members("companies_leads", "company_id"),
-                       remove_by_path("companies"))
+SEGMENTS = MirrorLink("segment members", "segment_id", segment_members, remove_by_path("segments"),
+                      segment_which, "segment")
+StatsLink = tuple[str, str, list[tuple[str, Any]]]  # table, target column, further eq clauses
+# a contact removed from a campaign by hand keeps its row (manually_removed 1): not a member, added again
+CAMPAIGN_LEADS: StatsLink = ("campaign_leads", "campaign_id", [("manually_removed", 0)])
+COMPANIES_LEADS: StatsLink = ("companies_leads", "company_id", [])
+CAMPAIGNS = MirrorLink("campaign members", "campaign_id", stats_members(*CAMPAIGN_LEADS),
+                       remove_by_path("campaigns"), stats_which(*CAMPAIGN_LEADS), "campaign")
+COMPANIES = MirrorLink("company members", "company_id", stats_members(*COMPANIES_LEADS),
+                       remove_by_path("companies"), stats_which(*COMPANIES_LEADS), "company")
 TAGS = MirrorLink("contacts tagged", "tag", tag_members, remove_tag)
 
 MIRROR_MESSAGE = "not in the snapshot (sync_mode mirror)"

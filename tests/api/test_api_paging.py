@@ -76,3 +76,19 @@ def test_where_clauses_are_normalised_in_the_query():
     walk = KeysetPaginator(where=[{"col": "id", "expr": "in", "val": [3, 4]}])
     assert walk.query().list_params()["where"] == [{"col": "id", "expr": "in", "val": "3,4"}]
     assert walk.query().stats_params()["order"] == [{"col": "id", "dir": "ASC"}]
+
+
+def test_composite_keyset_trusting_total_reads_a_look_up_in_one_page():
+    """A page holding its query's whole ``total`` ends the walk (a ``lead_id in`` read: one call); one that
+    holds the rest of a group moves on to the next groups without the group's empty page."""
+    walk = CompositeKeysetPaginator(page_size=3, key=("a", "b"), trust_total=True)
+    walk.accept([{"a": 1, "b": 1}, {"a": 1, "b": 4}], total=2)
+    assert walk.finished
+    empty = CompositeKeysetPaginator(page_size=3, key=("a", "b"), trust_total=True)
+    empty.accept([], total=0)
+    assert empty.finished
+    more = CompositeKeysetPaginator(page_size=2, key=("a", "b"), trust_total=True)
+    more.accept([{"a": 1, "b": 1}, {"a": 1, "b": 2}], total=3)
+    assert not more.finished and more.query().where[-1] == {"col": "b", "expr": "gt", "val": 2}
+    more.accept([{"a": 1, "b": 3}], total=1)
+    assert not more.finished and more.query().where == ({"col": "a", "expr": "gt", "val": 1},)

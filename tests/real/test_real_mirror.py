@@ -7,7 +7,7 @@ from pathlib import Path
 
 from target_mautic.tracking import PACKED, unpack_ids
 from tests.real.conftest import RealMautic
-from tests.real.support import client, run_target, seed, singer
+from tests.real.support import campaign, client, run_target, seed, singer
 
 SCHEMA = {"type": "object",
           "properties": {"contact_id": {"type": "integer"}, "segment_id": {"type": "integer"}}}
@@ -81,26 +81,16 @@ def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_fr
     ids = sorted(seeded.contacts)
     api = client(real)
     try:
-        # 5.1.0 refuses a campaign without an event (400): one unpublished points action, never triggered
-        _, campaign = api.create("campaigns", {
-            "name": "Real mirror", "isPublished": False, "lists": [{"id": seeded.segment}],
-            "events": [{"id": "new_1", "name": "Points", "type": "lead.changepoints", "eventType": "action",
-                        "order": 1, "properties": {"points": 1}, "triggerMode": "immediate",
-                        "triggerInterval": 0, "triggerIntervalUnit": "d", "decisionPath": None,
-                        "parent": None, "anchor": "leadsource"}],
-            "canvasSettings": {"nodes": [{"id": "new_1", "positionX": "100", "positionY": "200"},
-                                         {"id": "lists", "positionX": "100", "positionY": "50"}],
-                               "connections": [{"sourceId": "lists", "targetId": "new_1",
-                                                "anchors": {"source": "leadsource", "target": "top"}}]}})
+        campaign_id = campaign(api, seeded.segment, "Real mirror")
         for cid in ids[:5]:
-            api.request("POST", f"/api/campaigns/{campaign['id']}/contact/{cid}/add")
+            api.request("POST", f"/api/campaigns/{campaign_id}/contact/{cid}/add")
         for cid in ids[:5]:
             api.request("PATCH", f"/api/contacts/{cid}/edit", json={"tags": ["mirror-vip"]})
         for cid in ids[5:7]:
             api.request("PATCH", f"/api/contacts/{cid}/edit", json={"tags": ["mirror-vip-gold"]})
     finally:
         api.close()
-    targets = {"campaign_memberships": int(campaign["id"]), "company_memberships": seeded.companies[0],
+    targets = {"campaign_memberships": campaign_id, "company_memberships": seeded.companies[0],
                "contact_tags": "mirror-vip"}
     for stream, target in targets.items():
         assert _link_members(real, stream, target) == set(ids[:5]), stream

@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mautic_api.client import MauticClient
+from mautic_api.errors import MauticAPIError
 from tests.real.conftest import RealMautic
-from tests.real.support import client, run_target, seed, singer
+from tests.real.support import campaign, client, run_target, seed, singer
 
 # one field of each kind the comparison normalizes (the seed adds number scale 2, boolean, date, select)
 EXTRA_FIELDS: dict[str, dict[str, Any]] = {
@@ -171,3 +173,79 @@ def test_segment_members_already_in_are_unchanged_and_manually_removed_ones_are_
     rows = real.sql("SELECT lead_id, manually_removed FROM lead_lists_leads WHERE leadlist_id = %s",
                     seeded.segment)
     assert {r["lead_id"]: r["manually_removed"] for r in rows} == dict.fromkeys(ids, 0)
+
+
+LINK_SQL = {  # stream -> the MariaDB query of a target's members
+    "campaign_memberships": "SELECT lead_id FROM campaign_leads WHERE campaign_id = %s "
+                            "AND manually_removed = 0",
+    "company_memberships": "SELECT lead_id FROM companies_leads WHERE company_id = %s",
+}
+
+
+def test_campaign_and_company_links_held_already_are_unchanged_and_a_rerun_writes_nothing(
+    real: RealMautic, proxy: Any, tmp_path: Path
+):
+    """The reads of target_mautic.mirror.stats_linked on the real server: ``/api/stats`` with ``lead_id in``
+    a comma-separated string answers exactly the batch's linked contacts (a campaign's removed-by-hand ones
+    left out by ``manually_removed eq 0``), and ``total`` counts the whole query whatever the ``limit`` (what
+    the one-page read trusts); an array ``in`` is an HTTP 500. Then a load and its rerun through the
+    counting proxy: one read per stream and batch, a POST only for a link Mautic lacks, none on the rerun."""
+    seeded = seed(real, contacts=10)  # companies[0] holds contacts[:5]
+    ids = sorted(seeded.contacts)
+    company = seeded.companies[0]
+    api = client(real)
+    try:
+        camp = campaign(api, seeded.segment)
+        for cid in ids[:4]:
+            api.request("POST", f"/api/campaigns/{camp}/contact/{cid}/add")
+        api.request("POST", f"/api/campaigns/{camp}/contact/{ids[1]}/remove")  # manually_removed = 1
+        batch = ",".join(str(i) for i in ids[:6])
+        page = api.stats_page("campaign_leads", limit=6, order=[{"col": "lead_id", "dir": "ASC"}], where=[
+            {"col": "campaign_id", "expr": "eq", "val": camp},
+            {"col": "manually_removed", "expr": "eq", "val": 0},
+            {"col": "lead_id", "expr": "in", "val": batch}])
+        assert [int(r["lead_id"]) for r in page.records] == [ids[0], ids[2], ids[3]] and page.total == 3
+        page = api.stats_page("companies_leads", limit=2, order=[{"col": "lead_id", "dir": "ASC"}], where=[
+            {"col": "company_id", "expr": "eq", "val": company},
+            {"col": "lead_id", "expr": "in", "val": batch}])
+        assert [int(r["lead_id"]) for r in page.records] == ids[:2] and page.total == 5
+    finally:
+        api.close()
+    once = MauticClient({"base_url": real.url, "username": real.username, "password": real.password,
+                         "max_retries": 0})
+    try:
+        with pytest.raises(MauticAPIError) as raised:
+            once.request("GET", "/api/stats/companies_leads", params={"where": [
+                {"col": "company_id", "expr": "eq", "val": company},
+                {"col": "lead_id", "expr": "in", "val": ids[:3]}]})
+        assert raised.value.status == 500
+    finally:
+        once.close()
+
+    lines = []
+    for stream, column, target in (("campaign_memberships", "campaign_id", camp),
+                                   ("company_memberships", "company_id", company)):
+        schema = {"type": "object",
+                  "properties": {"contact_id": {"type": "integer"}, column: {"type": "integer"}}}
+        lines += singer(stream, schema, [{"contact_id": i, column: target} for i in ids])
+    config = {"base_url": f"http://127.0.0.1:{proxy.server_address[1]}"}
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    outcome = {(r["stream"], r["key"]["contact_id"]): r["outcome"] for r in results}
+    held = {("campaign_memberships", i) for i in (ids[0], ids[2], ids[3])} | {
+        ("company_memberships", i) for i in ids[:5]}
+    assert outcome == {k: "unchanged" if k in held else "created" for k in outcome} and len(outcome) == 20
+    reads = [path for method, path, _ in proxy.log if method == "GET" and path.startswith("/api/stats/")]
+    assert sorted(reads) == ["/api/stats/campaign_leads", "/api/stats/companies_leads"]
+    assert len(_writes(proxy.log)) == 20 - len(held)
+    for stream, query in LINK_SQL.items():
+        target = camp if stream == "campaign_memberships" else company
+        assert {int(r["lead_id"]) for r in real.sql(query, target)} == set(ids), stream
+
+    proxy.log.clear()
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["unchanged"] * 20
+    assert _writes(proxy.log) == []
+    assert sorted(path for method, path, _ in proxy.log if path.startswith("/api/stats/")) == [
+        "/api/stats/campaign_leads", "/api/stats/companies_leads"]
