@@ -134,7 +134,8 @@ TARGET_SETTINGS = th.PropertiesList(
         description=(
             "Read the batch's records first (one list call per batch_size records) and send only the "
             "properties whose value differs from Mautic's; a record without a difference is 'unchanged' "
-            "and costs no write."
+            "and costs no write. Segment, campaign and company memberships Mautic holds already are "
+            "'unchanged' too (one read per target and batch)."
         ),
     ),
     th.Property(
