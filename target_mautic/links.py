@@ -163,6 +163,21 @@ class LinkSink(MirroredLinks, MauticSink):
                 keep.append(row)
         return keep
 
+    def current_contacts(self, rows: list[Row]) -> dict[int, dict[str, Any]]:
+        """Compare before write of tags and do-not-contact: the full records of the rows' contacts (their
+        ``tags`` and ``doNotContact``; one read per 200 contacts). Empty when compare is off or the read
+        failed: every row is then sent (the read is an optimisation)."""
+        ids = [r.mautic_id for r in rows if r.mautic_id is not None]
+        if self.settings.get("compare_before_write") is False or not ids:
+            return {}
+        try:
+            return self.connector.records_by_id("contacts", ids, minimal=False)
+        except MauticError as exc:
+            reraise_fatal(exc)
+            self.logger.warning("Stream '%s': could not read the contacts' current values (%s); every row is "
+                                "sent.", self.stream_name, exc)
+            return {}
+
     def mirror_target(self, row: Row, target_id: int) -> Any:
         """What a mirror snapshot names the row's target by: its id (a tag: its name)."""
         return target_id

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from target_mautic.links import LinkSink
 from target_mautic.mirror import TAGS
-from target_mautic.results import CREATED, DELETED, WOULD_CREATE, WOULD_DELETE
+from target_mautic.results import CREATED, DELETED, UNCHANGED, WOULD_CREATE, WOULD_DELETE
 from target_mautic.rows import Row
 
 
@@ -24,6 +25,30 @@ class ContactTagsSink(LinkSink):
         """Tags are one per name, case-insensitively (Mautic's tag table): the snapshot keys them so."""
         return str(row.record.get("tag") or "").strip().lstrip("-").casefold() or None
 
+    def drop_held(self, per_contact: dict[int, list[Row]]) -> dict[int, list[Row]]:
+        """Compare before write (also in a dry run): a tag the contact carries already (or a removal of one
+        it does not carry) is ``unchanged`` and not sent; Mautic's tags are one per name, case-insensitively.
+        A contact whose current record was not read keeps every row."""
+        current = self.current_contacts([r for rows in per_contact.values() for r in rows])
+        if not current:
+            return per_contact
+        kept: dict[int, list[Row]] = {}
+        for cid, rows in per_contact.items():
+            record = current.get(cid)
+            if record is None:
+                kept[cid] = rows
+                continue
+            held = {str(t.get("tag") if isinstance(t, Mapping) else t).strip().casefold()
+                    for t in record.get("tags") or []}
+            for row in rows:
+                tag = str(row.record["tag"]).strip().lstrip("-")
+                if (tag.casefold() in held) != row.deleted:
+                    what = "does not carry" if row.deleted else "carries"
+                    self.report(row, UNCHANGED, f"contact {cid} {what} tag {tag!r} already (nothing sent)")
+                else:
+                    kept.setdefault(cid, []).append(row)
+        return kept
+
     def write(self, pairs: list[tuple[Row, int]]) -> None:
         per_contact: dict[int, list[Row]] = defaultdict(list)
         for row, _ in pairs:
@@ -32,6 +57,7 @@ class ContactTagsSink(LinkSink):
                 self.fail(row, "empty 'tag'")
                 continue
             per_contact[row.mautic_id or 0].append(row)
+        per_contact = self.drop_held(per_contact)
         if self.dry_run:
             for rows in per_contact.values():
                 for row in rows:

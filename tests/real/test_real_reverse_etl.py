@@ -249,3 +249,37 @@ def test_campaign_and_company_links_held_already_are_unchanged_and_a_rerun_write
     assert _writes(proxy.log) == []
     assert sorted(path for method, path, _ in proxy.log if path.startswith("/api/stats/")) == [
         "/api/stats/campaign_leads", "/api/stats/companies_leads"]
+
+
+def test_tags_and_do_not_contact_held_already_are_unchanged_and_a_rerun_writes_nothing(
+    real: RealMautic, proxy: Any, tmp_path: Path
+):
+    """contact_tags and do_not_contact on the real server: the first load writes (a batch/edit of tags, a
+    POST per do-not-contact entry); the rerun reads the contacts once per stream and writes nothing; MariaDB
+    holds the tags and the entries (reason 3)."""
+    seeded = seed(real, contacts=6)
+    ids = sorted(seeded.contacts)[:3]
+    tag_schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
+                                                   "tag": {"type": "string"}}}
+    dnc_schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
+                                                   "channel": {"type": "string"}}}
+    lines = [*singer("contact_tags", tag_schema, [{"contact_id": i, "tag": "rerun-tag"} for i in ids]),
+             *singer("do_not_contact", dnc_schema, [{"contact_id": i, "channel": "email"} for i in ids])]
+    config = {"base_url": f"http://127.0.0.1:{proxy.server_address[1]}"}
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["created"] * 6
+    assert len(_writes(proxy.log)) == 1 + 3
+    tagged = real.sql("SELECT x.lead_id FROM lead_tags_xref x JOIN lead_tags t ON t.id = x.tag_id "
+                      "WHERE t.tag = 'rerun-tag'")
+    assert {int(r["lead_id"]) for r in tagged} == set(ids)
+    dnc = real.sql("SELECT lead_id, reason FROM lead_donotcontact WHERE channel = 'email' AND lead_id IN %s",
+                   tuple(ids))
+    assert {(int(r["lead_id"]), int(r["reason"])) for r in dnc} == {(i, 3) for i in ids}
+
+    proxy.log.clear()
+    code, results, err = run_target(real, tmp_path, lines, **config)
+    assert code == 0, err[-2000:]
+    assert [r["outcome"] for r in results] == ["unchanged"] * 6
+    assert _writes(proxy.log) == []
+    assert len([p for m, p, _ in proxy.log if m == "GET" and p == "/api/contacts"]) == 2  # one per stream
