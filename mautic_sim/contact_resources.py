@@ -134,16 +134,26 @@ class ContactResources:
         if date_to:
             events = [e for e in events if (e["timestamp"] or "")[:10] <= str(date_to)]
         desc = str(order[1] if len(order) > 1 else "DESC").upper() == "DESC"
-        events.sort(key=lambda e: e["timestamp"] or "", reverse=desc)
+        # 5.1.0 pages each event type on its own (every timeline subscriber runs its query with the same
+        # start and limit) and merges the pages: page 2 of limit 2 answered 5 events, the 3rd and 4th of
+        # each type (recording 527); total counts every event, maxPages the largest type's pages
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            by_type.setdefault(event["event"], []).append(event)
+        page_events = []
+        for group in by_type.values():
+            group.sort(key=lambda e: e["timestamp"] or "", reverse=desc)
+            page_events += group[(page - 1) * limit: page * limit]
+        page_events.sort(key=lambda e: e["timestamp"] or "", reverse=desc)
         total = len(events)
-        page_events = events[(page - 1) * limit: page * limit]
+        most = max((len(g) for g in by_type.values()), default=0)
         tpl = RECORDED["bodies"]["activity_all"]
         filt: dict[str, Any] = {"search": str(filters.get("search") or ""), "includeEvents": include, "excludeEvents": exclude}
         if date_from:
             filt = {"dateFrom": date_from, "dateTo": date_to, **filt}
         return Response(200, {"events": page_events, "filters": filt, "order": order[:2] if len(order) >= 2 else ["timestamp", "DESC"],
                            "types": tpl["types"], "total": total, "page": page, "limit": limit,
-                           "maxPages": float(math.ceil(total / limit)) if limit else 1.0})
+                           "maxPages": float(math.ceil(most / limit)) if limit else 1.0})
 
     def list_owners(self, req: Request) -> Response:
         users = self.app.generic.backends["users"].all()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.utils
 import http.client
 import json
 import re
 import sys
 from dataclasses import dataclass, field
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -150,6 +152,15 @@ class Replayer:
         self.strings: dict[str, str] = {}
         self.bogus: str | None = None
 
+    def follow_recorded_time(self, ex: Exchange) -> None:
+        """The simulator's clock reads the recording's ``Date``, so rows created while replaying are as far
+        apart as they were on the real server: an event list ordered by timestamp then orders them as the
+        recording does, however fast (or slowly, on a loaded machine) the replay runs."""
+        stamp = ex.resp_headers.get("date")
+        if stamp:
+            moment = email.utils.parsedate_to_datetime(stamp).astimezone(timezone.utc)
+            self.sim.app.clock = lambda: moment
+
     # -- id mapping ---------------------------------------------------------------------------
     def learn(self, rec: Any, sim: Any, ns: str | None) -> None:
         if isinstance(rec, dict) and isinstance(sim, dict):
@@ -270,6 +281,7 @@ class Replayer:
 
     def run_one(self, ex: Exchange) -> Result:
         self.configure(ex)
+        self.follow_recorded_time(ex)
         # the recording hides every bearer token behind one placeholder, including the deliberately bogus one
         self.bogus = "bogus-token-0000" if "bogus-token" in ex.name else None
         method, target, headers, body = self.build(ex)
