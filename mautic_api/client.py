@@ -24,7 +24,7 @@ from mautic_api.catalog import BATCH, DELETE, EDIT, GET, LIST, NEW, Context, get
 from mautic_api.concurrency import limiter_for
 from mautic_api.contexts import ContextApi, read_list, read_list_walk
 from mautic_api.errors import MauticAPIError, NotFoundError, SerializerBugError
-from mautic_api.http import send
+from mautic_api.http import MauticSession, send
 from mautic_api.paging import (
     CompositeKeysetPaginator,
     KeysetPaginator,
@@ -121,7 +121,7 @@ class MauticClient:
     use it as a context manager) when done.
     """
 
-    session: requests.Session
+    session: MauticSession
     base_url: str  # instance URL without /api, no trailing slash
     batch_limit: int = BATCH_LIMIT
 
@@ -138,12 +138,12 @@ class MauticClient:
     @property
     def version(self) -> str | None:
         """Mautic-Version header of the first answer that carried it (None before any call)."""
-        return getattr(self.session, "mautic_version", None)
+        return self.session.mautic_version
 
     @property
     def first_date(self) -> str | None:
         """``Date`` header of the first successful answer (Mautic's clock then; None before any call)."""
-        return getattr(self.session, "first_date", None)
+        return self.session.first_date
 
     def secrets(self) -> list[str]:
         own = getattr(self.auth, "secrets", None)

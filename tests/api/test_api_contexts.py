@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 import mautic_api
 from mautic_api import ContextApi, ListPage, MauticAPIError, MauticClient, NotFoundError
-from mautic_api.http import MauticSession
 from tests.support.api import batch_item
 from tests.support.config import basic_config
 
@@ -36,7 +35,7 @@ def test_context_names_and_timeout(session_sim: Any) -> None:
     assert client.context("pointTriggers").item_name == "trigger"
     assert segments.request_timeout == 7.5
     # what every request of this client is sent with
-    assert cast(MauticSession, client.session).default_timeout == 7.5
+    assert client.session.default_timeout == 7.5
     with pytest.raises(KeyError, match="unknown Mautic context"):
         client.context("leads")
 

@@ -4,9 +4,6 @@ record of its changes; nothing timed)."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from mautic_api.http import MauticSession
 from mautic_sim import Simulator
 from tests.support.config import basic_config
 from tests.support.tap import make_tap, sync
@@ -18,7 +15,7 @@ def test_reads_under_429s_lose_nothing_and_the_limit_goes_down_then_up() -> None
             sim.faults.schedule("429", nth=nth, path="/api/contacts")
         config = basic_config(sim, page_size=15, max_concurrency=8, concurrency_mode="adaptive")
         tap = make_tap(config, streams=["contacts"])
-        limiter = cast(MauticSession, tap.client.session).limiter
+        limiter = tap.client.session.limiter
         assert limiter is not None
         result = sync(config, tap=tap)
         expected = {row["id"] for row in sim.store.query("SELECT id FROM leads")}

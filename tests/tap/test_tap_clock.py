@@ -28,7 +28,7 @@ def test_the_clock_is_the_first_answers_date_header(sim: Simulator) -> None:
 
 def test_without_any_answer_yet_the_clock_is_asked_for(sim: Simulator) -> None:
     tap = TapMautic(config=basic_config(sim), parse_env_config=False)
-    tap.client.session.first_date = None  # type: ignore[attr-defined]  # as before any answer
+    tap.client.session.first_date = None  # as before any answer
     sim.clear_log()
     tap._fetch_server_time()  # what server_start_time() calls once per run
     assert [r["path"] for r in sim.request_log] == ["/api/users/self"]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import cast
 
-from mautic_api.http import MauticSession
 from mautic_sim import Simulator
 from target_mautic.target import TargetMautic
 from tests.support.config import basic_config
@@ -23,7 +21,7 @@ def test_writes_under_429s_keep_every_outcome_once_and_the_limit_goes_down_then_
         config = basic_config(sim, results_path=str(tmp_path / "results.jsonl"), batch_size=10,
                               max_concurrency=8, concurrency_mode="adaptive", compare_before_write=False)
         target = TargetMautic(config=config, parse_env_config=False)
-        limiter = cast(MauticSession, target.connector.client.session).limiter
+        limiter = target.connector.client.session.limiter
         assert limiter is not None
         with contextlib.redirect_stdout(io.StringIO()):
             target.listen(io.StringIO(messages("contacts", CONTACT_SCHEMA, records)))
