@@ -56,6 +56,18 @@ def messages(stream: str, schema: dict, records: list[dict], state: dict | None 
     return "\n".join(lines) + "\n"
 
 
+def versioned(stream: str, schema: dict, key: list[str], records: list[dict], *, version: int,
+              activate: bool = True) -> str:
+    """A full snapshot of one stream: SCHEMA, RECORDs of ``version``, then (``activate``) the ACTIVATE_VERSION
+    that completes it (sync_mode mirror acts only on a completed snapshot)."""
+    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "key_properties": key, "schema": schema})]
+    lines += [json.dumps({"type": "RECORD", "stream": stream, "version": version, "record": r})
+              for r in records]
+    if activate:
+        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": stream, "version": version}))
+    return "\n".join(lines) + "\n"
+
+
 def run_target(sim: Simulator, tmp_path: Path, source: str | Path, **settings: Any) -> Run:
     """Feed ``source`` (a fixture path or Singer text) through a fresh target; never raises."""
     results_path = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.jsonl"

@@ -17,20 +17,14 @@ import pytest
 from mautic_sim import Simulator
 from target_mautic.tracking import PACKED, pack_ids, unpack_ids
 from tests.support.config import basic_config
-from tests.support.target import run_target
+from tests.support.target import run_target, versioned
 
 SCHEMA = {"type": "object", "properties": {"companyname": {"type": "string"},
                                            "companycity": {"type": ["string", "null"]}}}
 
 
 def snapshot(records: list[dict[str, Any]], *, version: int = 5, activate: bool = True) -> str:
-    lines = [json.dumps({"type": "SCHEMA", "stream": "accounts", "key_properties": ["companyname"],
-                         "schema": SCHEMA})]
-    lines += [json.dumps({"type": "RECORD", "stream": "accounts", "version": version, "record": r})
-              for r in records]
-    if activate:
-        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "accounts", "version": version}))
-    return "\n".join(lines) + "\n"
+    return versioned("accounts", SCHEMA, ["companyname"], records, version=version, activate=activate)
 
 
 def accounts(n: int) -> list[dict[str, Any]]:

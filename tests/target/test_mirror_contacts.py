@@ -12,20 +12,14 @@ from typing import Any
 
 from mautic_sim import Simulator
 from tests.support.config import basic_config
-from tests.support.target import run_target
+from tests.support.target import run_target, versioned
 
 SCHEMA = {"type": "object",
           "properties": {"email": {"type": "string"}, "firstname": {"type": ["string", "null"]}}}
 
 
 def snapshot(records: list[dict[str, Any]], *, version: int = 5, activate: bool = True) -> str:
-    lines = [json.dumps({"type": "SCHEMA", "stream": "audience", "key_properties": ["email"],
-                         "schema": SCHEMA})]
-    lines += [json.dumps({"type": "RECORD", "stream": "audience", "version": version, "record": r})
-              for r in records]
-    if activate:
-        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}))
-    return "\n".join(lines) + "\n"
+    return versioned("audience", SCHEMA, ["email"], records, version=version, activate=activate)
 
 
 def people(n: int) -> list[dict[str, Any]]:
