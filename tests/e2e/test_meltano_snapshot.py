@@ -1,5 +1,6 @@
-"""sync_mode mirror fed by a real extractor: `meltano run --full-refresh tap-postgres-snapshot target-mautic`
-(pipelinewise-tap-postgres 1.8.4, meltano.yml) against a simulator and a real PostgreSQL cluster.
+"""sync_mode mirror fed by a real extractor: the README's block ("Mirror", `meltano run --full-refresh
+tap-postgres-snapshot target-mautic`, pipelinewise-tap-postgres 1.8.4) run as written, against a simulator
+and a real PostgreSQL cluster.
 
 Why this extractor: a mirror removes members only when ACTIVATE_VERSION follows a stream's records, and
 tap-postgres 0.10.0 sends it only before them (tests/e2e/test_meltano_e2e.py). pipelinewise-tap-postgres
@@ -11,6 +12,7 @@ the table followed by ACTIVATE_VERSION, a snapshot that looks complete; --full-r
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,16 +20,18 @@ from typing import Any
 import pytest
 
 from mautic_sim import Simulator
-from scripts.pipeline import meltano
+from scripts.pipeline import MELTANO, meltano
 from tests.support.config import SIM_PASSWORD, SIM_USER
 from tests.support.meltano import fill_segment, pg_env, require_meltano, segment_members, sim_env
+from tests.support.paths import ROOT
 from tests.support.postgres import PostgresServer
+from tests.support.readme import bash_block, run_bash
 from tests.support.target import settled_log
 
 pytestmark = pytest.mark.e2e
 
-# The README's command ("Mirror"), as this module runs it
-COMMAND = ("run", "--full-refresh", "tap-postgres-snapshot", "target-mautic")
+# The README's block: the settings of a mirror of the view public.audience, then the run
+README_BLOCK = bash_block("#### Mirror (segment, campaign and company memberships, tags)")
 STATE_ID = "sim:tap-postgres-snapshot-to-target-mautic"
 
 
@@ -52,15 +56,22 @@ def audience(pg: PostgresServer, database: str, segment: int, members: list[int]
     pg.psql("CREATE VIEW public.audience AS SELECT contact_id, segment_id FROM public.members", database)
 
 
-def mirror_env(tmp_path: Path, sim: Simulator, pg: PostgresServer, database: str, stream: str,
-               results: str, **extra: str) -> dict[str, str]:
-    """`meltano --environment sim` with ``stream`` (public-audience or public-members) selected and loaded
-    into segment_memberships under sync_mode mirror; the results of this run go to ``results``."""
-    return sim_env(tmp_path, sim, **pg_env(pg, database),
-                   TAP_POSTGRES_SNAPSHOT__SELECT=json.dumps([f"{stream}.*"]),
-                   TARGET_MAUTIC_STREAM_CONTEXTS=json.dumps({stream: "segment_memberships"}),
-                   TARGET_MAUTIC_SYNC_MODE="mirror", TARGET_MAUTIC_RESULTS_PATH=str(tmp_path / results),
-                   **extra)
+def mirror_env(tmp_path: Path, sim: Simulator, pg: PostgresServer, database: str, results: str,
+               **extra: str) -> dict[str, str]:
+    """The environment of a run against ``sim`` and ``database`` (`meltano` on PATH, environment `sim`, as a
+    user's shell has them); the results of this run go to ``results``."""
+    return sim_env(tmp_path, sim, **pg_env(pg, database), MELTANO_ENVIRONMENT="sim",
+                   PATH=f"{MELTANO.parent}:{os.environ['PATH']}",
+                   TARGET_MAUTIC_RESULTS_PATH=str(tmp_path / results), **extra)
+
+
+def readme_block(stream: str, env: dict[str, str]) -> str:
+    """Run the README's block for ``stream`` (it names public-audience); its output."""
+    script = README_BLOCK.replace("public-audience", stream)
+    assert "meltano run --full-refresh tap-postgres-snapshot target-mautic" in script
+    done = run_bash(script, ROOT, env)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return done.stdout + done.stderr
 
 
 def outcomes(path: Path) -> list[dict[str, Any]]:
@@ -75,9 +86,8 @@ def test_a_snapshot_from_tap_postgres_snapshot_removes_exactly_the_absent_member
     database = "audience_" + stream.split("-")[1]
     audience(pg, database, segment, ids[1:])
 
-    first = meltano("--environment", "sim", *COMMAND,
-                    env=mirror_env(tmp_path, sim, pg, database, stream, "first.jsonl"))
-    assert "removed nothing" not in first.stdout
+    first = readme_block(stream, mirror_env(tmp_path, sim, pg, database, "first.jsonl"))
+    assert "removed nothing" not in first
     assert segment_members(sim, segment) == set(ids[1:])
     results = outcomes(tmp_path / "first.jsonl")
     assert [(r["mautic_id"], r["key"]) for r in results if r["outcome"] == "removed"] == [
@@ -85,8 +95,7 @@ def test_a_snapshot_from_tap_postgres_snapshot_removes_exactly_the_absent_member
     assert sorted(r["outcome"] for r in results) == ["removed"] + ["unchanged"] * 9
 
     sim.clear_log()
-    meltano("--environment", "sim", *COMMAND,
-            env=mirror_env(tmp_path, sim, pg, database, stream, "second.jsonl"))
+    readme_block(stream, mirror_env(tmp_path, sim, pg, database, "second.jsonl"))
     assert segment_members(sim, segment) == set(ids[1:])
     assert sorted(r["outcome"] for r in outcomes(tmp_path / "second.jsonl")) == ["unchanged"] * 9
     assert [r for r in settled_log(sim) if r["method"] != "GET"] == []
@@ -102,18 +111,19 @@ def test_full_refresh_reads_the_whole_table_after_a_run_cut_short(tmp_path, sim,
     xmins = pg.psql("SELECT xmin FROM public.members ORDER BY contact_id", "audience_cut").split()
     cut = {"singer_state": {"bookmarks": {"public-members": {
         "last_replication_method": "FULL_TABLE", "version": 1, "xmin": int(xmins[5])}}}}
-    env = mirror_env(tmp_path, sim, pg, "audience_cut", "public-members", "resumed.jsonl")
-    meltano("--environment", "sim", "state", "set", "--force", STATE_ID, json.dumps(cut), env=env)
+    env = mirror_env(tmp_path, sim, pg, "audience_cut", "resumed.jsonl",
+                     TAP_POSTGRES_SNAPSHOT__SELECT=json.dumps(["public-members.*"]),
+                     TARGET_MAUTIC_STREAM_CONTEXTS=json.dumps({"public-members": "segment_memberships"}),
+                     TARGET_MAUTIC_SYNC_MODE="mirror")
+    meltano("state", "set", "--force", STATE_ID, json.dumps(cut), env=env)
 
-    resumed = meltano("--environment", "sim", "run", "tap-postgres-snapshot", "target-mautic", env=env,
-                      check=False)
+    resumed = meltano("run", "tap-postgres-snapshot", "target-mautic", env=env, check=False)
     assert resumed.returncode != 0
     assert "Resuming Full Table replication" in resumed.stdout
     assert "6 of 10 segment members are not in the snapshot" in resumed.stdout, resumed.stdout[-2000:]
     assert segment_members(sim, segment) == set(ids)
 
-    meltano("--environment", "sim", "state", "set", "--force", STATE_ID, json.dumps(cut), env=env)
-    meltano("--environment", "sim", *COMMAND,
-            env=mirror_env(tmp_path, sim, pg, "audience_cut", "public-members", "full.jsonl"))
+    meltano("state", "set", "--force", STATE_ID, json.dumps(cut), env=env)
+    readme_block("public-members", mirror_env(tmp_path, sim, pg, "audience_cut", "full.jsonl"))
     assert segment_members(sim, segment) == set(ids[1:])
     assert sorted(r["outcome"] for r in outcomes(tmp_path / "full.jsonl")) == ["removed"] + ["unchanged"] * 9
