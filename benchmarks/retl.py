@@ -127,11 +127,13 @@ def create_segment(url: str, alias: str) -> int:
 
 
 def segment_snapshot(records: list[dict[str, Any]], segment: int, version: int) -> str:
-    """The audience as a full snapshot of segment memberships: ACTIVATE_VERSION after its records."""
+    """The audience as a full snapshot of segment memberships: ACTIVATE_VERSION before and after its
+    records."""
     schema = {"type": "object",
               "properties": {"contact_id": {"type": ["integer", "null"]},
                              "email": {"type": ["string", "null"]}, "segment_id": {"type": "integer"}}}
-    lines = [json.dumps({"type": "SCHEMA", "stream": "audience", "key_properties": [], "schema": schema})]
+    lines = [json.dumps({"type": "SCHEMA", "stream": "audience", "key_properties": [], "schema": schema}),
+             json.dumps({"type": "ACTIVATE_VERSION", "stream": "audience", "version": version})]
     lines += [json.dumps({"type": "RECORD", "stream": "audience", "version": version,
                           "record": {"contact_id": r.get("id"), "email": r.get("email"),
                                      "segment_id": segment}}) for r in records]

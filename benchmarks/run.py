@@ -406,7 +406,7 @@ def retl_note(r: Retl) -> str:
             "run with compare off. Audience: 1 % of the rows dropped, as many new contacts (by email). "
             "Audience mirror: the audience before the churn loaded into a new segment first "
             "(segment_memberships by contact id, new contacts by email; not reported), then the churned "
-            "audience as a full snapshot (ACTIVATE_VERSION after the records, sync_mode mirror, "
+            "audience as a full snapshot (ACTIVATE_VERSION before and after the records, sync_mode mirror, "
             "mirror_max_removals 2%): calls include the new contacts' email look-up, the membership reads, "
             "one add call per 200 new members and one remove call per dropped member.")
 

@@ -109,14 +109,15 @@ def engaged_rows(database: Path, segment_id: int, limit: int = 25) -> list[dict[
 
 
 def audience_input(rows: list[dict[str, Any]], audience_id: int, version: int) -> tuple[Path, int]:
-    """The audience as a full snapshot of a segment's members: its segment_memberships records, then
-    ACTIVATE_VERSION, which tells target-mautic the snapshot is complete (``sync_mode: mirror`` removes only
-    then). Written here from the query's rows, as the other reverse-ETL inputs are: tap-postgres 0.10.0
-    sends ACTIVATE_VERSION before the records only, which a mirror cannot tell from a run cut short."""
+    """The audience as a full snapshot of a segment's members: ACTIVATE_VERSION, its segment_memberships
+    records, then ACTIVATE_VERSION again, which tells target-mautic the snapshot began and ended in this run
+    (``sync_mode: mirror`` removes only then). Written here from the DuckDB query's rows, as the other
+    reverse-ETL inputs are; from PostgreSQL, tap-postgres-snapshot with --full-refresh sends the same."""
     props = {"email": {"type": "string"}, "segment_id": {"type": "integer"}}
     schema = {"type": "object", "properties": props}
     messages: list[dict[str, Any]] = [
-        {"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": schema}]
+        {"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": schema},
+        {"type": "ACTIVATE_VERSION", "stream": "segment_memberships", "version": version}]
     messages += [{"type": "RECORD", "stream": "segment_memberships", "version": version,
                   "record": {"email": r["email"], "segment_id": audience_id}} for r in rows]
     messages.append({"type": "ACTIVATE_VERSION", "stream": "segment_memberships", "version": version})
@@ -190,7 +191,7 @@ def mirror_audience(env: dict[str, str], sim: SimProcess, client: MauticClient, 
     rows = engaged_rows(database, segment_id)
     first, n = audience_input(rows, audience_id, version=1)
     print(f"  the {n} contacts mirrored into segment {audience_id} 'engaged-audience' (sync_mode mirror, "
-          f"ACTIVATE_VERSION after the records) -> {first.name}")
+          f"ACTIVATE_VERSION before and after the records) -> {first.name}")
     sync(env, sim, first, n, "audience mirror, first run", **mirror)
     smaller, m = audience_input(rows[:-1], audience_id, version=2)
     mirrored = sync(env, sim, smaller, m + 1, f"audience mirror, the query now selects {m}", **mirror)

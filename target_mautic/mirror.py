@@ -216,9 +216,10 @@ class MirroredLinks:
         self.snapshot.setdefault(target, set()).add(contact_id)
 
     def mirror(self) -> str | None:
-        """The snapshot is complete (ACTIVATE_VERSION after its records): take every member of the targets it
-        names that it does not hold out of them, up to ``mirror_max_removals`` of their members. Above it
-        nothing is removed and the one line saying why is returned (the run then exits non-zero)."""
+        """The snapshot is complete (ACTIVATE_VERSION before and after its records): take every member of
+        the targets it names that it does not hold out of them, up to ``mirror_max_removals`` of their
+        members. Above it nothing is removed and the one line saying why is returned (the run then exits
+        non-zero)."""
         link = self.mirror_link
         if link is None:
             return None

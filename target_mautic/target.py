@@ -318,6 +318,8 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         self._versions: dict[str, set[Any]] = {}  # stream -> table versions its records carried
         self._mirror_refused: list[str] = []  # mirror_max_removals exceeded: the lines saying so
         self._mirrored: set[str] = set()  # streams whose snapshot was completed and mirrored
+        self._opened: dict[str, set[Any]] = {}  # stream -> versions an ACTIVATE_VERSION began before records
+        self._unopened: set[str] = set()  # mirror streams closed by an ACTIVATE_VERSION that had not begun
         self._stream_sinks: dict[str, Sink] = {}  # add_sink: each stream's current sink
         self._run_sinks: list[Sink] = []  # add_sink: every sink of the run, replaced ones included
         if self.config.get("create_if_missing") is False and self.config.get("sync_mode") is None:
@@ -404,16 +406,24 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
 
     @override
     def activate_version(self, message_dict: dict) -> None:
-        """sync_mode mirror: an ACTIVATE_VERSION after the records of its version ends a full snapshot
-        (classic Singer taps send it last); the stream is drained, then members it does not hold are
-        removed. One before the records (singer-sdk taps send it first) only starts the snapshot: a run cut
-        short could not be told from a complete one, so nothing is removed."""
+        """sync_mode mirror: a snapshot is complete when ACTIVATE_VERSION of one version comes both before
+        its records (the tap began that version in this run) and after them (it finished it); the stream is
+        then drained, and members it does not hold are removed. One before the records only (singer-sdk taps)
+        leaves the end unmarked: a run cut short could not be told from a complete one. One after them only
+        may close a read resumed from saved state (pipelinewise taps resume a table from an ``xmin``
+        bookmark with the version it had): the rows before the bookmark would look absent. Either way nothing
+        is removed (one warning at the end)."""
         stream = str(message_dict.get("stream"))
+        version = message_dict.get("version")
+        if version not in self._versions.get(stream, set()):
+            self._opened.setdefault(stream, set()).add(version)  # the snapshot of this version begins
+            return
         sink = self._stream_sinks.get(stream)
         if not isinstance(sink, LinkSink | MirroredRecords) or not sink.mirrored:
             return
-        if message_dict.get("version") not in self._versions.get(stream, set()):
-            return  # the snapshot begins (or holds no record of this version): nothing removed
+        if version not in self._opened.get(stream, set()):
+            self._unopened.add(stream)
+            return
         self.drain_one(sink)
         self._mirrored.add(stream)
         problem = sink.mirror()
@@ -425,7 +435,11 @@ class TargetMautic(MauticTargetSeam, MauticPluginMixin, Target):
         """A mirror stream whose snapshot no ACTIVATE_VERSION completed: one warning, nothing removed."""
         for stream, sink in self._stream_sinks.items():
             mirror = isinstance(sink, LinkSink | MirroredRecords) and sink.mirrored
-            if mirror and stream not in self._mirrored:
+            if mirror and stream in self._unopened and stream not in self._mirrored:
+                self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION came "
+                                    "before its records (the snapshot may resume an earlier read cut short; "
+                                    "run the tap with --full-refresh).", stream)
+            elif mirror and stream not in self._mirrored:
                 self.logger.warning("Stream '%s': sync_mode mirror removed nothing: no ACTIVATE_VERSION "
                                     "followed its records (the snapshot's end is not marked).", stream)
 

@@ -75,13 +75,14 @@ def test_update_and_insert_through_tap_postgres_write_only_what_the_mode_allows(
 
 
 def snapshot(path: Path, segment: int, members: list[int], *, complete: bool = True) -> Path:
-    """A full snapshot of ``segment``'s members as Singer messages: the records of version 1, then (when
-    ``complete``) the ACTIVATE_VERSION that ends it and a STATE. Not complete: the input as a run cut short
-    just before that message leaves it."""
+    """A full snapshot of ``segment``'s members as Singer messages: ACTIVATE_VERSION 1, its records, then
+    (when ``complete``) the ACTIVATE_VERSION that ends it and a STATE. Not complete: the input as a run cut
+    short just before that message leaves it."""
     schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
                                                "segment_id": {"type": "integer"}}}
     messages: list[dict[str, Any]] = [
-        {"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": schema}]
+        {"type": "SCHEMA", "stream": "segment_memberships", "key_properties": [], "schema": schema},
+        {"type": "ACTIVATE_VERSION", "stream": "segment_memberships", "version": 1}]
     messages += [{"type": "RECORD", "stream": "segment_memberships", "version": 1,
                   "record": {"contact_id": i, "segment_id": segment}} for i in members]
     if complete:

@@ -24,7 +24,8 @@ def _snapshot(segment: int, ids: list[int]) -> list[dict]:
     lines = singer("members", SCHEMA, [{"contact_id": i, "segment_id": segment} for i in ids])
     for line in lines[1:]:
         line["version"] = 11
-    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "members", "version": 11}]
+    opening = {"type": "ACTIVATE_VERSION", "stream": "members", "version": 11}
+    return [lines[0], opening, *lines[1:], opening]
 
 
 def test_mirror_removes_the_member_missing_from_the_snapshot_and_refuses_above_the_limit(
@@ -69,7 +70,8 @@ def _link_snapshot(stream: str, target: object, ids: list[int]) -> list[dict]:
     lines = singer("links", schema, [{"contact_id": i, column: target} for i in ids])
     for line in lines[1:]:
         line["version"] = 12
-    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "links", "version": 12}]
+    opening = {"type": "ACTIVATE_VERSION", "stream": "links", "version": 12}
+    return [lines[0], opening, *lines[1:], opening]
 
 
 def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_from_each(
@@ -110,7 +112,8 @@ def _audience(emails: list[str], version: int) -> list[dict]:
     lines = singer("audience", schema, [{"email": e, "firstname": "Mirror"} for e in emails], key=["email"])
     for line in lines[1:]:
         line["version"] = version
-    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}]
+    opening = {"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}
+    return [lines[0], opening, *lines[1:], opening]
 
 
 def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_and_acts_on_the_absent(
@@ -151,7 +154,8 @@ def _accounts(names: list[str], version: int) -> list[dict]:
     lines = singer("accounts", schema, [{"companyname": n} for n in names], key=["companyname"])
     for line in lines[1:]:
         line["version"] = version
-    return [*lines, {"type": "ACTIVATE_VERSION", "stream": "accounts", "version": version}]
+    opening = {"type": "ACTIVATE_VERSION", "stream": "accounts", "version": version}
+    return [lines[0], opening, *lines[1:], opening]
 
 
 def test_companies_mirror_tracks_written_companies_in_a_segment_description_and_deletes_the_absent(

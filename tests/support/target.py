@@ -58,9 +58,11 @@ def messages(stream: str, schema: dict, records: list[dict], state: dict | None 
 
 def versioned(stream: str, schema: dict, key: list[str], records: list[dict], *, version: int,
               activate: bool = True) -> str:
-    """A full snapshot of one stream: SCHEMA, RECORDs of ``version``, then (``activate``) the ACTIVATE_VERSION
-    that completes it (sync_mode mirror acts only on a completed snapshot)."""
-    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "key_properties": key, "schema": schema})]
+    """A full snapshot of one stream: SCHEMA, the ACTIVATE_VERSION that begins ``version``, its RECORDs, then
+    (``activate``) the ACTIVATE_VERSION that completes it (sync_mode mirror acts only on a completed
+    snapshot)."""
+    lines = [json.dumps({"type": "SCHEMA", "stream": stream, "key_properties": key, "schema": schema}),
+             json.dumps({"type": "ACTIVATE_VERSION", "stream": stream, "version": version})]
     lines += [json.dumps({"type": "RECORD", "stream": stream, "version": version, "record": r})
               for r in records]
     if activate:

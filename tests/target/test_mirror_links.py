@@ -86,17 +86,17 @@ LINKS = [
 ]
 
 
-def snapshot(link: Link, target: Any, ids: list[int], *, activate: str = "after") -> str:
+def snapshot(link: Link, target: Any, ids: list[int], *, activate: str = "both") -> str:
     schema = {"type": "object", "properties": {"contact_id": {"type": "integer"},
                                                link.column: {"type": "string" if link.column == "tag"
                                                              else "integer"}}}
     activation = json.dumps({"type": "ACTIVATE_VERSION", "stream": "links", "version": 3})
     lines = [json.dumps({"type": "SCHEMA", "stream": "links", "key_properties": [], "schema": schema})]
-    if activate == "before":
+    if activate in ("before", "both"):
         lines.append(activation)
     lines += [json.dumps({"type": "RECORD", "stream": "links", "version": 3,
                           "record": {"contact_id": i, link.column: target}}) for i in ids]
-    if activate == "after":
+    if activate in ("after", "both"):
         lines.append(activation)
     return "\n".join(lines) + "\n"
 
@@ -131,7 +131,7 @@ def test_activate_version_first_or_missing_removes_nothing(sim: Simulator, tmp_p
                                                            caplog: pytest.LogCaptureFixture):
     ids = contacts(sim)
     target = link.setup(sim, ids)
-    for activate in ("before", "none"):
+    for activate in ("before", "none", "after"):
         run = run_target(sim, tmp_path, snapshot(link, target, ids[1:], activate=activate), **mirror(link))
         assert link.members(sim, target) == set(ids)
         assert not [r for r in run.results if r["outcome"] == "removed"]
