@@ -15,7 +15,7 @@ from typing import Any
 
 from mautic_sim import extras, phpquery
 from mautic_sim.batch import BatchPartial, BatchRoutes
-from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
+from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts, PreparedContact
 from mautic_sim.generic import CONTEXTS, Generic
 from mautic_sim.identify import PublicPaths
 from mautic_sim.messages import Request, Response
@@ -245,7 +245,14 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         def one(item: Any) -> tuple[Any, int]:
             row, status = self.contacts.save_contact(item, "new", None, source="api-batch")
             return self.contacts.serialize(row, "new" if status == 201 else "repo", raw=True), status
-        return Response(201, self._run_batch(items, one, "contacts"))
+
+        def present(p: PreparedContact, row: dict[str, Any]) -> tuple[Any, int]:
+            self.request_local.submitted = p.submitted
+            return self.contacts.serialize(row, "new" if p.status == 201 else "repo", raw=True), p.status
+
+        return Response(201, self._run_prepared_batch(
+            items, lambda item: self.contacts.prepare_contact(item, "new", None, "api-batch"), present, one,
+            "contacts"))
 
     def contacts_batch_edit(self, req: Request) -> Response:
         items = self.batch_items(req)
@@ -268,7 +275,19 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                                         err.status) from None
                 raise
             return self.contacts.serialize(saved, "edit", raw=True), 200
-        return Response(200, self._run_batch(items, one, "contacts"))
+
+        def prepare(item: Any) -> PreparedContact | None:
+            if not isinstance(item, dict) or not item.get("id"):
+                return None
+            row = self.contacts.get_row("leads", item["id"])
+            return None if row is None else self.contacts.prepare_contact(item, "put" if put else "patch", row,
+                                                                           "api-single")
+
+        def present(p: PreparedContact, row: dict[str, Any]) -> tuple[Any, int]:
+            self.request_local.submitted = p.submitted
+            return self.contacts.serialize(row, "edit", raw=True), 200
+
+        return Response(200, self._run_prepared_batch(items, prepare, present, one, "contacts"))
 
     def batch_delete(self, req: Request, kind: str) -> Response:
         out = []
