@@ -28,6 +28,8 @@ from mautic_sim.store import Store
 from mautic_sim.util import GENERIC_400, ApiError, db_ts, not_found, php_serialize, server_error, utcnow
 from mautic_sim.versions import MauticVersion, get_version
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
 
 def _lone_surrogate(value: Any) -> bool:
     """True when a decoded JSON value holds an unpaired UTF-16 surrogate (real 5.1.0, batch/new with
@@ -142,7 +144,9 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                 parsed = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, GENERIC_400, controller=False) from None
-            if _lone_surrogate(parsed):  # PHP's json_decode refuses "\ud800" alone: the whole request is a 400
+            # PHP's json_decode refuses "\ud800" alone: the whole request is a 400. Valid UTF-8 holds no surrogate,
+            # so only a \uD8xx-\uDFxx escape makes one (no walk of a batch's values without one)
+            if _SURROGATE_ESCAPE.search(raw) and _lone_surrogate(parsed):
                 raise ApiError(400, GENERIC_400, controller=False)
             return parsed
         return phpquery.parse(raw.decode("utf-8", "replace"))

@@ -204,17 +204,22 @@ class Contacts(ContactSerialization):
     def _duplicate_query(self, payload: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The SQL and params that find the contact a create matches on its unique fields (None: nothing to
         match on)."""
+        terms = self._duplicate_terms(payload)
+        if not terms:
+            return None
+        clauses = " OR ".join(f'"{alias}" = ?' for alias, _ in terms)
+        return (f"SELECT * FROM leads WHERE {clauses} ORDER BY date_added DESC, id DESC LIMIT 1",
+                tuple(v for _, v in terms))
+
+    def _duplicate_terms(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """(unique field, value) pairs a create is matched on."""
         uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
-        clauses, params = [], []
+        terms = []
         for alias in uniques:
             v = payload.get(alias)
             if v not in (None, "") and not isinstance(v, dict | list):
-                clauses.append(f'"{alias}" = ?')
-                params.append(str(v).strip())
-        if not clauses:
-            return None
-        return (f"SELECT * FROM leads WHERE {' OR '.join(clauses)} ORDER BY date_added DESC, id DESC LIMIT 1",
-                tuple(params))
+                terms.append((alias, str(v).strip()))
+        return terms
 
     def save_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
                      source: str = "api-single") -> tuple[dict[str, Any], int]:
@@ -334,16 +339,20 @@ class Contacts(ContactSerialization):
         fields = self.store.fields("lead")
         checks: list[tuple[str, tuple[Any, ...], Any, bool]] = []  # (SQL, params, what it found, one row)
         status = 200
+        unmatched: set[tuple[str, str]] = set()  # (unique field, value) a create matched no contact on
         if mode == "new":
-            query = self._duplicate_query(payload)
+            terms = self._duplicate_terms(payload)
             dup = None
-            if query is not None:
+            if terms:
+                query = self._duplicate_query(payload)
+                assert query is not None
                 dup = self.store.one(*query)
                 checks.append((*query, dup, True))
             if dup is not None:
                 row, mode = dup, "patch"
             else:
                 status = 201
+                unmatched.update(terms)
         elif row is not None:
             checks.append(("SELECT * FROM leads WHERE id = ?", (row["id"],), row, True))
         if row is not None and _zero_date(row):
@@ -352,11 +361,12 @@ class Contacts(ContactSerialization):
         values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
         if errors or _has_nul(values) or values.get("company"):
             return None
-        for _, sql, params in self._unique_queries("lead", values, row):
+        for alias, sql, params in self._unique_queries("lead", values, row):
             holders = self.store.query(sql, params)
             if self._held_by_another(holders, row):
                 return None
-            checks.append((sql, params, holders, False))
+            if (alias, params[0]) not in unmatched:  # else the de-duplication look-up, run again, covers it
+                checks.append((sql, params, holders, False))
         app = self.app
         moment = app.now()
         now = db_ts(moment)

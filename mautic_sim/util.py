@@ -44,28 +44,49 @@ class PhpObject:
 
 def php_serialize(value: Any) -> str:
     """PHP ``serialize()`` for the plain values Mautic stores (field properties, audit details)."""
-    if isinstance(value, PhpObject):
-        body = "".join(php_serialize(k) + php_serialize(v) for k, v in value.properties.items())
+    out: list[str] = []
+    _php_serialize(value, out)
+    return "".join(out)
+
+
+def _php_serialize(value: Any, out: list[str]) -> None:
+    """``php_serialize`` into ``out``: one list for the whole value (an audit row has many parts)."""
+    kind = type(value)
+    if kind is str:
+        out.append(f's:{len(value) if value.isascii() else len(value.encode("utf-8"))}:"{value}";')
+    elif value is None:
+        out.append("N;")
+    elif kind is bool:
+        out.append(f"b:{int(value)};")
+    elif kind is int:
+        out.append(f"i:{value};")
+    elif isinstance(value, PhpObject):
         name = value.class_name
-        return f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{{body}}}'
-    if value is None:
-        return "N;"
-    if isinstance(value, bool):
-        return f"b:{int(value)};"
-    if isinstance(value, int):
-        return f"i:{value};"
-    if isinstance(value, float):
+        out.append(f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{')
+        for k, v in value.properties.items():
+            _php_serialize(k, out)
+            _php_serialize(v, out)
+        out.append("}")
+    elif isinstance(value, bool):
+        out.append(f"b:{int(value)};")
+    elif isinstance(value, int):
+        out.append(f"i:{value};")
+    elif isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
-            return f"d:{int(value)};"  # PHP writes 3.0 as d:3 (serialize_precision -1)
-        return f"d:{value!r};"
-    if isinstance(value, str):
-        return f's:{len(value.encode("utf-8"))}:"{value}";'
-    if isinstance(value, list | tuple):
-        value = dict(enumerate(value))
-    if isinstance(value, dict):
-        parts = "".join(php_serialize(k) + php_serialize(v) for k, v in value.items())
-        return f"a:{len(value)}:{{{parts}}}"
-    return php_serialize(str(value))
+            out.append(f"d:{int(value)};")  # PHP writes 3.0 as d:3 (serialize_precision -1)
+        else:
+            out.append(f"d:{value!r};")
+    elif isinstance(value, str):
+        out.append(f's:{len(value.encode("utf-8"))}:"{value}";')
+    elif isinstance(value, list | tuple | dict):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        out.append(f"a:{len(value)}:{{")
+        for k, v in items:
+            _php_serialize(k, out)
+            _php_serialize(v, out)
+        out.append("}")
+    else:
+        _php_serialize(str(value), out)
 
 
 class Raw:
