@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def _php_serialize(value: Any, out: list[str]) -> None:
     elif isinstance(value, str):
         out.append(f's:{len(value.encode("utf-8"))}:"{value}";')
     elif isinstance(value, list | tuple | dict):
-        items = value.items() if isinstance(value, dict) else enumerate(value)
+        items: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
         out.append(f"a:{len(value)}:{{")
         for k, v in items:
             _php_serialize(k, out)
