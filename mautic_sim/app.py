@@ -6,6 +6,7 @@ with sockets, faults and logging.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -250,13 +251,24 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             row, status = self.contacts.save_contact(item, "new", None, source="api-batch")
             return self.contacts.serialize(row, "new" if status == 201 else "repo", raw=True), status
 
-        def present(p: PreparedContact, row: dict[str, Any]) -> tuple[Any, int]:
-            self.request_local.submitted = p.submitted
-            return self.contacts.serialize(row, "new" if p.status == 201 else "repo", raw=True), p.status
+        def present(saved: list[tuple[PreparedContact, dict[str, Any]]]) -> list[tuple[Any, int]]:
+            return self._present_saved(saved, lambda p: "new" if p.status == 201 else "repo")
 
         return Response(201, self._run_prepared_batch(
             items, lambda item: self.contacts.prepare_contact(item, "new", None, "api-batch"), present, one,
             "contacts"))
+
+    def _present_saved(self, saved: list[tuple[PreparedContact, dict[str, Any]]],
+                       style: Callable[[PreparedContact], str]) -> list[tuple[Any, int]]:
+        """Batch answers of saved contacts, as ``serialize(row, style, raw=True)`` of each: the items of one
+        style and one set of submitted keys in a row go through one ``serialize_many``."""
+        out: list[tuple[Any, int]] = []
+        for (kind, _), run in itertools.groupby(saved, key=lambda s: (style(s[0]), frozenset(s[0].submitted))):
+            group = list(run)
+            self.request_local.submitted = group[0][0].submitted
+            bodies = self.contacts.serialize_many([row for _, row in group], kind, raw=True)
+            out.extend((body, p.status) for (p, _), body in zip(group, bodies, strict=True))
+        return out
 
     def contacts_batch_edit(self, req: Request) -> Response:
         items = self.batch_items(req)
@@ -287,9 +299,8 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
             return None if row is None else self.contacts.prepare_contact(item, "put" if put else "patch", row,
                                                                            "api-single")
 
-        def present(p: PreparedContact, row: dict[str, Any]) -> tuple[Any, int]:
-            self.request_local.submitted = p.submitted
-            return self.contacts.serialize(row, "edit", raw=True), 200
+        def present(saved: list[tuple[PreparedContact, dict[str, Any]]]) -> list[tuple[Any, int]]:
+            return [(body, 200) for body, _ in self._present_saved(saved, lambda p: "edit")]
 
         return Response(200, self._run_prepared_batch(items, prepare, present, one, "contacts"))
 

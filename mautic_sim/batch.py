@@ -117,7 +117,7 @@ class BatchRoutes:
 
     def _run_prepared_batch(self, items: list[tuple[str, Any]],
                             prepare: Callable[[Any], PreparedContact | None],
-                            present: Callable[[PreparedContact, dict[str, Any]], tuple[Any, int]],
+                            present: Callable[[list[tuple[PreparedContact, dict[str, Any]]]], list[tuple[Any, int]]],
                             fallback: Callable[[Any], tuple[Any, int]], list_key: str) -> dict[str, Any]:
         """A contacts batch whose saves hold the store lock only while they write (as ``_run_batch``, the same
         answer and rows). Why: with worker processes the lock is one for all of them, and a batch that converts,
@@ -128,7 +128,8 @@ class BatchRoutes:
         still find the same, or else runs the item as ``_run_batch`` would (``fallback``, also for what
         ``prepare`` declines: errors, tags, companies...). Answers are built after the lock (``present``), or
         inside it, in order, before an item that takes the fallback or saves a contact already saved by the
-        batch, so each answer shows its contact as right after its own save."""
+        batch, so each answer shows its contact as right after its own save; ``present`` answers a run of
+        saved items at once (one tags and one do-not-contact query for them)."""
         store = self.store
         with store.fields_pinned():
             prepared = [self._prepare_item(prepare, item) for _, item in items]
@@ -151,8 +152,8 @@ class BatchRoutes:
                 answer()
 
         def answer() -> None:
-            for i, p, row in saved:
-                done[i], codes[i] = present(p, row)
+            for (i, _, _), (entity, code) in zip(saved, present([(p, row) for _, p, row in saved]), strict=True):
+                done[i], codes[i] = entity, code
             saved.clear()
 
         with store.batch_transaction():

@@ -82,9 +82,19 @@ def _php_serialize(value: Any, out: list[str]) -> None:
     elif isinstance(value, list | tuple | dict):
         items: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
         out.append(f"a:{len(value)}:{{")
-        for k, v in items:
-            _php_serialize(k, out)
-            _php_serialize(v, out)
+        for k, v in items:  # keys and the common leaves inline: an audit row's details are mostly those
+            if type(k) is int:
+                out.append(f"i:{k};")
+            elif type(k) is str and k.isascii():
+                out.append(f's:{len(k)}:"{k}";')
+            else:
+                _php_serialize(k, out)
+            if v is None:
+                out.append("N;")
+            elif type(v) is str and v.isascii():
+                out.append(f's:{len(v)}:"{v}";')
+            else:
+                _php_serialize(v, out)
         out.append("}")
     else:
         _php_serialize(str(value), out)
