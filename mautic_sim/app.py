@@ -254,9 +254,14 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         def present(saved: list[tuple[PreparedContact, dict[str, Any]]]) -> list[tuple[Any, int]]:
             return self._present_saved(saved, lambda p: "new" if p.status == 201 else "repo")
 
-        return Response(201, self._run_prepared_batch(
-            items, lambda item: self.contacts.prepare_contact(item, "new", None, "api-batch"), present, one,
-            "contacts"))
+        dups: list[dict[str, dict[str, Any]] | None] = []
+
+        def prepare(item: Any) -> PreparedContact | None:
+            if not dups:  # once, with the field definitions the batch is prepared with
+                dups.append(self.contacts.duplicates_by_email([it for _, it in items]))
+            return self.contacts.prepare_contact(item, "new", None, "api-batch", dups[0])
+
+        return Response(201, self._run_prepared_batch(items, prepare, present, one, "contacts"))
 
     def _present_saved(self, saved: list[tuple[PreparedContact, dict[str, Any]]],
                        style: Callable[[PreparedContact], str]) -> list[tuple[Any, int]]:

@@ -6,6 +6,7 @@ Reads and writes live here; JSON shapes are in contact_json.py, field value rule
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from mautic_sim.field_values import (
     parse_dt,
     too_long,
 )
+from mautic_sim.mariadb import fold
 from mautic_sim.merges import change_details, delete_contact_rows, field_changes, php_datetime
 from mautic_sim.services import SimApp
 from mautic_sim.util import ApiError, db_ts, php_serialize, request_failed, validation_error
@@ -51,6 +53,16 @@ _IDENTIFYING = ("email", "firstname", "lastname", "company", "facebook", "foursq
                 "skype", "twitter")
 
 
+@functools.lru_cache(maxsize=64)
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    return f'INSERT INTO leads ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+
+
+def _newest_first(row: dict[str, Any]) -> tuple[bool, str, int]:
+    """The sort key of ``ORDER BY date_added DESC, id DESC`` (NULL dates sort last)."""
+    return (row["date_added"] is not None, row["date_added"] or "", row["id"])
+
+
 @dataclass
 class PreparedContact:
     """One batch item's save, prepared outside the store lock (``Contacts.prepare_contact``)."""
@@ -60,7 +72,7 @@ class PreparedContact:
     status: int
     source: str
     fields: list[dict[str, Any]]
-    checks: list[tuple[str, tuple[Any, ...], Any, bool]]
+    checks: list[tuple[str, tuple[Any, ...], Any, str]]  # (SQL, params, found, "one" row | "rows" | "none")
     rec: dict[str, Any]  # the leads columns to write
     now: str
     user: dict[str, Any]
@@ -327,8 +339,30 @@ class Contacts(ContactSerialization):
         return saved, status
 
     # -- a batch's saves, prepared outside the store lock ------------------------------------------
+    def duplicates_by_email(self, payloads: list[Any]) -> dict[str, dict[str, Any]] | None:
+        """For a batch/new matched on email alone (the recorded default: email the one unique field): the
+        contact each email finds, by its folded form (as ``MAUTIC_CI`` compares), from one query for the
+        batch instead of one per item. None when another unique field takes part. What it finds is checked
+        again under the lock, so this is a shortcut, never the answer."""
+        uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
+        if uniques != ["email"]:
+            return None
+        emails = sorted({term for p in payloads if isinstance(p, dict)
+                         for alias, term in self._duplicate_terms(p) if alias == "email"})
+        best: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(emails), 500):
+            chunk = emails[start:start + 500]
+            for r in self.store.query(f'SELECT * FROM leads WHERE "email" IN ({",".join("?" * len(chunk))})', chunk):
+                if not isinstance(r["email"], str):
+                    continue
+                key = fold(r["email"])
+                have = best.get(key)  # ORDER BY date_added DESC, id DESC: NULL dates last
+                if have is None or _newest_first(r) > _newest_first(have):
+                    best[key] = r
+        return best
+
     def prepare_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
-                        source: str) -> PreparedContact | None:
+                        source: str, dups: dict[str, dict[str, Any]] | None = None) -> PreparedContact | None:
         """Everything of ``_save_contact`` that only reads, done before the batch takes the store lock: the
         de-duplication and unique look-ups (kept, to be run again under the lock), the column values, the
         audit and event rows (PHP-serialized). None when the item takes ``_save_contact`` itself under the lock:
@@ -337,7 +371,7 @@ class Contacts(ContactSerialization):
                 "stage" in payload or isinstance(payload.get("companies"), list)):
             return None
         fields = self.store.fields("lead")
-        checks: list[tuple[str, tuple[Any, ...], Any, bool]] = []  # (SQL, params, what it found, one row)
+        checks: list[tuple[str, tuple[Any, ...], Any, str]] = []  # (SQL, params, what it found, kind)
         status = 200
         unmatched: set[tuple[str, str]] = set()  # (unique field, value) a create matched no contact on
         if mode == "new":
@@ -346,15 +380,21 @@ class Contacts(ContactSerialization):
             if terms:
                 query = self._duplicate_query(payload)
                 assert query is not None
-                dup = self.store.one(*query)
-                checks.append((*query, dup, True))
+                if dups is not None and len(terms) == 1 and terms[0][0] == "email":
+                    dup = dups.get(fold(terms[0][1]))
+                else:
+                    dup = self.store.one(*query)
+                if dup is None:  # under the lock: still no contact matches
+                    checks.append((query[0].replace("SELECT *", "SELECT 1", 1), query[1], None, "none"))
+                else:
+                    checks.append((*query, dup, "one"))
             if dup is not None:
                 row, mode = dup, "patch"
             else:
                 status = 201
                 unmatched.update(terms)
         elif row is not None:
-            checks.append(("SELECT * FROM leads WHERE id = ?", (row["id"],), row, True))
+            checks.append(("SELECT * FROM leads WHERE id = ?", (row["id"],), row, "one"))
         if row is not None and _zero_date(row):
             return None
         overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
@@ -366,7 +406,7 @@ class Contacts(ContactSerialization):
             if self._held_by_another(holders, row):
                 return None
             if (alias, params[0]) not in unmatched:  # else the de-duplication look-up, run again, covers it
-                checks.append((sql, params, holders, False))
+                checks.append((sql, params, holders, "rows"))
         app = self.app
         moment = app.now()
         now = db_ts(moment)
@@ -420,13 +460,14 @@ class Contacts(ContactSerialization):
         before, its contact row is written (audit and event rows go to ``rows``, written in order by
         ``PreparedRows.flush``); its id, or None when the item must take ``_save_contact`` instead."""
         store = self.store
-        for sql, params, found, one in p.checks:
-            if (store.one(sql, params) if one else store.query(sql, params)) != found:
+        for sql, params, found, kind in p.checks:
+            if kind == "none":
+                if store.conn.execute(sql, params).fetchone() is not None:
+                    return None
+            elif (store.one(sql, params) if kind == "one" else store.query(sql, params)) != found:
                 return None
         if p.row is None:
-            cols = ", ".join(f'"{c}"' for c in p.rec)
-            lead_id = store.conn.execute(f'INSERT INTO leads ({cols}) VALUES ({", ".join("?" * len(p.rec))})',
-                                         list(p.rec.values())).lastrowid or 0
+            lead_id = store.conn.execute(_insert_sql(tuple(p.rec)), tuple(p.rec.values())).lastrowid or 0
             for props in p.events:
                 rows.events.append((lead_id, "lead", p.source, "identified_contact", None, p.now, props))
         else:
