@@ -402,11 +402,12 @@ class Contacts(ContactSerialization):
         if errors or _has_nul(values) or values.get("company"):
             return None
         for alias, sql, params in self._unique_queries("lead", values, row):
+            if (alias, params[0]) in unmatched:  # no contact holds it: the no-match check under the lock says so
+                continue
             holders = self.store.query(sql, params)
             if self._held_by_another(holders, row):
                 return None
-            if (alias, params[0]) not in unmatched:  # else the de-duplication look-up, run again, covers it
-                checks.append((sql, params, holders, "rows"))
+            checks.append((sql, params, holders, "rows"))
         app = self.app
         moment = app.now()
         now = db_ts(moment)

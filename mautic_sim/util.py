@@ -50,6 +50,14 @@ def php_serialize(value: Any) -> str:
     return "".join(out)
 
 
+def _plain(v: Any) -> bool:
+    return v is None or (type(v) is str and v.isascii())
+
+
+def _plain_leaf(v: str | None) -> str:
+    return "N;" if v is None else f's:{len(v)}:"{v}";'
+
+
 def _php_serialize(value: Any, out: list[str]) -> None:
     """``php_serialize`` into ``out``: one list for the whole value (an audit row has many parts)."""
     kind = type(value)
@@ -93,6 +101,8 @@ def _php_serialize(value: Any, out: list[str]) -> None:
                 out.append("N;")
             elif type(v) is str and v.isascii():
                 out.append(f's:{len(v)}:"{v}";')
+            elif type(v) is list and len(v) == 2 and _plain(v[0]) and _plain(v[1]):  # [before, after]
+                out.append(f"a:2:{{i:0;{_plain_leaf(v[0])}i:1;{_plain_leaf(v[1])}}}")
             else:
                 _php_serialize(v, out)
         out.append("}")
