@@ -10,6 +10,7 @@ import functools
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mautic_sim.contact_json import ContactSerialization
@@ -107,6 +108,7 @@ class Contacts(ContactSerialization):
         self.app = app
         self.store = app.store
         self._tl = threading.local()  # per-request caches of one page (owners, stages, UTM tags)
+        self._stamp: tuple[datetime, str, Any] | None = None  # a prepared save's clock: as DB and PHP dates
 
     # -- reads ------------------------------------------------------------------------------------
     def get_row(self, table: str, row_id: Any) -> dict[str, Any] | None:
@@ -217,15 +219,18 @@ class Contacts(ContactSerialization):
         """The SQL and params that find the contact a create matches on its unique fields (None: nothing to
         match on)."""
         terms = self._duplicate_terms(payload)
-        if not terms:
-            return None
+        return self._query_for_terms(terms) if terms else None
+
+    @staticmethod
+    def _query_for_terms(terms: list[tuple[str, str]]) -> tuple[str, tuple[Any, ...]]:
         clauses = " OR ".join(f'"{alias}" = ?' for alias, _ in terms)
         return (f"SELECT * FROM leads WHERE {clauses} ORDER BY date_added DESC, id DESC LIMIT 1",
                 tuple(v for _, v in terms))
 
-    def _duplicate_terms(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+    def _duplicate_terms(self, payload: dict[str, Any],
+                         fields: list[dict[str, Any]] | None = None) -> list[tuple[str, str]]:
         """(unique field, value) pairs a create is matched on."""
-        uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
+        uniques = [f["alias"] for f in (fields or self.store.fields("lead")) if f["is_unique_identifier"]]
         terms = []
         for alias in uniques:
             v = payload.get(alias)
@@ -375,11 +380,10 @@ class Contacts(ContactSerialization):
         status = 200
         unmatched: set[tuple[str, str]] = set()  # (unique field, value) a create matched no contact on
         if mode == "new":
-            terms = self._duplicate_terms(payload)
+            terms = self._duplicate_terms(payload, fields)
             dup = None
             if terms:
-                query = self._duplicate_query(payload)
-                assert query is not None
+                query = self._query_for_terms(terms)
                 if dups is not None and len(terms) == 1 and terms[0][0] == "email":
                     dup = dups.get(fold(terms[0][1]))
                 else:
@@ -410,7 +414,10 @@ class Contacts(ContactSerialization):
             checks.append((sql, params, holders, "rows"))
         app = self.app
         moment = app.now()
-        now = db_ts(moment)
+        stamp = self._stamp
+        if stamp is None or stamp[0] != moment:  # the clock moves by seconds: one conversion per second
+            stamp = self._stamp = (moment, db_ts(moment), php_datetime(moment))
+        now = stamp[1]
         user = app.current_user()
         special: dict[str, Any] = {}
         if "owner" in payload:
@@ -439,7 +446,7 @@ class Contacts(ContactSerialization):
             if changes and changes[-1][0] == "points":
                 changes[-1] = ("points", 0, changes[-1][2])
             audits.append(("create", php_serialize(change_details(
-                changes, extra={"dateIdentified": ["", php_datetime(moment)]} if identified else None,
+                changes, extra={"dateIdentified": ["", stamp[2]]} if identified else None,
                 manipulator=f"lead:{source}", user_name=user["name"]) or {})))
             if identified:
                 audits.append(("identified", php_serialize({})))
