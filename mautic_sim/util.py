@@ -50,16 +50,24 @@ def php_serialize(value: Any) -> str:
     return "".join(out)
 
 
-def _plain(v: Any) -> bool:
-    return v is None or (type(v) is str and v.isascii())
-
-
-def _plain_leaf(v: str | None) -> str:
-    return "N;" if v is None else f's:{len(v)}:"{v}";'
+def _leaf(v: Any) -> str | None:
+    """The serialized text of a plain leaf (None, bool, int, ASCII str), or None for anything else."""
+    kind = type(v)
+    if kind is str:
+        return f's:{len(v)}:"{v}";' if v.isascii() else None
+    if v is None:
+        return "N;"
+    if kind is bool:
+        return "b:1;" if v else "b:0;"
+    if kind is int:
+        return f"i:{v};"
+    return None
 
 
 def _php_serialize(value: Any, out: list[str]) -> None:
-    """``php_serialize`` into ``out``: one list for the whole value (an audit row has many parts)."""
+    """``php_serialize`` into ``out``: one list for the whole value (an audit row has many parts); the
+    plain leaves and ``[before, after]`` pairs of them written inline (an audit row's details are mostly
+    those)."""
     kind = type(value)
     if kind is str:
         out.append(f's:{len(value) if value.isascii() else len(value.encode("utf-8"))}:"{value}";')
@@ -69,11 +77,29 @@ def _php_serialize(value: Any, out: list[str]) -> None:
         out.append(f"b:{int(value)};")
     elif kind is int:
         out.append(f"i:{value};")
-    elif isinstance(value, PhpObject):
-        name = value.class_name
-        out.append(f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{')
-        for k, v in value.properties.items():
-            _php_serialize(k, out)
+    elif isinstance(value, PhpObject | list | tuple | dict):
+        if isinstance(value, PhpObject):
+            name = value.class_name
+            out.append(f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{')
+            items: Iterable[tuple[Any, Any]] = value.properties.items()
+        else:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            out.append(f"a:{len(value)}:{{")
+        for k, v in items:
+            text = _leaf(k)
+            if text is None:
+                _php_serialize(k, out)
+            else:
+                out.append(text)
+            text = _leaf(v)
+            if text is not None:
+                out.append(text)
+                continue
+            if type(v) is list and len(v) == 2:
+                before, after = _leaf(v[0]), _leaf(v[1])
+                if before is not None and after is not None:
+                    out.append(f"a:2:{{i:0;{before}i:1;{after}}}")
+                    continue
             _php_serialize(v, out)
         out.append("}")
     elif isinstance(value, bool):
@@ -87,25 +113,6 @@ def _php_serialize(value: Any, out: list[str]) -> None:
             out.append(f"d:{value!r};")
     elif isinstance(value, str):
         out.append(f's:{len(value.encode("utf-8"))}:"{value}";')
-    elif isinstance(value, list | tuple | dict):
-        items: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
-        out.append(f"a:{len(value)}:{{")
-        for k, v in items:  # keys and the common leaves inline: an audit row's details are mostly those
-            if type(k) is int:
-                out.append(f"i:{k};")
-            elif type(k) is str and k.isascii():
-                out.append(f's:{len(k)}:"{k}";')
-            else:
-                _php_serialize(k, out)
-            if v is None:
-                out.append("N;")
-            elif type(v) is str and v.isascii():
-                out.append(f's:{len(v)}:"{v}";')
-            elif type(v) is list and len(v) == 2 and _plain(v[0]) and _plain(v[1]):  # [before, after]
-                out.append(f"a:2:{{i:0;{_plain_leaf(v[0])}i:1;{_plain_leaf(v[1])}}}")
-            else:
-                _php_serialize(v, out)
-        out.append("}")
     else:
         _php_serialize(str(value), out)
 
