@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import requests
@@ -73,9 +74,10 @@ def test_a_batch_answers_each_item_as_saved_in_turn(processes: int) -> None:
     with Simulator(contacts=0, processes=processes) as sim:
         seed = requests.post(sim.url + "/api/contacts/new", json={"email": "old@example.org"}, auth=AUTH,
                              timeout=30).json()["contact"]["id"]
-        body = [{"email": "new@example.org", "firstname": "A"}, {"email": "NEW@example.org", "lastname": "B"},
-                {"email": "old@example.org", "firstname": "X"}, {"email": "old@example.org", "tags": ["vip"]},
-                {"email": "old@example.org", "firstname": "Y"}, {"email": "z@example.org"}]
+        body: list[dict[str, Any]] = [
+            {"email": "new@example.org", "firstname": "A"}, {"email": "NEW@example.org", "lastname": "B"},
+            {"email": "old@example.org", "firstname": "X"}, {"email": "old@example.org", "tags": ["vip"]},
+            {"email": "old@example.org", "firstname": "Y"}, {"email": "z@example.org"}]
         r = requests.post(sim.url + "/api/contacts/batch/new", json=body, auth=AUTH, timeout=30)
         assert r.status_code == 201
         out = r.json()
