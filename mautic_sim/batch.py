@@ -176,6 +176,8 @@ class BatchRoutes:
 
     @staticmethod
     def _prepare_item(prepare: Callable[[Any], PreparedContact | None], item: Any) -> PreparedContact | None:
+        """``prepare(item)``, or None when it raises: the item then takes the fallback under the lock, which
+        raises (and answers) it there, as before."""
         try:
             return prepare(item)
         except Exception:
