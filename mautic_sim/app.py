@@ -6,6 +6,7 @@ with sockets, faults and logging.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 
 from mautic_sim import extras, phpquery
 from mautic_sim.batch import BatchPartial, BatchRoutes
-from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts
+from mautic_sim.contacts import CONTACT_COLUMN_ALIASES, Contacts, PreparedContact
 from mautic_sim.generic import CONTEXTS, Generic
 from mautic_sim.identify import PublicPaths
 from mautic_sim.messages import Request, Response
@@ -27,6 +28,8 @@ from mautic_sim.stats import StatsRoutes
 from mautic_sim.store import Store
 from mautic_sim.util import GENERIC_400, ApiError, db_ts, not_found, php_serialize, server_error, utcnow
 from mautic_sim.versions import MauticVersion, get_version
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _lone_surrogate(value: Any) -> bool:
@@ -142,7 +145,9 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                 parsed = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, GENERIC_400, controller=False) from None
-            if _lone_surrogate(parsed):  # PHP's json_decode refuses "\ud800" alone: the whole request is a 400
+            # PHP's json_decode refuses "\ud800" alone: the whole request is a 400. Valid UTF-8 holds no surrogate,
+            # so only a \uD8xx-\uDFxx escape makes one (no walk of a batch's values without one)
+            if _SURROGATE_ESCAPE.search(raw) and _lone_surrogate(parsed):
                 raise ApiError(400, GENERIC_400, controller=False)
             return parsed
         return phpquery.parse(raw.decode("utf-8", "replace"))
@@ -245,7 +250,30 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
         def one(item: Any) -> tuple[Any, int]:
             row, status = self.contacts.save_contact(item, "new", None, source="api-batch")
             return self.contacts.serialize(row, "new" if status == 201 else "repo", raw=True), status
-        return Response(201, self._run_batch(items, one, "contacts"))
+
+        def present(saved: list[tuple[PreparedContact, dict[str, Any]]]) -> list[tuple[Any, int]]:
+            return self._present_saved(saved, lambda p: "new" if p.status == 201 else "repo")
+
+        dups: list[dict[str, dict[str, Any]] | None] = []
+
+        def prepare(item: Any) -> PreparedContact | None:
+            if not dups:  # once, with the field definitions the batch is prepared with
+                dups.append(self.contacts.duplicates_by_email([it for _, it in items]))
+            return self.contacts.prepare_contact(item, "new", None, "api-batch", dups[0])
+
+        return Response(201, self._run_prepared_batch(items, prepare, present, one, "contacts"))
+
+    def _present_saved(self, saved: list[tuple[PreparedContact, dict[str, Any]]],
+                       style: Callable[[PreparedContact], str]) -> list[tuple[Any, int]]:
+        """Batch answers of saved contacts, as ``serialize(row, style, raw=True)`` of each: the items of one
+        style and one set of submitted keys in a row go through one ``serialize_many``."""
+        out: list[tuple[Any, int]] = []
+        for (kind, _), run in itertools.groupby(saved, key=lambda s: (style(s[0]), frozenset(s[0].submitted))):
+            group = list(run)
+            self.request_local.submitted = group[0][0].submitted
+            bodies = self.contacts.serialize_many([row for _, row in group], kind, raw=True)
+            out.extend((body, p.status) for (p, _), body in zip(group, bodies, strict=True))
+        return out
 
     def contacts_batch_edit(self, req: Request) -> Response:
         items = self.batch_items(req)
@@ -268,7 +296,18 @@ class Mautic(AuthRoutes, BatchRoutes, SearchQueries, StatsRoutes):
                                         err.status) from None
                 raise
             return self.contacts.serialize(saved, "edit", raw=True), 200
-        return Response(200, self._run_batch(items, one, "contacts"))
+
+        def prepare(item: Any) -> PreparedContact | None:
+            if not isinstance(item, dict) or not item.get("id"):
+                return None
+            row = self.contacts.get_row("leads", item["id"])
+            return None if row is None else self.contacts.prepare_contact(item, "put" if put else "patch", row,
+                                                                           "api-single")
+
+        def present(saved: list[tuple[PreparedContact, dict[str, Any]]]) -> list[tuple[Any, int]]:
+            return [(body, 200) for body, _ in self._present_saved(saved, lambda p: "edit")]
+
+        return Response(200, self._run_prepared_batch(items, prepare, present, one, "contacts"))
 
     def batch_delete(self, req: Request, kind: str) -> Response:
         out = []

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mautic_sim import phpquery
+from mautic_sim.contacts import PreparedContact, PreparedRows
 from mautic_sim.generic import Ctx
 from mautic_sim.messages import Request, Response
 from mautic_sim.util import ApiError, RequestFailed, not_found, server_error
@@ -80,32 +81,107 @@ class BatchRoutes:
             body["errors"] = pack(errors)
         return body
 
+    @staticmethod
+    def _batch_item(i: int, item: Any, fn: Callable[[Any], tuple[Any, int]], done: dict[int, Any],
+                    codes: dict[int, int], errors: dict[int, Any]) -> None:
+        """One batch item through ``fn``: its entity and status code, or its error entry."""
+        try:
+            entity, code = fn(item)
+            done[i] = entity
+            codes[i] = code
+        except BatchPartial as bp:
+            done[i] = bp.entity
+            codes[i] = bp.status
+            errors[i] = {"code": bp.status, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
+                         "details": bp.details, "type": None}
+        except RequestFailed:
+            raise
+        except ApiError as e:
+            codes[i] = e.status
+            if e.status == 404:
+                errors[i] = {"message": e.message, "code": 404, "type": "api"}
+            else:
+                errors[i] = {"code": e.status, "message": e.message,
+                             "details": e.details if e.details is not None else [], "type": None}
+
     def _run_batch(self, items: list[tuple[str, Any]], fn: Callable[[Any], tuple[Any, int]],
                    list_key: str) -> dict[str, Any]:
         done: dict[int, Any] = {}
         errors: dict[int, Any] = {}
-        codes: list[int] = []
+        status: dict[int, int] = {}
         with self.store.transaction():  # one commit for the batch, not one per write
             for i, (_, item) in enumerate(items):
-                try:
-                    entity, code = fn(item)
-                    done[i] = entity
-                    codes.append(code)
-                except BatchPartial as bp:
-                    done[i] = bp.entity
-                    codes.append(bp.status)
-                    errors[i] = {"code": bp.status, "message": ", ".join(f"{k}: {' '.join(v)}" for k, v in bp.details.items()),
-                                 "details": bp.details, "type": None}
-                except RequestFailed:
-                    raise
-                except ApiError as e:
-                    codes.append(e.status)
-                    if e.status == 404:
-                        errors[i] = {"message": e.message, "code": 404, "type": "api"}
-                    else:
-                        errors[i] = {"code": e.status, "message": e.message,
-                                     "details": e.details if e.details is not None else [], "type": None}
+                self._batch_item(i, item, fn, done, status, errors)
+        codes = [status[i] for i in sorted(status)]
         return self._batch_body(list_key, done, codes, errors)
+
+    def _run_prepared_batch(self, items: list[tuple[str, Any]],
+                            prepare: Callable[[Any], PreparedContact | None],
+                            present: Callable[[list[tuple[PreparedContact, dict[str, Any]]]], list[tuple[Any, int]]],
+                            fallback: Callable[[Any], tuple[Any, int]], list_key: str) -> dict[str, Any]:
+        """A contacts batch whose saves hold the store lock only while they write (as ``_run_batch``, the same
+        answer and rows). Why: with worker processes the lock is one for all of them, and a batch that converts,
+        serializes and answers 200 contacts inside it makes the workers take turns.
+
+        Each item is prepared first, without the lock (``prepare``: look-ups, values, audit rows); then one
+        transaction under the lock runs each prepared item's look-ups again and writes its rows when they
+        still find the same, or else runs the item as ``_run_batch`` would (``fallback``, also for what
+        ``prepare`` declines: errors, tags, companies...). Answers are built after the lock (``present``), or
+        inside it, in order, before an item that takes the fallback or saves a contact already saved by the
+        batch, so each answer shows its contact as right after its own save; ``present`` answers a run of
+        saved items at once (one tags and one do-not-contact query for them)."""
+        store = self.store
+        with store.fields_pinned():
+            prepared = [self._prepare_item(prepare, item) for _, item in items]
+        done: dict[int, Any] = {}
+        errors: dict[int, Any] = {}
+        codes: dict[int, int] = {}
+        rows = PreparedRows()
+        pending: list[tuple[int, PreparedContact, int]] = []  # written, answer not built yet
+        saved: list[tuple[int, PreparedContact, dict[str, Any]]] = []
+
+        def settle(answer_now: bool) -> None:
+            rows.flush(store)
+            if pending:
+                ids = [lead_id for _, _, lead_id in pending]
+                got = {r["id"]: r for r in store.query(
+                    f"SELECT * FROM leads WHERE id IN ({','.join('?' * len(ids))})", ids)}
+                saved.extend((i, p, got[lead_id]) for i, p, lead_id in pending)
+                pending.clear()
+            if answer_now:
+                answer()
+
+        def answer() -> None:
+            for (i, _, _), (entity, code) in zip(saved, present([(p, row) for _, p, row in saved]), strict=True):
+                done[i], codes[i] = entity, code
+            saved.clear()
+
+        with store.batch_transaction():
+            fields_now = store.fields("lead")
+            for i, (_, item) in enumerate(items):
+                p = prepared[i]
+                lead_id = None
+                if p is not None and p.fields is fields_now and not (
+                        p.row is not None and any(p.row["id"] == w for _, _, w in pending)):
+                    lead_id = self.contacts.write_prepared(p, rows)
+                if lead_id is not None and p is not None:
+                    pending.append((i, p, lead_id))
+                    continue
+                settle(answer_now=True)
+                self._batch_item(i, item, fallback, done, codes, errors)
+            settle(answer_now=False)
+        with store.fields_pinned():
+            answer()
+        return self._batch_body(list_key, done, [codes[i] for i in sorted(codes)], errors)
+
+    @staticmethod
+    def _prepare_item(prepare: Callable[[Any], PreparedContact | None], item: Any) -> PreparedContact | None:
+        """``prepare(item)``, or None when it raises: the item then takes the fallback under the lock, which
+        raises (and answers) it there, as before."""
+        try:
+            return prepare(item)
+        except Exception:
+            return None
 
     def g_batch_new(self, req: Request, ctx: Ctx) -> Response:
         items = self.batch_items(req)

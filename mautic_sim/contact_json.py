@@ -111,9 +111,9 @@ class ContactSerialization:
                 "id": st["id"], "name": st.get("name"), "category": st.get("category"),
                 "weight": st.get("weight"), "description": st.get("description")}
 
-    def _plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
-        """Per published field: (group, JSON alias, JSON prefix of the entry, kind, field), cached with the
-        fields. The prefix is the entry's static part as ``field_entry`` makes it, in the style of a write's
+    def _plan(self, style: str) -> list[tuple[str, str, str, str, dict[str, Any], str, str]]:
+        """Per published field: (group, JSON alias, JSON prefix of the entry, kind, field, and the entry and
+        flat value of a "simple" field at null, most of a contact's), cached with the fields. The prefix is the entry's static part as ``field_entry`` makes it, in the style of a write's
         answer ("new", "edit") or else as the repository reads it; "points" is a kind of its own in a new
         entry (null there, 0 in the flat values)."""
         fields = self.store.fields("lead")
@@ -133,7 +133,9 @@ class ContactSerialization:
                     kind = "typed"
                 else:
                     kind = "simple"
-                plan.append((f["field_group"], js(f["alias"]), prefix, kind, f))
+                alias = js(f["alias"])
+                plan.append((f["field_group"], alias, prefix, kind, f,
+                             f'{alias}:{prefix}null,"normalizedValue":""}}', f"{alias}:null"))
             if fields:
                 fields[0][f"_plan_{style}"] = plan
         return plan
@@ -147,8 +149,15 @@ class ContactSerialization:
         submitted = (getattr(self.app.request_local, "submitted", None) or set()) if write else set()
         groups: dict[str, list[str]] = {"core": [], "social": [], "personal": [], "professional": []}
         flat = [f'"id":"{row["id"]}"']
-        for group, alias, prefix, kind, f in self._plan(style):
+        for group, alias, prefix, kind, f, null_entry, null_flat in self._plan(style):
             value = row.get(f["alias"])
+            if value is None and kind == "simple":  # most fields of a contact: the entry is all static
+                bucket = groups.get(group)
+                if bucket is None:
+                    bucket = groups[group] = []
+                bucket.append(null_entry)
+                flat.append(null_flat)
+                continue
             if kind == "simple":
                 vj = fj = "null" if value is None else encode(value)
                 nvj = '""' if value is None else vj

@@ -6,8 +6,11 @@ Reads and writes live here; JSON shapes are in contact_json.py, field value rule
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mautic_sim.contact_json import ContactSerialization
@@ -19,9 +22,10 @@ from mautic_sim.field_values import (
     parse_dt,
     too_long,
 )
+from mautic_sim.mariadb import fold
 from mautic_sim.merges import change_details, delete_contact_rows, field_changes, php_datetime
 from mautic_sim.services import SimApp
-from mautic_sim.util import ApiError, db_ts, request_failed, validation_error
+from mautic_sim.util import ApiError, db_ts, php_serialize, request_failed, validation_error
 
 CONTACT_COLUMN_ALIASES = {  # top-level camelCase where columns -> DB columns (convertOrmProperties)
     "dateAdded": "date_added", "dateModified": "date_modified", "dateIdentified": "date_identified",
@@ -46,6 +50,57 @@ def _zero_date(row: dict[str, Any]) -> bool:
     return any(isinstance(v, str) and v.startswith("0000-00-00") for v in row.values())
 
 
+_IDENTIFYING = ("email", "firstname", "lastname", "company", "facebook", "foursquare", "instagram", "linkedin",
+                "skype", "twitter")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    return f'INSERT INTO leads ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+
+
+def _newest_first(row: dict[str, Any]) -> tuple[bool, str, int]:
+    """The sort key of ``ORDER BY date_added DESC, id DESC`` (NULL dates sort last)."""
+    return (row["date_added"] is not None, row["date_added"] or "", row["id"])
+
+
+@dataclass
+class PreparedContact:
+    """One batch item's save, prepared outside the store lock (``Contacts.prepare_contact``)."""
+
+    payload: dict[str, Any]
+    row: dict[str, Any] | None  # the contact it edits (None: a create)
+    status: int
+    source: str
+    fields: list[dict[str, Any]]
+    checks: list[tuple[str, tuple[Any, ...], Any, str]]  # (SQL, params, found, "one" row | "rows" | "none")
+    rec: dict[str, Any]  # the leads columns to write
+    now: str
+    user: dict[str, Any]
+    audits: list[tuple[str, str]]
+    events: list[str]
+    submitted: set[str]
+
+
+@dataclass
+class PreparedRows:
+    """Audit and event rows of a batch's prepared saves, written together in their order by :meth:`flush`."""
+
+    audits: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def flush(self, store: Any) -> None:
+        if self.audits:
+            store.conn.executemany(
+                "INSERT INTO audit_log (user_id, user_name, bundle, object, object_id, action, details, date_added,"
+                " ip_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.audits)
+        if self.events:
+            store.conn.executemany(
+                "INSERT INTO lead_event_log (lead_id, bundle, object, action, object_id, date_added, properties) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", self.events)
+        self.audits, self.events = [], []
+
+
 class Contacts(ContactSerialization):
     """Contact and company reads/writes on the store."""
 
@@ -53,6 +108,7 @@ class Contacts(ContactSerialization):
         self.app = app
         self.store = app.store
         self._tl = threading.local()  # per-request caches of one page (owners, stages, UTM tags)
+        self._stamp: tuple[datetime, str, Any] | None = None  # a prepared save's clock: as DB and PHP dates
 
     # -- reads ------------------------------------------------------------------------------------
     def get_row(self, table: str, row_id: Any) -> dict[str, Any] | None:
@@ -117,8 +173,23 @@ class Contacts(ContactSerialization):
         must be unique."]}}]}, nothing merged or deleted; the same for PUT, for another case of the email, for
         companyname on companies (also batch/new and POST new with force), and for a PATCH of a contact whose
         email a second contact holds too."""
-        table = "leads" if obj == "lead" else "companies"
         details: dict[str, list[str]] = {}
+        for alias, sql, params in self._unique_queries(obj, values, row):
+            holders = self.store.query(sql, params)
+            if self._held_by_another(holders, row):
+                details[alias] = ["This field must be unique."]
+        if details:
+            raise ApiError(422, ", ".join(f"{k}: {' '.join(v)}" for k, v in details.items()), details=details)
+
+    @staticmethod
+    def _held_by_another(holders: list[dict[str, Any]], row: dict[str, Any] | None) -> bool:
+        return len(holders) > 1 or bool(holders and (row is None or holders[0]["id"] != row["id"]))
+
+    def _unique_queries(self, obj: str, values: dict[str, Any],
+                        row: dict[str, Any] | None) -> list[tuple[str, str, tuple[Any, ...]]]:
+        """(alias, SQL, params) of the holders of each unique field's value (see ``unique_violations``)."""
+        table = "leads" if obj == "lead" else "companies"
+        out = []
         for f in self.store.fields(obj):
             if not f["is_unique_identifier"] or not f["is_published"]:
                 continue
@@ -126,12 +197,9 @@ class Contacts(ContactSerialization):
             value = values.get(alias) if alias in values else (row or {}).get(alias)
             if value in (None, "") or isinstance(value, dict | list):
                 continue
-            holders = self.store.query(
-                f'SELECT id FROM {table} WHERE "{alias}" = ? LIMIT 2', (str(value).strip(),))  # case-insensitive
-            if len(holders) > 1 or (holders and (row is None or holders[0]["id"] != row["id"])):
-                details[alias] = ["This field must be unique."]
-        if details:
-            raise ApiError(422, ", ".join(f"{k}: {' '.join(v)}" for k, v in details.items()), details=details)
+            out.append((alias, f'SELECT id FROM {table} WHERE "{alias}" = ? LIMIT 2',  # case-insensitive
+                        (str(value).strip(),)))
+        return out
 
     def moves_modified(self, row: dict[str, Any], dnc_only: bool = False) -> bool:
         """Whether an update of ``row`` sets date_modified on the simulated version (versions sheet §5).
@@ -144,17 +212,31 @@ class Contacts(ContactSerialization):
         return version.modified_on_update or not row.get("date_modified")
 
     def find_duplicate(self, payload: dict[str, Any]) -> dict[str, Any] | None:
-        uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
-        clauses, params = [], []
+        query = self._duplicate_query(payload)
+        return None if query is None else self.store.one(*query)
+
+    def _duplicate_query(self, payload: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+        """The SQL and params that find the contact a create matches on its unique fields (None: nothing to
+        match on)."""
+        terms = self._duplicate_terms(payload)
+        return self._query_for_terms(terms) if terms else None
+
+    @staticmethod
+    def _query_for_terms(terms: list[tuple[str, str]]) -> tuple[str, tuple[Any, ...]]:
+        clauses = " OR ".join(f'"{alias}" = ?' for alias, _ in terms)
+        return (f"SELECT * FROM leads WHERE {clauses} ORDER BY date_added DESC, id DESC LIMIT 1",
+                tuple(v for _, v in terms))
+
+    def _duplicate_terms(self, payload: dict[str, Any],
+                         fields: list[dict[str, Any]] | None = None) -> list[tuple[str, str]]:
+        """(unique field, value) pairs a create is matched on."""
+        uniques = [f["alias"] for f in (fields or self.store.fields("lead")) if f["is_unique_identifier"]]
+        terms = []
         for alias in uniques:
             v = payload.get(alias)
             if v not in (None, "") and not isinstance(v, dict | list):
-                clauses.append(f'"{alias}" = ?')
-                params.append(str(v).strip())
-        if not clauses:
-            return None
-        return self.store.one(f"SELECT * FROM leads WHERE {' OR '.join(clauses)} ORDER BY date_added DESC, id DESC "
-                              "LIMIT 1", params)
+                terms.append((alias, str(v).strip()))
+        return terms
 
     def save_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
                      source: str = "api-single") -> tuple[dict[str, Any], int]:
@@ -206,8 +288,7 @@ class Contacts(ContactSerialization):
             if row is None:
                 # not anonymous once it has a name, email, company or social handle (Lead::isAnonymous); an
                 # empty body makes an anonymous contact with dateIdentified null (recorded, 696)
-                identified = any(values.get(a) for a in ("email", "firstname", "lastname", "company", "facebook",
-                                                         "foursquare", "instagram", "linkedin", "skype", "twitter"))
+                identified = any(values.get(a) for a in _IDENTIFYING)
                 rec = {"date_added": now, "created_by": user["id"], "created_by_user": user["name"],
                        "is_published": 1, "points": 0, "date_identified": now if identified else None,
                        **values, **special}
@@ -261,6 +342,150 @@ class Contacts(ContactSerialization):
             saved = self.store.one("SELECT * FROM leads WHERE id = ?", (lead_id,))
         assert saved is not None
         return saved, status
+
+    # -- a batch's saves, prepared outside the store lock ------------------------------------------
+    def duplicates_by_email(self, payloads: list[Any]) -> dict[str, dict[str, Any]] | None:
+        """For a batch/new matched on email alone (the recorded default: email the one unique field): the
+        contact each email finds, by its folded form (as ``MAUTIC_CI`` compares), from one query for the
+        batch instead of one per item. None when another unique field takes part. What it finds is checked
+        again under the lock, so this is a shortcut, never the answer."""
+        uniques = [f["alias"] for f in self.store.fields("lead") if f["is_unique_identifier"]]
+        if uniques != ["email"]:
+            return None
+        emails = sorted({term for p in payloads if isinstance(p, dict)
+                         for alias, term in self._duplicate_terms(p) if alias == "email"})
+        best: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(emails), 500):
+            chunk = emails[start:start + 500]
+            for r in self.store.query(f'SELECT * FROM leads WHERE "email" IN ({",".join("?" * len(chunk))})', chunk):
+                if not isinstance(r["email"], str):
+                    continue
+                key = fold(r["email"])
+                have = best.get(key)  # ORDER BY date_added DESC, id DESC: NULL dates last
+                if have is None or _newest_first(r) > _newest_first(have):
+                    best[key] = r
+        return best
+
+    def prepare_contact(self, payload: Any, mode: str, row: dict[str, Any] | None,
+                        source: str, dups: dict[str, dict[str, Any]] | None = None) -> PreparedContact | None:
+        """Everything of ``_save_contact`` that only reads, done before the batch takes the store lock: the
+        de-duplication and unique look-ups (kept, to be run again under the lock), the column values, the
+        audit and event rows (PHP-serialized). None when the item takes ``_save_contact`` itself under the lock:
+        an error to answer, a NUL byte, tags, companies, a stage or do-not-contact entries."""
+        if not isinstance(payload, dict) or payload.get("tags") or payload.get("doNotContact") or (
+                "stage" in payload or isinstance(payload.get("companies"), list)):
+            return None
+        fields = self.store.fields("lead")
+        checks: list[tuple[str, tuple[Any, ...], Any, str]] = []  # (SQL, params, what it found, kind)
+        status = 200
+        unmatched: set[tuple[str, str]] = set()  # (unique field, value) a create matched no contact on
+        if mode == "new":
+            terms = self._duplicate_terms(payload, fields)
+            dup = None
+            if terms:
+                query = self._query_for_terms(terms)
+                if dups is not None and len(terms) == 1 and terms[0][0] == "email":
+                    dup = dups.get(fold(terms[0][1]))
+                else:
+                    dup = self.store.one(*query)
+                if dup is None:  # under the lock: still no contact matches
+                    checks.append((query[0].replace("SELECT *", "SELECT 1", 1), query[1], None, "none"))
+                else:
+                    checks.append((*query, dup, "one"))
+            if dup is not None:
+                row, mode = dup, "patch"
+            else:
+                status = 201
+                unmatched.update(terms)
+        elif row is not None:
+            checks.append(("SELECT * FROM leads WHERE id = ?", (row["id"],), row, "one"))
+        if row is not None and _zero_date(row):
+            return None
+        overwrite = bool(payload.get("overwriteWithBlank")) or mode == "put"
+        values, errors = self.apply_fields("lead", payload, row, mode, overwrite)
+        if errors or _has_nul(values) or values.get("company"):
+            return None
+        for alias, sql, params in self._unique_queries("lead", values, row):
+            if (alias, params[0]) in unmatched:  # no contact holds it: the no-match check under the lock says so
+                continue
+            holders = self.store.query(sql, params)
+            if self._held_by_another(holders, row):
+                return None
+            checks.append((sql, params, holders, "rows"))
+        app = self.app
+        moment = app.now()
+        stamp = self._stamp
+        if stamp is None or stamp[0] != moment:  # the clock moves by seconds: one conversion per second
+            stamp = self._stamp = (moment, db_ts(moment), php_datetime(moment))
+        now = stamp[1]
+        user = app.current_user()
+        special: dict[str, Any] = {}
+        if "owner" in payload:
+            special["owner_id"] = _int_or_none(payload["owner"])
+        elif mode == "put" and row is not None:
+            special["owner_id"] = None
+        if payload.get("lastActive"):
+            dt = parse_dt(payload["lastActive"])
+            if dt is not None:
+                special["last_active"] = dt.strftime("%Y-%m-%d %H:%M:%S")
+        if "points" in payload and not _is_zero(payload["points"]):
+            with contextlib.suppress(TypeError, ValueError):
+                special["points"] = int(float(payload["points"]))
+        audits: list[tuple[str, str]] = []  # (action, PHP-serialized details)
+        events: list[str] = []  # identified_contact properties
+        if row is None:
+            identified = any(values.get(a) for a in _IDENTIFYING)
+            rec = {"date_added": now, "created_by": user["id"], "created_by_user": user["name"],
+                   "is_published": 1, "points": 0, "date_identified": now if identified else None,
+                   **values, **special}
+            if app.version.modified_on_create:
+                rec["date_modified"] = now
+            if identified:
+                events.append(json.dumps({"object_description": user["name"]}))
+            changes = field_changes(fields, None, {**values, "points": special.get("points")})
+            if changes and changes[-1][0] == "points":
+                changes[-1] = ("points", 0, changes[-1][2])
+            audits.append(("create", php_serialize(change_details(
+                changes, extra={"dateIdentified": ["", stamp[2]]} if identified else None,
+                manipulator=f"lead:{source}", user_name=user["name"]) or {})))
+            if identified:
+                audits.append(("identified", php_serialize({})))
+        else:
+            rec = {**values, **special, "modified_by": user["id"], "modified_by_user": user["name"]}
+            if self.moves_modified(row, dnc_only=not values and not special and "doNotContact" in payload):
+                rec["date_modified"] = now
+            changes = field_changes(fields, row,
+                                    {**values, **({"points": special["points"]} if "points" in special else {})})
+            details = change_details(changes, manipulator=f"lead:{source}", user_name=user["name"])
+            if "points" in details:
+                details["points"] = [int(row.get("points") or 0), details["points"][1]]
+            audits.append(("update", php_serialize(details or {})))
+        return PreparedContact(payload, row, status, source, fields, checks, rec, now, user, audits, events,
+                               set(payload))
+
+    def write_prepared(self, p: PreparedContact, rows: PreparedRows) -> int | None:
+        """Under the store lock: the prepared save's look-ups run again and, when each finds what it found
+        before, its contact row is written (audit and event rows go to ``rows``, written in order by
+        ``PreparedRows.flush``); its id, or None when the item must take ``_save_contact`` instead."""
+        store = self.store
+        for sql, params, found, kind in p.checks:
+            if kind == "none":
+                if store.conn.execute(sql, params).fetchone() is not None:
+                    return None
+            elif (store.one(sql, params) if kind == "one" else store.query(sql, params)) != found:
+                return None
+        if p.row is None:
+            lead_id = store.conn.execute(_insert_sql(tuple(p.rec)), tuple(p.rec.values())).lastrowid or 0
+            for props in p.events:
+                rows.events.append((lead_id, "lead", p.source, "identified_contact", None, p.now, props))
+        else:
+            lead_id = p.row["id"]
+            sets = ", ".join(f'"{c}" = ?' for c in p.rec)
+            store.conn.execute(f"UPDATE leads SET {sets} WHERE id = ?", [*p.rec.values(), lead_id])
+        for action, details in p.audits:
+            rows.audits.append((p.user["id"] or 0, p.user["name"], "lead", "lead", lead_id, action, details, p.now,
+                                "127.0.0.1"))
+        return lead_id
 
     def _apply_tags(self, lead_id: int, tags: Any) -> None:
         if not tags:

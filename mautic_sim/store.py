@@ -148,6 +148,7 @@ class Store:
         self.conn.execute("PRAGMA synchronous=OFF")
         self._field_cache: dict[str, list[dict[str, Any]]] = {}
         self._field_version = -1
+        self._pinned = threading.local()
         if shared:
             self.share()
 
@@ -214,6 +215,33 @@ class Store:
                 yield
             finally:
                 self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def batch_transaction(self) -> Iterator[None]:
+        """The one transaction of a batch's writes, under the lock also when shared (worker processes), where
+        ``transaction`` leaves each entity its own: for a batch whose rows are prepared before (the contacts
+        batch endpoints), so the lock is held only while they are written."""
+        if not self.shared:
+            with self.transaction():
+                yield
+            return
+        with self.lock:
+            yield
+
+    @contextlib.contextmanager
+    def fields_pinned(self) -> Iterator[None]:
+        """Shared: the field definitions as they are now, without asking the database again on each
+        ``fields`` call until the block ends (a batch reads them a few times per item). Not for a block that
+        writes: the batch checks them once more under the lock."""
+        if not self.shared:
+            yield
+            return
+        self.fields("lead")
+        self._pinned.on = True
+        try:
+            yield
+        finally:
+            self._pinned.on = False
 
     def executemany(self, sql: str, rows: Any) -> None:
         with self.lock:
@@ -310,7 +338,7 @@ class Store:
     def fields(self, obj: str) -> list[dict[str, Any]]:
         """Published field definitions for ``lead`` or ``company``, in Mautic's display order."""
         with self._read_lock:
-            if self.shared:
+            if self.shared and not getattr(self._pinned, "on", False):
                 version = self.conn.execute("SELECT v FROM sim_meta WHERE k = 'fields'").fetchone()[0]
                 if version != self._field_version:
                     self._field_cache.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,28 +45,76 @@ class PhpObject:
 
 def php_serialize(value: Any) -> str:
     """PHP ``serialize()`` for the plain values Mautic stores (field properties, audit details)."""
-    if isinstance(value, PhpObject):
-        body = "".join(php_serialize(k) + php_serialize(v) for k, v in value.properties.items())
-        name = value.class_name
-        return f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{{body}}}'
-    if value is None:
+    out: list[str] = []
+    _php_serialize(value, out)
+    return "".join(out)
+
+
+def _leaf(v: Any) -> str | None:
+    """The serialized text of a plain leaf (None, bool, int, ASCII str), or None for anything else."""
+    kind = type(v)
+    if kind is str:
+        return f's:{len(v)}:"{v}";' if v.isascii() else None
+    if v is None:
         return "N;"
-    if isinstance(value, bool):
-        return f"b:{int(value)};"
-    if isinstance(value, int):
-        return f"i:{value};"
-    if isinstance(value, float):
+    if kind is bool:
+        return "b:1;" if v else "b:0;"
+    if kind is int:
+        return f"i:{v};"
+    return None
+
+
+def _php_serialize(value: Any, out: list[str]) -> None:
+    """``php_serialize`` into ``out``: one list for the whole value (an audit row has many parts); the
+    plain leaves and ``[before, after]`` pairs of them written inline (an audit row's details are mostly
+    those)."""
+    kind = type(value)
+    if kind is str:
+        out.append(f's:{len(value) if value.isascii() else len(value.encode("utf-8"))}:"{value}";')
+    elif value is None:
+        out.append("N;")
+    elif kind is bool:
+        out.append(f"b:{int(value)};")
+    elif kind is int:
+        out.append(f"i:{value};")
+    elif isinstance(value, PhpObject | list | tuple | dict):
+        if isinstance(value, PhpObject):
+            name = value.class_name
+            out.append(f'O:{len(name.encode("utf-8"))}:"{name}":{len(value.properties)}:{{')
+            items: Iterable[tuple[Any, Any]] = value.properties.items()
+        else:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            out.append(f"a:{len(value)}:{{")
+        for k, v in items:
+            text = _leaf(k)
+            if text is None:
+                _php_serialize(k, out)
+            else:
+                out.append(text)
+            text = _leaf(v)
+            if text is not None:
+                out.append(text)
+                continue
+            if type(v) is list and len(v) == 2:
+                before, after = _leaf(v[0]), _leaf(v[1])
+                if before is not None and after is not None:
+                    out.append(f"a:2:{{i:0;{before}i:1;{after}}}")
+                    continue
+            _php_serialize(v, out)
+        out.append("}")
+    elif isinstance(value, bool):
+        out.append(f"b:{int(value)};")
+    elif isinstance(value, int):
+        out.append(f"i:{value};")
+    elif isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
-            return f"d:{int(value)};"  # PHP writes 3.0 as d:3 (serialize_precision -1)
-        return f"d:{value!r};"
-    if isinstance(value, str):
-        return f's:{len(value.encode("utf-8"))}:"{value}";'
-    if isinstance(value, list | tuple):
-        value = dict(enumerate(value))
-    if isinstance(value, dict):
-        parts = "".join(php_serialize(k) + php_serialize(v) for k, v in value.items())
-        return f"a:{len(value)}:{{{parts}}}"
-    return php_serialize(str(value))
+            out.append(f"d:{int(value)};")  # PHP writes 3.0 as d:3 (serialize_precision -1)
+        else:
+            out.append(f"d:{value!r};")
+    elif isinstance(value, str):
+        out.append(f's:{len(value.encode("utf-8"))}:"{value}";')
+    else:
+        _php_serialize(str(value), out)
 
 
 class Raw:

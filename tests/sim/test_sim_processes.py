@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import requests
@@ -63,3 +64,31 @@ def test_processes_below_one_are_refused() -> None:
     bad = subprocess.run([sys.executable, "-m", "mautic_sim.cli", "--processes", "0"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "--processes" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_batch_answers_each_item_as_saved_in_turn(processes: int) -> None:
+    """A batch whose items touch one contact several times, one of them with tags (saved as a single save):
+    each item is answered as its contact stood right after its own save, and the audit log has one row per
+    save, in order. Why: the batch prepares its items before taking the workers' lock and answers after it."""
+    with Simulator(contacts=0, processes=processes) as sim:
+        seed = requests.post(sim.url + "/api/contacts/new", json={"email": "old@example.org"}, auth=AUTH,
+                             timeout=30).json()["contact"]["id"]
+        body: list[dict[str, Any]] = [
+            {"email": "new@example.org", "firstname": "A"}, {"email": "NEW@example.org", "lastname": "B"},
+            {"email": "old@example.org", "firstname": "X"}, {"email": "old@example.org", "tags": ["vip"]},
+            {"email": "old@example.org", "firstname": "Y"}, {"email": "z@example.org"}]
+        r = requests.post(sim.url + "/api/contacts/batch/new", json=body, auth=AUTH, timeout=30)
+        assert r.status_code == 201
+        out = r.json()
+        audit = sim.query("SELECT object_id, action FROM audit_log WHERE object = 'lead' ORDER BY id")
+    got = [(c["fields"]["all"].get("firstname"), c["fields"]["all"].get("lastname"),
+            [t["tag"] for t in c["tags"]]) for c in out["contacts"]]
+    assert out["statusCodes"] == [201, 200, 200, 200, 200, 201]
+    assert got == [("A", None, []), ("A", "B", []), ("X", None, []), ("X", None, ["vip"]),
+                   ("Y", None, ["vip"]), (None, None, [])]
+    ids = [int(c["id"]) for c in out["contacts"]]
+    assert ids[0] == ids[1] and ids[2] == ids[3] == ids[4] == int(seed) and len(set(ids)) == 3
+    assert [(a["object_id"], a["action"]) for a in audit][2:] == [
+        (ids[0], "create"), (ids[0], "identified"), (ids[0], "update"), (ids[2], "update"),
+        (ids[2], "update"), (ids[2], "update"), (ids[5], "create"), (ids[5], "identified")]
