@@ -47,6 +47,31 @@ class ListAnswerShape:
         return msgspec.to_builtins(page)  # type: ignore[no-any-return]  # to_builtins is typed Any
 
 
+class BatchAnswerShape:
+    """The shape of a batch answer when the caller reads only ``item_keys`` of each saved item (the target:
+    ``id`` and ``dateAdded``): ``statusCodes`` and ``errors`` whole, each item of ``list_key`` trimmed.
+
+    Why: a batch/new of 200 contacts answers ~1.6 MB of full contacts; decoded whole it cost ~23 ms of the
+    target's CPU per call (its lanes share one interpreter lock), trimmed ~3 ms. Other top-level keys are
+    skipped; an answer that does not fit (not an object, items of another kind) returns None and is decoded
+    whole as before."""
+
+    def __init__(self, list_key: str, item_keys: Iterable[str]) -> None:
+        item = _struct("BatchItem", dict.fromkeys(item_keys, Any), forbid_unknown=False)
+        entry = item | list[Any] | None  # [] or null where Mautic saved nothing for an index
+        answer = _struct("BatchAnswer", {"statusCodes": Any, "errors": Any,
+                                         list_key: dict[str, entry] | list[entry]},  # type: ignore[valid-type]
+                         forbid_unknown=False)
+        self._decoder = msgspec.json.Decoder(answer)
+
+    def decode(self, content: bytes) -> dict[str, Any] | None:
+        try:
+            answer = self._decoder.decode(content)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        return msgspec.to_builtins(answer)  # type: ignore[no-any-return]  # to_builtins is typed Any
+
+
 def _struct(name: str, types: Mapping[str, Any], *, forbid_unknown: bool) -> Any:
     """A msgspec Struct of optional fields (unset ones are left out of ``to_builtins``), named ``f0``,
     ``f1``... in Python and ``types``' keys (any string) on the wire."""

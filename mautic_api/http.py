@@ -32,7 +32,7 @@ import msgspec
 import requests
 import urllib3
 
-from mautic_api.answers import ListAnswerShape
+from mautic_api.answers import BatchAnswerShape, ListAnswerShape
 from mautic_api.concurrency import ConcurrencyLimiter
 from mautic_api.errors import (
     ConfigurationError,
@@ -96,7 +96,8 @@ def php_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 _UTF8 = frozenset({"utf-8", "utf8"})
 
 
-def response_json(response: requests.Response, shape: ListAnswerShape | None = None) -> tuple[bool, Any]:
+def response_json(response: requests.Response,
+                  shape: ListAnswerShape | BatchAnswerShape | None = None) -> tuple[bool, Any]:
     """``(is_json, body)`` of an answer, decoded once and cached on the response object.
 
     A UTF-8 body is decoded by msgspec (a page of 200 contacts is megabytes), to ``shape`` when given and
@@ -142,6 +143,7 @@ def classify_response(
     auth_method: str | None = None,
     batch: bool = False,
     warned: LoggedOnce | None = None,
+    shape: BatchAnswerShape | None = None,
 ) -> Any:
     """Return the decoded JSON body of a successful answer, or raise the mautic_api exception it means.
 
@@ -150,7 +152,7 @@ def classify_response(
     logged in this run (a session's ``warned``), so a redirect is warned about once per run, not per page.
     """
     _check_redirects(response, warned)
-    is_json, body = response_json(response)
+    is_json, body = response_json(response, shape if 200 <= response.status_code < 300 else None)
     path = urlsplit(response.url or "").path or "/"
     grant = None
     if path.endswith("/oauth/v2/token") and response.request is not None:
@@ -387,8 +389,10 @@ def send(
     logger: logging.Logger | None = None,
     batch: bool = False,
     idempotent: bool = True,
+    shape: BatchAnswerShape | None = None,
 ) -> tuple[requests.Response, Any]:
-    """Send one request with the retry policy; return ``(response, decoded body)`` or raise.
+    """Send one request with the retry policy; return ``(response, decoded body)`` or raise (a 2xx body
+    decoded to ``shape`` when given and it fits).
 
     Retries (up to ``max_retries`` times, and while the waits add up to at most ``max_retry_seconds``) on
     :class:`RetryableError`: 429 (waiting as the server asks),
@@ -423,7 +427,7 @@ def send(
             except requests.RequestException as exc:
                 raise transport_error(exc, method, path) from None
             body = classify_response(response, secrets=secrets, auth_method=auth_method, batch=batch,
-                                     warned=getattr(session, "warned", None))
+                                     warned=getattr(session, "warned", None), shape=shape)
             if resent_after_maybe_applied:  # an earlier attempt may have done the work: say since when
                 # [attr-defined] below: a figure carried by the response
                 response.mautic_first_attempt_age = time.monotonic() - started  # type: ignore[attr-defined]

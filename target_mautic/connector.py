@@ -48,6 +48,9 @@ DEFAULT_MAX_CONCURRENCY = 4  # batch calls in flight (measured: README "Performa
 # NUL byte: that item too, its audit log row failing after it).
 SPLIT_STATUSES = frozenset({400, 500})
 MAY_HAVE_WRITTEN = frozenset({500})
+# what the sinks read of a batch answer's saved items: the id, and dateAdded for an answer resent after a
+# lost one (BatchItemResult.created_by_lost_attempt); the rest of each item is skipped when decoding
+ANSWER_KEYS = ("id", "dateAdded")
 
 Carrier = TypeVar("Carrier")
 Chunk = TypeVar("Chunk")
@@ -136,10 +139,10 @@ class MauticConnector:
         return self.client.request(method, path, json=json)
 
     def batch_edit(self, context: str, items: list[dict[str, Any]]) -> list[BatchItemResult]:
-        return self.client.batch_edit(context, items)
+        return self.client.batch_edit(context, items, keep=ANSWER_KEYS)
 
     def batch_new(self, context: str, items: list[dict[str, Any]]) -> list[BatchItemResult]:
-        return self.client.batch_new(context, items)
+        return self.client.batch_new(context, items, keep=ANSWER_KEYS)
 
     def batch_delete(self, context: str, ids: list[int]) -> Any:
         return self.client.batch_delete(context, ids)
