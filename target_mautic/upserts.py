@@ -17,7 +17,7 @@ from typing import Any
 from mautic_api.answers import BatchItemResult
 from mautic_api.errors import MauticError
 from mautic_api.versions import capabilities as version_capabilities
-from target_mautic.base import MauticSink
+from target_mautic.base import INVALID, MauticSink
 from target_mautic.compare import BLANK_FLAG, FULL_READ_KEYS, changed_values
 from target_mautic.connector import API_BATCH_LIMIT
 from target_mautic.mirror_records import MirroredRecords
@@ -154,8 +154,22 @@ class UpsertSink(MauticSink):
         return tuple(norm(v) for v in values)
 
     # -- main ----------------------------------------------------------------------------------------
+    def process_record(self, record: dict, context: dict) -> None:
+        """Buffered as every sink does, and mapped to its payload now, on the thread reading the input: with
+        lanes the batch before is being sent meanwhile, so the mapping is off the drain's path."""
+        super().process_record(record, context)
+        if INVALID in record or record.get("_sdc_deleted_at") is not None:
+            return
+        mapped: tuple[dict[str, Any], list[str]] | InvalidValue
+        try:
+            mapped = self.map(record)
+        except InvalidValue as exc:
+            mapped = exc
+        context.setdefault("mapped", {})[self._seq] = mapped
+
     def process_batch(self, context: dict) -> None:
         rows = self.rows(context)
+        mapped = context.get("mapped", {})
         deletes: list[Row] = []
         writes: list[Row] = []
         for row in rows:
@@ -167,12 +181,16 @@ class UpsertSink(MauticSink):
                         row, SKIPPED, "deletion marker (_sdc_deleted_at) ignored: delete_records is false"
                     )
                 continue
+            done = mapped.get(row.seq)
             try:
-                row.payload = self.mapper.payload(row.record)
+                if isinstance(done, InvalidValue):
+                    raise done
+                payload, stored = done if done is not None else self.map(row.record)
             except InvalidValue as exc:
                 self.fail(row, str(exc))
                 continue
-            row.warnings.extend(self.mapper.as_stored(row.payload))
+            row.payload = payload
+            row.warnings.extend(stored)
             row.mautic_id = as_int(row.record.get("id"))
             if row.record.get("id") is not None and row.mautic_id is None:
                 self.fail(row, f"'id' must be a Mautic id (integer), got {row.record.get('id')!r}")
@@ -188,6 +206,11 @@ class UpsertSink(MauticSink):
         self.upsert(writes)
         if deletes:
             self.delete(deletes)
+
+    def map(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The record's payload and the warnings of values Mautic will store otherwise."""
+        payload = self.mapper.payload(record)
+        return payload, self.mapper.as_stored(payload)
 
     def merge_duplicates(self, rows: list[Row]) -> list[Row]:
         """Rows naming the same entity are merged into the last one (its values win)."""
