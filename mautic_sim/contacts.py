@@ -43,6 +43,25 @@ def _has_nul(values: dict[str, Any]) -> bool:
     return any(isinstance(v, str) and "\x00" in v for v in values.values())
 
 
+def _special_columns(payload: Any, mode: str, row: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``leads`` columns a save sets from keys outside the fields: owner, stage, lastActive, points."""
+    special: dict[str, Any] = {}
+    if "owner" in payload:
+        special["owner_id"] = _int_or_none(payload["owner"])
+    elif mode == "put" and row is not None:
+        special["owner_id"] = None
+    if "stage" in payload:
+        special["stage_id"] = _int_or_none(payload["stage"])
+    if payload.get("lastActive"):
+        dt = parse_dt(payload["lastActive"])
+        if dt is not None:
+            special["last_active"] = dt.strftime("%Y-%m-%d %H:%M:%S")
+    if "points" in payload and not _is_zero(payload["points"]):
+        with contextlib.suppress(TypeError, ValueError):
+            special["points"] = int(float(payload["points"]))
+    return special
+
+
 def _zero_date(row: dict[str, Any]) -> bool:
     """A stored ``0000-00-00`` date (written by SQL, not the API): real 5.1.0 answers an edit of that contact
     with 500 "Unable to transform data for property path" before saving it; PATCH batch/edit of 6 with it at
@@ -270,20 +289,7 @@ class Contacts(ContactSerialization):
         app.request_local.submitted = set(payload)
         now = db_ts(app.now())
         user = app.current_user()
-        special: dict[str, Any] = {}
-        if "owner" in payload:
-            special["owner_id"] = _int_or_none(payload["owner"])
-        elif mode == "put" and row is not None:
-            special["owner_id"] = None
-        if "stage" in payload:
-            special["stage_id"] = _int_or_none(payload["stage"])
-        if payload.get("lastActive"):
-            dt = parse_dt(payload["lastActive"])
-            if dt is not None:
-                special["last_active"] = dt.strftime("%Y-%m-%d %H:%M:%S")
-        if "points" in payload and not _is_zero(payload["points"]):
-            with contextlib.suppress(TypeError, ValueError):
-                special["points"] = int(float(payload["points"]))
+        special = _special_columns(payload, mode, row)
         with self.store.lock:
             if row is None:
                 # not anonymous once it has a name, email, company or social handle (Lead::isAnonymous); an
@@ -419,18 +425,7 @@ class Contacts(ContactSerialization):
             stamp = self._stamp = (moment, db_ts(moment), php_datetime(moment))
         now = stamp[1]
         user = app.current_user()
-        special: dict[str, Any] = {}
-        if "owner" in payload:
-            special["owner_id"] = _int_or_none(payload["owner"])
-        elif mode == "put" and row is not None:
-            special["owner_id"] = None
-        if payload.get("lastActive"):
-            dt = parse_dt(payload["lastActive"])
-            if dt is not None:
-                special["last_active"] = dt.strftime("%Y-%m-%d %H:%M:%S")
-        if "points" in payload and not _is_zero(payload["points"]):
-            with contextlib.suppress(TypeError, ValueError):
-                special["points"] = int(float(payload["points"]))
+        special = _special_columns(payload, mode, row)  # no stage here: such an item is not prepared
         audits: list[tuple[str, str]] = []  # (action, PHP-serialized details)
         events: list[str] = []  # identified_contact properties
         if row is None:
