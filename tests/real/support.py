@@ -116,3 +116,14 @@ def singer(stream: str, schema: dict[str, Any], records: Iterable[Mapping[str, A
                                   "key_properties": key or []}]
     out += [{"type": "RECORD", "stream": stream, "record": dict(r)} for r in records]
     return out
+
+
+def snapshot(stream: str, schema: dict[str, Any], records: Iterable[Mapping[str, Any]], version: int,
+             key: list[str] | None = None) -> list[dict[str, Any]]:
+    """A full snapshot of one stream: SCHEMA, ACTIVATE_VERSION, the RECORDs of ``version``, ACTIVATE_VERSION
+    again (sync_mode mirror acts only on a snapshot begun and completed in the input)."""
+    lines = singer(stream, schema, records, key)
+    for line in lines[1:]:
+        line["version"] = version
+    opening = {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
+    return [lines[0], opening, *lines[1:], opening]

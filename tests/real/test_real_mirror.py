@@ -7,7 +7,7 @@ from pathlib import Path
 
 from target_mautic.tracking import PACKED, unpack_ids
 from tests.real.conftest import RealMautic
-from tests.real.support import campaign, client, run_target, seed, singer
+from tests.real.support import campaign, client, run_target, seed, snapshot
 
 SCHEMA = {"type": "object",
           "properties": {"contact_id": {"type": "integer"}, "segment_id": {"type": "integer"}}}
@@ -21,11 +21,7 @@ def _members(real: RealMautic, segment: int) -> set[int]:
 
 
 def _snapshot(segment: int, ids: list[int]) -> list[dict]:
-    lines = singer("members", SCHEMA, [{"contact_id": i, "segment_id": segment} for i in ids])
-    for line in lines[1:]:
-        line["version"] = 11
-    opening = {"type": "ACTIVATE_VERSION", "stream": "members", "version": 11}
-    return [lines[0], opening, *lines[1:], opening]
+    return snapshot("members", SCHEMA, [{"contact_id": i, "segment_id": segment} for i in ids], 11)
 
 
 def test_mirror_removes_the_member_missing_from_the_snapshot_and_refuses_above_the_limit(
@@ -67,11 +63,7 @@ def _link_members(real: RealMautic, stream: str, target: object) -> set[int]:
 def _link_snapshot(stream: str, target: object, ids: list[int]) -> list[dict]:
     column, kind, _ = LINKS[stream]
     schema = {"type": "object", "properties": {"contact_id": {"type": "integer"}, column: {"type": kind}}}
-    lines = singer("links", schema, [{"contact_id": i, column: target} for i in ids])
-    for line in lines[1:]:
-        line["version"] = 12
-    opening = {"type": "ACTIVATE_VERSION", "stream": "links", "version": 12}
-    return [lines[0], opening, *lines[1:], opening]
+    return snapshot("links", schema, [{"contact_id": i, column: target} for i in ids], 12)
 
 
 def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_from_each(
@@ -109,11 +101,8 @@ def test_mirror_of_campaign_company_and_tag_links_removes_the_contact_missing_fr
 
 def _audience(emails: list[str], version: int) -> list[dict]:
     schema = {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}}}
-    lines = singer("audience", schema, [{"email": e, "firstname": "Mirror"} for e in emails], key=["email"])
-    for line in lines[1:]:
-        line["version"] = version
-    opening = {"type": "ACTIVATE_VERSION", "stream": "audience", "version": version}
-    return [lines[0], opening, *lines[1:], opening]
+    records = [{"email": e, "firstname": "Mirror"} for e in emails]
+    return snapshot("audience", schema, records, version, key=["email"])
 
 
 def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_and_acts_on_the_absent(
@@ -151,11 +140,7 @@ def test_contacts_mirror_tracks_written_contacts_without_moving_date_modified_an
 
 def _accounts(names: list[str], version: int) -> list[dict]:
     schema = {"type": "object", "properties": {"companyname": {"type": "string"}}}
-    lines = singer("accounts", schema, [{"companyname": n} for n in names], key=["companyname"])
-    for line in lines[1:]:
-        line["version"] = version
-    opening = {"type": "ACTIVATE_VERSION", "stream": "accounts", "version": version}
-    return [lines[0], opening, *lines[1:], opening]
+    return snapshot("accounts", schema, [{"companyname": n} for n in names], version, key=["companyname"])
 
 
 def test_companies_mirror_tracks_written_companies_in_a_segment_description_and_deletes_the_absent(
