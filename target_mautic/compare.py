@@ -112,7 +112,8 @@ def _ref(value: Any) -> Any:
     return None if value in (None, "") else int(value)
 
 
-def _tag_names(value: Any) -> set[str]:
+def tag_names(value: Any) -> set[str]:
+    """A contact's ``tags`` (objects ``{tag: ...}`` or names, a list or a map) as casefolded names."""
     items = value.values() if isinstance(value, Mapping) else value or []
     names = {str(t.get("tag") if isinstance(t, Mapping) else t).strip().casefold() for t in items}
     return {n for n in names if n}
@@ -121,8 +122,8 @@ def _tag_names(value: Any) -> set[str]:
 def _special_differs(alias: str, current: Any, wanted: Any) -> bool:
     """A contact key that is not a field: does ``wanted`` change what Mautic holds (``current``)?"""
     if alias == "tags":
-        have = _tag_names(current)
-        return any(tag[1:] in have if tag.startswith("-") else tag not in have for tag in _tag_names(wanted))
+        have = tag_names(current)
+        return any(tag[1:] in have if tag.startswith("-") else tag not in have for tag in tag_names(wanted))
     if alias in ("owner", "stage"):
         return _ref(current) != _ref(wanted)
     if alias == "lastActive":
@@ -161,7 +162,7 @@ def changed_values(
             if differs:
                 send[alias] = value
                 old = current[alias]
-                changes[alias] = [sorted(_tag_names(old)) if alias == "tags" else
+                changes[alias] = [sorted(tag_names(old)) if alias == "tags" else
                                   _ref(old) if alias in ("owner", "stage") else old, value]
             continue
         old = current_value(current, alias)
@@ -183,4 +184,5 @@ def changed_values(
     return send, changes
 
 
-__all__ = ["BLANK_FLAG", "FULL_READ_KEYS", "Changes", "changed_values", "comparable", "current_value"]
+__all__ = ["BLANK_FLAG", "FULL_READ_KEYS", "Changes", "changed_values", "comparable", "current_value",
+           "tag_names"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mautic_api.errors import MauticError
 from target_mautic.connector import API_MAX_PER_CALL
-from target_mautic.modes import DEFAULT_MAX_REMOVALS, MIRROR, removal_limit, sync_mode
+from target_mautic.modes import MIRROR, removal_refusal, sync_mode
 from target_mautic.results import FAILED, REMOVED, WOULD_REMOVE, RecordResult
 from target_mautic.rows import as_int, reraise_fatal
 
@@ -234,14 +234,9 @@ class MirroredLinks:
             extra.append((target, handle, sorted(members - wanted)))
         count = sum(len(ids) for _, _, ids in extra)
         setting = self.settings.get("mirror_max_removals")
-        limit = removal_limit(setting, tracked)
-        if limit is None:
-            return (f"Setting 'mirror_max_removals' must be a number or a percent like \"5%\", got "
-                    f"{setting!r}; stream '{self.stream_name}': nothing removed.")
-        if count > limit:
-            shown = setting if setting is not None else DEFAULT_MAX_REMOVALS
-            return (f"Stream '{self.stream_name}' (mirror): {count} of {tracked} {link.members_word} are not "
-                    f"in the snapshot, more than mirror_max_removals ({shown} = {limit}): nothing removed.")
+        refusal = removal_refusal(setting, self.stream_name, count, tracked, f"{link.members_word} are")
+        if refusal is not None:
+            return refusal
         seq = AFTER_RECORDS
         for _, handle, ids in extra:
             if not ids:

@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mautic_api.errors import MauticError, NotFoundError
-from target_mautic.modes import DEFAULT_MAX_REMOVALS, MIRROR, removal_limit
+from target_mautic.mirror import AFTER_RECORDS
+from target_mautic.modes import MIRROR, removal_refusal
 from target_mautic.results import (
     CREATED,
     FAILED,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 ACTIONS = ("delete", "do_not_contact", "untag:<tag>")
 WRITTEN = (CREATED, UPDATED)
 MERGED_INTO = re.compile(r'merged_into";i:(\d+);')
-AFTER_RECORDS = 1 << 60
 
 
 class MirrorActionError(ValueError):
@@ -170,15 +170,10 @@ class MirroredRecords:
                     f"segment {tracking_alias(self.stream_name)}: {exc}; nothing removed.")
         extra = sorted(tracked - state["snapshot"])
         setting = self.settings.get("mirror_max_removals")
-        limit = removal_limit(setting, len(tracked))
-        if limit is None:
-            return (f"Setting 'mirror_max_removals' must be a number or a percent like \"5%\", got "
-                    f"{setting!r}; stream '{self.stream_name}': nothing removed.")
-        if len(extra) > limit:
-            shown = setting if setting is not None else DEFAULT_MAX_REMOVALS
-            return (f"Stream '{self.stream_name}' (mirror): {len(extra)} of {len(tracked)} {self.noun} "
-                    f"written by this stream are not in the snapshot, more than mirror_max_removals "
-                    f"({shown} = {limit}): nothing removed.")
+        refusal = removal_refusal(setting, self.stream_name, len(extra), len(tracked),
+                                  f"{self.noun} written by this stream are")
+        if refusal is not None:
+            return refusal
         # contacts only: Mautic moves a merged contact's memberships to the survivor (a merged company is
         # deleted, its id never passes on)
         victors = self.merge_victors(set(extra)) if extra and self.object_ == "contact" else set()

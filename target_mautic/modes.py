@@ -87,6 +87,21 @@ def removal_limit(value: Any, tracked: int) -> int | None:
     return number if number >= 0 else None
 
 
+def removal_refusal(setting: Any, stream: str, count: int, tracked: int, what: str) -> str | None:
+    """The one line refusing a mirror's ``count`` removals out of ``tracked`` (``what``: "segment members
+    are", ...): a ``mirror_max_removals`` that is not a limit, or one that ``count`` exceeds; None when they
+    may go."""
+    limit = removal_limit(setting, tracked)
+    if limit is None:
+        return (f"Setting 'mirror_max_removals' must be a number or a percent like \"5%\", got "
+                f"{setting!r}; stream '{stream}': nothing removed.")
+    if count > limit:
+        shown = setting if setting is not None else DEFAULT_MAX_REMOVALS
+        return (f"Stream '{stream}' (mirror): {count} of {tracked} {what} not in the snapshot, more than "
+                f"mirror_max_removals ({shown} = {limit}): nothing removed.")
+    return None
+
+
 __all__ = [
     "DEFAULT_MAX_REMOVALS",
     "INSERT",
@@ -97,5 +112,6 @@ __all__ = [
     "UPSERT",
     "config_problem",
     "removal_limit",
+    "removal_refusal",
     "sync_mode",
 ]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
+from target_mautic.compare import tag_names
 from target_mautic.links import LinkSink
 from target_mautic.mirror import TAGS
 from target_mautic.results import CREATED, DELETED, UNCHANGED, WOULD_CREATE, WOULD_DELETE
@@ -38,8 +38,7 @@ class ContactTagsSink(LinkSink):
             if record is None:
                 kept[cid] = rows
                 continue
-            held = {str(t.get("tag") if isinstance(t, Mapping) else t).strip().casefold()
-                    for t in record.get("tags") or []}
+            held = tag_names(record.get("tags"))
             for row in rows:
                 tag = str(row.record["tag"]).strip().lstrip("-")
                 if (tag.casefold() in held) != row.deleted:

@@ -659,7 +659,6 @@ class ContactsSink(MirroredRecords, UpsertSink):
         self.server_dedupes_on = frozenset(unique)
 
 
-
 class CompaniesSink(MirroredRecords, UpsertSink):
     """companies: batch/new never matches (it refuses an existing name with 422), so every record without
     id is looked up by match_on first."""
